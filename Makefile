@@ -1,0 +1,34 @@
+# Two entry points for a fresh machine: `make demo` and `make test`. Both are idempotent.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEMO   ?= demo-project
+export HF_HUB_OFFLINE := 1
+export LITELLM_LOCAL_MODEL_COST_MAP := True
+
+.PHONY: install demo test lint bench
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# torch first, pinned: it takes the CPU wheel on this disk instead of a CUDA build
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/flywheel demo quickstart $(DEMO)
+
+test: install
+	bash .ci/postgres.sh start
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	. .ci/postgres.env && $(BIN)/pytest
+
+bench: install
+	$(BIN)/flywheel bench ingest

@@ -1,0 +1,1 @@
+"""Examples: the demo agent under test and its world (never imported by the packages)."""

@@ -1,0 +1,100 @@
+"""`flywheel.toml`, validated: typed sections, unknown keys rejected, environment overrides.
+
+Precedence (highest first): ``FLYWHEEL_*`` environment variables (nested sections with a
+double underscore, e.g. ``FLYWHEEL_SIGNALS__FAILING_THRESHOLD=0.6``), then `flywheel.toml`,
+then the defaults below. pydantic-settings does the layering.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from flywheel.errors import ConfigError
+
+CONFIG_FILE = "flywheel.toml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IngestConfig(_Section):
+    batch_size: int = Field(default=2000, ge=1)
+    #: A record larger than this is quarantined instead of parsed.
+    max_record_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+
+
+class SignalsConfig(_Section):
+    """Thresholds of failure detection. Strengths are in [0, 1]; combination is a noisy-OR."""
+
+    #: A trace fails when its combined signal reaches this value.
+    failing_threshold: float = Field(default=0.5, ge=0, le=1)
+    #: Scores below these values are a low-score signal; ``default`` applies to unnamed scores.
+    low_score_thresholds: dict[str, float] = Field(default_factory=lambda: {"default": 0.5})
+    #: A rating at or below this fraction of its scale is a low rating.
+    low_rating_fraction: float = Field(default=0.4, ge=0, le=1)
+    #: Robust z-score (median / MAD, per route) above which latency, cost, tool calls are odd.
+    anomaly_z: float = Field(default=3.5, gt=0)
+    #: Minimum traces on a route before anomalies are judged on it.
+    anomaly_min_traces: int = Field(default=20, ge=3)
+    #: Two requests in one session this close (token Jaccard) count as a rephrase / repeat.
+    rephrase_similarity: float = Field(default=0.5, ge=0, le=1)
+    repeat_similarity: float = Field(default=0.9, ge=0, le=1)
+    #: Seconds within which a follow-up counts as a rephrase or repeat of the previous turn.
+    session_window_s: float = Field(default=600, gt=0)
+    #: Extra complaint phrases, added to the built-in list.
+    complaint_phrases: list[str] = Field(default_factory=list)
+
+
+class Settings(BaseSettings):
+    """The whole configuration of a project."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="FLYWHEEL_", env_nested_delimiter="__", extra="forbid", toml_file=None
+    )
+
+    #: SQLAlchemy URL; relative SQLite paths are resolved against the project folder.
+    database_url: str = "sqlite:///.flywheel/flywheel.db"
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
+    signals: SignalsConfig = Field(default_factory=SignalsConfig)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls)
+
+
+def load_settings(project_dir: Path, **overrides: Any) -> Settings:
+    """Read ``project_dir/flywheel.toml`` (if present) under the environment's overrides."""
+    path = project_dir / CONFIG_FILE
+    project_settings = type(
+        "ProjectSettings",
+        (Settings,),
+        {"model_config": {**Settings.model_config, "toml_file": path}},
+    )
+    try:
+        return project_settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        key = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(
+            f"{path}: key '{key}': {first['msg']}; fix it in {CONFIG_FILE} "
+            f"or the FLYWHEEL_{key.upper().replace('.', '__')} environment variable"
+        ) from None
+    except ValueError as exc:  # a TOML syntax error
+        raise ConfigError(f"{path}: {exc}") from None

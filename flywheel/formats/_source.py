@@ -1,0 +1,218 @@
+"""Reading trace files: gzip, JSONL streamed in constant memory, JSON documents record by record.
+
+Every reader yields either a decoded record with its line number or a `Rejected` that names
+the file, the line and what was wrong, so one bad record never stops a file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+from pydantic import ValidationError
+
+from flywheel.trace import Trace
+
+GZIP_MAGIC = b"\x1f\x8b"
+#: How much of a file format detection looks at.
+SNIFF_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A record that could not be turned into a trace, with where and why."""
+
+    file: str
+    line: int | None
+    reason: str
+    field: str | None = None
+    raw: bytes = b""
+
+    @property
+    def message(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        field = f"field '{self.field}': " if self.field else ""
+        return f"{where}: {field}{self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A trace read from ``file`` at ``line`` (the line its record starts on)."""
+
+    trace: Trace
+    file: str
+    line: int
+
+
+Record = Parsed | Rejected
+
+
+@dataclass(frozen=True, slots=True)
+class TraceSource:
+    """One input file. ``name`` is how messages refer to it."""
+
+    path: Path
+    #: A record (line or document) larger than this is rejected unread.
+    max_record_bytes: int = 64 * 1024 * 1024
+
+    @property
+    def name(self) -> str:
+        return str(self.path)
+
+    @property
+    def is_gzip(self) -> bool:
+        with self.path.open("rb") as handle:
+            return handle.read(2) == GZIP_MAGIC
+
+    def open(self) -> IO[bytes]:
+        """The file's bytes, transparently decompressed."""
+        if self.is_gzip:
+            return gzip.open(self.path, "rb")
+        return self.path.open("rb")
+
+    def head(self, size: int = SNIFF_BYTES) -> bytes:
+        """The first ``size`` bytes (decompressed); a truncated gzip gives what it can."""
+        try:
+            with self.open() as handle:
+                return handle.read(size)
+        except (EOFError, OSError, zlib.error):
+            return b""
+
+    def lines(self) -> Iterator[tuple[int, bytes] | Rejected]:
+        """Each non-blank line with its 1-based number; a truncated gzip ends in a `Rejected`."""
+        number = 0
+        try:
+            with self.open() as handle:
+                for number, line in enumerate(handle, start=1):
+                    if len(line) > self.max_record_bytes:
+                        yield Rejected(
+                            self.name,
+                            number,
+                            f"line is {len(line)} bytes, over the limit of {self.max_record_bytes} "
+                            "(raise ingest.max_record_bytes in flywheel.toml to accept it)",
+                            raw=line,
+                        )
+                    elif line.strip():
+                        yield number, line
+        except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
+            yield Rejected(
+                self.name,
+                number + 1,
+                f"file is cut short or corrupt ({type(exc).__name__}: {exc}); "
+                "records before this line were read",
+            )
+
+    def json_lines(self) -> Iterator[tuple[int, Any, bytes] | Rejected]:
+        """JSONL: each line decoded, or rejected with the decoding error."""
+        for item in self.lines():
+            if isinstance(item, Rejected):
+                yield item
+                continue
+            number, raw = item
+            try:
+                yield number, orjson.loads(raw), raw
+            except orjson.JSONDecodeError as exc:
+                yield Rejected(self.name, number, _json_reason(raw, exc), raw=raw)
+
+    def json_records(self) -> Iterator[tuple[int, Any, bytes] | Rejected]:
+        """A JSON document: the elements of a top-level array one by one, or the single object.
+
+        Elements before a syntax error are still returned; the rest of the file is rejected
+        with the line and column of the error.
+        """
+        try:
+            with self.open() as handle:
+                data = handle.read(self.max_record_bytes + 1)
+        except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
+            yield Rejected(self.name, 1, f"file is cut short or corrupt ({exc})")
+            return
+        if len(data) > self.max_record_bytes:
+            yield Rejected(
+                self.name,
+                1,
+                f"JSON document is over the limit of {self.max_record_bytes} bytes "
+                "(raise ingest.max_record_bytes in flywheel.toml, or convert it to JSONL)",
+                raw=data[:4096],
+            )
+            return
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            yield Rejected(self.name, line, f"not UTF-8 at byte {exc.start}", raw=data[:4096])
+            return
+        yield from _iter_document(self.name, text)
+
+
+def _iter_document(name: str, text: str) -> Iterator[tuple[int, Any, bytes] | Rejected]:
+    decoder = json.JSONDecoder()
+    pos = _skip_ws(text, 0)
+    if pos < len(text) and text[pos] != "[":
+        try:
+            value, end = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            yield Rejected(name, exc.lineno, f"invalid JSON: {exc.msg} (column {exc.colno})")
+            return
+        yield _line_of(text, pos), value, text[pos:end].encode()
+        return
+    pos = _skip_ws(text, pos + 1)
+    while pos < len(text) and text[pos] != "]":
+        try:
+            value, end = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            yield Rejected(
+                name,
+                exc.lineno,
+                f"invalid JSON: {exc.msg} (column {exc.colno}); the rest of the file was skipped",
+                raw=text[pos : pos + 4096].encode(),
+            )
+            return
+        yield _line_of(text, pos), value, text[pos:end].encode()
+        pos = _skip_ws(text, end)
+        if pos < len(text) and text[pos] == ",":
+            pos = _skip_ws(text, pos + 1)
+    if pos >= len(text):
+        yield Rejected(name, _line_of(text, len(text)), "invalid JSON: the array is not closed")
+
+
+def _skip_ws(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] in " \t\r\n\ufeff":
+        pos += 1
+    return pos
+
+
+def _line_of(text: str, pos: int) -> int:
+    return text.count("\n", 0, pos) + 1
+
+
+def _json_reason(raw: bytes, exc: orjson.JSONDecodeError) -> str:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        return f"not UTF-8 at byte {bad.start} of the line"
+    return f"invalid JSON: {exc.msg} (column {exc.colno})"
+
+
+def validation_rejection(
+    exc: ValidationError, *, file: str, line: int, raw: bytes, prefix: str = ""
+) -> Rejected:
+    """A `Rejected` naming the first invalid field of a pydantic error, and how many more."""
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    field = prefix + ".".join(str(part) for part in first["loc"])
+    more = f" (and {len(errors) - 1} more errors)" if len(errors) > 1 else ""
+    return Rejected(file, line, f"{first['msg']}{more}", field=field or None, raw=raw)
+
+
+def build_trace(data: dict[str, Any], *, file: str, line: int, raw: bytes) -> Record:
+    """Validate a trace dict into a `Parsed`, or a `Rejected` naming the bad field."""
+    try:
+        return Parsed(Trace.model_validate(data), file, line)
+    except ValidationError as exc:
+        return validation_rejection(exc, file=file, line=line, raw=raw)

@@ -1,0 +1,26 @@
+"""The native JSONL format: one `Trace` per line (only ``trace_id`` and ``input`` required)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from flywheel.formats._source import Record, Rejected, TraceSource, build_trace
+
+
+class NativeFormat:
+    name = "native"
+
+    def sniff(self, source: TraceSource, head: bytes) -> bool:
+        first = head.lstrip().split(b"\n", 1)[0]
+        return first.startswith(b"{") and b'"trace_id"' in first and b'"input"' in first
+
+    def read(self, source: TraceSource) -> Iterator[Record]:
+        for item in source.json_lines():
+            if isinstance(item, Rejected):
+                yield item
+                continue
+            line, data, raw = item
+            if not isinstance(data, dict):
+                yield Rejected(source.name, line, "expected a JSON object per line", raw=raw)
+                continue
+            yield build_trace(data, file=source.name, line=line, raw=raw)

@@ -1,0 +1,79 @@
+"""A Flywheel project: a folder with `flywheel.toml` and its data under `.flywheel/`."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from flywheel.config import CONFIG_FILE, Settings, load_settings
+from flywheel.errors import ProjectNotFound
+from flywheel.store import Store, resolve_url
+
+DATA_DIR = ".flywheel"
+
+CONFIG_TEMPLATE = """\
+# Flywheel project configuration. Every key can be overridden by an environment variable:
+# FLYWHEEL_<KEY> at the top level, FLYWHEEL_<SECTION>__<KEY> in a section.
+
+# SQLite file in this folder by default; a team uses PostgreSQL:
+# database_url = "postgresql+psycopg://user:password@host/flywheel"
+database_url = "sqlite:///.flywheel/flywheel.db"
+
+[ingest]
+batch_size = 2000
+
+[signals]
+# A trace is failing when its combined signal (noisy-OR of signal strengths) reaches this.
+failing_threshold = 0.5
+# Scores under these values are failure signals (`default` for scores not named here).
+low_score_thresholds = { default = 0.5 }
+"""
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    settings: Settings
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / DATA_DIR
+
+    @property
+    def database_url(self) -> str:
+        return resolve_url(self.settings.database_url, self.root)
+
+    def open_store(self) -> Store:
+        return Store.open(self.database_url)
+
+
+def project_root(path: Path | None = None) -> Path:
+    """The folder given, else ``FLYWHEEL_PROJECT``, else the current directory."""
+    if path is not None:
+        return path.resolve()
+    env = os.environ.get("FLYWHEEL_PROJECT")
+    return Path(env).resolve() if env else Path.cwd()
+
+
+def load_project(path: Path | None = None) -> Project:
+    root = project_root(path)
+    if not (root / CONFIG_FILE).is_file():
+        raise ProjectNotFound(
+            f"no {CONFIG_FILE} in {root}; run `flywheel init {root}` or pass --project DIR"
+        )
+    return Project(root, load_settings(root))
+
+
+def init_project(path: Path) -> tuple[Project, bool]:
+    """Create the project's config and database if missing; returns (project, created)."""
+    root = path.resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    config = root / CONFIG_FILE
+    created = not config.exists()
+    if created:
+        config.write_text(CONFIG_TEMPLATE, encoding="utf-8")
+    (root / DATA_DIR).mkdir(exist_ok=True)
+    project = Project(root, load_settings(root))
+    project.open_store().close()
+    return project, created

@@ -1,0 +1,133 @@
+"""The database schema (SQLAlchemy 2 declarative). Alembic migrations create and evolve it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dict[str, Any]: JSON,
+        datetime: DateTime(timezone=True),
+    }
+
+
+class IngestionRun(Base):
+    """One `flywheel ingest` call and its counts (kept up to date batch by batch)."""
+
+    __tablename__ = "ingestion_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    #: running, completed, interrupted, failed
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    paths: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    read: Mapped[int] = mapped_column(default=0)
+    stored: Mapped[int] = mapped_column(default=0)
+    updated: Mapped[int] = mapped_column(default=0)
+    duplicates: Mapped[int] = mapped_column(default=0)
+    quarantined: Mapped[int] = mapped_column(default=0)
+
+
+class TraceRow(Base):
+    """The current version of a trace, keyed by (source, trace_id); payload is the full JSON."""
+
+    __tablename__ = "traces"
+    __table_args__ = (
+        UniqueConstraint("source", "trace_id", name="uq_traces_source_trace_id"),
+        Index("ix_traces_session", "session_id", "timestamp"),
+        Index("ix_traces_failing", "failing", "timestamp"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(200))
+    trace_id: Mapped[str] = mapped_column(String(512))
+    content_hash: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(default=1)
+    session_id: Mapped[str | None] = mapped_column(String(512))
+    timestamp: Mapped[datetime | None] = mapped_column(index=True)
+    input_preview: Mapped[str] = mapped_column(Text, default="")
+    route: Mapped[str | None] = mapped_column(String(200))
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    cost_usd: Mapped[float | None] = mapped_column(Float)
+    tool_calls: Mapped[int] = mapped_column(default=0)
+    error_count: Mapped[int] = mapped_column(default=0)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    ingestion_run_id: Mapped[int | None] = mapped_column(ForeignKey("ingestion_runs.id"))
+    ingested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: None until failure signals have been computed for this version.
+    failing: Mapped[bool | None] = mapped_column(Boolean)
+    failure_score: Mapped[float | None] = mapped_column(Float)
+
+
+class TraceVersion(Base):
+    """A previous version of a trace, kept when changed content replaced it."""
+
+    __tablename__ = "trace_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trace_pk: Mapped[int] = mapped_column(ForeignKey("traces.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int]
+    content_hash: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    replaced_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SignalRow(Base):
+    """One failure (or success) signal of a trace."""
+
+    __tablename__ = "signals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trace_pk: Mapped[int] = mapped_column(ForeignKey("traces.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    strength: Mapped[float] = mapped_column(Float)
+    evidence: Mapped[str] = mapped_column(Text)
+    step_id: Mapped[str | None] = mapped_column(String(512))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class QuarantineRow(Base):
+    """A rejected input record: where it was, why, and its raw text (compressed)."""
+
+    __tablename__ = "quarantine"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("ingestion_runs.id"), index=True)
+    file: Mapped[str] = mapped_column(Text)
+    line: Mapped[int | None]
+    field: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,1 @@
+"""optimizers: see ../shared/DESIGN.md (not built yet)."""

@@ -1,0 +1,1 @@
+"""replay: see ../shared/DESIGN.md (not built yet)."""

@@ -1,0 +1,1 @@
+"""triage: see ../shared/DESIGN.md (not built yet)."""
