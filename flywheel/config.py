@@ -88,7 +88,8 @@ def load_settings(project_dir: Path, **overrides: Any) -> Settings:
         {"model_config": {**Settings.model_config, "toml_file": path}},
     )
     try:
-        return project_settings(**overrides)
+        settings: Settings = project_settings(**overrides)
+        return settings
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         key = ".".join(str(part) for part in first["loc"])

@@ -40,10 +40,15 @@ class StepType(StrEnum):
     @classmethod
     def coerce(cls, value: object) -> StepType:
         """Map a producer's kind string (any case, common synonyms) onto a step type."""
+        if isinstance(value, StepType):
+            return value
+        if isinstance(value, str) and value in _STEP_BY_NAME:  # the fast path: already canonical
+            return _STEP_BY_NAME[value]
         text = str(value or "").strip().lower()
-        return _STEP_SYNONYMS.get(text) or (cls(text) if text in cls.__members__ else cls.other)
+        return _STEP_SYNONYMS.get(text) or _STEP_BY_NAME.get(text, cls.other)
 
 
+_STEP_BY_NAME: dict[str, StepType] = {kind.value: kind for kind in StepType}
 _STEP_SYNONYMS: dict[str, StepType] = {
     "generation": StepType.llm,
     "chat": StepType.llm,

@@ -73,7 +73,7 @@ class TraceSource:
     def open(self) -> IO[bytes]:
         """The file's bytes, transparently decompressed."""
         if self.is_gzip:
-            return gzip.open(self.path, "rb")
+            return gzip.GzipFile(self.path, "rb")  # type: ignore[return-value]
         return self.path.open("rb")
 
     def head(self, size: int = SNIFF_BYTES) -> bytes:

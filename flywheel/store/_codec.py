@@ -2,7 +2,7 @@
 
 import zlib
 
-COMPRESS_ABOVE = 1024
+COMPRESS_ABOVE = 4096
 
 
 def encode_payload(data: bytes) -> bytes:

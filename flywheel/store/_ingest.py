@@ -117,9 +117,9 @@ def write_batch(
         if current is not None and current["content_hash"] == digest:
             counts.duplicates += 1
             continue
-        row = _row(trace, source, run_id, digest, payload)
+        new = _row(trace, source, run_id, digest, payload)
         if current is None:
-            new_rows.append(row)
+            new_rows.append(new)
             counts.stored += 1
             continue
         # Changed content: keep the previous version, then replace it.
@@ -132,8 +132,8 @@ def write_batch(
                 "replaced_at": now,
             }
         )
-        row["version"] = current["version"] + 1
-        conn.execute(update(TraceRow).where(TraceRow.id == current["id"]).values(**row))
+        new["version"] = current["version"] + 1
+        conn.execute(update(TraceRow).where(TraceRow.id == current["id"]).values(**new))
         counts.updated += 1
     if new_rows:
         conn.execute(insert(TraceRow), new_rows)

@@ -181,6 +181,12 @@ class Store:
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
+    def count_traces_unevaluated(self) -> int:
+        """Traces whose failure signals have not been derived yet."""
+        query = select(func.count()).select_from(TraceRow).where(TraceRow.failing.is_(None))
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
     # -- signals ---------------------------------------------------------------------------
 
     def save_signals(self, results: Sequence[tuple[int, list[FailureSignal], float, bool]]) -> None:
@@ -265,7 +271,7 @@ class Store:
                     raw=decode_payload(row.raw),
                     created_at=row.created_at,
                 )
-                for row in conn.execute(query).scalars()
+                for row in conn.execute(query)
             ]
 
     def count_quarantined(self) -> int:

@@ -1,0 +1,177 @@
+"""`flywheel bench ingest`: traces/s and peak RSS of ingestion, against a naive baseline.
+
+Each measurement runs in a fresh child process so that its peak RSS is its own. The naive
+baseline is what a first version would do: ``json.loads`` per line and one ORM insert
+(``session.add`` + ``flush``) per row, committed at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from flywheel.bench._tracegen import write_synthetic
+
+
+def _measure_flywheel(path: Path, url: str) -> dict[str, Any]:
+    from flywheel.ingest import ingest_paths
+    from flywheel.store import Store
+
+    store = Store.open(url)
+    start = time.perf_counter()
+    counts = ingest_paths(store, [path])
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "stored": counts.stored, "read": counts.read}
+
+
+def _measure_naive(path: Path, url: str) -> dict[str, Any]:
+    from sqlalchemy.orm import Session
+
+    from flywheel.store import Store
+    from flywheel.store._codec import encode_payload
+    from flywheel.store._tables import TraceRow
+
+    store = Store.open(url)
+    start = time.perf_counter()
+    stored = 0
+    with Session(store.engine) as session, path.open("rb") as handle:
+        for line in handle:
+            data = json.loads(line)
+            session.add(
+                TraceRow(
+                    source="native",
+                    trace_id=data["trace_id"],
+                    content_hash="",
+                    session_id=data.get("session_id"),
+                    input_preview=str(data["input"])[:300],
+                    latency_ms=data.get("latency_ms"),
+                    cost_usd=data.get("cost_usd"),
+                    payload=encode_payload(line),
+                )
+            )
+            session.flush()
+            stored += 1
+        session.commit()
+    return {"seconds": time.perf_counter() - start, "stored": stored, "read": stored}
+
+
+def worker(mode: str, path: str, url: str) -> None:
+    """Child-process entry: run one measurement and print it with this process's peak RSS."""
+    measure = _measure_flywheel if mode == "flywheel" else _measure_naive
+    result = measure(Path(path), url)
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+def _child(mode: str, path: Path, url: str) -> dict[str, Any]:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"from flywheel.bench._ingest import worker; worker{(mode, str(path), url)!r}",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(
+            f"benchmark child ({mode}) failed: {proc.stderr.strip().splitlines()[-1:]}"
+        )
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["traces_per_s"] = result["read"] / result["seconds"]
+    return result
+
+
+def _fresh_postgres(base_url: str, name: str) -> str:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(base_url)
+    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def run_ingest_benchmark(
+    *,
+    traces: int = 100_000,
+    memory_lines: int = 1_000_000,
+    repeats: int = 3,
+    postgres_url: str | None = None,
+    workdir: Path | None = None,
+    log: Any = print,
+) -> dict[str, Any]:
+    """Measure ingestion; returns medians per backend and ratios against the naive baseline."""
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        tmpdir = Path(tmp)
+        data = tmpdir / "traces.jsonl"
+        size = write_synthetic(data, traces)
+        log(f"wrote {traces} traces ({size / traces:.0f} bytes each) to {data}")
+        backends: dict[str, Any] = {}
+        targets = {"sqlite": None, **({"postgresql": postgres_url} if postgres_url else {})}
+        for backend, base in targets.items():
+            runs: dict[str, list[dict[str, Any]]] = {"flywheel": [], "naive": []}
+            for repeat in range(repeats):
+                for mode in ("flywheel", "naive"):
+                    name = f"fwbench_{mode}_{repeat}"
+                    url = (
+                        f"sqlite:///{tmpdir / name}.db"
+                        if base is None
+                        else _fresh_postgres(base, name)
+                    )
+                    result = _child(mode, data, url)
+                    runs[mode].append(result)
+                    log(
+                        f"{backend} {mode} run {repeat + 1}: "
+                        f"{result['traces_per_s']:.0f} traces/s, "
+                        f"peak RSS {result['peak_rss_mb']:.0f} MB"
+                    )
+            backends[backend] = _summarise(runs)
+        report: dict[str, Any] = {
+            "traces": traces,
+            "bytes_per_trace": round(size / traces),
+            "repeats": repeats,
+            "backends": backends,
+        }
+        if memory_lines:
+            big = tmpdir / "big.jsonl"
+            write_synthetic(big, memory_lines, seed=1)
+            data.unlink()
+            result = _child("flywheel", big, f"sqlite:///{tmpdir / 'memory'}.db")
+            log(
+                f"memory: {memory_lines} lines at {result['traces_per_s']:.0f} traces/s, "
+                f"peak RSS {result['peak_rss_mb']:.0f} MB"
+            )
+            report["memory"] = {
+                "lines": memory_lines,
+                "peak_rss_mb": round(result["peak_rss_mb"], 1),
+                "traces_per_s": round(result["traces_per_s"]),
+            }
+    return report
+
+
+def _summarise(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    summary: dict[str, Any] = {}
+    for mode, results in runs.items():
+        summary[mode] = {
+            "traces_per_s_median": round(statistics.median(r["traces_per_s"] for r in results)),
+            "traces_per_s_runs": [round(r["traces_per_s"]) for r in results],
+            "peak_rss_mb_median": round(statistics.median(r["peak_rss_mb"] for r in results), 1),
+        }
+    # Ratio per repeat (each pair ran back to back), then the median: robust to a noisy machine.
+    ratios = [
+        f["traces_per_s"] / n["traces_per_s"]
+        for f, n in zip(runs["flywheel"], runs["naive"], strict=True)
+    ]
+    summary["speedup_vs_naive_median"] = round(statistics.median(ratios), 2)
+    return summary

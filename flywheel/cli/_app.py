@@ -1,0 +1,96 @@
+"""The `flywheel` command: typer app, global options, and library errors as one-line messages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from pydantic import BaseModel
+from typer.core import TyperGroup
+
+from flywheel.cli import _bench, _ingest, _reports, _traces
+from flywheel.cli._common import JsonOption, console, err_console, print_json, state
+from flywheel.errors import FlywheelError
+from flywheel.project import init_project
+from flywheel.trace import FailureSignal, Trace
+
+
+class _Group(TyperGroup):
+    """Turns a library error raised by any command into one line on stderr and exit code 1."""
+
+    def invoke(self, ctx: typer.Context) -> object:  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except FlywheelError as exc:
+            err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(
+    cls=_Group,
+    name="flywheel",
+    help="Turn failing production traces of LLM agents into validated, human-approved fixes.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def root(
+    project_dir: Path | None = typer.Option(
+        None,
+        "--project",
+        "-p",
+        envvar="FLYWHEEL_PROJECT",
+        help="Project folder (default: the current directory).",
+    ),
+) -> None:
+    state.project_dir = project_dir
+
+
+@app.command()
+def init(
+    directory: Path = typer.Argument(Path("."), help="Folder of the new project."),
+    json_out: bool = JsonOption,
+) -> None:
+    """Create a project: flywheel.toml and its database (idempotent)."""
+    project, created = init_project(directory)
+    if json_out:
+        print_json(
+            {"project": str(project.root), "created": created, "database": project.database_url}
+        )
+    else:
+        verb = "created" if created else "already exists:"
+        console.print(f"project {verb} {project.root} (database {project.database_url})")
+
+
+@app.command()
+def schema(
+    kind: str = typer.Argument("trace", help="trace | signal"),
+) -> None:
+    """Print the JSON Schema of the native trace record (or of a failure signal)."""
+    models: dict[str, type[BaseModel]] = {"trace": Trace, "signal": FailureSignal}
+    if kind not in models:
+        raise FlywheelError(f"unknown schema '{kind}'; valid: {', '.join(models)}")
+    print(json.dumps(models[kind].model_json_schema(), indent=2))
+
+
+app.command()(_ingest.ingest)
+app.command()(_reports.signals)
+app.command()(_reports.stats)
+app.command()(_reports.quarantine)
+app.add_typer(_traces.app, name="traces")
+app.add_typer(_bench.app, name="bench")
+
+
+def main() -> None:
+    """Entry point of the `flywheel` script."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err_console.print(
+            "[yellow]interrupted:[/] committed work is kept; run the command again to finish"
+        )
+        raise SystemExit(130) from None

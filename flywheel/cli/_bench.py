@@ -1,0 +1,57 @@
+"""`flywheel bench ...`: the speed figures each issue names, measured on this machine."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+
+from flywheel.bench import run_ingest_benchmark
+from flywheel.cli._common import JsonOption, console, err_console, print_json
+
+app = typer.Typer(help="Measure Flywheel's speed on this machine.", no_args_is_help=True)
+
+
+@app.command("ingest")
+def ingest(
+    traces: int = typer.Option(100_000, "--traces", min=100, help="Traces in the throughput file."),
+    memory_lines: int = typer.Option(
+        1_000_000, "--memory-lines", min=0, help="Lines of the peak-memory file (0 to skip)."
+    ),
+    repeats: int = typer.Option(
+        3, "--repeats", min=1, help="Runs per measurement (medians are reported)."
+    ),
+    postgres_url: str | None = typer.Option(
+        None,
+        "--postgres-url",
+        envvar="FLYWHEEL_BENCH_POSTGRES_URL",
+        help="Also measure PostgreSQL (a server URL; databases fwbench_* are created there).",
+    ),
+    workdir: Path | None = typer.Option(None, "--workdir", help="Where the temporary files go."),
+    json_out: bool = JsonOption,
+) -> None:
+    """Ingest throughput (traces/s) and peak RSS, with a naive baseline measured in the same run."""
+    log = (lambda _msg: None) if json_out else (lambda msg: err_console.print(msg, highlight=False))
+    report = run_ingest_benchmark(
+        traces=traces,
+        memory_lines=memory_lines,
+        repeats=repeats,
+        postgres_url=postgres_url or os.environ.get("FLYWHEEL_TEST_POSTGRES_URL"),
+        workdir=workdir,
+        log=log,
+    )
+    if json_out:
+        print_json(report)
+        return
+    for backend, figures in report["backends"].items():
+        fw, naive = figures["flywheel"], figures["naive"]
+        console.print(
+            f"{backend}: flywheel {fw['traces_per_s_median']} traces/s "
+            f"(peak {fw['peak_rss_mb_median']} MB), naive {naive['traces_per_s_median']} traces/s "
+            f"(peak {naive['peak_rss_mb_median']} MB), "
+            f"speed-up x{figures['speedup_vs_naive_median']}"
+        )
+    if "memory" in report:
+        mem = report["memory"]
+        console.print(f"memory: {mem['lines']} lines, peak RSS {mem['peak_rss_mb']} MB")

@@ -1,0 +1,54 @@
+"""What every command shares: the project option, JSON output, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict, is_dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+from pydantic import BaseModel
+from rich.console import Console
+
+from flywheel.project import Project, load_project
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class State:
+    """Per-invocation state set by the root callback."""
+
+    project_dir: Path | None = None
+
+
+state = State()
+
+
+def project() -> Project:
+    return load_project(state.project_dir)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def print_json(data: Any) -> None:
+    """Machine-readable output on stdout: nothing else is printed there with --json."""
+    sys.stdout.write(json.dumps(data, default=_default, ensure_ascii=False, indent=2) + "\n")
+
+
+JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON.")

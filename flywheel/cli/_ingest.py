@@ -1,0 +1,81 @@
+"""`flywheel ingest`: files in, counts out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from flywheel.cli._common import JsonOption, console, err_console, print_json, project
+from flywheel.ingest import expand_paths, ingest_paths
+from flywheel.signals import detect_failures
+
+
+def ingest(
+    paths: list[Path] = typer.Argument(..., help="Trace files or folders (.gz accepted)."),
+    format: str = typer.Option(
+        "auto", "--format", "-f", help="auto|native|otlp|langsmith|langfuse|chat|taubench"
+    ),
+    source: str | None = typer.Option(
+        None,
+        "--source",
+        help="Name of the trace source (part of a trace's key); default: the format.",
+    ),
+    strict: bool = typer.Option(False, "--strict", help="Exit 1 when any record was quarantined."),
+    json_out: bool = JsonOption,
+) -> None:
+    """Ingest trace files into the project's store, then detect failing traces.
+
+    Formats: native JSONL, OTLP JSON, LangSmith, Langfuse, chat transcripts, tau-bench.
+    Bad records are quarantined (`flywheel quarantine`); read = stored + updated + duplicates
+    + quarantined.
+    """
+    proj = project()
+    store = proj.open_store()
+    files = expand_paths(paths)
+    with Progress(
+        TextColumn("[bold]ingest[/] {task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed} files"),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=json_out or not err_console.is_terminal,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("", total=len(files))
+        done: set[str] = set()
+
+        def on_progress(file: str, read: int) -> None:
+            if file not in done:
+                done.add(file)
+                progress.advance(task)
+            progress.update(task, description=f"{Path(file).name}: {read} records")
+
+        counts = ingest_paths(
+            store,
+            files,
+            format=format,
+            source=source,
+            batch_size=proj.settings.ingest.batch_size,
+            max_record_bytes=proj.settings.ingest.max_record_bytes,
+            on_progress=on_progress,
+        )
+        detection = detect_failures(store, proj.settings.signals)
+    report = counts.as_dict()
+    if json_out:
+        print_json(report)
+    else:
+        console.print(
+            f"read {counts.read}: stored {counts.stored}, updated {counts.updated}, "
+            f"duplicates {counts.duplicates}, quarantined {counts.quarantined}; "
+            f"{detection.total_failing} failing traces in the store"
+        )
+        for error in counts.errors[:20]:
+            where = f"{error['file']}:{error['line']}" if error["line"] else error["file"]
+            field = f" field '{error['field']}':" if error.get("field") else ""
+            err_console.print(f"[yellow]{where}:{field} {error['reason']}[/]", highlight=False)
+        if len(counts.errors) > 20:
+            err_console.print(f"... and {len(counts.errors) - 20} more: `flywheel quarantine`")
+    if strict and counts.quarantined:
+        raise typer.Exit(1)

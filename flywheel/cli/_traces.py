@@ -1,0 +1,103 @@
+"""`flywheel traces list|show`: browse what was ingested."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from flywheel.cli._common import JsonOption, console, print_json, project
+from flywheel.trace import Step
+
+app = typer.Typer(help="Browse stored traces.", no_args_is_help=True)
+
+
+@app.command("list")
+def list_traces(
+    failing: bool = typer.Option(False, "--failing", help="Only traces judged failing."),
+    limit: int = typer.Option(50, "--limit", min=1, help="How many traces to show."),
+    offset: int = typer.Option(0, "--offset", min=0, help="How many to skip (paging)."),
+    json_out: bool = JsonOption,
+) -> None:
+    """List traces (oldest first), with their failure score."""
+    store = project().open_store()
+    rows = store.list_traces(failing=True if failing else None, limit=limit, offset=offset)
+    if json_out:
+        print_json({"traces": rows, "total": store.count_traces(failing=True if failing else None)})
+        return
+    table = Table("trace id", "source", "route", "tools", "errors", "failure", "input")
+    for row in rows:
+        verdict = "?" if row.failing is None else ("FAIL" if row.failing else "ok")
+        score = f"{verdict} {row.failure_score:.2f}" if row.failure_score is not None else verdict
+        table.add_row(
+            Text(row.trace_id),
+            Text(row.source),
+            Text(row.route or "-"),
+            str(row.tool_calls),
+            str(row.error_count),
+            score,
+            Text(row.input_preview[:80].replace("\n", " ")),
+        )
+    console.print(table)
+
+
+@app.command("show")
+def show(
+    trace_id: str = typer.Argument(..., help="The trace id."),
+    source: str | None = typer.Option(
+        None, "--source", help="Disambiguate an id in several sources."
+    ),
+    json_out: bool = JsonOption,
+) -> None:
+    """Show one trace: its steps as a tree, feedback, scores and failure signals."""
+    store = project().open_store()
+    stored = store.get_trace(trace_id, source)
+    signals = store.signals_of(stored.pk)
+    trace = stored.trace
+    if json_out:
+        print_json(
+            {
+                "source": stored.source,
+                "version": stored.version,
+                "failing": stored.failing,
+                "failure_score": stored.failure_score,
+                "signals": [s.model_dump(mode="json") for s in signals],
+                "trace": trace.model_dump(mode="json", exclude_none=True),
+            }
+        )
+        return
+    verdict = "not evaluated" if stored.failing is None else ("FAILING" if stored.failing else "ok")
+    console.print(
+        Text(f"{trace.trace_id}  [{stored.source} v{stored.version}]  {verdict}", style="bold")
+    )
+    console.print(Text(f"input:  {trace.input_text[:500]}"))
+    console.print(Text(f"output: {trace.output_text[:500]}"))
+    root = Tree(Text("steps"))
+    children: dict[str | None, list[Step]] = {}
+    ids = {step.id for step in trace.steps}
+    for step in trace.steps:
+        parent = step.parent_id if step.parent_id in ids else None
+        children.setdefault(parent, []).append(step)
+
+    def add(node: Tree, parent: str | None, depth: int) -> None:
+        for step in children.get(parent, []):
+            label = Text(f"{step.type.value} {step.name or step.id}")
+            if step.latency_ms is not None:
+                label.append(f"  {step.latency_ms:.0f} ms", style="dim")
+            if step.error:
+                label.append(f"  error: {step.error[:120]}", style="red")
+            branch = node.add(label)
+            if depth < 50:
+                add(branch, step.id, depth + 1)
+
+    add(root, None, 0)
+    console.print(root)
+    for fb in trace.feedback:
+        console.print(
+            Text(f"feedback: {fb.kind.value} {fb.value} {fb.comment or ''} ({fb.source.value})")
+        )
+    for score in trace.scores:
+        console.print(Text(f"score: {score.name} = {score.value}"))
+    for signal in signals:
+        console.print(Text(f"signal: {signal.kind.value} {signal.strength:.2f}  {signal.evidence}"))
