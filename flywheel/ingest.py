@@ -13,8 +13,15 @@ from flywheel.store import IngestCounts, Store
 ProgressCallback = Callable[[str, int], None]
 
 
+#: What a folder is searched for; a file named explicitly is always read.
+TRACE_SUFFIXES = frozenset({".json", ".jsonl", ".ndjson", ".gz"})
+
+
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
-    """Files named, plus every file under the folders named (sorted, hidden ones skipped)."""
+    """Files named, plus the trace files (JSON, JSONL, gzip) under the folders named.
+
+    Folder contents are sorted; hidden files and folders are skipped.
+    """
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
@@ -23,6 +30,7 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
                     p
                     for p in path.rglob("*")
                     if p.is_file()
+                    and p.suffix.lower() in TRACE_SUFFIXES
                     and not any(part.startswith(".") for part in p.relative_to(path).parts)
                 )
             )

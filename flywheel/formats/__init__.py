@@ -3,9 +3,19 @@
 from flywheel.formats._protocol import TraceFormat
 from flywheel.formats._registry import detect_format, format_names, get_format, register_format
 from flywheel.formats._source import Parsed, Record, Rejected, TraceSource
+from flywheel.formats.chat import ChatFormat
+from flywheel.formats.langfuse import LangfuseFormat
+from flywheel.formats.langsmith import LangSmithFormat
 from flywheel.formats.native import NativeFormat
+from flywheel.formats.otlp import OtlpFormat
+from flywheel.formats.taubench import TauBenchFormat
 
 # Detection order: the most specific formats first, the native JSONL last.
+register_format(OtlpFormat())
+register_format(LangSmithFormat())
+register_format(LangfuseFormat())
+register_format(TauBenchFormat())  # tau-bench runs are chats too: before chat
+register_format(ChatFormat())
 register_format(NativeFormat())
 
 __all__ = [

@@ -7,9 +7,10 @@ never reported stored; the rerun finds what was committed and counts it as dupli
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, insert, select, update
 
 from flywheel.formats import Parsed, Rejected
@@ -52,6 +53,13 @@ class IngestCounts:
         }
 
 
+def _utc(moment: datetime | None) -> datetime | None:
+    """Timestamps are stored in UTC (SQLite keeps no offset); a naive one is taken as UTC."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def _row(
     trace: Trace, source: str, run_id: int, content_hash: str, payload: bytes
 ) -> dict[str, Any]:
@@ -61,7 +69,7 @@ def _row(
         "content_hash": content_hash,
         "version": 1,
         "session_id": trace.session_id,
-        "timestamp": trace.timestamp,
+        "timestamp": _utc(trace.timestamp),
         "input_preview": trace.input_text[:PREVIEW_CHARS],
         "route": trace.route,
         "latency_ms": trace.latency_ms,
@@ -90,7 +98,14 @@ def write_batch(
     id repeats, so that a second, changed copy in the same file becomes a new version.
     """
     counts = IngestCounts(read=len(parsed) + len(rejected))
-    ids = list({p.trace.trace_id for p in parsed})
+    rejected = list(rejected)
+    storable: list[tuple[Trace, bytes]] = []
+    for item in parsed:
+        try:
+            storable.append((item.trace, item.trace.to_json()))
+        except (TypeError, orjson.JSONEncodeError) as exc:  # e.g. an integer over 64 bits
+            rejected.append(Rejected(item.file, item.line, f"cannot be stored as JSON: {exc}"))
+    ids = list({trace.trace_id for trace, _ in storable})
     existing: dict[str, dict[str, Any]] = {}
     for chunk_start in range(0, len(ids), 500):
         chunk = ids[chunk_start : chunk_start + 500]
@@ -109,9 +124,7 @@ def write_batch(
     new_rows: list[dict[str, Any]] = []
     versions: list[dict[str, Any]] = []
     now: datetime = utcnow()
-    for item in parsed:
-        trace = item.trace
-        payload = trace.to_json()
+    for trace, payload in storable:
         digest = content_digest(payload)
         current = existing.get(trace.trace_id)
         if current is not None and current["content_hash"] == digest:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, func, insert, select, update
 
 from flywheel.errors import UserError
 from flywheel.formats import Parsed, Rejected
@@ -188,38 +188,6 @@ class Store:
             return int(conn.execute(query).scalar_one())
 
     # -- signals ---------------------------------------------------------------------------
-
-    def save_signals(self, results: Sequence[tuple[int, list[FailureSignal], float, bool]]) -> None:
-        """Replace the signals of each trace pk and set its failure score and flag."""
-        if not results:
-            return
-        pks = [pk for pk, *_ in results]
-        with self.engine.begin() as conn:
-            for start in range(0, len(pks), 500):
-                conn.execute(
-                    delete(SignalRow).where(SignalRow.trace_pk.in_(pks[start : start + 500]))
-                )
-            rows = [
-                {
-                    "trace_pk": pk,
-                    "kind": signal.kind.value,
-                    "strength": signal.strength,
-                    "evidence": signal.evidence,
-                    "step_id": signal.step_id,
-                    "detail": signal.detail,
-                }
-                for pk, signals, _, _ in results
-                for signal in signals
-            ]
-            if rows:
-                conn.execute(insert(SignalRow), rows)
-            conn.execute(
-                update(TraceRow),
-                [
-                    {"id": pk, "failure_score": score, "failing": failing}
-                    for pk, _, score, failing in results
-                ],
-            )
 
     def signals_of(self, pk: int) -> list[FailureSignal]:
         with self.engine.connect() as conn:

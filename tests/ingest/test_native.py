@@ -181,14 +181,15 @@ def test_empty_file_and_unknown_format_in_a_folder(store: Store, tmp_path: Path)
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "empty.jsonl").write_bytes(b"")
-    (folder / "notes.txt").write_text("just some notes\n")
+    (folder / "notes.json").write_text('["just", "some", "notes"]\n')
+    (folder / "README.md").write_text("not a trace file")
     write_lines(folder / "traces.jsonl", [trace(1), trace(2)])
     (folder / ".hidden.jsonl").write_text("ignored")
     counts = ingest_paths(store, [folder])
     assert (counts.read, counts.stored, counts.quarantined) == (3, 2, 1)
     reasons = {Path(e["file"]).name: e["reason"] for e in counts.errors}
     assert "empty file" in reasons["empty.jsonl"]
-    assert "--format" in reasons["notes.txt"]
+    assert "--format" in reasons["notes.json"]
 
 
 def test_ingestion_run_records_its_counts(store: Store, tmp_path: Path) -> None:

@@ -1,0 +1,596 @@
+"""OpenTelemetry spans with OpenInference attributes, as OTLP JSON.
+
+A file is either one OTLP JSON document ``{"resourceSpans": [...]}`` (or an array of them)
+or JSONL with one such document per line, as the collector's file exporter writes it.
+Spans are grouped by ``traceId`` across the whole file and each trace is yielded once the
+file has been read, so memory grows with the file.
+
+Mapping (OpenInference semantic conventions, https://github.com/Arize-ai/openinference/):
+
+- ``openinference.span.kind`` gives `Step.type`; ``input.value`` / ``output.value`` the step
+  input and output (decoded when ``*.mime_type`` is ``application/json``); a RETRIEVER's
+  ``retrieval.documents.N.document.*`` (a RERANKER's ``reranker.output_documents``) becomes
+  its output, a list of ``{"id", "score", "content", "metadata"}``;
+  ``llm.token_count.{prompt,completion,total}`` the usage (``prompt_tokens``...),
+  ``llm.model_name`` the model, ``llm.cost.total`` the cost, ``tool.name`` a tool step's name.
+- A span with status ERROR or an ``exception`` event has ``Step.error``.
+- The root span (no parent) gives the trace's input, output, timestamp and latency. A trace
+  whose root never arrived is still yielded from the spans present, with
+  ``metadata["incomplete"] = True`` and ``metadata["missing_parent_ids"]``.
+- Feedback follows the OpenInference annotation convention (``annotations.N.annotation.*``,
+  ``evaluations.N.evaluation.*``, and ``gen_ai.evaluation.result`` events): a ``HUMAN``
+  annotation becomes `Feedback` (a thumb when its name or label says thumbs, a rating when it
+  has a score, otherwise a comment), any other annotation with a score becomes a `Score`.
+  Annotations on non-root spans carry the span id as ``step_id``.
+- Every attribute not consumed above is kept in ``Step.metadata`` (``Trace.metadata`` gets
+  the resource attributes and the root span's ``metadata``/``tag.tags``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from flywheel.formats._source import Parsed, Record, Rejected, TraceSource, build_trace
+
+_STATUS_ERROR = {2, "2", "STATUS_CODE_ERROR", "ERROR"}
+#: Unix nanoseconds of the year 9999: anything later is not a timestamp.
+_MAX_NANOS = 253_402_300_799 * 1_000_000_000
+_ANNOTATION_KEY = re.compile(
+    r"^(?:trace\.)?(?:annotations\.(\d+)\.annotation|evaluations\.(\d+)\.evaluation)\.(\w+)$"
+)
+_DOCUMENT_KEY = re.compile(
+    r"^(retrieval\.documents|reranker\.output_documents)\.(\d+)\.document\.(\w+)$"
+)
+_MESSAGE_KEY = re.compile(r"^llm\.(input|output)_messages\.(\d+)\.message\.(\w+)$")
+_THUMB_WORDS = {"thumb", "thumbs", "like", "user_feedback", "user-feedback", "feedback"}
+_THUMB_LABELS = {
+    "up": 1.0,
+    "down": -1.0,
+    "thumbs_up": 1.0,
+    "thumbs_down": -1.0,
+    "thumbs-up": 1.0,
+    "thumbs-down": -1.0,
+    "👍": 1.0,
+    "👎": -1.0,
+    "positive": 1.0,
+    "negative": -1.0,
+    "good": 1.0,
+    "bad": -1.0,
+}
+_GEN_AI_OPERATIONS = {
+    "chat": "llm",
+    "text_completion": "llm",
+    "generate_content": "llm",
+    "embeddings": "embedding",
+    "execute_tool": "tool",
+    "invoke_agent": "agent",
+    "create_agent": "agent",
+}
+#: Span fields read into the step; any other field of the span is kept in its metadata.
+_SPAN_FIELDS = {
+    "traceId",
+    "spanId",
+    "parentSpanId",
+    "name",
+    "startTimeUnixNano",
+    "endTimeUnixNano",
+    "status",
+    "events",
+    "attributes",
+}
+
+
+class OtlpFormat:
+    name = "otlp"
+
+    def sniff(self, source: TraceSource, head: bytes) -> bool:
+        return head.lstrip()[:1] in (b"{", b"[") and b'"resourceSpans"' in head
+
+    def read(self, source: TraceSource) -> Iterator[Record]:
+        traces: dict[str, _TraceSpans] = {}
+        records = source.json_lines() if _is_jsonl(source.head()) else source.json_records()
+        for item in records:
+            if isinstance(item, Rejected):
+                yield item
+                continue
+            line, document, raw = item
+            for span in _spans_of(document, source.name, line, raw):
+                if isinstance(span, Rejected):
+                    yield span
+                    continue
+                group = traces.get(span.trace_id)
+                if group is None:
+                    group = traces[span.trace_id] = _TraceSpans(span.trace_id, line)
+                group.spans.append(span)
+        for group in traces.values():
+            yield _build(group, source.name)
+
+
+@dataclass
+class _Span:
+    trace_id: str
+    step: dict[str, Any]
+    start_ns: int | None
+    resource: dict[str, Any]
+    annotations: list[dict[str, Any]]
+    trace_metadata: dict[str, Any]
+    session_id: str | None
+    user_id: str | None
+    has_input: bool
+
+    @property
+    def id(self) -> str:
+        return str(self.step["id"])
+
+    @property
+    def parent_id(self) -> str | None:
+        parent = self.step.get("parent_id")
+        return str(parent) if parent else None
+
+
+@dataclass
+class _TraceSpans:
+    trace_id: str
+    line: int
+    spans: list[_Span] = field(default_factory=list)
+
+
+class _BadField(Exception):
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
+def _is_jsonl(head: bytes) -> bool:
+    """JSONL when the first line is a whole JSON value (a pretty-printed document is not)."""
+    text = head.lstrip()
+    first, newline, _ = text.partition(b"\n")
+    if not newline:
+        # one line longer than the sniffed head, or a one-line file: both read fine as JSONL
+        return text.startswith(b"{")
+    try:
+        return isinstance(orjson.loads(first), dict)
+    except orjson.JSONDecodeError:
+        return False
+
+
+def _spans_of(document: Any, file: str, line: int, raw: bytes) -> Iterator[_Span | Rejected]:
+    if not isinstance(document, dict) or not isinstance(document.get("resourceSpans"), list):
+        yield Rejected(
+            file, line, "expected an OTLP document with a resourceSpans list", "resourceSpans", raw
+        )
+        return
+    for r, resource_spans in enumerate(document["resourceSpans"]):
+        where = f"resourceSpans[{r}]"
+        try:
+            if not isinstance(resource_spans, dict):
+                raise _BadField(where, "expected an object")
+            resource_obj = resource_spans.get("resource")
+            resource = _attributes(
+                resource_obj.get("attributes") if isinstance(resource_obj, dict) else None,
+                f"{where}.resource.attributes",
+            )
+            scope_spans = _list(resource_spans.get("scopeSpans"), f"{where}.scopeSpans")
+        except _BadField as bad:
+            yield Rejected(file, line, bad.reason, bad.field, raw)
+            continue
+        for s, scope_span in enumerate(scope_spans):
+            scope_where = f"{where}.scopeSpans[{s}]"
+            if not isinstance(scope_span, dict):
+                yield Rejected(file, line, "expected an object", scope_where, raw)
+                continue
+            scope = scope_span.get("scope") or {}
+            scope_name = scope.get("name") if isinstance(scope, dict) else None
+            try:
+                spans = _list(scope_span.get("spans"), f"{scope_where}.spans")
+            except _BadField as bad:
+                yield Rejected(file, line, bad.reason, bad.field, raw)
+                continue
+            for i, span in enumerate(spans):
+                span_where = f"{scope_where}.spans[{i}]"
+                try:
+                    yield _span(span, span_where, resource, scope_name)
+                except _BadField as bad:
+                    span_raw = json.dumps(span, default=str).encode() if span else raw
+                    yield Rejected(file, line, bad.reason, bad.field, span_raw)
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _BadField(where, f"expected a list, got {type(value).__name__}")
+    return value
+
+
+def _span(span: Any, where: str, resource: dict[str, Any], scope: Any) -> _Span:
+    if not isinstance(span, dict):
+        raise _BadField(where, "expected a span object")
+    trace_id = _ident(span.get("traceId"), f"{where}.traceId")
+    span_id = _ident(span.get("spanId"), f"{where}.spanId")
+    parent = span.get("parentSpanId")
+    parent_id = _ident(parent, f"{where}.parentSpanId") if parent not in (None, "") else None
+    start = _nanos(span.get("startTimeUnixNano"), f"{where}.startTimeUnixNano")
+    end = _nanos(span.get("endTimeUnixNano"), f"{where}.endTimeUnixNano")
+    attrs = _attributes(span.get("attributes"), f"{where}.attributes")
+    events = _list(span.get("events"), f"{where}.events")
+
+    kind = attrs.pop("openinference.span.kind", None)
+    if kind is None and "gen_ai.operation.name" in attrs:
+        kind = _GEN_AI_OPERATIONS.get(str(attrs["gen_ai.operation.name"]))
+    input_mime = attrs.pop("input.mime_type", None)
+    output_mime = attrs.pop("output.mime_type", None)
+    has_input = "input.value" in attrs
+    step_input = _decode(attrs.pop("input.value", None), input_mime)
+    step_output = _decode(attrs.pop("output.value", None), output_mime)
+    documents = _documents(attrs)
+    if documents is not None:
+        if step_output is not None:
+            attrs["output.value"] = step_output
+        step_output = documents
+    messages = _messages(attrs)
+    if step_input is None and messages.get("input"):
+        step_input = messages["input"]
+    if step_output is None and messages.get("output"):
+        step_output = messages["output"]
+
+    model = attrs.pop("llm.model_name", None) or attrs.get("gen_ai.response.model")
+    model = model or attrs.get("gen_ai.request.model")
+    usage = _usage(attrs)
+    cost = attrs.pop("llm.cost.total", None)
+    name = str(span.get("name") or "")
+    tool_name = attrs.pop("tool.name", None)
+    metadata: dict[str, Any] = {}
+    if tool_name and str(kind or "").lower() == "tool" and tool_name != name:
+        metadata["span_name"] = name
+        name = str(tool_name)
+    elif tool_name and tool_name != name:
+        metadata["tool_name"] = tool_name
+    session_id = attrs.pop("session.id", None)
+    user_id = attrs.pop("user.id", None)
+    trace_metadata: dict[str, Any] = {}
+    if "metadata" in attrs:
+        decoded = _decode(attrs.pop("metadata"), "application/json")
+        trace_metadata.update(decoded if isinstance(decoded, dict) else {"metadata": decoded})
+    if "tag.tags" in attrs:
+        trace_metadata["tags"] = attrs.pop("tag.tags")
+    annotations = _annotations(attrs)
+
+    error, exception_extra, other_events = _errors(span.get("status"), events, annotations)
+    metadata.update(attrs)
+    metadata.update(exception_extra)
+    if scope:
+        metadata["otel.scope"] = scope
+    if other_events:
+        metadata["otel.events"] = other_events
+    for key, value in span.items():
+        if key not in _SPAN_FIELDS:
+            metadata[f"otel.{key}"] = value
+    latency = (
+        (end - start) / 1e6 if start is not None and end is not None and end >= start else None
+    )
+    step: dict[str, Any] = {
+        "id": span_id,
+        "parent_id": parent_id,
+        "type": kind,
+        "name": name,
+        "input": step_input,
+        "output": step_output,
+        "error": error,
+        "start_time": _datetime(start),
+        "latency_ms": latency,
+        "model": str(model) if model else None,
+        "usage": usage,
+        "cost_usd": cost if isinstance(cost, int | float) and cost >= 0 else None,
+        "metadata": metadata,
+    }
+    return _Span(
+        trace_id=trace_id,
+        step=step,
+        start_ns=start,
+        resource=resource,
+        annotations=annotations,
+        trace_metadata=trace_metadata,
+        session_id=str(session_id) if session_id is not None else None,
+        user_id=str(user_id) if user_id is not None else None,
+        has_input=has_input or step_input is not None,
+    )
+
+
+def _ident(value: Any, where: str) -> str:
+    if isinstance(value, bool) or value is None or value == "":
+        raise _BadField(where, "missing: every span needs a traceId and a spanId")
+    if not isinstance(value, str | int):
+        raise _BadField(where, f"expected a string id, got {type(value).__name__}")
+    return str(value)
+
+
+def _nanos(value: Any, where: str) -> int | None:
+    if value is None or value in ("", 0, "0"):
+        return None
+    try:
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise ValueError
+        nanos = int(value)
+        if not 0 < nanos < _MAX_NANOS:
+            raise ValueError
+        return nanos
+    except (ValueError, OverflowError):
+        raise _BadField(where, f"expected unix nanoseconds, got {value!r}") from None
+
+
+def _datetime(nanos: int | None) -> datetime | None:
+    if nanos is None:
+        return None
+    seconds, rest = divmod(nanos, 1_000_000_000)
+    return datetime.fromtimestamp(seconds, UTC).replace(microsecond=rest // 1000)
+
+
+def _attributes(value: Any, where: str) -> dict[str, Any]:
+    """OTLP ``[{"key": k, "value": AnyValue}]`` (or an already flat object) as a dict."""
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return dict(value)
+    if not isinstance(value, list):
+        raise _BadField(where, f"expected a list of key/value pairs, got {type(value).__name__}")
+    result: dict[str, Any] = {}
+    for i, pair in enumerate(value):
+        if not isinstance(pair, dict) or not isinstance(pair.get("key"), str):
+            raise _BadField(f"{where}[{i}]", "expected {'key': ..., 'value': ...}")
+        result[pair["key"]] = _any_value(pair.get("value"), f"{where}[{i}].value")
+    return result
+
+
+def _any_value(value: Any, where: str) -> Any:
+    if not isinstance(value, dict):
+        return value  # some exporters write plain JSON values
+    if "stringValue" in value:
+        return value["stringValue"]
+    if "boolValue" in value:
+        return bool(value["boolValue"])
+    if "intValue" in value:
+        try:
+            return int(value["intValue"])
+        except (TypeError, ValueError):
+            raise _BadField(where, f"intValue is not an integer: {value['intValue']!r}") from None
+    if "doubleValue" in value:
+        try:
+            return float(value["doubleValue"])
+        except (TypeError, ValueError):
+            raise _BadField(
+                where, f"doubleValue is not a number: {value['doubleValue']!r}"
+            ) from None
+    if "arrayValue" in value:
+        items = _inner_values(value["arrayValue"], f"{where}.arrayValue")
+        return [_any_value(item, f"{where}.arrayValue") for item in items]
+    if "kvlistValue" in value:
+        return _attributes(_inner_values(value["kvlistValue"], f"{where}.kvlistValue"), where)
+    if "bytesValue" in value:
+        return str(value["bytesValue"])
+    return None
+
+
+def _inner_values(value: Any, where: str) -> list[Any]:
+    """The ``values`` list of an OTLP ``arrayValue`` / ``kvlistValue``."""
+    if value is None:
+        return []
+    values = value.get("values") if isinstance(value, dict) else value
+    return _list(values, f"{where}.values")
+
+
+def _decode(value: Any, mime: Any) -> Any:
+    if isinstance(value, str) and mime == "application/json":
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value
+    return value
+
+
+def _documents(attrs: dict[str, Any]) -> list[dict[str, Any]] | None:
+    found: dict[int, dict[str, Any]] = {}
+    for key in list(attrs):
+        match = _DOCUMENT_KEY.match(key)
+        if match is None:
+            continue
+        value = attrs.pop(key)
+        if match.group(3) == "metadata":
+            value = _decode(value, "application/json")
+        found.setdefault(int(match.group(2)), {})[match.group(3)] = value
+    return [found[i] for i in sorted(found)] if found else None
+
+
+def _messages(attrs: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    found: dict[str, dict[int, dict[str, Any]]] = {}
+    for key in list(attrs):
+        match = _MESSAGE_KEY.match(key)
+        if match is None:
+            continue
+        side = found.setdefault(match.group(1), {})
+        side.setdefault(int(match.group(2)), {})[match.group(3)] = attrs.pop(key)
+    return {side: [msgs[i] for i in sorted(msgs)] for side, msgs in found.items()}
+
+
+def _usage(attrs: dict[str, Any]) -> dict[str, int] | None:
+    usage: dict[str, int] = {}
+    for source, target in (
+        ("llm.token_count.prompt", "prompt_tokens"),
+        ("llm.token_count.completion", "completion_tokens"),
+        ("llm.token_count.total", "total_tokens"),
+        ("gen_ai.usage.input_tokens", "prompt_tokens"),
+        ("gen_ai.usage.output_tokens", "completion_tokens"),
+    ):
+        value = attrs.get(source)
+        if isinstance(value, int | float) and not isinstance(value, bool) and value == int(value):
+            attrs.pop(source)
+            usage.setdefault(target, int(value))
+    return usage or None
+
+
+def _annotations(attrs: dict[str, Any]) -> list[dict[str, Any]]:
+    found: dict[tuple[str, int], dict[str, Any]] = {}
+    for key in list(attrs):
+        match = _ANNOTATION_KEY.match(key)
+        if match is None:
+            continue
+        form = "annotation" if match.group(1) is not None else "evaluation"
+        index = int(match.group(1) or match.group(2))
+        found.setdefault((form, index), {})[match.group(3)] = attrs.pop(key)
+    return [found[key] for key in sorted(found)]
+
+
+def _errors(
+    status: Any, events: list[Any], annotations: list[dict[str, Any]]
+) -> tuple[str | None, dict[str, Any], list[Any]]:
+    """The step error (exception events first, then an ERROR status), extras, other events."""
+    error: str | None = None
+    extra: dict[str, Any] = {}
+    others: list[Any] = []
+    for event in events:
+        if not isinstance(event, dict):
+            others.append(event)
+            continue
+        try:
+            attrs = _attributes(event.get("attributes"), "event")
+        except _BadField:
+            others.append(event)
+            continue
+        if event.get("name") == "exception" and error is None:
+            kind = attrs.get("exception.type")
+            message = attrs.get("exception.message")
+            error = ": ".join(str(part) for part in (kind, message) if part) or "exception"
+            if attrs.get("exception.stacktrace"):
+                extra["exception.stacktrace"] = attrs["exception.stacktrace"]
+        elif event.get("name") == "gen_ai.evaluation.result":
+            annotations.append(
+                {
+                    "name": attrs.get("gen_ai.evaluation.name"),
+                    "score": attrs.get("gen_ai.evaluation.score.value"),
+                    "label": attrs.get("gen_ai.evaluation.score.label"),
+                    "explanation": attrs.get("gen_ai.evaluation.explanation"),
+                }
+            )
+        else:
+            others.append({**event, "attributes": attrs})
+    code = status.get("code") if isinstance(status, dict) else None
+    if isinstance(status, dict) and isinstance(code, str | int) and code in _STATUS_ERROR:
+        message = status.get("message")
+        if error is None:
+            error = str(message) if message else "span status ERROR"
+        elif message and str(message) not in error:
+            extra["otel.status_message"] = message
+    return error, extra, others
+
+
+def _judgement(annotation: dict[str, Any], step_id: str | None) -> tuple[str, dict[str, Any]]:
+    """("feedback" | "score" | "metadata", record) for one OpenInference annotation."""
+    name = annotation.get("name")
+    score = annotation.get("score")
+    label = annotation.get("label")
+    explanation = annotation.get("explanation")
+    kind = str(annotation.get("annotator_kind") or "").upper()
+    numeric = (
+        float(score) if isinstance(score, int | float) and not isinstance(score, bool) else None
+    )
+    extra = {"step_id": step_id} if step_id else {}
+    if kind == "HUMAN":
+        record: dict[str, Any] = {"source": "user", "name": name, **extra}
+        thumb = _thumb(name, numeric, label)
+        if thumb is not None:
+            record.update(kind="thumb", value=thumb)
+        elif numeric is not None:
+            record.update(kind="rating", value=numeric)
+        else:
+            record.update(kind="comment")
+        comment = explanation or (label if record["kind"] != "thumb" else None)
+        if comment:
+            record["comment"] = str(comment)
+        if label is not None:
+            record["label"] = label
+        return "feedback", record
+    if numeric is not None and name:
+        record = {"name": str(name), "value": numeric, "source": kind.lower() or None}
+        if explanation:
+            record["comment"] = str(explanation)
+        if label is not None:
+            record["label"] = label
+        return "score", {**record, **extra}
+    return "metadata", {**annotation, **extra}
+
+
+def _thumb(name: Any, score: float | None, label: Any) -> float | None:
+    if isinstance(label, str) and label.strip().lower() in _THUMB_LABELS:
+        return _THUMB_LABELS[label.strip().lower()]
+    if score in (-1, 0, 1) and str(name or "").strip().lower() in _THUMB_WORDS:
+        return 1.0 if score == 1 else -1.0
+    return None
+
+
+def _build(group: _TraceSpans, file: str) -> Record:
+    spans = sorted(group.spans, key=lambda s: (s.start_ns is None, s.start_ns if s.start_ns else 0))
+    ids = {span.id for span in spans}
+    tops = [span for span in spans if span.parent_id is None or span.parent_id not in ids]
+    roots = [span for span in tops if span.parent_id is None]
+    missing = sorted({s.parent_id for s in tops if s.parent_id is not None})
+    root = (roots or tops or spans)[0]
+    with_input = root if root.has_input else next((s for s in spans if s.has_input), None)
+    metadata: dict[str, Any] = {}
+    for span in spans:
+        if span.resource and "resource" not in metadata:
+            metadata["resource"] = span.resource
+    metadata.update(root.trace_metadata)
+    if missing:
+        metadata["incomplete"] = True
+        metadata["missing_parent_ids"] = missing
+    feedback: list[dict[str, Any]] = []
+    scores: list[dict[str, Any]] = []
+    labels: list[dict[str, Any]] = []
+    for span in spans:
+        for annotation in span.annotations:
+            where, record = _judgement(annotation, None if span is root else span.id)
+            {"feedback": feedback, "score": scores, "metadata": labels}[where].append(record)
+    if labels:
+        metadata["annotations"] = labels
+    costs = [s.step["cost_usd"] for s in spans if s.step["cost_usd"] is not None]
+    data = {
+        "trace_id": group.trace_id,
+        "input": with_input.step["input"] if with_input else root.step["name"],
+        "output": root.step["output"],
+        "session_id": root.session_id or next((s.session_id for s in spans if s.session_id), None),
+        "user_id": root.user_id or next((s.user_id for s in spans if s.user_id), None),
+        "timestamp": root.step["start_time"],
+        "latency_ms": root.step["latency_ms"],
+        "cost_usd": sum(costs) if costs else None,
+        "steps": [span.step for span in spans],
+        "feedback": feedback,
+        "scores": scores,
+        "metadata": metadata,
+    }
+    if data["input"] is None or data["input"] == "":
+        data["input"] = root.step["name"] or group.trace_id
+    if not isinstance(data["input"], str | dict | list):
+        data["input"] = str(data["input"])
+    if data["output"] is not None and not isinstance(data["output"], str | dict | list):
+        data["output"] = str(data["output"])
+    raw = json.dumps([span.step for span in spans], default=str).encode()[:65536]
+    return _storable(build_trace(data, file=file, line=group.line, raw=raw))
+
+
+def _storable(record: Record) -> Record:
+    """Reject a trace whose content cannot be written as canonical JSON (e.g. huge integers)."""
+    if isinstance(record, Parsed):
+        try:
+            record.trace.to_json()
+        except TypeError as exc:
+            raw = json.dumps(record.trace.model_dump(mode="json"), default=str).encode()
+            return Rejected(record.file, record.line, f"cannot be stored: {exc}", raw=raw[:65536])
+    return record
