@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import multiprocessing
+import signal
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
 
-from flywheel.errors import UserError
-from flywheel.formats import Parsed, Rejected, TraceFormat, TraceSource, detect_format, get_format
-from flywheel.store import IngestCounts, Store
+from flywheel.errors import FlywheelError, UserError
+from flywheel.formats import Rejected, TraceFormat, TraceSource, detect_format, get_format
+from flywheel.store import IngestCounts, PreparedTrace, Store, prepare_trace
 
 #: Called after each batch with (file, records read so far in that file).
 ProgressCallback = Callable[[str, int], None]
@@ -83,6 +88,87 @@ def ingest_paths(
     return total
 
 
+@dataclass
+class _Batch:
+    """What the parser hands the writer: prepared rows and rejections, plus progress."""
+
+    prepared: list[PreparedTrace] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    read: int = 0
+
+
+def _batches(src: TraceSource, fmt: TraceFormat, batch_size: int) -> Iterator[_Batch]:
+    """Parse and prepare a file's records in batches; a repeated trace id starts a new batch
+    so that a changed second copy in the same file becomes a new version of the first."""
+    batch, seen, read = _Batch(), set[str](), 0
+    for record in fmt.read(src):
+        read += 1
+        item = record if isinstance(record, Rejected) else prepare_trace(record)
+        if isinstance(item, Rejected):
+            batch.rejected.append(item)
+        else:
+            if item.trace_id in seen:
+                yield batch
+                batch, seen = _Batch(read=read - 1), set()
+            batch.prepared.append(item)
+            seen.add(item.trace_id)
+        if len(batch.prepared) + len(batch.rejected) >= batch_size:
+            batch.read = read
+            yield batch
+            batch, seen = _Batch(read=read), set()
+    batch.read = read
+    yield batch
+
+
+def _parse_in_child(
+    out: Connection, src: TraceSource, fmt: TraceFormat, batch_size: int
+) -> None:  # pragma: no cover - runs in the parser process; its output is tested
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interrupt means
+    try:
+        for batch in _batches(src, fmt, batch_size):
+            out.send(batch)
+        out.send(None)
+    except BaseException:
+        out.send(traceback.format_exc())
+    finally:
+        out.close()
+
+
+def _parsed_batches(src: TraceSource, fmt: TraceFormat, batch_size: int) -> Iterator[_Batch]:
+    """`_batches`, computed in a forked parser process so parsing and writing use two cores.
+
+    Where fork is unavailable, parsing runs in this process. The pipe holds a few batches at
+    most (the child blocks on a full pipe), so memory stays bounded whatever the file size.
+    """
+    if "fork" not in multiprocessing.get_all_start_methods():
+        yield from _batches(src, fmt, batch_size)
+        return
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(
+        target=_parse_in_child, args=(sender, src, fmt, batch_size), daemon=True
+    )
+    child.start()
+    sender.close()
+    try:
+        while True:
+            message = receiver.recv()
+            if message is None:
+                return
+            if isinstance(message, str):
+                raise FlywheelError(f"{src.name}: the parser failed unexpectedly:\n{message}")
+            yield message
+    except EOFError:
+        raise FlywheelError(
+            f"{src.name}: the parser process died (exit code {child.exitcode})"
+        ) from None
+    finally:
+        receiver.close()
+        if child.is_alive():
+            child.terminate()
+        child.join()
+
+
 def _ingest_file(
     store: Store,
     run_id: int,
@@ -109,29 +195,9 @@ def _ingest_file(
         counts.add(store.write_batch(run_id, source or "unknown", [], [rejected]))
         return counts
     key = source or fmt.name
-    parsed: list[Parsed] = []
-    rejected_batch: list[Rejected] = []
-    seen: set[str] = set()
-    read = 0
-    for record in fmt.read(src):
-        read += 1
-        if isinstance(record, Rejected):
-            rejected_batch.append(record)
-        else:
-            if (
-                record.trace.trace_id in seen
-            ):  # a repeated id starts a new batch, so it versions cleanly
-                counts.add(store.write_batch(run_id, key, parsed, rejected_batch))
-                parsed, rejected_batch, seen = [], [], set()
-            parsed.append(record)
-            seen.add(record.trace.trace_id)
-        if len(parsed) + len(rejected_batch) >= batch_size:
-            counts.add(store.write_batch(run_id, key, parsed, rejected_batch))
-            parsed, rejected_batch, seen = [], [], set()
-            if on_progress:
-                on_progress(src.name, read)
-    if parsed or rejected_batch:
-        counts.add(store.write_batch(run_id, key, parsed, rejected_batch))
-    if on_progress:
-        on_progress(src.name, read)
+    for batch in _parsed_batches(src, fmt, batch_size):
+        if batch.prepared or batch.rejected:
+            counts.add(store.write_batch(run_id, key, batch.prepared, batch.rejected))
+        if on_progress:
+            on_progress(src.name, batch.read)
     return counts

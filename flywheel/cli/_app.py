@@ -25,6 +25,8 @@ class _Group(TyperGroup):
         except FlywheelError as exc:
             err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
+        finally:
+            state.close()
 
 
 app = typer.Typer(

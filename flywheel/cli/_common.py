@@ -14,15 +14,23 @@ from pydantic import BaseModel
 from rich.console import Console
 
 from flywheel.project import Project, load_project
+from flywheel.store import Store
 
 console = Console()
 err_console = Console(stderr=True)
 
 
 class State:
-    """Per-invocation state set by the root callback."""
+    """Per-invocation state: set by the root callback, cleaned up when the command ends."""
 
-    project_dir: Path | None = None
+    def __init__(self) -> None:
+        self.project_dir: Path | None = None
+        self.stores: list[Store] = []
+
+    def close(self) -> None:
+        for store in self.stores:
+            store.close()
+        self.stores.clear()
 
 
 state = State()
@@ -30,6 +38,13 @@ state = State()
 
 def project() -> Project:
     return load_project(state.project_dir)
+
+
+def open_store(proj: Project | None = None) -> Store:
+    """The project's store, closed when the command ends."""
+    store = (proj or project()).open_store()
+    state.stores.append(store)
+    return store
 
 
 def _default(value: Any) -> Any:

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from flywheel.cli._common import JsonOption, console, err_console, print_json, project
+from flywheel.cli._common import JsonOption, console, err_console, open_store, print_json, project
 from flywheel.ingest import expand_paths, ingest_paths
 from flywheel.signals import detect_failures
 
@@ -32,7 +32,7 @@ def ingest(
     + quarantined.
     """
     proj = project()
-    store = proj.open_store()
+    store = open_store(proj)
     files = expand_paths(paths)
     with Progress(
         TextColumn("[bold]ingest[/] {task.description}"),

@@ -6,7 +6,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from flywheel.cli._common import JsonOption, console, print_json, project
+from flywheel.cli._common import JsonOption, console, open_store, print_json, project
 from flywheel.signals import detect_failures
 
 
@@ -16,7 +16,7 @@ def signals(
 ) -> None:
     """Derive failure signals for traces not yet evaluated, and summarise signals by kind."""
     proj = project()
-    store = proj.open_store()
+    store = open_store(proj)
     report = detect_failures(store, proj.settings.signals, recompute=recompute)
     kinds = store.signal_counts()
     total = store.count_traces()
@@ -43,7 +43,7 @@ def signals(
 
 def stats(json_out: bool = JsonOption) -> None:
     """Counts of the store: traces, failing, quarantined, and the last ingestion runs."""
-    store = project().open_store()
+    store = open_store()
     runs = store.ingestion_runs(limit=5)
     data = {
         "traces": store.count_traces(),
@@ -78,7 +78,7 @@ def quarantine(
     json_out: bool = JsonOption,
 ) -> None:
     """List quarantined records: file, line, field, reason (and the raw text with --json)."""
-    records = project().open_store().quarantined(limit=limit, run_id=run)
+    records = open_store().quarantined(limit=limit, run_id=run)
     if json_out:
         print_json({"records": records})
         return

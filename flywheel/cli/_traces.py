@@ -7,7 +7,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from flywheel.cli._common import JsonOption, console, print_json, project
+from flywheel.cli._common import JsonOption, console, open_store, print_json
 from flywheel.trace import Step
 
 app = typer.Typer(help="Browse stored traces.", no_args_is_help=True)
@@ -21,7 +21,7 @@ def list_traces(
     json_out: bool = JsonOption,
 ) -> None:
     """List traces (oldest first), with their failure score."""
-    store = project().open_store()
+    store = open_store()
     rows = store.list_traces(failing=True if failing else None, limit=limit, offset=offset)
     if json_out:
         print_json({"traces": rows, "total": store.count_traces(failing=True if failing else None)})
@@ -51,7 +51,7 @@ def show(
     json_out: bool = JsonOption,
 ) -> None:
     """Show one trace: its steps as a tree, feedback, scores and failure signals."""
-    store = project().open_store()
+    store = open_store()
     stored = store.get_trace(trace_id, source)
     signals = store.signals_of(stored.pk)
     trace = stored.trace

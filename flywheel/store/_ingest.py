@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, literal, select, update
 
 from flywheel.formats import Parsed, Rejected
 from flywheel.store._codec import encode_payload
 from flywheel.store._tables import IngestionRun, QuarantineRow, TraceRow, TraceVersion, utcnow
-from flywheel.trace import Trace, content_digest
+from flywheel.trace import content_digest
 
 PREVIEW_CHARS = 300
 #: Raw text kept per quarantined record; the reason says when it was cut.
@@ -60,28 +60,37 @@ def _utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _row(
-    trace: Trace, source: str, run_id: int, content_hash: str, payload: bytes
-) -> dict[str, Any]:
-    return {
-        "source": source,
-        "trace_id": trace.trace_id,
-        "content_hash": content_hash,
-        "version": 1,
-        "session_id": trace.session_id,
-        "timestamp": _utc(trace.timestamp),
-        "input_preview": trace.input_text[:PREVIEW_CHARS],
-        "route": trace.route,
-        "latency_ms": trace.latency_ms,
-        "cost_usd": trace.cost_usd,
-        "tool_calls": trace.tool_calls,
-        "error_count": len(trace.errors),
-        "payload": encode_payload(payload),
-        "ingestion_run_id": run_id,
-        "ingested_at": utcnow(),
-        "failing": None,
-        "failure_score": None,
-    }
+@dataclass(frozen=True, slots=True)
+class PreparedTrace:
+    """A trace reduced to its database row: the CPU-heavy part, done off the writer's path."""
+
+    trace_id: str
+    content_hash: str
+    columns: dict[str, Any]
+
+
+def prepare_trace(parsed: Parsed) -> PreparedTrace | Rejected:
+    """Serialise, hash and summarise one trace; a trace JSON cannot hold is rejected."""
+    trace = parsed.trace
+    try:
+        payload = trace.to_json()
+    except (TypeError, orjson.JSONEncodeError) as exc:  # e.g. an integer over 64 bits
+        return Rejected(parsed.file, parsed.line, f"cannot be stored as JSON: {exc}")
+    return PreparedTrace(
+        trace.trace_id,
+        content_digest(payload),
+        {
+            "session_id": trace.session_id,
+            "timestamp": _utc(trace.timestamp),
+            "input_preview": trace.input_text[:PREVIEW_CHARS],
+            "route": trace.route,
+            "latency_ms": trace.latency_ms,
+            "cost_usd": trace.cost_usd,
+            "tool_calls": trace.tool_calls,
+            "error_count": len(trace.errors),
+            "payload": encode_payload(payload),
+        },
+    )
 
 
 def write_batch(
@@ -89,69 +98,67 @@ def write_batch(
     *,
     run_id: int,
     source: str,
-    parsed: list[Parsed],
+    prepared: list[PreparedTrace],
     rejected: list[Rejected],
 ) -> IngestCounts:
     """Store one batch in the caller's transaction and return its counts.
 
-    A trace id must appear at most once in ``parsed``: the caller starts a new batch when an
-    id repeats, so that a second, changed copy in the same file becomes a new version.
+    A trace id must appear at most once in ``prepared``: the caller starts a new batch when
+    an id repeats, so that a second, changed copy in the same file becomes a new version.
     """
-    counts = IngestCounts(read=len(parsed) + len(rejected))
-    rejected = list(rejected)
-    storable: list[tuple[Trace, bytes]] = []
-    for item in parsed:
-        try:
-            storable.append((item.trace, item.trace.to_json()))
-        except (TypeError, orjson.JSONEncodeError) as exc:  # e.g. an integer over 64 bits
-            rejected.append(Rejected(item.file, item.line, f"cannot be stored as JSON: {exc}"))
-    ids = list({trace.trace_id for trace, _ in storable})
-    existing: dict[str, dict[str, Any]] = {}
-    for chunk_start in range(0, len(ids), 500):
-        chunk = ids[chunk_start : chunk_start + 500]
+    counts = IngestCounts(read=len(prepared) + len(rejected))
+    ids = [item.trace_id for item in prepared]
+    existing: dict[str, Any] = {}
+    for start in range(0, len(ids), 500):
         rows = conn.execute(
-            select(
-                TraceRow.id,
-                TraceRow.trace_id,
-                TraceRow.content_hash,
-                TraceRow.version,
-                TraceRow.payload,
-            ).where(TraceRow.source == source, TraceRow.trace_id.in_(chunk))
+            select(TraceRow.id, TraceRow.trace_id, TraceRow.content_hash, TraceRow.version).where(
+                TraceRow.source == source, TraceRow.trace_id.in_(ids[start : start + 500])
+            )
         )
-        for row in rows:
-            existing[row.trace_id] = dict(row._mapping)
+        existing.update((row.trace_id, row) for row in rows)
 
-    new_rows: list[dict[str, Any]] = []
-    versions: list[dict[str, Any]] = []
     now: datetime = utcnow()
-    for trace, payload in storable:
-        digest = content_digest(payload)
-        current = existing.get(trace.trace_id)
-        if current is not None and current["content_hash"] == digest:
+    new_rows: list[dict[str, Any]] = []
+    changed: list[tuple[Any, dict[str, Any]]] = []
+    for item in prepared:
+        current = existing.get(item.trace_id)
+        if current is not None and current.content_hash == item.content_hash:
             counts.duplicates += 1
             continue
-        new = _row(trace, source, run_id, digest, payload)
+        row = {
+            **item.columns,
+            "source": source,
+            "trace_id": item.trace_id,
+            "content_hash": item.content_hash,
+            "version": 1 if current is None else current.version + 1,
+            "ingestion_run_id": run_id,
+            "ingested_at": now,
+            "failing": None,
+            "failure_score": None,
+        }
         if current is None:
-            new_rows.append(new)
-            counts.stored += 1
-            continue
-        # Changed content: keep the previous version, then replace it.
-        versions.append(
-            {
-                "trace_pk": current["id"],
-                "version": current["version"],
-                "content_hash": current["content_hash"],
-                "payload": current["payload"],
-                "replaced_at": now,
-            }
-        )
-        new["version"] = current["version"] + 1
-        conn.execute(update(TraceRow).where(TraceRow.id == current["id"]).values(**new))
-        counts.updated += 1
+            new_rows.append(row)
+        else:
+            changed.append((current, row))
     if new_rows:
         conn.execute(insert(TraceRow), new_rows)
-    if versions:
-        conn.execute(insert(TraceVersion), versions)
+        counts.stored = len(new_rows)
+    for current, row in changed:
+        # Changed content: keep the previous version, then replace it.
+        conn.execute(
+            insert(TraceVersion).from_select(
+                ["trace_pk", "version", "content_hash", "payload", "replaced_at"],
+                select(
+                    TraceRow.id,
+                    TraceRow.version,
+                    TraceRow.content_hash,
+                    TraceRow.payload,
+                    literal(now),
+                ).where(TraceRow.id == current.id),
+            )
+        )
+        conn.execute(update(TraceRow).where(TraceRow.id == current.id).values(**row))
+    counts.updated = len(changed)
 
     if rejected:
         conn.execute(insert(QuarantineRow), [_quarantine_row(run_id, r) for r in rejected])

@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import Engine, func, insert, select, update
 
 from flywheel.errors import UserError
-from flywheel.formats import Parsed, Rejected
+from flywheel.formats import Rejected
 from flywheel.store._codec import decode_payload
 from flywheel.store._db import create_store_engine, is_migrated, migrate
-from flywheel.store._ingest import IngestCounts, write_batch
+from flywheel.store._ingest import IngestCounts, PreparedTrace, write_batch
 from flywheel.store._tables import (
     IngestionRun,
     QuarantineRow,
@@ -85,6 +85,12 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
     # -- ingestion -------------------------------------------------------------------------
 
     def start_run(self, paths: Sequence[str]) -> int:
@@ -95,10 +101,13 @@ class Store:
             return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def write_batch(
-        self, run_id: int, source: str, parsed: list[Parsed], rejected: list[Rejected]
+        self, run_id: int, source: str, prepared: list[PreparedTrace], rejected: list[Rejected]
     ) -> IngestCounts:
+        """Store one batch of prepared traces and rejected records in one transaction."""
         with self.engine.begin() as conn:
-            return write_batch(conn, run_id=run_id, source=source, parsed=parsed, rejected=rejected)
+            return write_batch(
+                conn, run_id=run_id, source=source, prepared=prepared, rejected=rejected
+            )
 
     def finish_run(self, run_id: int, status: str) -> None:
         with self.engine.begin() as conn:
