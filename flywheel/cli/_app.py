@@ -9,7 +9,7 @@ import typer
 from pydantic import BaseModel
 from typer.core import TyperGroup
 
-from flywheel.cli import _bench, _ingest, _reports, _traces
+from flywheel.cli import _bench, _demo, _ingest, _reports, _traces
 from flywheel.cli._common import JsonOption, console, err_console, print_json, state
 from flywheel.errors import FlywheelError
 from flywheel.project import init_project
@@ -85,6 +85,7 @@ app.command()(_reports.stats)
 app.command()(_reports.quarantine)
 app.add_typer(_traces.app, name="traces")
 app.add_typer(_bench.app, name="bench")
+app.add_typer(_demo.app, name="demo")
 
 
 def main() -> None:
