@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import typer
@@ -86,6 +87,27 @@ app.command()(_reports.quarantine)
 app.add_typer(_traces.app, name="traces")
 app.add_typer(_bench.app, name="bench")
 app.add_typer(_demo.app, name="demo")
+
+
+def load_plugins() -> None:
+    """Add the commands of installed plugins (entry point group ``flywheel.plugins``).
+
+    Each entry point names a ``register(app: typer.Typer) -> None`` function. The packages
+    above the core (triage, optimizers, replay, ui) register their commands this way, exactly
+    as a third-party plugin would, so the core never imports them. A built-in whose module is
+    not there (a partial install) is skipped; any other import error is a real bug and raises.
+    """
+    for entry in sorted(entry_points(group="flywheel.plugins"), key=lambda ep: ep.name):
+        try:
+            register = entry.load()
+        except ModuleNotFoundError as exc:
+            if exc.name and entry.value.startswith(exc.name):
+                continue
+            raise
+        register(app)
+
+
+load_plugins()
 
 
 def main() -> None:
