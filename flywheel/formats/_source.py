@@ -120,6 +120,23 @@ class TraceSource:
             except orjson.JSONDecodeError as exc:
                 yield Rejected(self.name, number, _json_reason(raw, exc), raw=raw)
 
+    def json_auto(self) -> Iterator[tuple[int, Any, bytes] | Rejected]:
+        """`json_lines` when the first line is a whole JSON object, else `json_records`.
+
+        A pretty-printed document's first line is not a whole object; a file whose first
+        line is longer than the sniffed head reads fine as JSONL.
+        """
+        text = self.head().lstrip()
+        first, newline, _ = text.partition(b"\n")
+        if not newline:
+            jsonl = text.startswith(b"{")
+        else:
+            try:
+                jsonl = isinstance(orjson.loads(first), dict)
+            except orjson.JSONDecodeError:
+                jsonl = False
+        return self.json_lines() if jsonl else self.json_records()
+
     def json_records(self) -> Iterator[tuple[int, Any, bytes] | Rejected]:
         """A JSON document: the elements of a top-level array one by one, or the single object.
 

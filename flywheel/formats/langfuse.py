@@ -37,9 +37,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-
-from flywheel.formats._source import Parsed, Record, Rejected, TraceSource, build_trace
+from flywheel.formats._fields import BadField, field_path, list_field, timestamp_field
+from flywheel.formats._source import Record, Rejected, TraceSource, build_trace
 
 _THUMB_NAMES = {
     "user-feedback",
@@ -104,7 +103,7 @@ class LangfuseFormat:
 
     def read(self, source: TraceSource) -> Iterator[Record]:
         collected = _Collected()
-        records = source.json_lines() if _is_jsonl(source.head()) else source.json_records()
+        records = source.json_auto()
         for item in records:
             if isinstance(item, Rejected):
                 yield item
@@ -117,17 +116,10 @@ class LangfuseFormat:
             for where, row in rows:
                 try:
                     collected.add(row, where, line)
-                except _BadField as bad:
+                except BadField as bad:
                     row_raw = json.dumps(row, default=str).encode() if rows[0][0] else raw
                     yield Rejected(source.name, line, bad.reason, bad.field, row_raw)
         yield from collected.traces(source.name)
-
-
-class _BadField(Exception):
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(reason)
-        self.field = field
-        self.reason = reason
 
 
 @dataclass
@@ -151,35 +143,37 @@ class _Collected:
 
     def add(self, row: Any, where: str, line: int) -> None:
         if not isinstance(row, dict):
-            raise _BadField(where or "record", "expected a trace, observation or score object")
+            raise BadField(where or "record", "expected a trace, observation or score object")
         if "observations" in row or "traceId" not in row:
-            trace_id = _ident(row.get("id"), _path(where, "id"))
-            observations = _list(row.get("observations"), _path(where, "observations"))
-            scores = _list(row.get("scores"), _path(where, "scores"))
+            trace_id = _ident(row.get("id"), field_path(where, "id"))
+            observations = list_field(row.get("observations"), field_path(where, "observations"))
+            scores = list_field(row.get("scores"), field_path(where, "scores"))
             steps = [
-                _step(obs, _path(where, f"observations[{i}]"))
+                _step(obs, field_path(where, f"observations[{i}]"))
                 for i, obs in enumerate(observations)
                 if isinstance(obs, dict)
             ]
             parsed = [
-                _score(score, _path(where, f"scores[{i}]"))
+                _score(score, field_path(where, f"scores[{i}]"))
                 for i, score in enumerate(scores)
                 if isinstance(score, dict)
             ]
             trace = {
-                "timestamp": _time(row.get("timestamp"), _path(where, "timestamp")),
+                "timestamp": timestamp_field(row.get("timestamp"), field_path(where, "timestamp")),
                 "row": row,
             }
             slot = self._slot(trace_id, line)
             if slot.trace is not None:
-                raise _BadField(_path(where, "id"), f"trace {trace_id} appears twice in the file")
+                raise BadField(
+                    field_path(where, "id"), f"trace {trace_id} appears twice in the file"
+                )
             slot.line = min(slot.line, line)
             slot.trace = trace
             for step in steps:
                 slot.steps.setdefault(step["id"], step)
             slot.scores.extend(parsed)
             return
-        trace_id = _ident(row.get("traceId"), _path(where, "traceId"))
+        trace_id = _ident(row.get("traceId"), field_path(where, "traceId"))
         if "startTime" in row or "type" in row:
             step = _step(row, where)
             self._slot(trace_id, line).steps.setdefault(step["id"], step)
@@ -191,54 +185,12 @@ class _Collected:
             yield _build(trace_id, slot, file)
 
 
-def _is_jsonl(head: bytes) -> bool:
-    """JSONL when the first line is a whole JSON object (a pretty-printed document is not)."""
-    text = head.lstrip()
-    first, newline, _ = text.partition(b"\n")
-    if not newline:
-        return text.startswith(b"{")
-    try:
-        return isinstance(orjson.loads(first), dict)
-    except orjson.JSONDecodeError:
-        return False
-
-
-def _path(where: str, name: str) -> str:
-    return f"{where}.{name}" if where else name
-
-
-def _list(value: Any, where: str) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise _BadField(where, f"expected a list, got {type(value).__name__}")
-    return value
-
-
 def _ident(value: Any, where: str) -> str:
     if value is None or value == "":
-        raise _BadField(where, "missing: every trace, observation and score needs it")
+        raise BadField(where, "missing: every trace, observation and score needs it")
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise _BadField(where, f"expected a string id, got {type(value).__name__}")
+        raise BadField(where, f"expected a string id, got {type(value).__name__}")
     return str(value)
-
-
-def _time(value: Any, where: str) -> datetime | None:
-    """ISO 8601 (naive means UTC) or epoch seconds / ms / µs / ns."""
-    if value is None or value == "":
-        return None
-    try:
-        if isinstance(value, str):
-            parsed = datetime.fromisoformat(value)
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            seconds = float(value)
-            while seconds > 1e11:  # ms, µs or ns since the epoch
-                seconds /= 1000
-            return datetime.fromtimestamp(seconds, UTC)
-    except (ValueError, OverflowError, OSError):
-        pass
-    raise _BadField(where, f"expected an ISO 8601 timestamp, got {value!r}")
 
 
 def _number(value: Any) -> float | None:
@@ -257,10 +209,10 @@ def _mapping(value: Any, key: str) -> dict[str, Any]:
 
 
 def _step(obs: dict[str, Any], where: str) -> dict[str, Any]:
-    step_id = _ident(obs.get("id"), _path(where, "id"))
+    step_id = _ident(obs.get("id"), field_path(where, "id"))
     parent = obs.get("parentObservationId")
-    start = _time(obs.get("startTime"), _path(where, "startTime"))
-    end = _time(obs.get("endTime"), _path(where, "endTime"))
+    start = timestamp_field(obs.get("startTime"), field_path(where, "startTime"))
+    end = timestamp_field(obs.get("endTime"), field_path(where, "endTime"))
     level = str(obs.get("level") or "DEFAULT").upper()
     status = obs.get("statusMessage")
     metadata = _mapping(obs.get("metadata"), "metadata")
@@ -316,7 +268,7 @@ def _score(score: dict[str, Any], where: str) -> dict[str, Any]:
     """``{"target": "feedback" | "score" | "label", "record": ...}`` for one score."""
     name = score.get("name")
     if not isinstance(name, str) or not name:
-        raise _BadField(_path(where, "name"), "missing: every score needs a name")
+        raise BadField(field_path(where, "name"), "missing: every score needs a name")
     value = score.get("value")
     if isinstance(value, bool):
         value = float(value)
@@ -324,7 +276,7 @@ def _score(score: dict[str, Any], where: str) -> dict[str, Any]:
         if isinstance(value, str) and score.get("stringValue") is None:
             value = None  # categorical written into value
         else:
-            raise _BadField(_path(where, "value"), f"expected a number, got {value!r}")
+            raise BadField(field_path(where, "value"), f"expected a number, got {value!r}")
     source = str(score.get("source") or "").upper()
     data_type = str(score.get("dataType") or "").upper()
     label = score.get("stringValue") if isinstance(score.get("stringValue"), str) else None
@@ -336,7 +288,7 @@ def _score(score: dict[str, Any], where: str) -> dict[str, Any]:
         common["score_id"] = str(score["id"])
     if score.get("observationId"):
         common["step_id"] = str(score["observationId"])
-    timestamp = _time(score.get("timestamp"), _path(where, "timestamp"))
+    timestamp = timestamp_field(score.get("timestamp"), field_path(where, "timestamp"))
     if name.strip().lower() in _THUMB_NAMES and value is not None:
         record = {"kind": "thumb", "value": 1.0 if value > 0 else -1.0, "source": "user"}
         record |= {"name": name, "raw_value": value, "timestamp": timestamp, "comment": comment}
@@ -418,18 +370,7 @@ def _build(trace_id: str, slot: _Pending, file: str) -> Record:
     if row.get("name"):
         data["name"] = row["name"]
     raw = json.dumps({"trace": row, "observations": steps}, default=str).encode()[:65536]
-    return _storable(build_trace(data, file=file, line=slot.line, raw=raw))
-
-
-def _storable(record: Record) -> Record:
-    """Reject a trace whose content cannot be written as canonical JSON (e.g. huge integers)."""
-    if isinstance(record, Parsed):
-        try:
-            record.trace.to_json()
-        except TypeError as exc:
-            raw = json.dumps(record.trace.model_dump(mode="json"), default=str).encode()
-            return Rejected(record.file, record.line, f"cannot be stored: {exc}", raw=raw[:65536])
-    return record
+    return build_trace(data, file=file, line=slot.line, raw=raw)
 
 
 def _json_like(value: Any) -> str | dict[str, Any] | list[Any]:

@@ -38,12 +38,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-
-from flywheel.formats._source import Parsed, Record, Rejected, TraceSource, build_trace
+from flywheel.formats._fields import BadField, field_path, timestamp_field
+from flywheel.formats._source import Record, Rejected, TraceSource, build_trace
 
 _THUMB_KEYS = {
     "user_score",
@@ -95,7 +93,7 @@ class LangSmithFormat:
 
     def read(self, source: TraceSource) -> Iterator[Record]:
         runs: list[_Run] = []
-        records = source.json_lines() if _is_jsonl(source.head()) else source.json_records()
+        records = source.json_auto()
         for item in records:
             if isinstance(item, Rejected):
                 yield item
@@ -108,7 +106,7 @@ class LangSmithFormat:
             for where, row in rows:
                 try:
                     runs.extend(_flatten(row, where, line))
-                except _BadField as bad:
+                except BadField as bad:
                     yield Rejected(source.name, line, bad.reason, bad.field, raw)
         yield from _assemble(runs, source.name)
 
@@ -133,53 +131,30 @@ class _Run:
         return str(parent) if parent else None
 
 
-class _BadField(Exception):
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(reason)
-        self.field = field
-        self.reason = reason
-
-
-def _is_jsonl(head: bytes) -> bool:
-    """JSONL when the first line is a whole JSON object (a pretty-printed document is not)."""
-    text = head.lstrip()
-    first, newline, _ = text.partition(b"\n")
-    if not newline:
-        return text.startswith(b"{")
-    try:
-        return isinstance(orjson.loads(first), dict)
-    except orjson.JSONDecodeError:
-        return False
-
-
-def _path(where: str, name: str) -> str:
-    return f"{where}.{name}" if where else name
-
-
 def _flatten(run: Any, where: str, line: int, parent: str | None = None) -> list[_Run]:
-    """The run and its nested ``child_runs``, depth first; raises `_BadField` on a bad one."""
+    """The run and its nested ``child_runs``, depth first; raises `BadField` on a bad one."""
     if not isinstance(run, dict):
-        raise _BadField(where or "run", "expected a run object")
+        raise BadField(where or "run", "expected a run object")
     converted = _convert(run, where, line, parent)
     result = [converted]
     children = run.get("child_runs")
     if children is None:
         return result
     if not isinstance(children, list):
-        raise _BadField(_path(where, "child_runs"), "expected a list of runs")
+        raise BadField(field_path(where, "child_runs"), "expected a list of runs")
     for i, child in enumerate(children):
-        result.extend(_flatten(child, _path(where, f"child_runs[{i}]"), line, converted.id))
+        result.extend(_flatten(child, field_path(where, f"child_runs[{i}]"), line, converted.id))
     return result
 
 
 def _convert(run: dict[str, Any], where: str, line: int, parent: str | None) -> _Run:
-    run_id = _ident(run.get("id"), _path(where, "id"))
+    run_id = _ident(run.get("id"), field_path(where, "id"))
     if run_id is None:
-        raise _BadField(_path(where, "id"), "missing: every run needs an id")
-    parent_id = _ident(run.get("parent_run_id"), _path(where, "parent_run_id")) or parent
-    trace_id = _ident(run.get("trace_id"), _path(where, "trace_id"))
-    start = _time(run.get("start_time"), _path(where, "start_time"))
-    end = _time(run.get("end_time"), _path(where, "end_time"))
+        raise BadField(field_path(where, "id"), "missing: every run needs an id")
+    parent_id = _ident(run.get("parent_run_id"), field_path(where, "parent_run_id")) or parent
+    trace_id = _ident(run.get("trace_id"), field_path(where, "trace_id"))
+    start = timestamp_field(run.get("start_time"), field_path(where, "start_time"))
+    end = timestamp_field(run.get("end_time"), field_path(where, "end_time"))
     extra = _mapping(run.get("extra"))
     meta = _mapping(extra.get("metadata"))
     run_type = str(run.get("run_type") or "")
@@ -228,26 +203,8 @@ def _ident(value: Any, where: str) -> str | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise _BadField(where, f"expected a string id, got {type(value).__name__}")
+        raise BadField(where, f"expected a string id, got {type(value).__name__}")
     return str(value)
-
-
-def _time(value: Any, where: str) -> datetime | None:
-    """ISO 8601 (naive means UTC, as LangSmith writes it) or epoch seconds / ms / µs / ns."""
-    if value is None or value == "":
-        return None
-    try:
-        if isinstance(value, str):
-            parsed = datetime.fromisoformat(value)
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            seconds = float(value)
-            while seconds > 1e11:  # ms, µs or ns since the epoch
-                seconds /= 1000
-            return datetime.fromtimestamp(seconds, UTC)
-    except (ValueError, OverflowError, OSError):
-        pass
-    raise _BadField(where, f"expected an ISO 8601 timestamp, got {value!r}")
 
 
 def _number(value: Any) -> float | None:
@@ -326,8 +283,8 @@ def _from_feedback(item: dict[str, Any], key: str) -> tuple[str, dict[str, Any]]
     if item.get("id") is not None:
         common["feedback_id"] = str(item["id"])
     try:
-        common["timestamp"] = _time(item.get("created_at"), "created_at")
-    except _BadField:
+        common["timestamp"] = timestamp_field(item.get("created_at"), "created_at")
+    except BadField:
         common["created_at"] = item.get("created_at")
     if item.get("value") is not None:
         common["label"] = item["value"]
@@ -433,18 +390,7 @@ def _build(trace_id: str, runs: list[_Run], file: str) -> Record:
         "metadata": metadata,
     }
     raw = json.dumps([run.raw for run in runs], default=str).encode()[:65536]
-    return _storable(build_trace(data, file=file, line=min(run.line for run in runs), raw=raw))
-
-
-def _storable(record: Record) -> Record:
-    """Reject a trace whose content cannot be written as canonical JSON (e.g. huge integers)."""
-    if isinstance(record, Parsed):
-        try:
-            record.trace.to_json()
-        except TypeError as exc:
-            raw = json.dumps(record.trace.model_dump(mode="json"), default=str).encode()
-            return Rejected(record.file, record.line, f"cannot be stored: {exc}", raw=raw[:65536])
-    return record
+    return build_trace(data, file=file, line=min(run.line for run in runs), raw=raw)
 
 
 def _first(runs: list[_Run], root: _Run, keys: tuple[str, ...]) -> str | None:

@@ -37,7 +37,8 @@ from typing import Any
 
 import orjson
 
-from flywheel.formats._source import Parsed, Record, Rejected, TraceSource, build_trace
+from flywheel.formats._fields import BadField, list_field
+from flywheel.formats._source import Record, Rejected, TraceSource, build_trace
 
 _STATUS_ERROR = {2, "2", "STATUS_CODE_ERROR", "ERROR"}
 #: Unix nanoseconds of the year 9999: anything later is not a timestamp.
@@ -95,7 +96,7 @@ class OtlpFormat:
 
     def read(self, source: TraceSource) -> Iterator[Record]:
         traces: dict[str, _TraceSpans] = {}
-        records = source.json_lines() if _is_jsonl(source.head()) else source.json_records()
+        records = source.json_auto()
         for item in records:
             if isinstance(item, Rejected):
                 yield item
@@ -142,26 +143,6 @@ class _TraceSpans:
     spans: list[_Span] = field(default_factory=list)
 
 
-class _BadField(Exception):
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(reason)
-        self.field = field
-        self.reason = reason
-
-
-def _is_jsonl(head: bytes) -> bool:
-    """JSONL when the first line is a whole JSON value (a pretty-printed document is not)."""
-    text = head.lstrip()
-    first, newline, _ = text.partition(b"\n")
-    if not newline:
-        # one line longer than the sniffed head, or a one-line file: both read fine as JSONL
-        return text.startswith(b"{")
-    try:
-        return isinstance(orjson.loads(first), dict)
-    except orjson.JSONDecodeError:
-        return False
-
-
 def _spans_of(document: Any, file: str, line: int, raw: bytes) -> Iterator[_Span | Rejected]:
     if not isinstance(document, dict) or not isinstance(document.get("resourceSpans"), list):
         yield Rejected(
@@ -172,14 +153,14 @@ def _spans_of(document: Any, file: str, line: int, raw: bytes) -> Iterator[_Span
         where = f"resourceSpans[{r}]"
         try:
             if not isinstance(resource_spans, dict):
-                raise _BadField(where, "expected an object")
+                raise BadField(where, "expected an object")
             resource_obj = resource_spans.get("resource")
             resource = _attributes(
                 resource_obj.get("attributes") if isinstance(resource_obj, dict) else None,
                 f"{where}.resource.attributes",
             )
-            scope_spans = _list(resource_spans.get("scopeSpans"), f"{where}.scopeSpans")
-        except _BadField as bad:
+            scope_spans = list_field(resource_spans.get("scopeSpans"), f"{where}.scopeSpans")
+        except BadField as bad:
             yield Rejected(file, line, bad.reason, bad.field, raw)
             continue
         for s, scope_span in enumerate(scope_spans):
@@ -190,30 +171,22 @@ def _spans_of(document: Any, file: str, line: int, raw: bytes) -> Iterator[_Span
             scope = scope_span.get("scope") or {}
             scope_name = scope.get("name") if isinstance(scope, dict) else None
             try:
-                spans = _list(scope_span.get("spans"), f"{scope_where}.spans")
-            except _BadField as bad:
+                spans = list_field(scope_span.get("spans"), f"{scope_where}.spans")
+            except BadField as bad:
                 yield Rejected(file, line, bad.reason, bad.field, raw)
                 continue
             for i, span in enumerate(spans):
                 span_where = f"{scope_where}.spans[{i}]"
                 try:
                     yield _span(span, span_where, resource, scope_name)
-                except _BadField as bad:
+                except BadField as bad:
                     span_raw = json.dumps(span, default=str).encode() if span else raw
                     yield Rejected(file, line, bad.reason, bad.field, span_raw)
 
 
-def _list(value: Any, where: str) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise _BadField(where, f"expected a list, got {type(value).__name__}")
-    return value
-
-
 def _span(span: Any, where: str, resource: dict[str, Any], scope: Any) -> _Span:
     if not isinstance(span, dict):
-        raise _BadField(where, "expected a span object")
+        raise BadField(where, "expected a span object")
     trace_id = _ident(span.get("traceId"), f"{where}.traceId")
     span_id = _ident(span.get("spanId"), f"{where}.spanId")
     parent = span.get("parentSpanId")
@@ -221,7 +194,7 @@ def _span(span: Any, where: str, resource: dict[str, Any], scope: Any) -> _Span:
     start = _nanos(span.get("startTimeUnixNano"), f"{where}.startTimeUnixNano")
     end = _nanos(span.get("endTimeUnixNano"), f"{where}.endTimeUnixNano")
     attrs = _attributes(span.get("attributes"), f"{where}.attributes")
-    events = _list(span.get("events"), f"{where}.events")
+    events = list_field(span.get("events"), f"{where}.events")
 
     kind = attrs.pop("openinference.span.kind", None)
     if kind is None and "gen_ai.operation.name" in attrs:
@@ -307,9 +280,9 @@ def _span(span: Any, where: str, resource: dict[str, Any], scope: Any) -> _Span:
 
 def _ident(value: Any, where: str) -> str:
     if isinstance(value, bool) or value is None or value == "":
-        raise _BadField(where, "missing: every span needs a traceId and a spanId")
+        raise BadField(where, "missing: every span needs a traceId and a spanId")
     if not isinstance(value, str | int):
-        raise _BadField(where, f"expected a string id, got {type(value).__name__}")
+        raise BadField(where, f"expected a string id, got {type(value).__name__}")
     return str(value)
 
 
@@ -324,7 +297,7 @@ def _nanos(value: Any, where: str) -> int | None:
             raise ValueError
         return nanos
     except (ValueError, OverflowError):
-        raise _BadField(where, f"expected unix nanoseconds, got {value!r}") from None
+        raise BadField(where, f"expected unix nanoseconds, got {value!r}") from None
 
 
 def _datetime(nanos: int | None) -> datetime | None:
@@ -341,11 +314,11 @@ def _attributes(value: Any, where: str) -> dict[str, Any]:
     if isinstance(value, dict):
         return dict(value)
     if not isinstance(value, list):
-        raise _BadField(where, f"expected a list of key/value pairs, got {type(value).__name__}")
+        raise BadField(where, f"expected a list of key/value pairs, got {type(value).__name__}")
     result: dict[str, Any] = {}
     for i, pair in enumerate(value):
         if not isinstance(pair, dict) or not isinstance(pair.get("key"), str):
-            raise _BadField(f"{where}[{i}]", "expected {'key': ..., 'value': ...}")
+            raise BadField(f"{where}[{i}]", "expected {'key': ..., 'value': ...}")
         result[pair["key"]] = _any_value(pair.get("value"), f"{where}[{i}].value")
     return result
 
@@ -361,12 +334,12 @@ def _any_value(value: Any, where: str) -> Any:
         try:
             return int(value["intValue"])
         except (TypeError, ValueError):
-            raise _BadField(where, f"intValue is not an integer: {value['intValue']!r}") from None
+            raise BadField(where, f"intValue is not an integer: {value['intValue']!r}") from None
     if "doubleValue" in value:
         try:
             return float(value["doubleValue"])
         except (TypeError, ValueError):
-            raise _BadField(
+            raise BadField(
                 where, f"doubleValue is not a number: {value['doubleValue']!r}"
             ) from None
     if "arrayValue" in value:
@@ -384,7 +357,7 @@ def _inner_values(value: Any, where: str) -> list[Any]:
     if value is None:
         return []
     values = value.get("values") if isinstance(value, dict) else value
-    return _list(values, f"{where}.values")
+    return list_field(values, f"{where}.values")
 
 
 def _decode(value: Any, mime: Any) -> Any:
@@ -461,7 +434,7 @@ def _errors(
             continue
         try:
             attrs = _attributes(event.get("attributes"), "event")
-        except _BadField:
+        except BadField:
             others.append(event)
             continue
         if event.get("name") == "exception" and error is None:
@@ -582,15 +555,4 @@ def _build(group: _TraceSpans, file: str) -> Record:
     if data["output"] is not None and not isinstance(data["output"], str | dict | list):
         data["output"] = str(data["output"])
     raw = json.dumps([span.step for span in spans], default=str).encode()[:65536]
-    return _storable(build_trace(data, file=file, line=group.line, raw=raw))
-
-
-def _storable(record: Record) -> Record:
-    """Reject a trace whose content cannot be written as canonical JSON (e.g. huge integers)."""
-    if isinstance(record, Parsed):
-        try:
-            record.trace.to_json()
-        except TypeError as exc:
-            raw = json.dumps(record.trace.model_dump(mode="json"), default=str).encode()
-            return Rejected(record.file, record.line, f"cannot be stored: {exc}", raw=raw[:65536])
-    return record
+    return build_trace(data, file=file, line=group.line, raw=raw)
