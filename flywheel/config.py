@@ -19,6 +19,7 @@ from pydantic_settings import (
 )
 
 from flywheel.errors import ConfigError
+from flywheel.llm._config import LLMConfig
 
 CONFIG_FILE = "flywheel.toml"
 
@@ -55,6 +56,40 @@ class SignalsConfig(_Section):
     complaint_phrases: list[str] = Field(default_factory=list)
 
 
+class ClusteringConfig(_Section):
+    """Failure clustering: signature, embedding model, HDBSCAN parameters, identity."""
+
+    #: Sentence-transformers model: the offline default, or a model name / local path.
+    embedding_model: str = "all-MiniLM-L6-v2"
+    #: Parts of the failure signature, in order (valid: signals, errors, path, feedback,
+    #: scores, output, request). The default scored best on the labelled sets (see
+    #: `flywheel bench cluster`); the request alone groups by topic, not by failure.
+    signature_parts: list[str] = Field(default_factory=lambda: ["errors", "feedback", "output"])
+    #: Characters kept per step / per part, and in the whole signature (cut with a marker).
+    max_part_chars: int = Field(default=300, ge=20)
+    max_signature_chars: int = Field(default=1200, ge=100)
+    #: Weight of the structural features (signal kinds, error types, route) next to the
+    #: embedding; 0 clusters on the embedding alone.
+    feature_weight: float = Field(default=0.0, ge=0)
+    #: PCA dimensions before HDBSCAN (0 = none).
+    reduce_dims: int = Field(default=16, ge=0)
+    #: HDBSCAN parameters; ``None`` = chosen per run by relative validity over the grid.
+    min_cluster_size: int | None = Field(default=None, ge=2)
+    min_samples: int | None = Field(default=None, ge=1)
+    #: Candidate minimum cluster sizes, as fractions of the traces clustered.
+    size_grid: list[float] = Field(default_factory=lambda: [0.01, 0.02, 0.03, 0.05])
+    #: No cluster is smaller than this.
+    min_cluster_floor: int = Field(default=5, ge=2)
+    #: A noise trace joins a cluster when its membership probability reaches this.
+    soft_threshold: float = Field(default=0.5, ge=0, le=1)
+    #: Centroid cosine similarity for a cluster to keep the id of a previous one.
+    match_threshold: float = Field(default=0.8, ge=0, le=1)
+    #: A full re-cluster runs when the last one is older than this (days).
+    full_every_days: float = Field(default=7.0, gt=0)
+    keywords: int = Field(default=8, ge=1)
+    exemplars: int = Field(default=3, ge=1)
+
+
 class Settings(BaseSettings):
     """The whole configuration of a project."""
 
@@ -66,6 +101,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///.flywheel/flywheel.db"
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     signals: SignalsConfig = Field(default_factory=SignalsConfig)
+    clustering: ClusteringConfig = Field(default_factory=ClusteringConfig)
+    #: Models per stage (none by default: every stage runs its offline path), retries, budget.
+    llm: LLMConfig = Field(default_factory=LLMConfig)
 
     @classmethod
     def settings_customise_sources(

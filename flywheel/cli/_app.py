@@ -10,7 +10,7 @@ import typer
 from pydantic import BaseModel
 from typer.core import TyperGroup
 
-from flywheel.cli import _bench, _demo, _ingest, _reports, _traces
+from flywheel.cli import _bench, _cluster, _demo, _ingest, _reports, _traces
 from flywheel.cli._common import JsonOption, console, err_console, print_json, state
 from flywheel.errors import FlywheelError
 from flywheel.project import init_project
@@ -84,6 +84,8 @@ app.command()(_ingest.ingest)
 app.command()(_reports.signals)
 app.command()(_reports.stats)
 app.command()(_reports.quarantine)
+app.command()(_cluster.cluster)
+app.command()(_cluster.clusters)
 app.add_typer(_traces.app, name="traces")
 app.add_typer(_bench.app, name="bench")
 app.add_typer(_demo.app, name="demo")

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from flywheel.bench import run_ingest_benchmark
+from flywheel.cli._cluster import bench_agentrx_labels, bench_cluster
 from flywheel.cli._common import JsonOption, console, err_console, print_json
 
 app = typer.Typer(help="Measure Flywheel's speed on this machine.", no_args_is_help=True)
@@ -55,3 +56,7 @@ def ingest(
     if "memory" in report:
         mem = report["memory"]
         console.print(f"memory: {mem['lines']} lines, peak RSS {mem['peak_rss_mb']} MB")
+
+
+app.command("cluster")(bench_cluster)
+app.command("agentrx-labels")(bench_agentrx_labels)

@@ -131,3 +131,71 @@ class QuarantineRow(Base):
     reason: Mapped[str] = mapped_column(Text)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EmbeddingRow(Base):
+    """A cached sentence embedding: float32 bytes keyed by (model, SHA-256 of the text)."""
+
+    __tablename__ = "embedding_cache"
+
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    text_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    dim: Mapped[int]
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ClusterRunRow(Base):
+    """One `flywheel cluster` run: full re-cluster or incremental assignment."""
+
+    __tablename__ = "cluster_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: full or incremental
+    kind: Mapped[str] = mapped_column(String(20))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    model: Mapped[str] = mapped_column(String(200))
+    traces: Mapped[int] = mapped_column(default=0)
+    clusters: Mapped[int] = mapped_column(default=0)
+    noise: Mapped[int] = mapped_column(default=0)
+    message: Mapped[str] = mapped_column(Text, default="")
+    #: Parameters chosen, timings, identity events (matches, new, splits, merges).
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ClusterRow(Base):
+    """A failure pattern with a stable id (``C-0007``) across runs."""
+
+    __tablename__ = "clusters"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    label: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str | None] = mapped_column(Text)
+    keywords: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    exemplar_ids: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    size: Mapped[int] = mapped_column(default=0)
+    #: Unit centroid of the members' embeddings (float32 bytes) and the assignment radius.
+    centroid: Mapped[bytes] = mapped_column(LargeBinary)
+    radius: Mapped[float] = mapped_column(Float, default=0.0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    first_seen: Mapped[datetime | None]
+    last_seen: Mapped[datetime | None]
+    created_run_id: Mapped[int] = mapped_column(ForeignKey("cluster_runs.id"))
+    last_run_id: Mapped[int] = mapped_column(ForeignKey("cluster_runs.id"))
+
+
+class ClusterMemberRow(Base):
+    """The current cluster of one failing trace (``cluster_id`` NULL = noise)."""
+
+    __tablename__ = "cluster_members"
+
+    trace_pk: Mapped[int] = mapped_column(
+        ForeignKey("traces.id", ondelete="CASCADE"), primary_key=True
+    )
+    cluster_id: Mapped[str | None] = mapped_column(ForeignKey("clusters.id"), index=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("cluster_runs.id"), index=True)
+    strength: Mapped[float] = mapped_column(Float, default=0.0)
+    #: True when a noise point was soft-assigned, or assigned incrementally.
+    soft: Mapped[bool] = mapped_column(Boolean, default=False)
+    signature_hash: Mapped[str] = mapped_column(String(64))
+    timestamp: Mapped[datetime | None]

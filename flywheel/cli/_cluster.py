@@ -1,0 +1,142 @@
+"""`flywheel cluster`, `flywheel clusters` and `flywheel bench cluster`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from flywheel.cli._common import JsonOption, console, err_console, open_store, print_json, project
+from flywheel.clustering import (
+    agentrx_labels,
+    cluster_report,
+    run_cluster_benchmark,
+    run_clustering,
+)
+from flywheel.errors import UserError
+
+
+def _parse_date(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"--since {value!r} is not a date; use YYYY-MM-DD") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def cluster(
+    since: str | None = typer.Option(
+        None, "--since", help="Only failing traces from this date on (YYYY-MM-DD)."
+    ),
+    full: bool = typer.Option(
+        False, "--full", help="Re-cluster everything instead of assigning new traces."
+    ),
+    json_out: bool = JsonOption,
+) -> None:
+    """Group failing traces by failure pattern (incremental unless --full or a re-cluster due)."""
+    proj = project()
+    store = open_store(proj)
+    log = (lambda _m: None) if json_out else (lambda m: err_console.print(m, highlight=False))
+    result = run_clustering(
+        store, proj.settings.clustering, since=_parse_date(since), full=full, log=log
+    )
+    if json_out:
+        print_json(result)
+        return
+    if result.message:
+        console.print(f"[yellow]note:[/] {result.message}", highlight=False)
+    console.print(
+        f"{result.kind} run {result.run_id}: {result.traces} failing traces, "
+        f"{result.clusters} clusters, {result.noise} noise, {result.soft} soft-assigned; "
+        f"embedded {result.embedding.get('embedded', 0)} new signatures"
+    )
+
+
+def clusters(json_out: bool = JsonOption) -> None:
+    """List the current failure clusters with their size, keywords and weekly counts."""
+    report = cluster_report(open_store())
+    if json_out:
+        print_json(report)
+        return
+    table = Table("id", "label", "size", "first seen", "last seen", "weekly", "exemplars")
+    for item in report.clusters:
+        table.add_row(
+            item.id,
+            Text(item.label),
+            str(item.size),
+            item.first_seen.date().isoformat() if item.first_seen else "-",
+            item.last_seen.date().isoformat() if item.last_seen else "-",
+            " ".join(str(n) for n in item.weekly_counts.values()),
+            Text(", ".join(item.exemplar_ids)),
+        )
+    console.print(table)
+    console.print(f"{len(report.noise_trace_ids)} failing traces are noise (in no cluster)")
+
+
+def bench_cluster(
+    traces: list[Path] = typer.Option(
+        ..., "--traces", help="Trace file or folder (repeat for several)."
+    ),
+    labels: Path = typer.Option(..., "--labels", help="labels.json: {trace_id: {failure_mode}}."),
+    include_labelled: bool = typer.Option(
+        False,
+        "--include-labelled",
+        help="Cluster labelled traces even when no signal flagged them (recall is reported apart).",
+    ),
+    assign: int = typer.Option(
+        0, "--assign", min=0, help="Also time assigning this many held-out traces incrementally."
+    ),
+    workdir: Path | None = typer.Option(None, "--workdir", help="Where the temporary store goes."),
+    json_out: bool = JsonOption,
+) -> None:
+    """Clustering quality (ARI, NMI, noise) against labels, with two baselines, and speed."""
+    proj_settings = None
+    try:
+        proj_settings = project().settings.clustering
+    except UserError:
+        proj_settings = None
+    log = (lambda _m: None) if json_out else (lambda m: err_console.print(m, highlight=False))
+    report = run_cluster_benchmark(
+        traces,
+        labels,
+        config=proj_settings,
+        include_labelled=include_labelled,
+        assign=assign,
+        workdir=workdir,
+        log=log,
+    )
+    if json_out:
+        print_json(report)
+        return
+    table = Table("method", "ARI", "NMI", "noise", "clusters")
+    for method in ("flywheel", "naive", "kmeans_true_k"):
+        row = report[method]
+        table.add_row(
+            method,
+            str(row["ari"]),
+            str(row["nmi"]),
+            f"{row['noise_fraction']:.1%}",
+            str(row["clusters"]),
+        )
+    console.print(table)
+    console.print(
+        f"true modes {report['true_modes']}, labelled clustered {report['labelled_clustered']}, "
+        f"detection recall {report['detection_recall']:.1%}, speed {report['speed']}"
+    )
+
+
+def bench_agentrx_labels(
+    dataset: Path = typer.Argument(..., help="The AgentRx dataset folder."),
+    out: Path = typer.Option(Path("labels.json"), "--out", help="Where labels.json goes."),
+) -> None:
+    """Write labels.json for AgentRx: failure_mode = the root-cause failure's category."""
+    import json
+
+    labels = agentrx_labels(dataset)
+    out.write_text(json.dumps(labels, indent=2, sort_keys=True) + "\n")
+    console.print(f"{len(labels)} labelled traces written to {out}")

@@ -1,0 +1,44 @@
+"""Failure clustering: failing traces grouped by how they failed, with stable ids over time.
+
+- `build_signature` turns a trace and its failure signals into a short normalised text.
+- `run_clustering` embeds the signatures (cached in the store), clusters them with HDBSCAN
+  (parameters chosen per run), labels the clusters (c-TF-IDF keywords, medoid exemplars, an
+  LLM name when configured), matches them to the previous run's clusters so a pattern keeps
+  its id, and saves the membership; between full runs it assigns new traces incrementally.
+- `cluster_report` is what `flywheel clusters` prints.
+- `run_cluster_benchmark` scores all this against labelled traces, with two baselines.
+"""
+
+from flywheel.clustering._bench import agentrx_labels, run_cluster_benchmark
+from flywheel.clustering._cluster import Clustering, cluster_vectors
+from flywheel.clustering._embed_cache import EmbedStats, embed_cached
+from flywheel.clustering._identity import IdentityResult, match_clusters
+from flywheel.clustering._run import (
+    ClusterReport,
+    ClusterSummary,
+    RunResult,
+    cluster_report,
+    cluster_runs,
+    run_clustering,
+)
+from flywheel.clustering._signature import PARTS, build_signature, normalise
+
+__all__ = [
+    "PARTS",
+    "ClusterReport",
+    "ClusterSummary",
+    "Clustering",
+    "EmbedStats",
+    "IdentityResult",
+    "RunResult",
+    "agentrx_labels",
+    "build_signature",
+    "cluster_report",
+    "cluster_runs",
+    "cluster_vectors",
+    "embed_cached",
+    "match_clusters",
+    "normalise",
+    "run_cluster_benchmark",
+    "run_clustering",
+]

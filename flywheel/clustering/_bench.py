@@ -1,0 +1,281 @@
+"""`flywheel bench cluster`: clustering quality against labelled traces, two baselines, speed.
+
+Quality is measured on the labelled traces of the clustered population: adjusted Rand index
+and NMI against ``failure_mode`` (noise points count as singletons), the noise fraction, the
+number of clusters against the number of true modes, and detection recall (labelled traces
+that the failure signals flagged). Two baselines run on the same traces: the *naive* recipe
+(embed the user request alone, HDBSCAN with its defaults) and *KMeans* with the true number
+of modes on Flywheel's signature embeddings.
+
+Speed: the same population clustered cold (empty embedding cache) and warm, and, with
+``assign`` > 0, that many traces held out of a full run and then assigned incrementally.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import select
+
+from flywheel.clustering._cluster import cluster_vectors
+from flywheel.clustering._embed_cache import embed_cached, make_embedder
+from flywheel.clustering._run import load_failing, run_clustering
+from flywheel.config import ClusteringConfig, SignalsConfig
+from flywheel.errors import UserError
+from flywheel.store import Store
+from flywheel.store._tables import EmbeddingRow, TraceRow
+
+Log = Callable[[str], None]
+
+#: AgentRx root-cause categories (normalised) -> our root-cause taxonomy (DESIGN.md).
+AGENTRX_ROOT_CAUSES: dict[str, str] = {
+    "instruction plan adherence failure": "prompt_instruction",
+    "invention of new information": "model_limitation",
+    "invalid invocation": "tool_arguments",
+    "misinterpretation of tool output": "model_limitation",
+    "intent plan misalignment": "prompt_instruction",
+    "underspecified user intent": "routing_decision",
+    "intent not supported": "missing_capability",
+    "guardrails triggered": "missing_capability",
+    "system failure": "latency_infra",
+    "inconclusive": "model_limitation",
+}
+_SYNONYMS = {"instruction adherence failure": "instruction plan adherence failure"}
+
+
+def normalise_category(text: str) -> str:
+    """'Instruction/Plan Adherence Failure' and 'Intent-Plan Misalignment' -> one spelling."""
+    key = re.sub(r"[^a-z]+", " ", text.lower()).strip()
+    return _SYNONYMS.get(key, key)
+
+
+def agentrx_labels(dataset: Path) -> dict[str, dict[str, str]]:
+    """labels.json for AgentRx: failure_mode = the root-cause failure's category, normalised.
+
+    Keys are Flywheel trace ids: the Magentic-One file stem, and tau-bench's
+    ``retail-task{task_id}-trial{trial}`` read from ``tau_retail/tau_dataset_failed.json``.
+    """
+    data = dataset / "data" if (dataset / "data").is_dir() else dataset
+    truth = data / "ground_truth"
+    if not truth.is_dir():
+        raise UserError(f"{dataset}: no ground_truth folder; pass the AgentRx dataset folder")
+    labels: dict[str, dict[str, str]] = {}
+    tau_ids: dict[int, str] = {}
+    tau_file = data / "tau_retail" / "tau_dataset_failed.json"
+    if tau_file.is_file():
+        for run in json.loads(tau_file.read_text()):
+            trial = f"-trial{run['trial']}" if run.get("trial") is not None else ""
+            tau_ids[int(run["task_id"])] = f"retail-task{run['task_id']}{trial}"
+    for name, tau in (("magentic_one_ground_truth.json", False), ("tau_ground_truth.json", True)):
+        path = truth / name
+        if not path.is_file():
+            continue
+        for record in json.loads(path.read_text()):
+            root = int(record["root_cause"]["failure_id"])
+            category = next(
+                (f["failure_category"] for f in record["failures"] if int(f["failure_id"]) == root),
+                None,
+            )
+            if category is None:
+                continue
+            mode = normalise_category(category)
+            key = tau_ids.get(int(record["trajectory_id"])) if tau else record["trajectory_id"]
+            if key is None:
+                continue
+            labels[str(key)] = {
+                "failure_mode": mode,
+                "root_cause": AGENTRX_ROOT_CAUSES.get(mode, "model_limitation"),
+            }
+    return dict(sorted(labels.items()))
+
+
+def _with_singletons(labels: npt.NDArray[np.int64]) -> list[int]:
+    out, extra = [], int(labels.max(initial=-1)) + 1
+    for label in labels:
+        if label >= 0:
+            out.append(int(label))
+        else:
+            out.append(extra)
+            extra += 1
+    return out
+
+
+def score(
+    predicted: npt.NDArray[np.int64], truth: Sequence[str], labelled: Sequence[int]
+) -> dict[str, Any]:
+    """ARI, NMI (noise as singletons), noise fraction and cluster count of one clustering."""
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    full = _with_singletons(predicted)
+    pred = [full[i] for i in labelled]
+    return {
+        "ari": round(float(adjusted_rand_score(truth, pred)), 4),
+        "nmi": round(float(normalized_mutual_info_score(truth, pred)), 4),
+        "noise_fraction": round(float((predicted < 0).mean()) if len(predicted) else 0.0, 4),
+        "clusters": len({int(x) for x in predicted if x >= 0}),
+    }
+
+
+def run_cluster_benchmark(
+    traces: Sequence[Path],
+    labels_path: Path,
+    *,
+    config: ClusteringConfig | None = None,
+    include_labelled: bool = False,
+    assign: int = 0,
+    workdir: Path | None = None,
+    log: Log | None = None,
+) -> dict[str, Any]:
+    """Ingest ``traces`` into a fresh store and score clustering against ``labels_path``."""
+    log = log or (lambda _m: None)
+    config = config or ClusteringConfig()
+    try:
+        labels: dict[str, dict[str, str]] = json.loads(Path(labels_path).read_text())
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot read labels {labels_path}: {exc}") from None
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        store = Store.open(f"sqlite:///{tmp}/bench.db")
+        try:
+            return _bench(store, traces, labels, config, include_labelled, assign, log)
+        finally:
+            store.close()
+
+
+def _bench(
+    store: Store,
+    traces: Sequence[Path],
+    labels: dict[str, dict[str, str]],
+    config: ClusteringConfig,
+    include_labelled: bool,
+    assign: int,
+    log: Log,
+) -> dict[str, Any]:
+    from flywheel.ingest import ingest_paths
+    from flywheel.signals import detect_failures
+
+    began = time.perf_counter()
+    counts = ingest_paths(store, [Path(p) for p in traces])
+    detect_failures(store, SignalsConfig())
+    log(f"ingested {counts.stored} traces in {time.perf_counter() - began:.1f}s")
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(TraceRow.id, TraceRow.trace_id, TraceRow.failing)).all()
+    failing_ids = {row.trace_id for row in rows if row.failing}
+    known = {row.trace_id for row in rows}
+    labelled_known = [tid for tid in labels if tid in known]
+    if not labelled_known:
+        raise UserError("no labelled trace id appears in the traces; check labels.json keys")
+    pks = [row.id for row in rows if row.failing or (include_labelled and row.trace_id in labels)]
+    embedder = make_embedder(config.embedding_model)
+
+    began = time.perf_counter()
+    items = load_failing(store, config, pks=pks)
+    t_signatures = time.perf_counter() - began
+    began = time.perf_counter()
+    vectors, _, stats = embed_cached(store, embedder, [item.signature for item in items])
+    t_embed = time.perf_counter() - began
+    began = time.perf_counter()
+    ours = cluster_vectors(vectors, config, [item.features for item in items])
+    t_cluster = time.perf_counter() - began
+    log(f"flywheel: {ours.n_clusters} clusters in {t_cluster:.1f}s")
+
+    index = [i for i, item in enumerate(items) if item.trace_id in labels]
+    truth = [labels[items[i].trace_id]["failure_mode"] for i in index]
+    modes = len(set(truth))
+
+    naive_vectors, _, _ = embed_cached(store, embedder, [item.request for item in items])
+    naive = _naive(naive_vectors)
+    kmeans = _kmeans(vectors, modes)
+
+    report: dict[str, Any] = {
+        "traces": counts.stored,
+        "clustered": len(items),
+        "population": "failing + labelled" if include_labelled else "failing",
+        "labelled": len(labelled_known),
+        "labelled_clustered": len(index),
+        "true_modes": modes,
+        "detection_recall": round(
+            sum(1 for tid in labelled_known if tid in failing_ids) / len(labelled_known), 4
+        ),
+        "flywheel": {**score(ours.labels, truth, index), "params": ours.params},
+        "naive": score(naive, truth, index),
+        "kmeans_true_k": score(kmeans, truth, index),
+        "message": ours.message,
+        "signature_parts": config.signature_parts,
+    }
+    report["ari_gain_vs_naive"] = round(report["flywheel"]["ari"] - report["naive"]["ari"], 4)
+    report["speed"] = {
+        "signatures_s": round(t_signatures, 2),
+        "embedding_s": round(t_embed, 2),
+        "clustering_s": round(t_cluster, 2),
+        "cold_total_s": round(t_signatures + t_embed + t_cluster, 2),
+        "embedded": stats.embedded,
+        "distinct_signatures": stats.distinct,
+        "signatures_per_s": round(stats.throughput, 1),
+    }
+    report["speed"].update(_speed(store, config, embedder, assign, log))
+    return report
+
+
+def _naive(vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.int64]:
+    import hdbscan
+
+    if vectors.shape[0] < 6:
+        return np.full(vectors.shape[0], -1, dtype=np.int64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return np.asarray(hdbscan.HDBSCAN().fit(vectors).labels_, dtype=np.int64)
+
+
+def _kmeans(vectors: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.int64]:
+    from sklearn.cluster import KMeans
+
+    if vectors.shape[0] < k or k < 1:
+        return np.full(vectors.shape[0], -1, dtype=np.int64)
+    fitted = KMeans(n_clusters=k, n_init=10, random_state=0).fit(vectors)
+    return np.asarray(fitted.labels_, dtype=np.int64)
+
+
+def _speed(
+    store: Store, config: ClusteringConfig, embedder: Any, assign: int, log: Log
+) -> dict[str, Any]:
+    """Warm full run through the store (cache filled), then an incremental run of ``assign``."""
+    out: dict[str, Any] = {}
+    began = time.perf_counter()
+    warm = run_clustering(store, config, full=True, embedder=embedder)
+    out["warm_full_run_s"] = round(time.perf_counter() - began, 2)
+    out["warm_breakdown_s"] = warm.seconds
+    if assign > 0:
+        from sqlalchemy import delete
+
+        from flywheel.store._tables import ClusterMemberRow
+
+        with store.engine.connect() as conn:
+            held = [
+                row[0]
+                for row in conn.execute(
+                    select(ClusterMemberRow.trace_pk)
+                    .order_by(ClusterMemberRow.trace_pk.desc())
+                    .limit(assign)
+                )
+            ]
+        with store.engine.begin() as conn:
+            conn.execute(delete(ClusterMemberRow).where(ClusterMemberRow.trace_pk.in_(held)))
+        began = time.perf_counter()
+        result = run_clustering(store, config, embedder=embedder)
+        out["assign_traces"] = result.traces
+        out["assign_s"] = round(time.perf_counter() - began, 2)
+        out["assign_breakdown_s"] = result.seconds
+        out["assigned_fraction"] = round(result.soft / result.traces, 4) if result.traces else 0.0
+    with store.engine.connect() as conn:
+        out["cache_rows"] = len(conn.execute(select(EmbeddingRow.text_hash)).all())
+    log(f"warm full run {out['warm_full_run_s']}s")
+    return out

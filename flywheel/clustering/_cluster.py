@@ -1,0 +1,220 @@
+"""Density clustering: PCA, then HDBSCAN with parameters chosen per run, then soft assignment.
+
+The minimum cluster size (and minimum samples) are chosen from a small grid by HDBSCAN's
+relative validity (a fast DBCV estimate), on a fixed subsample when the run is large. Noise is
+kept: a noise point joins a cluster as a *soft* member when its nearest clustered neighbours
+give that cluster at least ``soft_threshold`` of their (similarity-weighted) vote and it lies
+within the cluster's radius, the same rule as incremental assignment; the rest stay noise.
+Structural features (signal kinds, error types, route) are appended after the PCA, so that
+rare but crisp facts are not projected away. Everything is deterministic: inputs are sorted by
+the caller, PCA uses the full SVD and the subsample a fixed seed.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from flywheel.clustering._assign import assign_vectors, cluster_radius, unit_centroid
+from flywheel.config import ClusteringConfig
+
+#: Largest sample on which the parameter grid is scored.
+SELECTION_SAMPLE = 2500
+#: Standard deviation of the tie-breaking jitter added to every coordinate.
+JITTER = 1e-3
+
+
+@dataclass
+class Clustering:
+    """Per point: cluster number (-1 noise), membership strength, and whether it is soft."""
+
+    labels: npt.NDArray[np.int64]
+    strengths: npt.NDArray[np.float64]
+    soft: npt.NDArray[np.bool_]
+    params: dict[str, Any] = field(default_factory=dict)
+    message: str = ""
+
+    @property
+    def n_clusters(self) -> int:
+        return len({int(x) for x in self.labels if x >= 0})
+
+
+def all_noise(n: int, message: str) -> Clustering:
+    return Clustering(
+        labels=np.full(n, -1, dtype=np.int64),
+        strengths=np.zeros(n),
+        soft=np.zeros(n, dtype=bool),
+        message=message,
+    )
+
+
+def reduce(vectors: npt.NDArray[np.float32], dims: int) -> npt.NDArray[np.float64]:
+    """PCA to ``dims`` dimensions (deterministic), rows re-normalised; no-op when not smaller."""
+    data = vectors.astype(np.float64)
+    if dims <= 0 or data.shape[1] <= dims or data.shape[0] <= dims + 1:
+        return data
+    from sklearn.decomposition import PCA
+
+    reduced = PCA(n_components=dims, svd_solver="full").fit_transform(data)
+    norms = np.linalg.norm(reduced, axis=1, keepdims=True)
+    return np.asarray(reduced / np.where(norms == 0, 1.0, norms))
+
+
+def with_features(
+    vectors: npt.NDArray[Any], features: Sequence[Sequence[str]] | None, weight: float
+) -> npt.NDArray[np.float64]:
+    """Unit vectors extended by the weighted one-hot of each row's structural features."""
+    vectors = vectors.astype(np.float64)
+    if not features or weight <= 0 or vectors.shape[0] == 0:
+        return vectors
+    vocabulary = {name: i for i, name in enumerate(sorted({f for row in features for f in row}))}
+    if not vocabulary:
+        return vectors
+    onehot = np.zeros((vectors.shape[0], len(vocabulary)))
+    for row, names in enumerate(features):
+        for name in names:
+            onehot[row, vocabulary[name]] = 1.0
+    norms = np.linalg.norm(onehot, axis=1, keepdims=True)
+    joined = np.hstack([vectors, onehot / np.where(norms == 0, 1.0, norms) * weight])
+    result: npt.NDArray[np.float64] = joined / np.linalg.norm(joined, axis=1, keepdims=True)
+    return result
+
+
+def cluster_vectors(
+    vectors: npt.NDArray[np.float32],
+    config: ClusteringConfig,
+    features: Sequence[Sequence[str]] | None = None,
+) -> Clustering:
+    """Cluster unit vectors (one row per trace, with optional structural features)."""
+    n = int(vectors.shape[0])
+    smallest = config.min_cluster_size or config.min_cluster_floor
+    if n < max(2 * smallest, config.min_cluster_floor + 1):
+        return all_noise(
+            n,
+            f"only {n} failing trace(s): at least {max(2 * smallest, config.min_cluster_floor + 1)}"
+            " are needed to find patterns (clustering.min_cluster_floor / min_cluster_size); "
+            "every trace is listed as noise",
+        )
+    data = with_features(reduce(vectors, config.reduce_dims), features, config.feature_weight)
+    # Identical signatures give identical points, which make HDBSCAN's tree search crawl; a
+    # fixed, tiny jitter (far below any real distance) breaks the ties deterministically.
+    data = data + np.random.default_rng(0).normal(0.0, JITTER, size=data.shape)
+    grid = _grid(n, config)
+    if len(grid) > 1:
+        size, samples, scores = _select(data, grid, config)
+    else:
+        size, samples = grid[0]
+        scores = {}
+    clusterer = _hdbscan(size, samples).fit(data)
+    labels = np.asarray(clusterer.labels_, dtype=np.int64)
+    strengths = np.asarray(clusterer.probabilities_, dtype=np.float64)
+    soft = np.zeros(n, dtype=bool)
+    params: dict[str, Any] = {
+        "min_cluster_size": size,
+        "min_samples": samples,
+        "reduce_dims": int(data.shape[1]),
+        "grid_validity": scores,
+        "hard_noise": int((labels < 0).sum()),
+    }
+    if labels.max() < 0:
+        return Clustering(
+            labels,
+            strengths,
+            soft,
+            params,
+            f"no dense pattern among {n} failing traces; every trace is listed as noise",
+        )
+    noise = np.flatnonzero(labels < 0)
+    if noise.size:
+        _soft_assign(data, labels, strengths, soft, noise, config.soft_threshold)
+    params["soft_assigned"] = int(soft.sum())
+    return Clustering(labels, strengths, soft, params)
+
+
+def _soft_assign(
+    data: npt.NDArray[np.float64],
+    labels: npt.NDArray[np.int64],
+    strengths: npt.NDArray[np.float64],
+    soft: npt.NDArray[np.bool_],
+    noise: npt.NDArray[np.intp],
+    threshold: float,
+) -> None:
+    """Noise points join the cluster their nearest clustered neighbours vote for, if strong."""
+    clustered = np.flatnonzero(labels >= 0)
+    points = data.astype(np.float32)
+    names = [str(int(x)) for x in labels[clustered]]
+    centroids, radii = {}, {}
+    for label in sorted(set(names)):
+        members = points[clustered[labels[clustered] == int(label)]]
+        centroids[label] = unit_centroid(members)
+        radii[label] = cluster_radius(members, centroids[label])
+    votes = assign_vectors(
+        points[noise], points[clustered], names, centroids, radii, min_share=threshold
+    )
+    for i, (winner, share) in zip(noise, votes, strict=True):
+        if winner is not None:
+            labels[i] = int(winner)
+            strengths[i] = share
+            soft[i] = True
+
+
+def _grid(n: int, config: ClusteringConfig) -> list[tuple[int, int | None]]:
+    if config.min_cluster_size is not None:
+        sizes = [config.min_cluster_size]
+    else:
+        sizes = sorted({max(config.min_cluster_floor, round(f * n)) for f in config.size_grid})
+        sizes = [s for s in sizes if 2 * s <= n] or [config.min_cluster_floor]
+    grid: list[tuple[int, int | None]] = []
+    for size in sizes:
+        options = [config.min_samples] if config.min_samples else [min(size, 5), size]
+        for samples in dict.fromkeys(options):
+            grid.append((size, samples))
+    return grid
+
+
+def _hdbscan(size: int, samples: int | None, **extra: Any) -> Any:
+    import hdbscan
+
+    return hdbscan.HDBSCAN(
+        min_cluster_size=size,
+        min_samples=samples,
+        metric="euclidean",
+        cluster_selection_method="eom",
+        core_dist_n_jobs=1,
+        **extra,
+    )
+
+
+def _select(
+    data: npt.NDArray[np.float64], grid: list[tuple[int, int | None]], config: ClusteringConfig
+) -> tuple[int, int | None, dict[str, float]]:
+    """The grid point with the best relative validity (ties: the larger size), on a sample."""
+    n = data.shape[0]
+    sample = data
+    scale = 1.0
+    if n > SELECTION_SAMPLE:
+        rng = np.random.default_rng(0)
+        sample = data[np.sort(rng.choice(n, SELECTION_SAMPLE, replace=False))]
+        scale = SELECTION_SAMPLE / n
+    scores: dict[str, float] = {}
+    best: tuple[float, int, int | None] | None = None
+    for size, samples in grid:
+        small_size = max(config.min_cluster_floor, round(size * scale))
+        small_samples = None if samples is None else max(1, min(samples, small_size))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fitted = _hdbscan(small_size, small_samples, gen_min_span_tree=True).fit(sample)
+            validity = float(fitted.relative_validity_) if fitted.labels_.max() >= 0 else -1.0
+        if not np.isfinite(validity):
+            validity = -1.0
+        scores[f"{size}/{samples}"] = round(validity, 4)
+        key = (validity, size, samples)
+        if best is None or (key[0], key[1]) > (best[0], best[1]):
+            best = key
+    assert best is not None
+    return best[1], best[2], scores

@@ -1,0 +1,600 @@
+"""Clustering runs against the store: full re-cluster or incremental assignment, and reports.
+
+A *full* run reads every failing trace (optionally since a date), builds signatures, embeds
+them through the store's cache, clusters them, labels each cluster, matches the clusters to the
+previous run's so patterns keep their ids, and replaces the current membership. An
+*incremental* run assigns only the failing traces that have no membership yet. ``run_clustering``
+picks full when asked, when nothing was clustered yet, or when the last full run is older than
+``full_every_days``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import delete, func, insert, select, update
+
+from flywheel.clustering._assign import assign_vectors, cluster_radius, unit_centroid
+from flywheel.clustering._cluster import cluster_vectors
+from flywheel.clustering._embed_cache import EmbedStats, embed_cached, load_vectors, make_embedder
+from flywheel.clustering._identity import id_number, match_clusters
+from flywheel.clustering._labels import (
+    ClusterName,
+    clean_name,
+    ctfidf_keywords,
+    keyword_label,
+    medoids,
+    name_prompt,
+)
+from flywheel.clustering._signature import (
+    build_signature,
+    check_parts,
+    request_text,
+    structural_features,
+)
+from flywheel.config import ClusteringConfig
+from flywheel.embeddings import Embedder
+from flywheel.store import Store
+from flywheel.store._codec import decode_payload
+from flywheel.store._tables import (
+    ClusterMemberRow,
+    ClusterRow,
+    ClusterRunRow,
+    SignalRow,
+    TraceRow,
+    utcnow,
+)
+from flywheel.trace import FailureSignal, Trace
+
+_CHUNK = 500
+
+#: Called with a short message at each stage of a run.
+Log = Callable[[str], None]
+
+
+class RunResult(BaseModel):
+    """What one clustering run did."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    run_id: int
+    kind: str = Field(description="full or incremental")
+    traces: int = Field(description="failing traces considered in this run")
+    clusters: int = Field(description="active clusters after the run")
+    noise: int = Field(description="traces of this run left as noise")
+    soft: int = Field(default=0, description="noise traces soft-assigned to a cluster")
+    message: str = ""
+    params: dict[str, Any] = Field(default_factory=dict)
+    events: dict[str, Any] = Field(default_factory=dict)
+    embedding: dict[str, Any] = Field(default_factory=dict)
+    seconds: dict[str, float] = Field(default_factory=dict)
+
+
+class ClusterSummary(BaseModel):
+    """One failure pattern as `flywheel clusters --json` prints it."""
+
+    id: str
+    label: str
+    description: str | None = None
+    keywords: list[str]
+    size: int
+    trace_ids: list[str]
+    exemplar_ids: list[str]
+    first_seen: datetime | None
+    last_seen: datetime | None
+    weekly_counts: dict[str, int]
+    growth: float | None = Field(
+        default=None, description="last week's count over the week before, minus 1"
+    )
+
+
+class ClusterReport(BaseModel):
+    clusters: list[ClusterSummary]
+    noise_trace_ids: list[str]
+
+
+@dataclass(frozen=True)
+class FailingTrace:
+    pk: int
+    trace_id: str
+    timestamp: datetime | None
+    signature: str
+    request: str
+    features: tuple[str, ...] = ()
+
+
+# -- loading ---------------------------------------------------------------------------------
+
+
+def load_failing(
+    store: Store,
+    config: ClusteringConfig,
+    *,
+    since: datetime | None = None,
+    pks: Sequence[int] | None = None,
+    exclude_members: bool = False,
+) -> list[FailingTrace]:
+    """Failing traces with their signatures, sorted by (trace id, pk) for determinism."""
+    check_parts(config.signature_parts)
+    query = select(TraceRow.id, TraceRow.trace_id, TraceRow.timestamp, TraceRow.payload)
+    if pks is None:
+        query = query.where(TraceRow.failing.is_(True))
+    if since is not None:
+        query = query.where(TraceRow.timestamp >= since)
+    if exclude_members:
+        query = query.where(TraceRow.id.not_in(select(ClusterMemberRow.trace_pk)))
+    rows: list[Any] = []
+    with store.engine.connect() as conn:
+        if pks is None:
+            rows = list(conn.execute(query))
+        else:
+            for start in range(0, len(pks), _CHUNK):
+                chunk = list(pks[start : start + _CHUNK])
+                rows.extend(conn.execute(query.where(TraceRow.id.in_(chunk))))
+    signals = _signals(store, [row.id for row in rows])
+    out = []
+    for row in rows:
+        trace = Trace.model_validate_json(decode_payload(row.payload))
+        signature = build_signature(
+            trace,
+            signals.get(row.id, ()),
+            parts=config.signature_parts,
+            max_part_chars=config.max_part_chars,
+            max_signature_chars=config.max_signature_chars,
+        )
+        out.append(
+            FailingTrace(
+                row.id,
+                row.trace_id,
+                _utc(row.timestamp),
+                signature,
+                request_text(trace),
+                tuple(structural_features(trace, signals.get(row.id, ()))),
+            )
+        )
+    out.sort(key=lambda item: (item.trace_id, item.pk))
+    return out
+
+
+def _signals(store: Store, pks: list[int]) -> dict[int, list[FailureSignal]]:
+    found: defaultdict[int, list[FailureSignal]] = defaultdict(list)
+    with store.engine.connect() as conn:
+        for start in range(0, len(pks), _CHUNK):
+            query = (
+                select(SignalRow)
+                .where(SignalRow.trace_pk.in_(pks[start : start + _CHUNK]))
+                .order_by(SignalRow.id)
+            )
+            for row in conn.execute(query):
+                found[row.trace_pk].append(
+                    FailureSignal(
+                        kind=row.kind,
+                        strength=row.strength,
+                        evidence=row.evidence,
+                        step_id=row.step_id,
+                        detail=row.detail,
+                    )
+                )
+    return found
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+# -- runs ------------------------------------------------------------------------------------
+
+
+def run_clustering(
+    store: Store,
+    config: ClusteringConfig,
+    *,
+    since: datetime | None = None,
+    full: bool = False,
+    embedder: Embedder | None = None,
+    namer: Any = None,
+    log: Log | None = None,
+) -> RunResult:
+    """Cluster the store's failing traces: full when asked or due, else incrementally.
+
+    ``namer`` is an optional `flywheel.llm.LLMClient`; when its ``naming`` stage has a model,
+    each new or changed cluster gets an LLM-written name and description.
+    """
+    embedder = embedder or make_embedder(config.embedding_model)
+    last_full = _last_full_run(store)
+    due = last_full is None or utcnow() - last_full > timedelta(days=config.full_every_days)
+    if full or due or not _has_clusters(store):
+        return _full_run(store, config, since, embedder, namer, log or _quiet)
+    return _incremental_run(store, config, since, embedder, log or _quiet)
+
+
+def _quiet(_message: str) -> None:
+    return None
+
+
+def _last_full_run(store: Store) -> datetime | None:
+    query = select(func.max(ClusterRunRow.started_at)).where(ClusterRunRow.kind == "full")
+    with store.engine.connect() as conn:
+        return _utc(conn.execute(query).scalar_one())
+
+
+def _has_clusters(store: Store) -> bool:
+    with store.engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(ClusterRunRow)).scalar_one() > 0
+
+
+def _start_run(store: Store, kind: str, model: str) -> int:
+    with store.engine.begin() as conn:
+        result = conn.execute(
+            insert(ClusterRunRow).values(kind=kind, model=model, started_at=utcnow(), detail={})
+        )
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def _full_run(
+    store: Store,
+    config: ClusteringConfig,
+    since: datetime | None,
+    embedder: Embedder,
+    namer: Any,
+    log: Log,
+) -> RunResult:
+    seconds: dict[str, float] = {}
+    began = time.perf_counter()
+    items = load_failing(store, config, since=since)
+    seconds["signatures"] = time.perf_counter() - began
+    log(f"{len(items)} failing traces; embedding their signatures")
+    began = time.perf_counter()
+    vectors, hashes, stats = embed_cached(store, embedder, [item.signature for item in items])
+    seconds["embedding"] = time.perf_counter() - began
+    began = time.perf_counter()
+    clustering = cluster_vectors(vectors, config, [item.features for item in items])
+    seconds["clustering"] = time.perf_counter() - began
+    began = time.perf_counter()
+    groups = _groups(clustering.labels, items)
+    centroids = [unit_centroid(vectors[idx]) for idx in groups]
+    previous = _active_clusters(store)
+    identity = match_clusters(
+        np.stack(centroids) if centroids else np.zeros((0, vectors.shape[1]), np.float32),
+        [(cid, vec) for cid, vec, _ in previous],
+        threshold=config.match_threshold,
+        next_number=_next_number(store),
+    )
+    keywords = ctfidf_keywords(
+        [[items[i].signature for i in idx] for idx in groups], config.keywords
+    )
+    seconds["labels"] = time.perf_counter() - began
+    run_id = _start_run(store, "full", embedder.model_name)
+    began = time.perf_counter()
+    first_seen = {cid: first for cid, _, first in previous}
+    clusters = []
+    for number, idx in enumerate(groups):
+        cid = identity.ids[number]
+        hard = [i for i in idx if not clustering.soft[i]]
+        member_vectors = vectors[hard or idx]
+        exemplars = medoids(
+            vectors[idx], [items[i].trace_id for i in idx], centroids[number], config.exemplars
+        )
+        stamps = [stamp for i in idx if (stamp := items[i].timestamp) is not None]
+        earliest = min(stamps) if stamps else None
+        before = first_seen.get(cid)
+        if before is not None and (earliest is None or before < earliest):
+            earliest = before
+        label, description = keyword_label(keywords[number]), None
+        named = _llm_name(namer, keywords[number], [items[i].signature for i in idx[:3]])
+        if named is not None:
+            label, description = named
+        clusters.append(
+            {
+                "id": cid,
+                "label": label,
+                "description": description,
+                "keywords": {"words": keywords[number]},
+                "exemplar_ids": {"ids": exemplars},
+                "size": len(idx),
+                "centroid": centroids[number].tobytes(),
+                "radius": cluster_radius(member_vectors, centroids[number]),
+                "active": True,
+                "first_seen": earliest,
+                "last_seen": max(stamps) if stamps else None,
+                "last_run_id": run_id,
+            }
+        )
+    label_of = {i: identity.ids[number] for number, idx in enumerate(groups) for i in idx}
+    members = [
+        {
+            "trace_pk": item.pk,
+            "cluster_id": label_of.get(i),
+            "run_id": run_id,
+            "strength": round(float(clustering.strengths[i]), 4),
+            "soft": bool(clustering.soft[i]),
+            "signature_hash": hashes[i],
+            "timestamp": item.timestamp,
+        }
+        for i, item in enumerate(items)
+    ]
+    noise = sum(1 for member in members if member["cluster_id"] is None)
+    with store.engine.begin() as conn:
+        conn.execute(delete(ClusterMemberRow))
+        conn.execute(update(ClusterRow).values(active=False, size=0))
+        existing = set(conn.execute(select(ClusterRow.id)).scalars())
+        for cluster in clusters:
+            if cluster["id"] in existing:
+                conn.execute(
+                    update(ClusterRow).where(ClusterRow.id == cluster["id"]).values(**cluster)
+                )
+            else:
+                conn.execute(insert(ClusterRow).values(created_run_id=run_id, **cluster))
+        for start in range(0, len(members), 2000):
+            conn.execute(insert(ClusterMemberRow), members[start : start + 2000])
+    seconds["store"] = time.perf_counter() - began
+    result = RunResult(
+        run_id=run_id,
+        kind="full",
+        traces=len(items),
+        clusters=len(clusters),
+        noise=noise,
+        soft=int(clustering.soft.sum()),
+        message=clustering.message,
+        params=clustering.params,
+        events=identity.events(),
+        embedding=_embedding(stats),
+        seconds={k: round(v, 3) for k, v in seconds.items()},
+    )
+    _finish(store, result)
+    log(
+        f"{result.clusters} clusters, {noise} noise of {len(items)} failing traces"
+        + (f" ({clustering.message})" if clustering.message else "")
+    )
+    return result
+
+
+def _incremental_run(
+    store: Store,
+    config: ClusteringConfig,
+    since: datetime | None,
+    embedder: Embedder,
+    log: Log,
+) -> RunResult:
+    seconds: dict[str, float] = {}
+    began = time.perf_counter()
+    items = load_failing(store, config, since=since, exclude_members=True)
+    seconds["signatures"] = time.perf_counter() - began
+    log(f"{len(items)} new failing traces; assigning them to existing clusters")
+    began = time.perf_counter()
+    vectors, hashes, stats = embed_cached(store, embedder, [item.signature for item in items])
+    seconds["embedding"] = time.perf_counter() - began
+    began = time.perf_counter()
+    assigned = assign_to_clusters(store, embedder.model_name, vectors)
+    seconds["assignment"] = time.perf_counter() - began
+    run_id = _start_run(store, "incremental", embedder.model_name)
+    rows = [
+        {
+            "trace_pk": item.pk,
+            "cluster_id": cluster,
+            "run_id": run_id,
+            "strength": strength,
+            "soft": cluster is not None,
+            "signature_hash": hashes[i],
+            "timestamp": item.timestamp,
+        }
+        for i, (item, (cluster, strength)) in enumerate(zip(items, assigned, strict=True))
+    ]
+    with store.engine.begin() as conn:
+        for start in range(0, len(rows), 2000):
+            conn.execute(insert(ClusterMemberRow), rows[start : start + 2000])
+        counts = Counter(row["cluster_id"] for row in rows if row["cluster_id"] is not None)
+        for cid in sorted(counts):
+            stamps: list[datetime] = [
+                stamp
+                for r in rows
+                if r["cluster_id"] == cid and isinstance(stamp := r["timestamp"], datetime)
+            ]
+            values: dict[str, Any] = {"size": ClusterRow.size + counts[cid], "last_run_id": run_id}
+            current = conn.execute(select(ClusterRow.last_seen).where(ClusterRow.id == cid))
+            last = _utc(current.scalar_one())
+            if stamps and (last is None or max(stamps) > last):
+                values["last_seen"] = max(stamps)
+            conn.execute(update(ClusterRow).where(ClusterRow.id == cid).values(**values))
+        active = conn.execute(
+            select(func.count()).select_from(ClusterRow).where(ClusterRow.active.is_(True))
+        ).scalar_one()
+    noise = sum(1 for row in rows if row["cluster_id"] is None)
+    result = RunResult(
+        run_id=run_id,
+        kind="incremental",
+        traces=len(items),
+        clusters=int(active),
+        noise=noise,
+        soft=len(items) - noise,
+        message="" if items else "no new failing traces to assign",
+        embedding=_embedding(stats),
+        seconds={k: round(v, 3) for k, v in seconds.items()},
+        events={"assigned": dict(sorted(counts.items()))},
+    )
+    _finish(store, result)
+    log(f"{len(items) - noise} of {len(items)} new failing traces joined existing clusters")
+    return result
+
+
+def assign_to_clusters(
+    store: Store, model: str, vectors: npt.NDArray[np.float32]
+) -> list[tuple[str | None, float]]:
+    """(cluster id or None, strength) of each vector against the current clusters."""
+    with store.engine.connect() as conn:
+        members = conn.execute(
+            select(ClusterMemberRow.cluster_id, ClusterMemberRow.signature_hash)
+            .where(ClusterMemberRow.cluster_id.is_not(None))
+            .order_by(ClusterMemberRow.trace_pk)
+        ).all()
+        clusters = conn.execute(
+            select(ClusterRow.id, ClusterRow.centroid, ClusterRow.radius).where(
+                ClusterRow.active.is_(True)
+            )
+        ).all()
+    cached = load_vectors(store, model, [row.signature_hash for row in members])
+    usable = [row for row in members if row.signature_hash in cached]
+    matrix = (
+        np.stack([cached[row.signature_hash] for row in usable])
+        if usable
+        else np.zeros((0, vectors.shape[1] if vectors.ndim == 2 else 0), np.float32)
+    )
+    return assign_vectors(
+        vectors,
+        matrix,
+        [str(row.cluster_id) for row in usable],
+        {row.id: np.frombuffer(row.centroid, dtype=np.float32) for row in clusters},
+        {row.id: float(row.radius) for row in clusters},
+    )
+
+
+def _groups(labels: npt.NDArray[np.int64], items: Sequence[FailingTrace]) -> list[list[int]]:
+    """Member indices per cluster, ordered by size then first trace id (deterministic)."""
+    by_label: defaultdict[int, list[int]] = defaultdict(list)
+    for i, label in enumerate(labels):
+        if label >= 0:
+            by_label[int(label)].append(i)
+    return sorted(by_label.values(), key=lambda idx: (-len(idx), items[idx[0]].trace_id))
+
+
+def _active_clusters(
+    store: Store,
+) -> list[tuple[str, npt.NDArray[np.float32], datetime | None]]:
+    query = select(ClusterRow.id, ClusterRow.centroid, ClusterRow.first_seen).where(
+        ClusterRow.active.is_(True)
+    )
+    with store.engine.connect() as conn:
+        rows = conn.execute(query.order_by(ClusterRow.id)).all()
+    return [(r.id, np.frombuffer(r.centroid, dtype=np.float32), _utc(r.first_seen)) for r in rows]
+
+
+def _next_number(store: Store) -> int:
+    with store.engine.connect() as conn:
+        ids = conn.execute(select(ClusterRow.id)).scalars().all()
+    return max((id_number(i) for i in ids), default=0) + 1
+
+
+def _llm_name(namer: Any, keywords: list[str], exemplars: list[str]) -> tuple[str, str] | None:
+    if namer is None or not namer.is_configured("naming"):
+        return None
+    from flywheel.llm import LLMError
+
+    try:
+        reply = namer.structured(
+            "naming",
+            [{"role": "user", "content": name_prompt(keywords, exemplars)}],
+            ClusterName,
+        )
+    except LLMError:
+        return None  # the keyword label stands; naming is a nicety, never a failure
+    return clean_name(reply.name), clean_name(reply.description)
+
+
+def _embedding(stats: EmbedStats) -> dict[str, Any]:
+    return {
+        "texts": stats.texts,
+        "distinct": stats.distinct,
+        "cached": stats.cached,
+        "embedded": stats.embedded,
+        "signatures_per_s": round(stats.throughput, 1),
+    }
+
+
+def _finish(store: Store, result: RunResult) -> None:
+    detail = {
+        "params": result.params,
+        "events": result.events,
+        "embedding": result.embedding,
+        "seconds": result.seconds,
+        "soft": result.soft,
+    }
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(ClusterRunRow)
+            .where(ClusterRunRow.id == result.run_id)
+            .values(
+                finished_at=utcnow(),
+                traces=result.traces,
+                clusters=result.clusters,
+                noise=result.noise,
+                message=result.message,
+                detail=detail,
+            )
+        )
+
+
+# -- reports ---------------------------------------------------------------------------------
+
+
+def iso_week(moment: datetime) -> str:
+    year, week, _ = moment.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def cluster_report(store: Store) -> ClusterReport:
+    """The active clusters (by id) with their members, and the traces left as noise."""
+    with store.engine.connect() as conn:
+        clusters = conn.execute(
+            select(
+                ClusterRow.id,
+                ClusterRow.label,
+                ClusterRow.description,
+                ClusterRow.keywords,
+                ClusterRow.exemplar_ids,
+                ClusterRow.first_seen,
+                ClusterRow.last_seen,
+            )
+            .where(ClusterRow.active.is_(True))
+            .order_by(ClusterRow.id)
+        ).all()
+        members = conn.execute(
+            select(ClusterMemberRow.cluster_id, TraceRow.trace_id, ClusterMemberRow.timestamp)
+            .join(TraceRow, TraceRow.id == ClusterMemberRow.trace_pk)
+            .order_by(TraceRow.trace_id, TraceRow.id)
+        ).all()
+    by_cluster: defaultdict[str | None, list[tuple[str, datetime | None]]] = defaultdict(list)
+    for row in members:
+        by_cluster[row.cluster_id].append((row.trace_id, _utc(row.timestamp)))
+    summaries = []
+    for cluster in clusters:
+        own = by_cluster.get(cluster.id, [])
+        weeks = Counter(iso_week(stamp) for _, stamp in own if stamp is not None)
+        ordered = dict(sorted(weeks.items()))
+        counts = list(ordered.values())
+        growth = (
+            round(counts[-1] / counts[-2] - 1.0, 3) if len(counts) >= 2 and counts[-2] else None
+        )
+        summaries.append(
+            ClusterSummary(
+                id=cluster.id,
+                label=cluster.label,
+                description=cluster.description,
+                keywords=list(cluster.keywords.get("words", [])),
+                size=len(own),
+                trace_ids=[trace_id for trace_id, _ in own],
+                exemplar_ids=list(cluster.exemplar_ids.get("ids", [])),
+                first_seen=_utc(cluster.first_seen),
+                last_seen=_utc(cluster.last_seen),
+                weekly_counts=ordered,
+                growth=growth,
+            )
+        )
+    noise = [trace_id for trace_id, _ in by_cluster.get(None, [])]
+    return ClusterReport(clusters=summaries, noise_trace_ids=noise)
+
+
+def cluster_runs(store: Store, limit: int = 10) -> list[dict[str, Any]]:
+    """The last clustering runs, newest first."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(ClusterRunRow).order_by(ClusterRunRow.id.desc()).limit(limit))
+        return [dict(row._mapping) for row in rows]

@@ -1,0 +1,200 @@
+"""Failure signatures: a short text that says how a trace failed, not only what was asked.
+
+A signature is built from named parts, in the configured order: the failure ``signals``
+(kinds, low score names), the ``errors`` of failed steps, the ``path`` taken (route, tools,
+retrievals, model calls), written ``feedback``, the low ``scores``, the start of the
+``output`` and the ``request``. Volatile details (ids, numbers, dates, e-mails, URLs, quoted
+values) are replaced by placeholders, so two traces that failed the same way read the same.
+Every part is cut to ``max_part_chars`` and the whole to ``max_signature_chars`` with a
+visible marker; MiniLM reads 256 tokens, so more text would only be ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+
+from flywheel.errors import UserError
+from flywheel.trace import FailureSignal, SignalKind, StepType, Trace
+
+TRUNCATED = " …[truncated]"
+
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"https?://\S+"), "<url>"),
+    (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "<email>"),
+    (
+        re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I),
+        "<id>",
+    ),
+    (re.compile(r"\b\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?\b"), "<date>"),
+    (re.compile(r"\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b", re.I), "<id>"),
+    (re.compile(r"#?\b[A-Z]{1,5}\d{4,}\b"), "<id>"),
+    (re.compile(r"\b([A-Z]{2,5})-[\w-]+"), r"\1-<id>"),
+    (re.compile(r"(?<![\w<])'[^'\n]{1,80}'(?!\w)"), "<v>"),
+    (re.compile(r'"[^"\n]{1,80}"'), "<v>"),
+    (re.compile(r"(?<![\w<])[-+]?\d+(?:[.,]\d+)*(?:%|ms|s)?\b"), "<n>"),
+    (re.compile(r"\s+"), " "),
+)
+
+
+def normalise(text: str) -> str:
+    """Replace the volatile parts of ``text`` (ids, numbers, quoted values...) by placeholders."""
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text.strip()
+
+
+_NAMES = re.compile(r"(?<=[\w,;)] )(?:[A-Z][\w'’-]+)(?: (?:[A-Z][\w'’-]+|of|de|la))*")
+
+
+def mask_names(text: str) -> str:
+    """Replace capitalised names inside a sentence (people, companies) by ``<name>``."""
+    return _NAMES.sub("<name>", text)
+
+
+def truncate(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, with a marker when something was cut."""
+    if len(text) <= limit:
+        return text
+    return text[: max(0, limit - len(TRUNCATED))].rstrip() + TRUNCATED
+
+
+def signature_hash(text: str) -> str:
+    """SHA-256 of a signature: the key of the embedding cache."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _signals(trace: Trace, signals: Sequence[FailureSignal], limit: int) -> str:
+    kinds: list[str] = []
+    for signal in sorted(signals, key=lambda s: (s.kind.value, str(s.detail.get("score")))):
+        if signal.kind is SignalKind.positive_feedback:
+            continue
+        name = signal.kind.value.replace("_", " ")
+        score = signal.detail.get("score")
+        if signal.kind in (SignalKind.low_score, SignalKind.task_failure) and score:
+            name = f"{name} {score}"
+        if name not in kinds:
+            kinds.append(name)
+    return ", ".join(kinds)
+
+
+def _errors(trace: Trace, signals: Sequence[FailureSignal], limit: int) -> str:
+    seen: list[str] = []
+    for step in trace.steps:
+        if step.error:
+            text = f"{step.name or step.type.value}: {normalise(truncate(step.error, limit))}"
+            if text not in seen:
+                seen.append(text)
+    return "; ".join(seen)
+
+
+def _path(trace: Trace, signals: Sequence[FailureSignal], limit: int) -> str:
+    items: list[str] = []
+    route = trace.route
+    if route is not None:
+        via = ""
+        for step in trace.steps:
+            if step.type is StepType.router and isinstance(step.output, dict):
+                via = str(step.output.get("via") or "").split(":")[0]
+                break
+        items.append(f"route {route}" + (f" via {via}" if via else ""))
+    for step in trace.steps:
+        if step.type in (StepType.tool, StepType.retriever, StepType.llm, StepType.agent):
+            name = step.name or step.type.value
+            if step.type is StepType.retriever:
+                name = f"retrieve {name}"
+            if step.error:
+                name += " failed"
+            if not items or items[-1] != name:
+                items.append(name)
+    return truncate(" > ".join(items), limit)
+
+
+def _feedback(trace: Trace, signals: Sequence[FailureSignal], limit: int) -> str:
+    comments = [fb.comment for fb in trace.feedback if fb.comment]
+    return truncate(normalise(" | ".join(comments)), limit)
+
+
+def _scores(trace: Trace, signals: Sequence[FailureSignal], limit: int) -> str:
+    low = [s for s in trace.scores if s.value < 0.5]
+    return ", ".join(f"low {s.name}" for s in sorted(low, key=lambda s: s.name))
+
+
+def _output(trace: Trace, signals: Sequence[FailureSignal], limit: int) -> str:
+    return truncate(mask_names(normalise(truncate(trace.output_text, 4 * limit))), limit)
+
+
+def _request(trace: Trace, signals: Sequence[FailureSignal], limit: int) -> str:
+    return truncate(mask_names(normalise(truncate(trace.input_text, 4 * limit))), limit)
+
+
+_Part = Callable[[Trace, Sequence[FailureSignal], int], str]
+
+PARTS: dict[str, _Part] = {
+    "signals": _signals,
+    "errors": _errors,
+    "path": _path,
+    "feedback": _feedback,
+    "scores": _scores,
+    "output": _output,
+    "request": _request,
+}
+
+
+def check_parts(parts: Sequence[str]) -> None:
+    """Raise a `UserError` listing the valid parts when one is unknown."""
+    unknown = [part for part in parts if part not in PARTS]
+    if unknown:
+        raise UserError(
+            f"unknown signature part(s) {', '.join(unknown)} in clustering.signature_parts; "
+            f"valid: {', '.join(PARTS)}"
+        )
+
+
+def build_signature(
+    trace: Trace,
+    signals: Sequence[FailureSignal] = (),
+    *,
+    parts: Sequence[str] = ("errors", "feedback", "output"),
+    max_part_chars: int = 300,
+    max_signature_chars: int = 1200,
+) -> str:
+    """The failure signature of ``trace``: one ``part: text`` line per non-empty part.
+
+    Never fails on odd content: empty texts give an empty part, huge steps are cut with a
+    marker, any language is kept as is (apart from the placeholders).
+    """
+    check_parts(parts)
+    lines: list[str] = []
+    for part in parts:
+        try:
+            text = PARTS[part](trace, signals, max_part_chars)
+        except (TypeError, ValueError):  # a producer's odd field never breaks a batch
+            text = ""
+        if text:
+            lines.append(f"{part}: {text}")
+    return truncate("\n".join(lines), max_signature_chars) or "(empty trace)"
+
+
+def structural_features(trace: Trace, signals: Sequence[FailureSignal] = ()) -> list[str]:
+    """Discrete facts of the failure (signal kinds, error types, route, failed steps).
+
+    They sharpen the clustering next to the embedding: two traces whose texts read alike but
+    that failed with a different error type or signal stay apart.
+    """
+    facts = {f"signal:{s.kind.value}" for s in signals if not s.positive}
+    for step in trace.steps:
+        if step.error:
+            kind = re.match(r"\s*([A-Za-z_][\w.]*(?:Error|Exception|Timeout)\w*)", step.error)
+            facts.add(f"error:{kind.group(1) if kind else 'error'}")
+            facts.add(f"failed:{step.name or step.type.value}")
+    route = trace.route
+    if route is not None:
+        facts.add(f"route:{route}")
+    return sorted(facts)
+
+
+def request_text(trace: Trace, limit: int = 1000) -> str:
+    """The user's request alone (the naive baseline's signature)."""
+    return truncate(trace.input_text, limit) or "(empty request)"

@@ -1,0 +1,77 @@
+"""`flywheel cluster`, `flywheel clusters` and `flywheel bench cluster` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from typer.testing import CliRunner
+
+from flywheel.cli import app
+from flywheel.project import Project
+from tests.clustering._traffic import WEEK1, traffic, write_jsonl
+
+runner = CliRunner()
+THREE = ["tool_timeout", "answered_from_memory", "needless_clarification"]
+
+
+def run_json(*args: str) -> Any:
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_cluster_and_clusters_print_the_documented_shape(project: Project, tmp_path: Path) -> None:
+    records, _ = traffic(THREE, 8, WEEK1)
+    run_json("ingest", str(write_jsonl(tmp_path / "t.jsonl", records)))
+    run_json("signals")
+    run = run_json("cluster", "--full")
+    assert run["kind"] == "full"
+    assert run["traces"] == 24
+    report = run_json("clusters")
+    assert set(report) == {"clusters", "noise_trace_ids"}
+    assert report["clusters"], report
+    keys = {"id", "label", "keywords", "size", "trace_ids", "exemplar_ids"}
+    keys |= {"first_seen", "last_seen", "weekly_counts"}
+    for cluster in report["clusters"]:
+        assert keys <= set(cluster)
+        assert cluster["size"] == len(cluster["trace_ids"])
+        assert cluster["weekly_counts"] == {"2026-W45": cluster["size"]}
+    listed = [t for c in report["clusters"] for t in c["trace_ids"]] + report["noise_trace_ids"]
+    assert sorted(listed) == sorted(r["trace_id"] for r in records if "-ok-" not in r["trace_id"])
+    again = run_json("cluster", "--since", "2026-11-01")
+    assert again["kind"] == "incremental"
+    assert again["traces"] == 0
+    bad = runner.invoke(app, ["cluster", "--since", "last tuesday"])
+    assert bad.exit_code == 1
+    assert "YYYY-MM-DD" in bad.output
+
+
+def test_bench_cluster_reports_quality_and_baselines(project: Project, tmp_path: Path) -> None:
+    records, labels = traffic(THREE, 8, WEEK1)
+    path = write_jsonl(tmp_path / "t.jsonl", records)
+    (tmp_path / "labels.json").write_text(json.dumps(labels))
+    report = run_json(
+        "bench",
+        "cluster",
+        "--traces",
+        str(path),
+        "--labels",
+        str(tmp_path / "labels.json"),
+        "--assign",
+        "5",
+        "--workdir",
+        str(tmp_path),
+    )
+    assert report["true_modes"] == 3
+    assert report["labelled_clustered"] == 24
+    assert report["detection_recall"] == 1.0
+    for method in ("flywheel", "naive", "kmeans_true_k"):
+        assert {"ari", "nmi", "noise_fraction", "clusters"} <= set(report[method])
+    assert report["flywheel"]["ari"] > 0.9
+    assert report["kmeans_true_k"]["clusters"] == 3
+    speed = report["speed"]
+    assert speed["assign_traces"] == 5
+    assert speed["warm_full_run_s"] >= 0
+    assert {"embedding_s", "clustering_s", "signatures_per_s"} <= set(speed)
