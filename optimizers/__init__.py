@@ -1,1 +1,64 @@
-"""optimizers: see ../shared/DESIGN.md (not built yet)."""
+"""optimizers: candidate configuration fixes for fixable failure clusters, each in a git branch.
+
+- `adopt_or_init_config_repo` / `open_workspace`: the agent's configuration repository.
+- `optimize`: split each cluster's failing traces (recorded; strategies see only the
+  optimisation part), run the strategies on a pluggable executor, make one branch
+  ``flywheel/<cluster>/<strategy>-<n>`` per proposal, hand unfixable clusters to their owner.
+- `Strategy` is the extension point; built-ins ``rules``, ``fewshot``, ``routing``, ``revert``
+  (and ``gepa`` with the optional package) resolve by name through `register_strategy`.
+"""
+
+from optimizers._candidates import candidate_diff, close_candidate
+from optimizers._protocol import Strategy
+from optimizers._registry import (
+    DEFAULT_STRATEGIES,
+    register_strategy,
+    resolve_strategy,
+    strategy_names,
+)
+from optimizers._split import Split, SplitViolation, build_task, make_split
+from optimizers._store import CandidateRecord, Handoff, OptimizerStore
+from optimizers._task import FIX_TYPES, ConfigChange, OptimizationTask, Proposal
+from optimizers._workers import (
+    ClusterInput,
+    InlineExecutor,
+    OptimizeConfig,
+    OptimizeResult,
+    optimize,
+)
+from optimizers._workspace import (
+    CandidateFailure,
+    ConfigWorkspace,
+    adopt_or_init_config_repo,
+    open_workspace,
+)
+
+__all__ = [
+    "DEFAULT_STRATEGIES",
+    "FIX_TYPES",
+    "CandidateFailure",
+    "CandidateRecord",
+    "ClusterInput",
+    "ConfigChange",
+    "ConfigWorkspace",
+    "Handoff",
+    "InlineExecutor",
+    "OptimizationTask",
+    "OptimizeConfig",
+    "OptimizeResult",
+    "OptimizerStore",
+    "Proposal",
+    "Split",
+    "SplitViolation",
+    "Strategy",
+    "adopt_or_init_config_repo",
+    "build_task",
+    "candidate_diff",
+    "close_candidate",
+    "make_split",
+    "open_workspace",
+    "optimize",
+    "register_strategy",
+    "resolve_strategy",
+    "strategy_names",
+]

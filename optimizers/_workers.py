@@ -1,0 +1,368 @@
+"""Producing candidates: one job per fixable cluster, run on a pluggable executor.
+
+A job runs the chosen strategies on one cluster's task and turns each proposal into a branch
+(`ConfigWorkspace.create_candidate`). Jobs for different clusters run in parallel (a process
+pool by default; any `concurrent.futures.Executor`, e.g. a Ray or Dask one, will do). Jobs own
+disjoint refs and worktrees (``flywheel/<cluster>/...``) and take the workspace lock for git
+metadata, and the numbers in branch names are fixed before the jobs start, so a parallel run
+makes the same candidates as a serial one. Results are written to the store by the caller's
+process, in cluster order.
+
+Caps: at most ``max_candidates_per_cluster`` branches per cluster (``max_per_strategy`` per
+strategy), and a total cost budget shared out evenly between the jobs up front (deterministic,
+unlike a first-come budget). Anything a strategy does wrong is a recorded failure.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import traceback
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from datetime import datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from flywheel.store import Store
+from flywheel.trace import Trace
+from optimizers._fixability import FIX_TYPE_BY_CAUSE, is_config_fixable, owner_of
+from optimizers._naming import one_line
+from optimizers._protocol import Strategy
+from optimizers._registry import resolve_strategies
+from optimizers._split import Split, build_task, default_signature, make_split
+from optimizers._store import CandidateRecord, Handoff, OptimizerStore
+from optimizers._task import FIX_TYPES, OptimizationTask, Proposal
+from optimizers._workspace import CandidateFailure, ConfigWorkspace, WorkspaceInfo
+
+T = TypeVar("T")
+
+
+class ClusterInput(BaseModel):
+    """One cluster with its triage, as the optimizer needs it (see `tasks` for the adapter)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cluster_id: str
+    label: str = ""
+    keywords: list[str] = Field(default_factory=list)
+    root_cause: str
+    fixable: bool | None = None
+    fix_type: str | None = None
+    owner: str | None = None
+    #: All failing traces of the cluster: the split is made here, strategies get one part.
+    failing: list[Trace]
+    neighbours: list[Trace] = Field(default_factory=list)
+    #: trace id -> failure signature (stratification); default: route, path and errors.
+    signatures: dict[str, str] | None = None
+    first_seen: datetime | None = None
+
+
+class OptimizeConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_candidates_per_cluster: int = Field(default=4, ge=1)
+    max_per_strategy: int = Field(default=2, ge=1)
+    max_total_cost_usd: float = Field(default=5.0, ge=0)
+    validation_fraction: float = Field(default=0.3, ge=0, lt=1)
+    seed: int = 0
+    max_workers: int | None = Field(default=None, ge=1)
+
+
+class Attempt(BaseModel):
+    """What a job did with one proposal (or one strategy that failed outright)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    strategy: str
+    number: int
+    ok: bool
+    reason: str = ""
+    branch: str | None = None
+    worktree: str | None = None
+    base_commit: str | None = None
+    head_commit: str | None = None
+    files_changed: list[str] = Field(default_factory=list)
+    rationale: str = ""
+    cost_usd: float = 0.0
+    edits: dict[str, str] = Field(default_factory=dict)
+
+
+class Job(BaseModel):
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    workspace: WorkspaceInfo
+    task: OptimizationTask
+    strategies: list[Any]
+    first_numbers: dict[str, int]
+    max_candidates: int
+    max_per_strategy: int
+    budget_usd: float
+
+
+class OptimizeResult(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    candidates: list[CandidateRecord] = Field(default_factory=list)
+    failures: list[CandidateRecord] = Field(default_factory=list)
+    handoffs: list[Handoff] = Field(default_factory=list)
+
+
+class InlineExecutor(Executor):
+    """Runs each job in the calling thread: the serial reference for the parallel run."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        future: Future[T] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future
+
+
+def run_job(job: Job) -> list[Attempt]:
+    """Run one cluster's strategies and make their branches (in a worker process)."""
+    workspace = ConfigWorkspace(job.workspace)
+    attempts: list[Attempt] = []
+    made, spent = 0, 0.0
+    for strategy in job.strategies:
+        name = str(getattr(strategy, "name", type(strategy).__name__))
+        remaining = job.max_candidates - made
+        if remaining <= 0:
+            break
+        try:
+            proposals = strategy.propose(job.task, limit=min(job.max_per_strategy, remaining))
+            proposals = [Proposal.model_validate(p) for p in list(proposals)]
+        except Exception as exc:
+            attempts.append(Attempt(strategy=name, number=0, ok=False, reason=_reason(exc)))
+            continue
+        number = job.first_numbers.get(name, 1)
+        for proposal in proposals[: min(job.max_per_strategy, remaining)]:
+            if spent + proposal.cost_usd > job.budget_usd:
+                attempts.append(
+                    Attempt(
+                        strategy=name,
+                        number=0,
+                        ok=False,
+                        rationale=proposal.rationale,
+                        reason=f"cost cap reached ({spent:.4f} of {job.budget_usd:.4f} USD)",
+                    )
+                )
+                continue
+            spent += proposal.cost_usd
+            attempts.append(_materialise(workspace, job.task, name, number, proposal))
+            number += 1
+            made += attempts[-1].ok
+    return attempts
+
+
+def _materialise(
+    workspace: ConfigWorkspace, task: OptimizationTask, name: str, number: int, proposal: Proposal
+) -> Attempt:
+    base = Attempt(
+        strategy=name,
+        number=number,
+        ok=False,
+        rationale=proposal.rationale,
+        cost_usd=proposal.cost_usd,
+        edits=proposal.edits,
+    )
+    try:
+        branch = workspace.create_candidate(
+            cluster_id=task.cluster_id,
+            strategy=name,
+            number=number,
+            edits=proposal.edits,
+            base_commit=task.base_commit,
+            subject=f"flywheel: {name} fix for {task.cluster_id} {task.label}",
+            body=proposal.rationale,
+            trailers={
+                "Flywheel-Cluster": task.cluster_id,
+                "Flywheel-Root-Cause": task.root_cause,
+                "Flywheel-Strategy": name,
+                "Flywheel-Rationale": proposal.rationale,
+            },
+        )
+    except CandidateFailure as exc:
+        return base.model_copy(update={"reason": str(exc)})
+    except Exception as exc:
+        return base.model_copy(update={"reason": _reason(exc)})
+    return base.model_copy(
+        update={
+            "ok": True,
+            "branch": branch.branch,
+            "worktree": str(branch.worktree),
+            "base_commit": branch.base_commit,
+            "head_commit": branch.head_commit,
+            "files_changed": branch.files_changed,
+        }
+    )
+
+
+def _reason(exc: BaseException) -> str:
+    where = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+    place = f" (at {where[0].filename.rsplit('/', 1)[-1]}:{where[0].lineno})" if where else ""
+    return one_line(f"{type(exc).__name__}: {exc}{place}", max_len=500)
+
+
+def default_executor(jobs: int, max_workers: int | None) -> Executor:
+    workers = max_workers or min(jobs, os.cpu_count() or 1)
+    return ProcessPoolExecutor(
+        max_workers=max(1, workers), mp_context=multiprocessing.get_context("spawn")
+    )
+
+
+def prepare_split(ostore: OptimizerStore, cluster: ClusterInput, config: OptimizeConfig) -> Split:
+    """The cluster's recorded split, extended to new traces, saved."""
+    signatures = cluster.signatures or {}
+    by_id = {
+        t.trace_id: signatures.get(t.trace_id) or default_signature(t) for t in cluster.failing
+    }
+    previous = ostore.load_split(cluster.cluster_id)
+    split = make_split(
+        cluster.cluster_id,
+        by_id,
+        seed=previous.seed if previous else config.seed,
+        fraction=previous.fraction if previous else config.validation_fraction,
+        previous=previous,
+    )
+    ostore.save_split(split)
+    return split
+
+
+def optimize(
+    store: Store,
+    workspace: ConfigWorkspace,
+    clusters: Sequence[ClusterInput],
+    *,
+    strategies: Sequence[Strategy | str] | None = None,
+    config: OptimizeConfig | None = None,
+    executor: Executor | None = None,
+) -> OptimizeResult:
+    """Propose candidates for every fixable cluster; hand the others to their owner."""
+    config = config or OptimizeConfig()
+    chosen = resolve_strategies(strategies)
+    ostore = OptimizerStore(store)
+    result = OptimizeResult()
+    files = workspace.config_files()
+    base = workspace.head_commit()
+    changes = workspace.recent_changes()
+    jobs: list[Job] = []
+    for cluster in sorted(clusters, key=lambda c: c.cluster_id):
+        fixable = (
+            cluster.fixable
+            if cluster.fixable is not None
+            else is_config_fixable(cluster.root_cause)
+        )
+        if not fixable:
+            handoff = Handoff(
+                cluster_id=cluster.cluster_id,
+                root_cause=cluster.root_cause,
+                owner=cluster.owner or owner_of(cluster.root_cause),
+                reason=(
+                    f"root cause '{cluster.root_cause}' is not fixable by configuration; "
+                    f"{len(cluster.failing)} failing traces handed to its owner"
+                ),
+                evidence={
+                    "label": cluster.label,
+                    "trace_ids": [t.trace_id for t in cluster.failing[:20]],
+                },
+            )
+            ostore.add_handoff(handoff)
+            result.handoffs.append(handoff)
+            continue
+        split = prepare_split(ostore, cluster, config)
+        task = build_task(
+            split,
+            cluster.failing,
+            cluster.neighbours,
+            label=cluster.label,
+            keywords=cluster.keywords,
+            root_cause=cluster.root_cause,
+            fix_type=_fix_type(cluster),
+            config_files=files,
+            base_commit=base,
+            first_seen=cluster.first_seen,
+            recent_changes=changes,
+        )
+        split.check(task)
+        numbers = {s.name: ostore.next_number(cluster.cluster_id, s.name) for s in chosen}
+        jobs.append(
+            Job(
+                workspace=workspace.info,
+                task=task,
+                strategies=list(chosen),
+                first_numbers=numbers,
+                max_candidates=config.max_candidates_per_cluster,
+                max_per_strategy=config.max_per_strategy,
+                budget_usd=config.max_total_cost_usd / max(1, len(clusters)),
+            )
+        )
+    if not jobs:
+        return result
+    own = executor is None
+    pool = executor or default_executor(len(jobs), config.max_workers)
+    try:
+        futures = [pool.submit(run_job, job) for job in jobs]
+        outcomes: list[list[Attempt] | BaseException] = []
+        for future in futures:
+            try:
+                outcomes.append(future.result())
+            except Exception as exc:
+                outcomes.append(exc)
+    finally:
+        if own:
+            pool.shutdown()
+    for job, outcome in zip(jobs, outcomes, strict=True):
+        attempts = (
+            outcome
+            if isinstance(outcome, list)
+            else [
+                Attempt(
+                    strategy="*", number=0, ok=False, reason=f"worker failed: {_reason(outcome)}"
+                )
+            ]
+        )
+        for attempt in attempts:
+            record = _save(ostore, job.task, attempt)
+            (result.candidates if attempt.ok else result.failures).append(record)
+    return result
+
+
+#: Fix-type names of other vocabularies (triage's taxonomy) -> ours.
+FIX_TYPE_ALIASES: dict[str, str] = {
+    "prompt_edit": "prompt_instruction",
+    "prompt": "prompt_instruction",
+    "few_shot": "fewshot",
+    "routing_rule": "routing",
+    "tool_descriptions": "tool_description",
+}
+
+
+def _fix_type(cluster: ClusterInput) -> str:
+    name = FIX_TYPE_ALIASES.get(cluster.fix_type or "", cluster.fix_type or "")
+    if name in FIX_TYPES:
+        return name
+    return FIX_TYPE_BY_CAUSE.get(cluster.root_cause, "prompt_instruction")
+
+
+def _save(ostore: OptimizerStore, task: OptimizationTask, attempt: Attempt) -> CandidateRecord:
+    values = {
+        "cluster_id": task.cluster_id,
+        "strategy": attempt.strategy,
+        "number": attempt.number,
+        "status": "proposed" if attempt.ok else "failed",
+        "reason": attempt.reason,
+        "branch": attempt.branch,
+        "worktree": attempt.worktree,
+        "base_commit": attempt.base_commit,
+        "head_commit": attempt.head_commit,
+        "root_cause": task.root_cause,
+        "fix_type": task.fix_type,
+        "files_changed": attempt.files_changed,
+        "rationale": attempt.rationale,
+        "cost_usd": attempt.cost_usd,
+        "detail": {"trace_ids": task.trace_ids},
+    }
+    return ostore.candidate(ostore.add_candidate(values))

@@ -1,0 +1,178 @@
+"""The offline strategies on small, hand-made evidence."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import yaml
+
+from flywheel.trace import Trace
+from optimizers import ConfigChange, OptimizationTask
+from optimizers._evidence import scrub_pii
+from optimizers.strategies import FewShotMining, InstructionRules, RevertChange, RoutingEdits
+from tests.optimizers.conftest import FEWSHOT, ROUTING, SYSTEM_PROMPT, TOOLS, make_trace
+
+FILES = {
+    "prompts/system.md": SYSTEM_PROMPT,
+    "routing.yaml": ROUTING,
+    "tools.yaml": TOOLS,
+    "fewshot/examples.yaml": FEWSHOT,
+}
+
+
+def _task(
+    root_cause: str, failing: list[Trace], neighbours: list[Trace] | None = None
+) -> OptimizationTask:
+    return OptimizationTask(
+        cluster_id="C-0009",
+        root_cause=root_cause,
+        fix_type="prompt_instruction",
+        failing=failing,
+        neighbours=neighbours or [],
+        config_files=FILES,
+    )
+
+
+def test_relative_dates_become_a_tool_parameter_description() -> None:
+    failing = [
+        make_trace(
+            f"t{i}",
+            "List tickets since last week",
+            "Sorry",
+            tool_input={"since": "last week"},
+            error="ValueError: not an ISO date",
+        )
+        for i in range(4)
+    ]
+    proposals = InstructionRules().propose(_task("tool_arguments", failing), limit=2)
+    assert proposals
+    tools = yaml.safe_load(proposals[0].edits["tools.yaml"])
+    description = tools["tools"][0]["parameters"]["since"]["description"]
+    assert description.startswith("Start of the period.")
+    assert "YYYY-MM-DD" in description
+
+
+def test_unrelated_evidence_gets_no_instruction() -> None:
+    failing = [make_trace(f"t{i}", "hello there", "Hi!") for i in range(4)]
+    assert InstructionRules().propose(_task("prompt_instruction", failing), limit=3) == []
+
+
+def test_over_broad_rule_is_narrowed_or_removed() -> None:
+    failing = [
+        make_trace(
+            f"f{i}",
+            f"Draft a reply to Bill and tell them about item {i}",
+            "Could you clarify?",
+            route="clarify",
+            via="rule:vague",
+            similarity=1.0,
+        )
+        for i in range(5)
+    ]
+    healthy = [
+        make_trace(
+            f"h{i}",
+            f"Draft a reply to Ann about item {i}",
+            "Subject: x",
+            route="search",
+            via="rule:drafts",
+            similarity=1.0,
+        )
+        for i in range(5)
+    ]
+    task = _task("routing_decision", failing, healthy)
+    proposals = RoutingEdits().propose(task, limit=3)
+    actions = [p.detail["action"] for p in proposals]
+    assert "remove_rule" in actions
+    removed = yaml.safe_load(proposals[actions.index("remove_rule")].edits["routing.yaml"])
+    assert [r["name"] for r in removed["rules"]] == ["tickets"]
+    assert proposals[0].edits["routing.yaml"].startswith("# Router rules.")
+
+
+def test_fallback_requests_get_exemplars_of_the_route_their_neighbours_took() -> None:
+    failing = [
+        make_trace(
+            f"f{i}",
+            f"What has Globex {i} been complaining about?",
+            "As far as I remember",
+            route="direct",
+            via="fallback",
+        )
+        for i in range(5)
+    ]
+    healthy = [
+        make_trace(
+            f"h{i}",
+            f"What has Initech {i} been complaining about recently?",
+            "[TK-1]",
+            route="search",
+            via="exemplar",
+            similarity=0.5,
+        )
+        for i in range(5)
+    ]
+    proposals = RoutingEdits().propose(_task("routing_decision", failing, healthy), limit=3)
+    added = next(p for p in proposals if p.detail["action"] == "add_exemplars")
+    exemplars = yaml.safe_load(added.edits["routing.yaml"])["exemplars"]["search"]
+    assert "who owns the account" in exemplars
+    assert any("complaining" in e for e in exemplars)
+    assert not any("globex" in e for e in exemplars)  # proper names are dropped
+
+
+def test_fewshot_examples_are_similar_scrubbed_and_deduplicated() -> None:
+    failing = [
+        make_trace(f"f{i}", f"Draft an email to Dana about renewal {i}", "Key points")
+        for i in range(3)
+    ]
+    healthy = [
+        make_trace(
+            "h1",
+            "Draft an email to Sam about the renewal",
+            "Subject: Renewal\n\nHi Sam, call me at +1 415 555 0100 or sam@acme.io",
+            thumbs=1,
+        ),
+        make_trace("h2", "Draft an email to Sam about the renewal", "Subject: duplicate", thumbs=1),
+        make_trace("h3", "What is the weather", "Sunny"),
+    ]
+    proposals = FewShotMining(sizes=(2,)).propose(
+        _task("prompt_instruction", failing, healthy), limit=1
+    )
+    examples = yaml.safe_load(proposals[0].edits["fewshot/examples.yaml"])["examples"]
+    assert examples[0] == {"request": "Hello", "response": "Hi! How can I help?"}
+    new = examples[1:]
+    assert new[0]["request"] == "Draft an email to Sam about the renewal"
+    assert len({e["request"] for e in new}) == len(new)
+    assert "[EMAIL]" in new[0]["response"]
+    assert "[PHONE]" in new[0]["response"]
+    assert "sam@acme.io" not in proposals[0].edits["fewshot/examples.yaml"]
+
+
+def test_revert_undoes_the_hunk_of_the_change_before_the_cluster() -> None:
+    before = SYSTEM_PROMPT
+    after = SYSTEM_PROMPT + "Summarise drafts as key points.\n"
+    files = {**FILES, "prompts/system.md": after}
+    changed_at = datetime(2026, 11, 10, tzinfo=UTC)
+    task = OptimizationTask(
+        cluster_id="C-0009",
+        root_cause="prompt_instruction",
+        fix_type="revert",
+        failing=[make_trace("f1", "Draft an email", "Key points: renewal")],
+        config_files=files,
+        first_seen=changed_at + timedelta(hours=5),
+        recent_changes=[
+            ConfigChange(
+                commit="a" * 40,
+                committed_at=changed_at,
+                files={"prompts/system.md": (before, after)},
+            )
+        ],
+    )
+    proposals = RevertChange().propose(task, limit=2)
+    assert proposals[0].edits == {"prompts/system.md": before}
+    late = task.model_copy(update={"first_seen": changed_at + timedelta(days=30)})
+    assert RevertChange().propose(late, limit=2) == []
+
+
+def test_scrub_pii() -> None:
+    text = scrub_pii("mail bob@x.org, call 020 7946 0958, password: hunter2")
+    assert text == "mail [EMAIL], call [PHONE], password: [REDACTED]"
