@@ -8,6 +8,7 @@ from pathlib import Path
 
 from flywheel.config import CONFIG_FILE, Settings, load_settings
 from flywheel.errors import ProjectNotFound
+from flywheel.llm import LLMClient
 from flywheel.store import Store, resolve_url
 
 DATA_DIR = ".flywheel"
@@ -46,6 +47,10 @@ class Project:
 
     def open_store(self) -> Store:
         return Store.open(self.database_url)
+
+    def llm_client(self, run_id: str = "default") -> LLMClient:
+        """The LLM access layer with this project's models, cache and ledger."""
+        return LLMClient(self.settings.llm, store_path=self.data_dir / "llm.sqlite", run_id=run_id)
 
 
 def project_root(path: Path | None = None) -> Path:

@@ -42,9 +42,18 @@ def cluster(
     proj = project()
     store = open_store(proj)
     log = (lambda _m: None) if json_out else (lambda m: err_console.print(m, highlight=False))
-    result = run_clustering(
-        store, proj.settings.clustering, since=_parse_date(since), full=full, log=log
-    )
+    namer = proj.llm_client("cluster")
+    try:
+        result = run_clustering(
+            store,
+            proj.settings.clustering,
+            since=_parse_date(since),
+            full=full,
+            log=log,
+            namer=namer,
+        )
+    finally:
+        namer.close()
     if json_out:
         print_json(result)
         return
