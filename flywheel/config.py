@@ -8,7 +8,7 @@ then the defaults below. pydantic-settings does the layering.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import (
@@ -90,6 +90,59 @@ class ClusteringConfig(_Section):
     exemplars: int = Field(default=3, ge=1)
 
 
+class HarnessOptions(_Section):
+    """How a replay runs (the ``[replay]`` section of `flywheel.toml`, besides the gate)."""
+
+    #: Cases in flight at once.
+    concurrency: int = Field(default=32, ge=1)
+    #: Seconds before one case is abandoned and recorded as a ``timeout`` error.
+    timeout_s: float = Field(default=120.0, gt=0)
+    #: Runs per case (k > 1 where the agent is nondeterministic); repeat i is passed as
+    #: ``inputs["repeat"] = i`` so an agent can seed its randomness with it.
+    repeats: int = Field(default=1, ge=1)
+    #: Run again the keys whose stored result is an infrastructure error.
+    retry_errors: bool = False
+
+
+class GateConfig(_Section):
+    """Thresholds of the gate (``[replay.gate]`` in `flywheel.toml`)."""
+
+    #: Family-wise error rate of the target-slice test (over a cluster's candidates).
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    #: Minimum absolute gain in the target slice's pass rate.
+    min_improvement: float = Field(default=0.10, ge=0, le=1)
+    #: Fewer judged target cases than this: inconclusive.
+    min_validation_cases: int = Field(default=10, ge=1)
+    #: Non-inferiority margin on the regression pass rate (absolute).
+    noninferiority_margin: float = Field(default=0.03, ge=0, le=1)
+    #: Two-sided confidence of the bootstrap intervals (the bound used is one-sided).
+    confidence: float = Field(default=0.95, gt=0.5, lt=1)
+    bootstrap_resamples: int = Field(default=2000, ge=100)
+    seed: int = 0
+    #: Leave the candidate's own cluster out of the regression comparison ("anything else").
+    exclude_target_cluster: bool = True
+    #: Budgets, as ratios candidate / baseline on the regression set.
+    latency_p95_budget: float = Field(default=1.25, gt=0)
+    cost_budget: float = Field(default=1.25, gt=0)
+    tool_calls_budget: float = Field(default=1.25, gt=0)
+    #: Judge a guardrail on its point estimate, or (stricter) on its interval's upper bound.
+    guardrail_bound: Literal["estimate", "upper"] = "estimate"
+    #: Share of (case, repeat) runs with infrastructure errors above which the gate is
+    #: inconclusive (per suite and side).
+    max_error_rate: float = Field(default=0.05, ge=0, le=1)
+    #: Power at which minimum detectable effects are reported.
+    power: float = Field(default=0.8, gt=0, lt=1)
+
+
+class ReplayConfig(_Section):
+    """``[replay]``: ``agent`` (``python:pkg.mod:fn``, ``http:URL``, ``langgraph:pkg.mod:f``),
+    ``[replay.harness]`` (`HarnessOptions`) and ``[replay.gate]`` (`GateConfig`)."""
+
+    agent: str | None = None
+    harness: HarnessOptions = Field(default_factory=HarnessOptions)
+    gate: GateConfig = Field(default_factory=GateConfig)
+
+
 class Settings(BaseSettings):
     """The whole configuration of a project."""
 
@@ -104,6 +157,7 @@ class Settings(BaseSettings):
     clustering: ClusteringConfig = Field(default_factory=ClusteringConfig)
     #: Models per stage (none by default: every stage runs its offline path), retries, budget.
     llm: LLMConfig = Field(default_factory=LLMConfig)
+    replay: ReplayConfig = Field(default_factory=ReplayConfig)
 
     @classmethod
     def settings_customise_sources(

@@ -1,1 +1,84 @@
-"""triage: see ../shared/DESIGN.md (not built yet)."""
+"""Triage: a root cause, owner, severity, priority and fixability for every failure cluster.
+
+- The taxonomy is data (`Taxonomy`, `RootCause`, `TriageConfig` from ``triage.toml``).
+- `triage_clusters` runs the triage agent (a LangGraph graph: gather evidence, classify,
+  assess severity, recommend, write a rationale) on the store's active clusters and saves a
+  `TriageRecord` per cluster; `TriageAgent` runs it on plain lists of traces.
+- `label_cluster` records a reviewer's answer (the nearest-neighbour memory learns from it);
+  `calibrate` measures agent-human agreement (Cohen's kappa, per-category precision and
+  recall, confusion matrix, per week).
+- `run_triage_benchmark` scores all this against labelled traces.
+"""
+
+from triage._agent import (
+    HumanLabel,
+    build_agent,
+    calibration_pairs,
+    human_labels,
+    label_cluster,
+    neighbour_memory,
+    stored_records,
+    triage_clusters,
+)
+from triage._bench import run_triage_benchmark
+from triage._calibration import CalibrationPair, CalibrationReport, calibrate
+from triage._classify import (
+    Classification,
+    Classifier,
+    LabelledExample,
+    NeighbourMemory,
+    RuleClassifier,
+)
+from triage._evidence import ClusterEvidence, EvidenceItem, MemberTrace, gather_evidence
+from triage._facts import FACTS, Baseline
+from triage._graph import TriageAgent
+from triage._priority import Priority, prioritise
+from triage._record import SOURCES, EvidenceRef, TriageRecord
+from triage._taxonomy import (
+    BUILTIN_ROOT_CAUSES,
+    SEVERITIES,
+    RootCause,
+    Severity,
+    Taxonomy,
+    TriageConfig,
+    load_triage_config,
+)
+
+__all__ = [
+    "BUILTIN_ROOT_CAUSES",
+    "FACTS",
+    "SEVERITIES",
+    "SOURCES",
+    "Baseline",
+    "CalibrationPair",
+    "CalibrationReport",
+    "Classification",
+    "Classifier",
+    "ClusterEvidence",
+    "EvidenceItem",
+    "EvidenceRef",
+    "HumanLabel",
+    "LabelledExample",
+    "MemberTrace",
+    "NeighbourMemory",
+    "Priority",
+    "RootCause",
+    "RuleClassifier",
+    "Severity",
+    "Taxonomy",
+    "TriageAgent",
+    "TriageConfig",
+    "TriageRecord",
+    "build_agent",
+    "calibrate",
+    "calibration_pairs",
+    "gather_evidence",
+    "human_labels",
+    "label_cluster",
+    "load_triage_config",
+    "neighbour_memory",
+    "prioritise",
+    "run_triage_benchmark",
+    "stored_records",
+    "triage_clusters",
+]

@@ -1,0 +1,351 @@
+"""The replay harness: every (case, repeat) of a case set through an agent, under a config.
+
+asyncio with a fixed pool of workers (the concurrency limit), a per-case timeout, k repeats,
+results cached by (configuration digest, case digest, repeat). Each result is handed to a
+writer thread the moment it is scored and committed at once (several per transaction when
+they finish together), so a killed replay resumes where it stopped: a rerun runs only the
+keys with no stored result. An agent that raises, hangs or answers garbage, and a scorer that
+raises, give a result with ``status="error"`` — data, never an exception out of the harness.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+from flywheel.config import HarnessOptions
+from flywheel.trace import Trace
+from replay._adapters import AgentAdapter, InvalidTrace
+from replay._models import Case, CaseResult, CaseSet, Check, ConfigRef, Status
+from replay._scorers import Scorer, default_scorers, scorer_key, verdict
+from replay._store import ReplayStore
+
+
+@dataclass(repr=False)
+class ReplayOutcome:
+    """What one replay produced: every result of the case set, and where each came from."""
+
+    config_digest: str
+    set_digest: str
+    run_id: str | None
+    results: list[CaseResult]
+    ran: int = 0
+    cached: int = 0
+    rescored: int = 0
+    elapsed_s: float = 0.0
+    errors_by_kind: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> int:
+        return sum(self.errors_by_kind.values())
+
+    def __repr__(self) -> str:  # short: asyncio prints finished tasks' results
+        return f"ReplayOutcome({len(self.results)} results, ran={self.ran}, cached={self.cached})"
+
+    def counts(self) -> dict[str, int]:
+        by_status = {status.value: 0 for status in Status}
+        for result in self.results:
+            by_status[result.status.value] += 1
+        return {**by_status, "ran": self.ran, "cached": self.cached, "rescored": self.rescored}
+
+
+class _Writer:
+    """Commits results from a thread so that the event loop never waits on the database."""
+
+    def __init__(self, store: ReplayStore, run_id: str) -> None:
+        self.store, self.run_id = store, run_id
+        self._queue: queue.Queue[CaseResult | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._loop, name="replay-writer", daemon=True)
+        self.failure: BaseException | None = None
+        self._thread.start()
+
+    def put(self, result: CaseResult) -> None:
+        self._queue.put(result)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if self.failure is not None:
+            raise self.failure
+
+    def _loop(self) -> None:
+        done = False
+        while not done:
+            batch: list[CaseResult] = []
+            item = self._queue.get()
+            while item is not None:
+                batch.append(item)
+                if len(batch) >= 500:
+                    break
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            done = item is None
+            if batch and self.failure is None:
+                try:
+                    self.store.write_results(self.run_id, batch)
+                except BaseException as exc:  # surfaced by close(), the run must not go on
+                    self.failure = exc
+
+
+async def replay_case_set(
+    case_set: CaseSet,
+    config: ConfigRef,
+    agent: AgentAdapter,
+    *,
+    store: ReplayStore | None = None,
+    scorers: Sequence[Scorer] | None = None,
+    options: HarnessOptions | None = None,
+    label: str = "replay",
+    candidate_id: str | None = None,
+    progress: bool | Console = False,
+    keep_traces: bool = False,
+) -> ReplayOutcome:
+    """Replay every case ``options.repeats`` times under ``config``; see the module docstring.
+
+    Without a ``store`` nothing is cached or persisted. Results come back in case order, then
+    repeat order, whether they were run now, cached, or re-scored from a cached trace.
+    """
+    options = options or HarnessOptions()
+    scorers = list(scorers) if scorers is not None else default_scorers()
+    key = scorer_key(scorers)
+    config_digest = config.digest
+    began = time.perf_counter()
+    keys = [(case, repeat) for case in case_set.cases for repeat in range(options.repeats)]
+    stored = store.results(config_digest, (c.digest for c in case_set.cases)) if store else {}
+    done: dict[tuple[str, int], CaseResult] = {}
+    todo: list[tuple[Case, int]] = []
+    rescore: list[tuple[Case, int]] = []
+    retry: list[tuple[str, int]] = []
+    for case, repeat in keys:
+        hit = stored.get((case.digest, repeat))
+        agent_error = hit is not None and hit.error_kind in _AGENT_ERRORS
+        if hit is None or (options.retry_errors and agent_error):
+            todo.append((case, repeat))
+            if hit is not None:
+                retry.append((case.digest, repeat))
+        elif not agent_error and (hit.scorer_key != key or hit.error_kind == "scorer"):
+            rescore.append((case, repeat))
+        else:
+            done[(case.digest, repeat)] = hit
+    outcome = ReplayOutcome(config_digest, case_set.digest, None, [], cached=len(done))
+    run_id = None
+    writer = None
+    if store is not None and (todo or rescore):
+        run_id = store.start_run(
+            label=label,
+            config=config,
+            config_digest=config_digest,
+            set_digest=case_set.digest,
+            repeats=options.repeats,
+            candidate_id=candidate_id,
+        )
+        store.delete_results(config_digest, retry)  # a retried error is replaced, not kept
+        writer = _Writer(store, run_id)
+    outcome.run_id = run_id
+    status = "interrupted"
+    bar = _progress(progress, f"{label}", len(todo) + len(rescore))
+    try:
+        if rescore and store is not None:
+            traces = store.results(config_digest, (c.digest for c, _ in rescore), with_traces=True)
+            rescored = []
+            for case, repeat in rescore:
+                old = traces[(case.digest, repeat)]
+                if old.trace is None:
+                    todo.append((case, repeat))
+                    continue
+                new = await _score(
+                    case, repeat, old.trace, config_digest, scorers, key, old.duration_s
+                )
+                done[(case.digest, repeat)] = new
+                rescored.append(new)
+                if bar is not None:
+                    bar.advance()
+            store.replace_results(run_id or "", rescored)
+            outcome.rescored = len(rescored)
+        work = iter(todo)
+
+        async def worker() -> None:
+            for case, repeat in work:
+                result = await _run_one(
+                    case, repeat, config, config_digest, agent, scorers, key, options.timeout_s
+                )
+                if writer is not None:
+                    writer.put(result)
+                done[(case.digest, repeat)] = (
+                    result if keep_traces else result.model_copy(update={"trace": None})
+                )
+                outcome.ran += 1
+                if bar is not None:
+                    bar.advance()
+
+        workers = min(options.concurrency, len(todo))
+        await asyncio.gather(*(worker() for _ in range(workers)))
+        status = "completed"
+    finally:
+        if bar is not None:
+            bar.stop()
+        if writer is not None:
+            writer.close()
+        outcome.results = [done[(c.digest, r)] for c, r in keys if (c.digest, r) in done]
+        for result in outcome.results:
+            if result.error_kind is not None:
+                kinds = outcome.errors_by_kind
+                kinds[result.error_kind] = kinds.get(result.error_kind, 0) + 1
+        outcome.elapsed_s = time.perf_counter() - began
+        if store is not None and run_id is not None:
+            store.finish_run(run_id, status, outcome.counts())
+    return outcome
+
+
+def replay_sync(
+    case_set: CaseSet, config: ConfigRef, agent: AgentAdapter, **kwargs: Any
+) -> ReplayOutcome:
+    """`replay_case_set` from synchronous code (runs its own event loop; closes the agent)."""
+
+    async def go() -> ReplayOutcome:
+        try:
+            return await replay_case_set(case_set, config, agent, **kwargs)
+        finally:
+            await agent.aclose()
+
+    return asyncio.run(go())
+
+
+_AGENT_ERRORS = ("agent", "timeout", "invalid_trace")
+
+
+async def _run_one(
+    case: Case,
+    repeat: int,
+    config: ConfigRef,
+    config_digest: str,
+    agent: AgentAdapter,
+    scorers: Sequence[Scorer],
+    key: str,
+    timeout_s: float,
+) -> CaseResult:
+    inputs = {**case.inputs, "repeat": repeat}
+    started = time.perf_counter()
+    base = {
+        "config_digest": config_digest,
+        "case_digest": case.digest,
+        "case_id": case.case_id,
+        "repeat": repeat,
+        "session_id": case.session_id,
+        "scorer_key": key,
+    }
+    try:
+        async with asyncio.timeout(timeout_s):
+            trace = await agent.run(inputs, config)
+    except TimeoutError:
+        return CaseResult(
+            **base,
+            status=Status.error,
+            error_kind="timeout",
+            error=f"no answer within {timeout_s:g} s",
+            duration_s=time.perf_counter() - started,
+        )
+    except InvalidTrace as exc:
+        return CaseResult(
+            **base,
+            status=Status.error,
+            error_kind="invalid_trace",
+            error=str(exc),
+            duration_s=time.perf_counter() - started,
+        )
+    except Exception as exc:  # the agent's failure is data about this case, not about the run
+        return CaseResult(
+            **base,
+            status=Status.error,
+            error_kind="agent",
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+            duration_s=time.perf_counter() - started,
+        )
+    if not isinstance(trace, Trace):
+        return CaseResult(
+            **base,
+            status=Status.error,
+            error_kind="invalid_trace",
+            error=f"the adapter returned {type(trace).__name__}, not a Trace",
+            duration_s=time.perf_counter() - started,
+        )
+    duration = time.perf_counter() - started
+    return await _score(case, repeat, trace, config_digest, scorers, key, duration)
+
+
+async def _score(
+    case: Case,
+    repeat: int,
+    trace: Trace,
+    config_digest: str,
+    scorers: Sequence[Scorer],
+    key: str,
+    duration_s: float,
+) -> CaseResult:
+    checks: list[Check] = []
+    status, error_kind, error = Status.passed, None, None
+    for scorer in scorers:
+        try:
+            checks.append(await scorer.score(case, trace))
+        except Exception as exc:  # a scorer that cannot judge records an error, not a verdict
+            status, error_kind = Status.error, "scorer"
+            error = f"scorer {scorer.name}: {type(exc).__name__}: {exc}"[:2000]
+            break
+    if status is not Status.error:
+        status = verdict(checks)
+    return CaseResult(
+        config_digest=config_digest,
+        case_digest=case.digest,
+        case_id=case.case_id,
+        repeat=repeat,
+        status=status,
+        error_kind=error_kind,
+        error=error,
+        checks=tuple(checks),
+        scorer_key=key,
+        session_id=case.session_id,
+        latency_ms=trace.latency_ms,
+        cost_usd=trace.cost_usd,
+        tool_calls=trace.tool_calls,
+        duration_s=duration_s,
+        trace=trace,
+    )
+
+
+class _Bar:
+    """A rich progress bar on stderr (or the console given)."""
+
+    def __init__(self, console: Console, label: str, total: int) -> None:
+        self._progress = Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        )
+        self._task = self._progress.add_task(label, total=total)
+        self._progress.start()
+
+    def advance(self) -> None:
+        self._progress.advance(self._task)
+
+    def stop(self) -> None:
+        self._progress.stop()
+
+
+def _progress(progress: bool | Console, label: str, total: int) -> _Bar | None:
+    if progress is False or total == 0:
+        return None
+    console = progress if isinstance(progress, Console) else Console(stderr=True)
+    return _Bar(console, label, total)

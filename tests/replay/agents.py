@@ -1,0 +1,65 @@
+"""Agents for the replay tests: the demo world (cached per directory) and faulty agents."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any
+
+from examples.acme_assistant.agent import Simulation, prepare
+from examples.acme_assistant.runtime import simulation
+from flywheel.trace import Trace
+
+_SIMULATIONS: dict[str, Simulation] = {}
+COUNTER_ENV = "FLYWHEEL_TEST_REPLAY_COUNTER"
+
+
+def _sim(config_dir: str) -> Simulation:
+    # The demo's `run` re-reads the directory on every call (~70 ms); tests replay thousands.
+    if config_dir not in _SIMULATIONS:
+        _SIMULATIONS[config_dir] = simulation(Path(config_dir))
+    return _SIMULATIONS[config_dir]
+
+
+def demo_run(inputs: dict[str, Any], config_dir: str) -> Trace:
+    """The demo assistant, as `examples.acme_assistant:run` but with the config cached."""
+    trace: Trace = _sim(config_dir).drive(prepare(inputs))["trace"]
+    return trace
+
+
+def demo_truth(inputs: dict[str, Any], config_dir: str) -> str | None:
+    """The hidden failure mode of a run (None: a success); miscalibrated-judge is a success."""
+    failure: str | None = _sim(config_dir).drive(prepare(inputs)).get("failure")
+    return None if failure == "miscalibrated_judge" else failure
+
+
+def _trace(inputs: dict[str, Any], output: str = "fine") -> Trace:
+    return Trace(
+        trace_id=f"t-{inputs['input']}-{inputs['repeat']}",
+        input=inputs,
+        output=output,
+        latency_ms=10,
+        cost_usd=0.001,
+    )
+
+
+async def counting_agent(inputs: dict[str, Any], config_dir: str) -> Trace:
+    """Waits 20 ms, then notes ``input|repeat`` in the counter file (a finished invocation)."""
+    await asyncio.sleep(0.02)
+    with Path(os.environ[COUNTER_ENV]).open("a") as handle:
+        handle.write(f"{inputs['input']}|{inputs['repeat']}\n")
+    return _trace(inputs, "pass" if int(inputs["input"][1:]) % 3 else "fail")
+
+
+def raising_agent(inputs: dict[str, Any], config_dir: str) -> Trace:
+    raise RuntimeError(f"agent crashed on {inputs['input']}")
+
+
+async def hanging_agent(inputs: dict[str, Any], config_dir: str) -> Trace:
+    await asyncio.sleep(3600)
+    raise AssertionError("unreachable")
+
+
+def garbage_agent(inputs: dict[str, Any], config_dir: str) -> object:
+    return {"not": "a trace"}

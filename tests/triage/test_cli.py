@@ -1,0 +1,155 @@
+"""`flywheel triage`, `triage label`, `triage calibrate` and `bench triage` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from typer.testing import CliRunner
+
+from flywheel.cli import app
+from flywheel.project import Project
+from tests.triage.conftest import add_cluster, healthy, ingest, kind_traces
+
+runner = CliRunner()
+
+KINDS = ("tool_args", "timeout", "stale", "judge", "direct")
+
+
+def run_json(*args: str) -> Any:
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def seed(project: Project, tmp_path: Path) -> None:
+    store = project.open_store()
+    try:
+        records = healthy(40)
+        for kind in KINDS:
+            records += kind_traces(kind, 6)
+        ingest(store, tmp_path, records)
+        for n, kind in enumerate(KINDS, start=1):
+            add_cluster(store, f"C-{n:04d}", [r["trace_id"] for r in kind_traces(kind, 6)])
+    finally:
+        store.close()
+
+
+def test_triage_prints_one_record_per_cluster(project: Project, tmp_path: Path) -> None:
+    seed(project, tmp_path)
+    records = run_json("triage")
+
+    assert len(records) == len(KINDS)
+    for record in records:
+        assert {
+            "cluster_id",
+            "root_cause",
+            "component",
+            "severity",
+            "priority",
+            "fixable",
+            "confidence",
+            "rationale",
+            "evidence",
+            "source",
+        } <= set(record)
+        assert all({"trace_id", "step_id", "why"} <= set(e) for e in record["evidence"])
+    by_id = {r["cluster_id"]: r for r in records}
+    assert by_id["C-0001"]["root_cause"] == "tool_arguments"
+    assert by_id["C-0001"]["fixable"]
+    assert by_id["C-0003"]["root_cause"] == "data_freshness"
+    assert not by_id["C-0003"]["fixable"]
+    assert [r["priority"] for r in records] == sorted(
+        (r["priority"] for r in records), reverse=True
+    )
+    assert "C-0002" in runner.invoke(app, ["triage"]).stdout  # the table
+
+
+def test_labels_entered_through_the_cli_give_a_kappa(project: Project, tmp_path: Path) -> None:
+    seed(project, tmp_path)
+    run_json("triage")
+    human = {
+        "C-0001": ("tool_arguments", "S2"),
+        "C-0002": ("latency_infra", "S2"),
+        "C-0003": ("data_freshness", "S2"),
+        "C-0004": ("evaluation_scorer", "S4"),
+        "C-0005": ("retrieval_ranking", "S2"),
+    }
+    for cluster, (cause, severity) in human.items():
+        saved = run_json(
+            "triage",
+            "label",
+            cluster,
+            "--root-cause",
+            cause,
+            "--severity",
+            severity,
+            "--reviewer",
+            "ana",
+        )
+        assert (saved["root_cause"], saved["reviewer"]) == (cause, "ana")
+        assert saved["record_id"] is not None
+
+    report = run_json("triage", "calibrate")
+    assert report["n"] == 5
+    assert report["raw_agreement"] == 0.8
+    assert 0 < report["kappa"] < 0.8  # chance-corrected: below raw agreement
+    assert report["confusion"]["routing_decision"] == {"retrieval_ranking": 1}
+    assert set(report["per_category"]["routing_decision"]) == {
+        "precision",
+        "recall",
+        "support",
+        "predicted",
+    }
+    assert report["severity"]["n"] == 5
+    assert list(report["by_week"])
+    assert list(report["by_source"]) == ["offline"]
+
+
+def test_a_label_with_an_unknown_category_fails_with_the_valid_ones(
+    project: Project, tmp_path: Path
+) -> None:
+    seed(project, tmp_path)
+    result = runner.invoke(
+        app, ["triage", "label", "C-0001", "--root-cause", "vibes", "--reviewer", "ana"]
+    )
+    assert result.exit_code == 1
+    assert "unknown root cause 'vibes'" in result.output
+    assert "tool_arguments" in result.output
+
+
+def test_bench_triage_on_a_small_labelled_file_reports_the_metrics(tmp_path: Path) -> None:
+    records = healthy(40)
+    labels: dict[str, dict[str, str]] = {}
+    truth = {"tool_args": "tool_arguments", "timeout": "latency_infra", "stale": "data_freshness"}
+    for kind, cause in truth.items():
+        for record in kind_traces(kind, 6):
+            records.append(record)
+            labels[record["trace_id"]] = {"failure_mode": kind, "root_cause": cause}
+    traces = tmp_path / "traces.jsonl"
+    traces.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    (tmp_path / "labels.json").write_text(json.dumps(labels))
+
+    report = run_json(
+        "bench",
+        "triage",
+        "--traces",
+        str(traces),
+        "--labels",
+        str(tmp_path / "labels.json"),
+        "--grouping",
+        "truth",
+        "--s1-mode",
+        "stale",
+    )
+    assert {
+        "cluster_accuracy",
+        "trace_macro_f1",
+        "trace_kappa",
+        "s1_rated_below_s2",
+        "per_cluster",
+    } <= set(report)
+    assert report["cluster_accuracy"] == 1.0
+    assert report["clusters"] == 3
+    assert report["s1_clusters"][0]["mode"] == "stale"

@@ -1,0 +1,64 @@
+"""`TriageRecord`: what the agent decided about one cluster, as stored and printed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+#: Where a decision came from.
+SOURCES = ("offline", "llm", "llm→offline fallback", "human")
+
+
+class EvidenceRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    trace_id: str
+    step_id: str | None = None
+    why: str
+
+
+class TriageRecord(BaseModel):
+    """One cluster's root cause, owner, severity, priority and fixability, with evidence."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cluster_id: str
+    root_cause: str
+    component: str
+    severity: str
+    priority: float
+    fixable: bool
+    confidence: float = Field(ge=0, le=1)
+    rationale: str
+    evidence: list[EvidenceRef]
+    source: str
+    fix_type: str
+    cluster_run_id: int | None = None
+    record_id: int | None = None
+    priority_explanation: str = ""
+    needs_review: bool = False
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """The fields `flywheel triage --json` prints."""
+        return self.model_dump(
+            mode="json",
+            include={
+                "cluster_id",
+                "root_cause",
+                "component",
+                "severity",
+                "priority",
+                "fixable",
+                "confidence",
+                "rationale",
+                "evidence",
+                "source",
+                "fix_type",
+                "cluster_run_id",
+                "record_id",
+                "priority_explanation",
+                "needs_review",
+            },
+        )

@@ -1,0 +1,198 @@
+"""`flywheel triage ...` and `flywheel bench triage`, registered as a plugin (`register`)."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from flywheel.errors import UserError
+from flywheel.llm import LLMClient, LLMConfig
+from flywheel.project import Project
+from triage._agent import calibration_pairs, label_cluster, triage_clusters
+from triage._bench import run_triage_benchmark
+from triage._calibration import calibrate
+from triage._taxonomy import load_triage_config
+
+#: Same as `flywheel.cli._common.JsonOption`; that module is imported lazily, because the
+#: `flywheel` CLI imports this module while it is itself being imported (plugin loading).
+JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON.")
+
+app = typer.Typer(
+    help="Root cause, owner, severity and priority for every failure cluster.",
+    invoke_without_command=True,
+)
+
+
+def register(root: typer.Typer) -> None:
+    """Add `flywheel triage` and `flywheel bench triage` to the root app."""
+    root.add_typer(app, name="triage")
+    for group in root.registered_groups:
+        if group.name == "bench" and group.typer_instance is not None:
+            group.typer_instance.command("triage")(bench_triage)
+
+
+def _llm(proj: Project) -> LLMClient | None:
+    """The project's LLM client when the settings carry an ``llm`` section."""
+    config = getattr(proj.settings, "llm", None)
+    if not isinstance(config, LLMConfig):
+        return None
+    run_id = "triage-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    return LLMClient(config, store_path=proj.data_dir / "llm.sqlite", run_id=run_id)
+
+
+@app.callback()
+def triage(
+    ctx: typer.Context,
+    cluster: list[str] = typer.Option(
+        [], "--cluster", "-c", help="Only this cluster (repeatable); default: every active one."
+    ),
+    json_out: bool = JsonOption,
+) -> None:
+    """Triage the active clusters: root cause, component, severity, priority, evidence."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from flywheel.cli._common import console, open_store, print_json, project
+
+    proj = project()
+    store = open_store(proj)
+    llm = _llm(proj)
+    try:
+        records = triage_clusters(
+            store, config=load_triage_config(proj.root), llm=llm, cluster_ids=cluster or None
+        )
+    finally:
+        if llm is not None:
+            llm.close()
+    if json_out:
+        print_json([record.summary() for record in records])
+        return
+    if not records:
+        console.print("no active clusters; run `flywheel cluster` first")
+        return
+    table = Table("cluster", "root cause", "owner", "sev", "priority", "fix", "conf", "source")
+    for r in records:
+        table.add_row(
+            r.cluster_id,
+            r.root_cause,
+            r.component,
+            r.severity,
+            f"{r.priority:.1f}",
+            r.fix_type if r.fixable else "-",
+            f"{r.confidence:.2f}" + (" ?" if r.needs_review else ""),
+            r.source,
+        )
+    console.print(table)
+
+
+@app.command("label")
+def label(
+    cluster: str = typer.Argument(..., help="Cluster id, e.g. C-0003."),
+    root_cause: str = typer.Option(..., "--root-cause", "-r", help="A root cause of the taxonomy."),
+    severity: str | None = typer.Option(None, "--severity", "-s", help="S1, S2, S3 or S4."),
+    reviewer: str | None = typer.Option(
+        None, "--reviewer", envvar="FLYWHEEL_REVIEWER", help="Who labels (default: $USER)."
+    ),
+    note: str = typer.Option("", "--note", help="Why, in a sentence."),
+    json_out: bool = JsonOption,
+) -> None:
+    """Record a reviewer's root cause (and severity) for a cluster."""
+    from flywheel.cli._common import console, open_store, print_json, project
+
+    proj = project()
+    store = open_store(proj)
+    who = reviewer or os.environ.get("USER") or _login()
+    saved = label_cluster(
+        store,
+        cluster,
+        root_cause=root_cause,
+        severity=severity,
+        reviewer=who,
+        note=note,
+        config=load_triage_config(proj.root),
+    )
+    if json_out:
+        print_json(saved)
+        return
+    console.print(
+        f"labelled {saved.cluster_id} {saved.root_cause}"
+        + (f" {saved.severity}" if saved.severity else "")
+        + f" by {saved.reviewer}"
+    )
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        raise UserError("cannot tell who you are; pass --reviewer NAME") from None
+
+
+@app.command("calibrate")
+def calibrate_command(json_out: bool = JsonOption) -> None:
+    """Agreement of the agent with human labels: Cohen's kappa, precision/recall, confusion."""
+    from flywheel.cli._common import console, open_store, print_json
+
+    store = open_store()
+    report = calibrate(calibration_pairs(store))
+    if json_out:
+        print_json(report)
+        return
+    kappa = "undefined" if report.kappa is None else f"{report.kappa:.3f}"
+    console.print(
+        f"{report.n} labelled clusters: kappa {kappa}, raw agreement "
+        f"{report.raw_agreement if report.raw_agreement is not None else '-'} {report.note}"
+    )
+    table = Table("root cause", "precision", "recall", "human", "agent")
+    for name, row in report.per_category.items():
+        table.add_row(
+            name, f"{row.precision:.2f}", f"{row.recall:.2f}", str(row.support), str(row.predicted)
+        )
+    console.print(table)
+
+
+def bench_triage(
+    traces: list[Path] = typer.Option(..., "--traces", help="Trace file(s) or folder(s)."),
+    labels: Path = typer.Option(
+        ..., "--labels", help="labels.json, or the AgentRx dataset folder (mapped categories)."
+    ),
+    grouping: str = typer.Option(
+        "clusters", "--grouping", help="clusters (Flywheel's), truth (true modes) or trace."
+    ),
+    include_labelled: bool = typer.Option(
+        False, "--include-labelled", help="Triage labelled traces even if not detected failing."
+    ),
+    s1_mode: list[str] = typer.Option(
+        [], "--s1-mode", help="A true failure mode that is S1 (repeatable): must not be < S2."
+    ),
+    workdir: Path | None = typer.Option(None, "--workdir", help="Where the temporary store goes."),
+    json_out: bool = JsonOption,
+) -> None:
+    """Triage quality against labels: cluster accuracy, trace macro-F1, kappa, S1 check."""
+    from flywheel.cli._common import console, err_console, print_json
+
+    if grouping not in ("clusters", "truth", "trace"):
+        raise UserError(f"unknown grouping '{grouping}'; valid: clusters, truth, trace")
+    log = (lambda _m: None) if json_out else (lambda m: err_console.print(m, highlight=False))
+    report: dict[str, Any] = run_triage_benchmark(
+        traces,
+        labels,
+        grouping=grouping,  # type: ignore[arg-type]
+        include_labelled=include_labelled,
+        s1_modes=s1_mode,
+        workdir=workdir,
+        log=log,
+    )
+    if json_out:
+        print_json(report)
+        return
+    console.print(
+        f"{report['clusters']} groups ({report['grouping']}): cluster accuracy "
+        f"{report['cluster_accuracy']}, trace macro-F1 {report['trace_macro_f1']}, "
+        f"kappa {report['trace_kappa']}, S1 rated below S2: {report['s1_rated_below_s2']}"
+    )
