@@ -152,6 +152,9 @@ class Settings(BaseSettings):
 
     #: SQLAlchemy URL; relative SQLite paths are resolved against the project folder.
     database_url: str = "sqlite:///.flywheel/flywheel.db"
+    #: The agent's configuration directory (prompts, routing, few-shot, tools), kept in git;
+    #: candidate fixes are branches of its repository. Relative paths: from the project folder.
+    config_repo: str | None = None
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     signals: SignalsConfig = Field(default_factory=SignalsConfig)
     clustering: ClusteringConfig = Field(default_factory=ClusteringConfig)

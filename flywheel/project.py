@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,9 @@ CONFIG_TEMPLATE = """\
 # database_url = "postgresql+psycopg://user:password@host/flywheel"
 database_url = "sqlite:///.flywheel/flywheel.db"
 
+# The agent's configuration directory, under git (`flywheel init --config DIR` sets it).
+# config_repo = "agent-config"
+
 [ingest]
 batch_size = 2000
 
@@ -30,6 +34,16 @@ failing_threshold = 0.5
 # Scores under these values are failure signals (`default` for scores not named here).
 low_score_thresholds = { default = 0.5 }
 """
+
+
+def _set_config_repo(config: Path, directory: Path) -> None:
+    """Write ``config_repo = "..."`` as a top-level key (before the first section)."""
+    lines = config.read_text(encoding="utf-8").splitlines()
+    line = f"config_repo = {json.dumps(str(directory))}"
+    kept = [x for x in lines if not x.startswith("config_repo")]
+    first_section = next((i for i, x in enumerate(kept) if x.startswith("[")), len(kept))
+    kept.insert(first_section, line)
+    config.write_text("\n".join(kept) + "\n", encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -44,6 +58,13 @@ class Project:
     @property
     def database_url(self) -> str:
         return resolve_url(self.settings.database_url, self.root)
+
+    @property
+    def config_repo(self) -> Path | None:
+        """The agent's configuration directory, if the project names one."""
+        if self.settings.config_repo is None:
+            return None
+        return (self.root / self.settings.config_repo).resolve()
 
     def open_store(self) -> Store:
         return Store.open(self.database_url)
@@ -70,14 +91,20 @@ def load_project(path: Path | None = None) -> Project:
     return Project(root, load_settings(root))
 
 
-def init_project(path: Path) -> tuple[Project, bool]:
-    """Create the project's config and database if missing; returns (project, created)."""
+def init_project(path: Path, *, config_repo: Path | None = None) -> tuple[Project, bool]:
+    """Create the project's config and database if missing; returns (project, created).
+
+    ``config_repo`` records the agent's configuration directory (idempotent: a project that
+    already names one keeps it unless a different one is given).
+    """
     root = path.resolve()
     root.mkdir(parents=True, exist_ok=True)
     config = root / CONFIG_FILE
     created = not config.exists()
     if created:
         config.write_text(CONFIG_TEMPLATE, encoding="utf-8")
+    if config_repo is not None:
+        _set_config_repo(config, config_repo.resolve())
     (root / DATA_DIR).mkdir(exist_ok=True)
     project = Project(root, load_settings(root))
     project.open_store().close()

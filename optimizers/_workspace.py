@@ -107,7 +107,10 @@ def adopt_or_init_config_repo(project: Project, config_dir: Path) -> ConfigWorks
 
 
 def open_workspace(project: Project) -> ConfigWorkspace:
+    """The project's configuration workspace; adopted on first use from ``config_repo``."""
     path = _info_path(project)
+    if not path.is_file() and project.config_repo is not None:
+        return adopt_or_init_config_repo(project, project.config_repo)
     if not path.is_file():
         raise UserError(
             "no configuration repository for this project; run "

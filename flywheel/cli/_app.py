@@ -56,10 +56,15 @@ def root(
 @app.command()
 def init(
     directory: Path = typer.Argument(Path("."), help="Folder of the new project."),
+    config: Path | None = typer.Option(
+        None, "--config", help="The agent's configuration directory (put under git for fixes)."
+    ),
     json_out: bool = JsonOption,
 ) -> None:
     """Create a project: flywheel.toml and its database (idempotent)."""
-    project, created = init_project(directory)
+    if config is not None and not config.is_dir():
+        raise FlywheelError(f"--config {config}: no such directory")
+    project, created = init_project(directory, config_repo=config)
     if json_out:
         print_json(
             {"project": str(project.root), "created": created, "database": project.database_url}
