@@ -1,0 +1,252 @@
+"""End to end in headless Chromium: sign in, approve in the queue, check git and the audit log.
+
+Starts `flywheel ui` on loopback as a user would, drives the system browser through Selenium
+(chromedriver from Debian, so nothing is downloaded) and saves a screenshot of every page in
+test-artifacts/ui/. Skipped only where Chromium is missing and CI is not "true".
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import git
+import pytest
+
+from flywheel.project import Project, init_project
+from tests.ingest.test_native import trace, write_lines
+from tests.ui.conftest import XSS, gated
+from ui._bench import populate
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
+HEADINGS = {"Approvals": "Approval queue"}
+PAGES = ["This week", "Clusters", "Traces", "Approvals", "Datasets", "Replay runs", "Exports"]
+
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM.exists() and CHROMEDRIVER.exists()) and os.environ.get("CI") != "true",
+    reason="Debian's chromium and chromedriver are not installed (CI installs them)",
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def served(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config_repo: git.Repo
+) -> Iterator[tuple[str, Project]]:
+    """`flywheel ui` on a free loopback port, over a project with users and candidates."""
+    monkeypatch.delenv("FLYWHEEL_DATABASE_URL", raising=False)
+    project, _ = init_project(tmp_path / "project")
+    flywheel = str(Path(sys.executable).parent / "flywheel")
+    for name, role in (("alice", "approver"), ("bob", "viewer")):
+        subprocess.run(
+            [
+                flywheel,
+                "--project",
+                str(project.root),
+                "users",
+                "add",
+                name,
+                "--role",
+                role,
+                "--password-stdin",
+            ],
+            input=f"{name}-password\n",
+            text=True,
+            check=True,
+            capture_output=True,
+        )
+    from flywheel.ingest import ingest_paths
+
+    with project.open_store() as store:
+        populate(store, traces=400, clusters=8, candidates=1)  # charts worth a screenshot
+        gated(store, config_repo, "cand-ok", priority=5.0)
+        gated(store, config_repo, "cand-own", author="alice", priority=4.0)
+        hostile = trace(1, input=f"Summarize {XSS}", output=XSS)
+        ingest_paths(store, [write_lines(tmp_path / "hostile.jsonl", [hostile])])
+    port = _free_port()
+    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    server = subprocess.Popen(
+        [flywheel, "--project", str(project.root), "ui", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("flywheel ui did not start") from None
+                time.sleep(0.3)
+        yield url, project
+    finally:
+        server.kill()
+        server.wait(timeout=10)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[object]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    options = Options()
+    options.binary_location = str(CHROMIUM)
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1400,1000",
+        f"--user-data-dir={tmp_path / 'chromium'}",
+    ):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(tmp_path / "chromium", ignore_errors=True)
+
+
+def test_sign_in_approve_and_audit_in_a_real_browser(
+    served: tuple[str, Project], browser: object, config_repo: git.Repo
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.remote.webdriver import WebDriver
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    assert isinstance(browser, WebDriver)
+    driver = browser
+    url, project = served
+    wait = WebDriverWait(driver, 60)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    def text_shown(text: str) -> None:
+        wait.until(ec.presence_of_element_located((By.XPATH, f"//*[contains(text(), '{text}')]")))
+
+    def button(label: str) -> Any:
+        return wait.until(
+            ec.element_to_be_clickable((By.XPATH, f"//button[.//p[text()='{label}']]"))
+        )
+
+    def sign_in(name: str, password: str) -> None:
+        user = wait.until(
+            ec.element_to_be_clickable((By.CSS_SELECTOR, "input[aria-label='User name']"))
+        )
+        user.send_keys(name)
+        secret = driver.find_element(By.CSS_SELECTOR, "input[aria-label='Password']")
+        secret.send_keys(password)
+        button("Sign in").click()
+
+    def open_page(title: str) -> None:
+        link = wait.until(
+            ec.element_to_be_clickable(
+                (By.XPATH, f"//a[@data-testid='stSidebarNavLink'][.//span[@label='{title}']]")
+            )
+        )
+        link.click()
+        heading = HEADINGS.get(title, title)
+        wait.until(ec.presence_of_element_located((By.XPATH, f"//h1[contains(., '{heading}')]")))
+
+    try:
+        _journey(driver, wait, url, project, config_repo, text_shown, button, sign_in, open_page)
+    except Exception:
+        driver.save_screenshot(str(ARTIFACTS / "failure.png"))
+        (ARTIFACTS / "failure.html").write_text(driver.page_source, encoding="utf-8")
+        raise
+
+
+def _journey(
+    driver: Any,
+    wait: Any,
+    url: str,
+    project: Project,
+    config_repo: git.Repo,
+    text_shown: Callable[[str], None],
+    button: Callable[[str], Any],
+    sign_in: Callable[[str, str], None],
+    open_page: Callable[[str], None],
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+
+    driver.get(url)
+    sign_in("alice", "wrong-password")
+    text_shown("Wrong user name or password")
+    driver.save_screenshot(str(ARTIFACTS / "sign_in_rejected.png"))
+
+    driver.get(url)  # a fresh session (React inputs ignore Selenium's clear())
+    sign_in("alice", "alice-password")
+    wait.until(ec.presence_of_element_located((By.XPATH, "//h1[contains(., 'This week')]")))
+
+    open_page("Approvals")
+    text_shown("cand-ok")
+    driver.save_screenshot(str(ARTIFACTS / "approvals.png"))
+    comment = wait.until(
+        ec.element_to_be_clickable((By.CSS_SELECTOR, "textarea[aria-label='Comment']"))
+    )
+    comment.send_keys("verified in the browser")
+    button("Approve").click()
+    text_shown("cand-ok shipped")
+    driver.save_screenshot(str(ARTIFACTS / "approved.png"))
+
+    # The next candidate in the queue is alice's own: approving it is forbidden.
+    text_shown("cand-own")
+    button("Approve").click()
+    text_shown("authored this candidate")
+    driver.save_screenshot(str(ARTIFACTS / "self_approval_refused.png"))
+
+    main = config_repo.heads.main.commit
+    assert len(main.parents) == 2
+    assert "Flywheel-Approver: alice" in str(main.message)
+    assert "Flywheel-Cluster: C-0001" in str(main.message)
+    assert "Flywheel-Replay-Run: replay-42" in str(main.message)
+    from ui import audit_records, verify_audit
+
+    with project.open_store() as store:
+        actions = [(r.action, r.actor, r.subject) for r in audit_records(store)]
+        assert ("ship", "alice", "cand-ok") in actions
+        assert ("approve.refused", "alice", "cand-own") in actions
+        assert verify_audit(store).ok
+    ship = next(r for r in audit_records(store) if r.action == "ship")
+    assert ship.detail["merge_sha"] == main.hexsha
+
+    # Trace content is text: the <script> and <img> of the trace are never elements.
+    open_page("Traces")
+    text_shown('alert("xss")')
+    for script in driver.find_elements(By.TAG_NAME, "script"):
+        assert "xss" not in (script.get_attribute("innerHTML") or "")
+    assert not driver.find_elements(By.CSS_SELECTOR, "img[src*='evil.invalid']")
+    assert not driver.find_elements(By.CSS_SELECTOR, "a[href^='javascript']")
+    driver.save_screenshot(str(ARTIFACTS / "trace_with_markup.png"))
+
+    for title in PAGES:
+        open_page(title)
+        time.sleep(1.0)  # let charts draw before the picture
+        driver.save_screenshot(str(ARTIFACTS / f"page_{title.lower().replace(' ', '_')}.png"))

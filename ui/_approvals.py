@@ -1,0 +1,295 @@
+"""Approve, reject, roll back: the rules, the git change and the audit record, together.
+
+The app and the CLI both call these. Every attempt is audited, including a refused one.
+Order on approval: rules, then the stale-base check, then the merge, then one database
+transaction with the decision, the ship event, the status and the audit records; a failed
+merge leaves the candidate waiting and records nothing but the failed attempt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import Connection, insert, select, update
+
+from flywheel.errors import FlywheelError, UserError
+from flywheel.store import Store
+from flywheel.store._tables import utcnow
+from ui._audit import append_audit, record_event
+from ui._candidates import Candidate, StoreQueue, register_candidate
+from ui._git import commit_message, main_head, merge_branch, revert_merge
+from ui._rules import Forbidden, approvers_needed, check_approve, check_reject, check_rollback
+from ui._tables import CandidateRow, DecisionRow, ShipRow
+from ui._users import User
+
+#: Re-runs the gate of a candidate whose base moved; returns the re-gated candidate.
+Regate = Callable[[Candidate], Candidate]
+#: Told after a decision is committed (candidate, new status): where the candidate came from
+#: closes it (`ui._import.decision_hook`). A failure there is audited, never undoes the decision.
+OnDecided = Callable[[Candidate, str], None]
+
+
+def _tell(store: Store, hook: OnDecided | None, candidate: Candidate, status: str) -> None:
+    if hook is None:
+        return
+    try:
+        hook(candidate, status)
+    except FlywheelError as exc:
+        record_event(
+            store,
+            actor="flywheel",
+            action="origin.failed",
+            subject=candidate.id,
+            detail={"origin": candidate.origin, "status": status, "error": str(exc)},
+        )
+
+
+class StaleCandidate(UserError):
+    """The candidate was gated on an older main: it must be re-gated before approval."""
+
+
+class Outcome(BaseModel):
+    candidate_id: str
+    status: str
+    approvals: list[str]
+    approvals_needed: int
+    merge_sha: str | None = None
+    revert_sha: str | None = None
+
+
+def approvals_of(store: Store, candidate_id: str) -> list[str]:
+    query = (
+        select(DecisionRow.actor)
+        .where(DecisionRow.candidate_id == candidate_id, DecisionRow.decision == "approve")
+        .order_by(DecisionRow.id)
+    )
+    with store.engine.connect() as conn:
+        return [str(actor) for actor in conn.execute(query).scalars()]
+
+
+def _refused(store: Store, user: User, action: str, candidate_id: str, exc: Exception) -> None:
+    record_event(
+        store,
+        actor=user.name,
+        action=f"{action}.refused",
+        subject=candidate_id,
+        detail={"reason": str(exc), "role": user.role.value},
+    )
+
+
+def _decide(
+    conn: Connection, candidate: Candidate, user: User, decision: str, comment: str
+) -> None:
+    conn.execute(
+        insert(DecisionRow).values(
+            candidate_id=candidate.id, actor=user.name, decision=decision, comment=comment
+        )
+    )
+    append_audit(
+        conn,
+        actor=user.name,
+        action=decision,
+        subject=candidate.id,
+        detail={"cluster": candidate.cluster_id, "comment": comment, "role": user.role.value},
+    )
+
+
+def _set_status(conn: Connection, candidate_id: str, old: str, new: str) -> None:
+    result = conn.execute(
+        update(CandidateRow)
+        .where(CandidateRow.id == candidate_id, CandidateRow.status == old)
+        .values(status=new)
+    )
+    if result.rowcount != 1:
+        raise UserError(f"candidate '{candidate_id}' changed while deciding; reload and retry")
+
+
+def approve(
+    store: Store,
+    candidate_id: str,
+    user: User,
+    comment: str = "",
+    *,
+    regate: Regate | None = None,
+    on_decided: OnDecided | None = None,
+) -> Outcome:
+    """Approve; the last approval needed merges the branch into main and records the ship."""
+    queue = StoreQueue(store)
+    candidate = queue.get(candidate_id)
+    approved_by = approvals_of(store, candidate_id)
+    needed = approvers_needed(candidate.severity)
+    try:
+        ships = check_approve(
+            user,
+            author=candidate.author,
+            status=candidate.status,
+            severity=candidate.severity,
+            approved_by=approved_by,
+        )
+    except Forbidden as exc:
+        _refused(store, user, "approve", candidate_id, exc)
+        raise
+    head = main_head(candidate.repo, candidate.main_branch)
+    if head != candidate.base_sha:
+        if regate is None:
+            stale = StaleCandidate(
+                f"candidate '{candidate_id}' was gated on {candidate.base_sha[:12]} but main is "
+                f"now at {head[:12]}; re-gate it on the new main before approving"
+            )
+            _refused(store, user, "approve", candidate_id, stale)
+            raise stale
+        candidate = regate(candidate)
+        register_candidate(store, candidate)
+        record_event(
+            store,
+            actor=user.name,
+            action="regate",
+            subject=candidate_id,
+            detail={"base_sha": candidate.base_sha, "passed": candidate.gate.passed},
+        )
+        if not candidate.gate.passed:
+            raise StaleCandidate(f"candidate '{candidate_id}' no longer passes its gate on main")
+    if not ships:
+        with store.engine.begin() as conn:
+            _decide(conn, candidate, user, "approve", comment)
+        return Outcome(
+            candidate_id=candidate_id,
+            status=candidate.status,
+            approvals=[*approved_by, user.name],
+            approvals_needed=needed,
+        )
+    approvers = [*approved_by, user.name]
+    message = commit_message(
+        f"Ship {candidate.id}: fix for {candidate.cluster_id}",
+        f"{candidate.cluster_label}\n\n{comment}",
+        [
+            ("Flywheel-Cluster", candidate.cluster_id),
+            ("Flywheel-Replay-Run", candidate.replay_run),
+            *[("Flywheel-Approver", name) for name in approvers],
+        ],
+    )
+    merge_sha = merge_branch(
+        candidate.repo,
+        candidate.branch,
+        user=user.name,
+        message=message,
+        main=candidate.main_branch,
+    )
+    with store.engine.begin() as conn:
+        _decide(conn, candidate, user, "approve", comment)
+        _set_status(conn, candidate_id, "gated", "shipped")
+        conn.execute(
+            insert(ShipRow).values(
+                candidate_id=candidate_id,
+                cluster_id=candidate.cluster_id,
+                merge_sha=merge_sha,
+                approvers={"names": approvers},
+            )
+        )
+        append_audit(
+            conn,
+            actor=user.name,
+            action="ship",
+            subject=candidate_id,
+            detail={
+                "cluster": candidate.cluster_id,
+                "replay_run": candidate.replay_run,
+                "merge_sha": merge_sha,
+                "approvers": approvers,
+                "branch": candidate.branch,
+            },
+        )
+    _tell(store, on_decided, candidate, "shipped")
+    return Outcome(
+        candidate_id=candidate_id,
+        status="shipped",
+        approvals=approvers,
+        approvals_needed=needed,
+        merge_sha=merge_sha,
+    )
+
+
+def reject(
+    store: Store,
+    candidate_id: str,
+    user: User,
+    comment: str = "",
+    *,
+    on_decided: OnDecided | None = None,
+) -> Outcome:
+    candidate = StoreQueue(store).get(candidate_id)
+    try:
+        check_reject(user, status=candidate.status)
+    except Forbidden as exc:
+        _refused(store, user, "reject", candidate_id, exc)
+        raise
+    with store.engine.begin() as conn:
+        _decide(conn, candidate, user, "reject", comment)
+        _set_status(conn, candidate_id, "gated", "rejected")
+    _tell(store, on_decided, candidate, "rejected")
+    return Outcome(
+        candidate_id=candidate_id,
+        status="rejected",
+        approvals=approvals_of(store, candidate_id),
+        approvals_needed=approvers_needed(candidate.severity),
+    )
+
+
+def ship_of(store: Store, candidate_id: str) -> dict[str, Any] | None:
+    query = select(ShipRow.__table__).where(ShipRow.candidate_id == candidate_id)
+    with store.engine.connect() as conn:
+        row = conn.execute(query.order_by(ShipRow.id.desc()).limit(1)).first()
+    return dict(row._mapping) if row else None
+
+
+def rollback(store: Store, candidate_id: str, user: User, comment: str = "") -> Outcome:
+    """Revert a shipped fix on main (a revert commit) and record who did it and why."""
+    candidate = StoreQueue(store).get(candidate_id)
+    try:
+        check_rollback(user, status=candidate.status)
+    except Forbidden as exc:
+        _refused(store, user, "rollback", candidate_id, exc)
+        raise
+    ship = ship_of(store, candidate_id)
+    if ship is None:
+        raise UserError(f"candidate '{candidate_id}' has no ship event to roll back")
+    message = commit_message(
+        f"Roll back {candidate.id} (revert {ship['merge_sha'][:12]})",
+        comment,
+        [
+            ("Flywheel-Cluster", candidate.cluster_id),
+            ("Flywheel-Rollback-Of", ship["merge_sha"]),
+            ("Flywheel-Approver", user.name),
+        ],
+    )
+    revert_sha = revert_merge(
+        candidate.repo,
+        ship["merge_sha"],
+        user=user.name,
+        message=message,
+        main=candidate.main_branch,
+    )
+    with store.engine.begin() as conn:
+        _set_status(conn, candidate_id, "shipped", "rolled_back")
+        conn.execute(
+            update(ShipRow)
+            .where(ShipRow.id == ship["id"])
+            .values(revert_sha=revert_sha, rolled_back_by=user.name, rolled_back_at=utcnow())
+        )
+        append_audit(
+            conn,
+            actor=user.name,
+            action="rollback",
+            subject=candidate_id,
+            detail={"merge_sha": ship["merge_sha"], "revert_sha": revert_sha, "comment": comment},
+        )
+    return Outcome(
+        candidate_id=candidate_id,
+        status="rolled_back",
+        approvals=approvals_of(store, candidate_id),
+        approvals_needed=approvers_needed(candidate.severity),
+        merge_sha=ship["merge_sha"],
+        revert_sha=revert_sha,
+    )

@@ -1,0 +1,187 @@
+"""The append-only, hash-chained audit log of every human decision.
+
+Each record's ``hash`` is SHA-256 over its own fields and the previous record's hash, so
+editing, deleting or reordering any record breaks the chain from that record on, and
+`verify_audit` names the first bad one. ``prev_hash`` is unique in the table: two writers that
+race for the same predecessor cannot fork the chain; the loser retries on the new head.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import Connection, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from flywheel.store import Store
+from flywheel.store._tables import utcnow
+from ui._tables import AuditRecordRow
+
+GENESIS = "0" * 64
+_RETRIES = 5
+
+
+class AuditRecord(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    subject: str
+    detail: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class AuditCheck(BaseModel):
+    """The result of `verify_audit`: ``ok``, or the first bad record and why."""
+
+    ok: bool
+    records: int
+    first_bad_id: int | None = None
+    reason: str | None = None
+
+
+def _utc_text(moment: datetime) -> str:
+    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return aware.isoformat(timespec="microseconds")
+
+
+def record_hash(
+    *,
+    id: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    subject: str,
+    detail: dict[str, Any],
+    prev_hash: str,
+) -> str:
+    """SHA-256 over the canonical JSON of a record's fields and its predecessor's hash."""
+    canonical = json.dumps(
+        {
+            "id": id,
+            "at": _utc_text(at),
+            "actor": actor,
+            "action": action,
+            "subject": subject,
+            "detail": detail,
+            "prev_hash": prev_hash,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def append_audit(
+    conn: Connection, *, actor: str, action: str, subject: str, detail: dict[str, Any]
+) -> AuditRecord:
+    """Append one record inside the caller's transaction (so it commits with the decision)."""
+    head = conn.execute(
+        select(AuditRecordRow.id, AuditRecordRow.hash).order_by(AuditRecordRow.id.desc()).limit(1)
+    ).first()
+    prev_hash, next_id = (head.hash, head.id + 1) if head else (GENESIS, 1)
+    at = utcnow()
+    clean = json.loads(json.dumps(detail, default=str))
+    digest = record_hash(
+        id=next_id,
+        at=at,
+        actor=actor,
+        action=action,
+        subject=subject,
+        detail=clean,
+        prev_hash=prev_hash,
+    )
+    conn.execute(
+        insert(AuditRecordRow).values(
+            id=next_id,
+            at=at,
+            actor=actor,
+            action=action,
+            subject=subject,
+            detail=clean,
+            prev_hash=prev_hash,
+            hash=digest,
+        )
+    )
+    return AuditRecord(
+        id=next_id,
+        at=at,
+        actor=actor,
+        action=action,
+        subject=subject,
+        detail=clean,
+        prev_hash=prev_hash,
+        hash=digest,
+    )
+
+
+def record_event(
+    store: Store, *, actor: str, action: str, subject: str, detail: dict[str, Any] | None = None
+) -> AuditRecord:
+    """Append one record in its own transaction, retrying when another writer won the race."""
+    for attempt in range(_RETRIES):
+        try:
+            with store.engine.begin() as conn:
+                return append_audit(
+                    conn, actor=actor, action=action, subject=subject, detail=detail or {}
+                )
+        except IntegrityError:
+            if attempt == _RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def audit_records(
+    store: Store, *, limit: int = 50, offset: int = 0, subject: str | None = None
+) -> list[AuditRecord]:
+    """Newest first, one page."""
+    query = select(AuditRecordRow).order_by(AuditRecordRow.id.desc()).limit(limit).offset(offset)
+    if subject is not None:
+        query = query.where(AuditRecordRow.subject == subject)
+    with store.engine.connect() as conn:
+        rows = conn.execute(query)
+        return [AuditRecord.model_validate(row, from_attributes=True) for row in rows]
+
+
+def verify_audit(store: Store, *, batch: int = 5000) -> AuditCheck:
+    """Walk the chain in id order; the first record whose links or hash do not hold is bad."""
+    prev_hash, count, last_id = GENESIS, 0, 0
+    while True:
+        with store.engine.connect() as conn:
+            rows = conn.execute(
+                select(AuditRecordRow)
+                .where(AuditRecordRow.id > last_id)
+                .order_by(AuditRecordRow.id)
+                .limit(batch)
+            ).all()
+        if not rows:
+            return AuditCheck(ok=True, records=count)
+        for row in rows:
+            count += 1
+            if row.id != last_id + 1:
+                missing = f"record {last_id + 1} is missing before record {row.id}"
+                return _bad(count, row.id, missing)
+            if row.prev_hash != prev_hash:
+                return _bad(count, row.id, "its prev_hash does not match the previous record")
+            expected = record_hash(
+                id=row.id,
+                at=row.at,
+                actor=row.actor,
+                action=row.action,
+                subject=row.subject,
+                detail=row.detail,
+                prev_hash=row.prev_hash,
+            )
+            if row.hash != expected:
+                return _bad(count, row.id, "its content does not match its hash (edited)")
+            prev_hash, last_id = row.hash, row.id
+
+
+def _bad(count: int, record_id: int, reason: str) -> AuditCheck:
+    return AuditCheck(ok=False, records=count, first_bad_id=record_id, reason=reason)

@@ -1,0 +1,28 @@
+"""What every page shares: the project's store (one per server process) and the user."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from flywheel.project import Project, load_project
+from flywheel.store import Store
+
+
+def project() -> Project:
+    """The project named by FLYWHEEL_PROJECT (set by `flywheel ui`), else the current folder."""
+    return load_project(None)
+
+
+@st.cache_resource(show_spinner=False)
+def _store(url: str) -> Store:
+    return Store.open(url)
+
+
+def store() -> Store:
+    return _store(project().database_url)
+
+
+def data_dir() -> Path:
+    return project().data_dir

@@ -1,0 +1,59 @@
+"""Safe rendering of trace content: always as text, never as Markdown or HTML.
+
+Trace content is data written by users and models; it may carry ``<script>``, Markdown
+links with ``javascript:`` targets or image tags. It goes only through ``st.text``,
+``st.code`` and ``st.json`` (which render text), or through `plain` before it is used in a
+widget label (labels render Markdown). No call in the app passes ``unsafe_allow_html``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import streamlit as st
+
+from flywheel.trace import as_text
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=^\"'])")
+
+
+def plain(text: object, *, limit: int = 120) -> str:
+    """Text safe to use as a widget label: one line, Markdown and HTML characters escaped."""
+    flat = " ".join(str(text).split())
+    if len(flat) > limit:
+        flat = flat[: limit - 1] + "…"
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
+
+
+def escape(text: object) -> str:
+    """Any text made safe for Markdown-rendering calls (st.error, st.caption...), in full."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+
+
+def show_error(exc: Exception) -> None:
+    st.error(escape(exc))
+
+
+def show_text(value: Any, *, label: str | None = None) -> None:
+    """A trace value: JSON structures as a JSON viewer, everything else as preformatted text."""
+    if label:
+        st.caption(plain(label))
+    if value is None or value == "":
+        st.text("—")
+    elif isinstance(value, dict | list):
+        st.json(json.loads(json.dumps(value, default=str)), expanded=1)
+    else:
+        st.code(as_text(value), language=None, wrap_lines=True)
+
+
+def show_pair(left_title: str, left: str, right_title: str, right: str) -> None:
+    """Two texts side by side (a baseline output next to a candidate's)."""
+    a, b = st.columns(2)
+    with a:
+        st.caption(plain(left_title))
+        st.code(left or "—", language=None, wrap_lines=True)
+    with b:
+        st.caption(plain(right_title))
+        st.code(right or "—", language=None, wrap_lines=True)

@@ -1,0 +1,253 @@
+"""The app's commands: `flywheel ui`, `users add`, `audit verify`, `approve`, `reject`..."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import typer
+
+from flywheel.cli._common import (
+    JsonOption,
+    console,
+    err_console,
+    open_store,
+    print_json,
+    project,
+)
+from flywheel.errors import UserError
+from ui._approvals import Outcome, approve, reject, rollback
+from ui._audit import verify_audit
+from ui._candidates import StoreQueue
+from ui._import import decision_hook, import_gated
+from ui._users import Role, User, add_user, find_user, load_users, users_path
+
+APP_SCRIPT = Path(__file__).parent / "app.py"
+
+users_app = typer.Typer(help="Manage the people who may sign in to the app.", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit log of decisions.", no_args_is_help=True)
+queue_app = typer.Typer(help="The approval queue of gated candidates.", no_args_is_help=True)
+
+
+@queue_app.command("sync")
+def queue_sync(json_out: bool = JsonOption) -> None:
+    """Add the optimizers' candidates whose replay gate passed to the approval queue."""
+    imported = import_gated(open_store(), project())
+    if json_out:
+        print_json({"imported": imported})
+    else:
+        console.print(f"{len(imported)} gated candidates in the queue", highlight=False)
+
+
+@queue_app.command("list")
+def queue_list(
+    status: str = typer.Option(
+        "gated", "--status", help="gated | shipped | rejected | rolled_back"
+    ),
+    limit: int = typer.Option(20, "--limit", min=1),
+    json_out: bool = JsonOption,
+) -> None:
+    """The queue, highest priority first."""
+    rows = [
+        {
+            "id": c.id,
+            "cluster": c.cluster_id,
+            "severity": c.severity,
+            "priority": c.priority,
+            "gate": "pass" if c.gate.passed else "fail",
+            "author": c.author,
+        }
+        for c in StoreQueue(open_store()).queue(status=status, limit=limit)
+    ]
+    if json_out:
+        print_json(rows)
+    else:
+        for row in rows:
+            console.print("\t".join(str(v) for v in row.values()), highlight=False)
+
+
+def ui(
+    host: str = typer.Option("127.0.0.1", "--host", envvar="FLYWHEEL_UI_HOST", help="Address."),
+    port: int = typer.Option(8501, "--port", envvar="FLYWHEEL_UI_PORT", help="Port."),
+) -> None:
+    """Start the Streamlit app on HOST:PORT for this project."""
+    proj = project()
+    proj.open_store().close()  # migrate before the first page asks for data
+    env = {
+        **os.environ,
+        "FLYWHEEL_PROJECT": str(proj.root),
+        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+    }
+    args = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP_SCRIPT),
+        "--server.address",
+        host,
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+    ]
+    console.print(f"Flywheel app on http://{host}:{port} (project {proj.root})")
+    sys.stdout.flush()
+    os.execve(sys.executable, args, env)  # the app replaces this process: signals reach it
+
+
+@users_app.command("add")
+def users_add(
+    name: str = typer.Argument(..., help="User name (or the e-mail an OIDC login reports)."),
+    role: str = typer.Option("viewer", "--role", help="viewer | reviewer | approver | admin"),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from standard input."
+    ),
+    no_password: bool = typer.Option(
+        False, "--no-password", help="OIDC only: the user signs in through the identity provider."
+    ),
+    json_out: bool = JsonOption,
+) -> None:
+    """Create a user or change their role and password (argon2 hash, never the password)."""
+    parsed = Role.parse(role)
+    password: str | None
+    if no_password:
+        password = None
+    elif password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    path = users_path(project().data_dir)
+    add_user(path, name, parsed, password)
+    if json_out:
+        print_json({"user": name, "role": parsed.value, "file": str(path)})
+    else:
+        console.print(f"user {name} ({parsed.value}) saved in {path}")
+
+
+@users_app.command("list")
+def users_list(json_out: bool = JsonOption) -> None:
+    """The users and their roles."""
+    users = load_users(users_path(project().data_dir)).users
+    rows = [
+        {"user": n, "role": e.role.value, "password": e.password_hash is not None}
+        for n, e in sorted(users.items())
+    ]
+    if json_out:
+        print_json(rows)
+    else:
+        for row in rows:
+            console.print(f"{row['user']}\t{row['role']}", highlight=False)
+
+
+@audit_app.command("verify")
+def audit_verify(json_out: bool = JsonOption) -> None:
+    """Check the hash chain; exit 1 naming the first bad record when it is broken."""
+    check = verify_audit(open_store())
+    if json_out:
+        print_json(check.model_dump())
+    elif check.ok:
+        console.print(f"audit log ok: {check.records} records, chain intact")
+    else:
+        console.print(
+            f"[red]audit log broken at record {check.first_bad_id}:[/] {check.reason}",
+            highlight=False,
+        )
+    if not check.ok:
+        raise typer.Exit(1)
+
+
+def _user(name: str) -> User:
+    user = find_user(users_path(project().data_dir), name)
+    if user is None:
+        raise UserError(f"no user '{name}'; an admin adds one with `flywheel users add {name}`")
+    return user
+
+
+def _report(outcome: Outcome, json_out: bool) -> None:
+    if json_out:
+        print_json(outcome.model_dump())
+        return
+    line = f"{outcome.candidate_id}: {outcome.status}"
+    if outcome.merge_sha:
+        line += f", merge commit {outcome.merge_sha}"
+    if outcome.revert_sha:
+        line += f", revert commit {outcome.revert_sha}"
+    if outcome.status == "gated":
+        line += f" ({len(outcome.approvals)} of {outcome.approvals_needed} approvals)"
+    console.print(line, highlight=False)
+
+
+AsOption = typer.Option(..., "--as", help="The user deciding (from the users file).")
+CommentOption = typer.Option("", "--comment", "-m", help="Why.")
+
+
+def approve_command(
+    candidate_id: str = typer.Argument(..., metavar="ID"),
+    as_user: str = AsOption,
+    comment: str = CommentOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Approve a gated candidate; the last approval needed merges it into the config's main."""
+    hook = decision_hook(project())
+    _report(approve(open_store(), candidate_id, _user(as_user), comment, on_decided=hook), json_out)
+
+
+def reject_command(
+    candidate_id: str = typer.Argument(..., metavar="ID"),
+    as_user: str = AsOption,
+    comment: str = CommentOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Reject a gated candidate."""
+    hook = decision_hook(project())
+    _report(reject(open_store(), candidate_id, _user(as_user), comment, on_decided=hook), json_out)
+
+
+def rollback_command(
+    candidate_id: str = typer.Argument(..., metavar="ID"),
+    as_user: str = AsOption,
+    comment: str = CommentOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Roll back a shipped fix with a revert commit on the config's main."""
+    _report(rollback(open_store(), candidate_id, _user(as_user), comment), json_out)
+
+
+def bench_ui(
+    traces: int = typer.Option(100_000, "--traces", min=10),
+    clusters: int = typer.Option(300, "--clusters", min=1),
+    candidates: int = typer.Option(1000, "--candidates", min=1),
+    workdir: Path | None = typer.Option(None, "--workdir", help="Where the temporary store goes."),
+    json_out: bool = JsonOption,
+) -> None:
+    """Each app page's first render (s) on a store of TRACES traces, CLUSTERS, CANDIDATES."""
+    log = (lambda _m: None) if json_out else (lambda m: err_console.print(m, highlight=False))
+    from ui._bench import run_ui_benchmark
+
+    report = run_ui_benchmark(
+        traces=traces, clusters=clusters, candidates=candidates, workdir=workdir, log=log
+    )
+    if json_out:
+        print_json(report)
+    else:
+        console.print(f"slowest page: {report['max_s']} s")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the app's commands to `flywheel` (entry point ``flywheel.plugins``: ui)."""
+    from flywheel.cli import _bench
+
+    app.command("ui")(ui)
+    app.add_typer(users_app, name="users")
+    app.add_typer(audit_app, name="audit")
+    app.add_typer(queue_app, name="queue")
+    app.command("approve")(approve_command)
+    app.command("reject")(reject_command)
+    app.command("rollback")(rollback_command)
+    _bench.app.command("ui")(bench_ui)
