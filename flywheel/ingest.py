@@ -121,9 +121,13 @@ def _batches(src: TraceSource, fmt: TraceFormat, batch_size: int) -> Iterator[_B
 
 
 def _parse_in_child(
-    out: Connection, src: TraceSource, fmt: TraceFormat, batch_size: int
+    out: Connection, parents_end: Connection, src: TraceSource, fmt: TraceFormat, batch_size: int
 ) -> None:  # pragma: no cover - runs in the parser process; its output is tested
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interrupt means
+    # Without this copy of the read end, a parent killed mid-file would leave this process
+    # blocked on a full pipe forever, holding the database sockets it inherited (and with
+    # them the dead parent's open transaction on PostgreSQL).
+    parents_end.close()
     try:
         for batch in _batches(src, fmt, batch_size):
             out.send(batch)
@@ -146,7 +150,7 @@ def _parsed_batches(src: TraceSource, fmt: TraceFormat, batch_size: int) -> Iter
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(
-        target=_parse_in_child, args=(sender, src, fmt, batch_size), daemon=True
+        target=_parse_in_child, args=(sender, receiver, src, fmt, batch_size), daemon=True
     )
     child.start()
     sender.close()

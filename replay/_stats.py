@@ -39,7 +39,6 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import optimize, stats
 
 
 @dataclass(frozen=True)
@@ -54,6 +53,8 @@ class Interval:
 
 def mcnemar_exact(fixed: int, broken: int) -> float:
     """One-sided exact McNemar p-value for "the candidate passes more cases than baseline"."""
+    from scipy import stats
+
     if fixed < 0 or broken < 0:
         raise ValueError("counts must be non-negative")
     if fixed + broken == 0:
@@ -76,6 +77,8 @@ def holm(p_values: Sequence[float]) -> list[float]:
 @lru_cache(maxsize=256)
 def _critical_counts(n: int, alpha: float) -> NDArray[np.int64]:
     """For d = 0..n discordant pairs, the smallest number of fixes the exact test rejects at."""
+    from scipy import stats
+
     crit = np.full(n + 1, np.iinfo(np.int64).max, dtype=np.int64)
     for d in range(1, n + 1):
         b = np.arange(d + 1)
@@ -90,6 +93,8 @@ def mcnemar_power(
     n: int, improvement: float, *, alpha: float = 0.05, broken_rate: float = 0.0
 ) -> float:
     """Power of the one-sided exact McNemar test on ``n`` cases (see the module docstring)."""
+    from scipy import stats
+
     psi = improvement + 2 * broken_rate
     if n <= 0 or psi <= 0:
         return 0.0
@@ -105,6 +110,8 @@ def mcnemar_mde(
     n: int, *, alpha: float = 0.05, power: float = 0.8, broken_rate: float = 0.0
 ) -> float | None:
     """Smallest improvement detectable with ``power``; None when n cases can never suffice."""
+    from scipy import optimize
+
     top = 1.0 - 2 * broken_rate
     if n <= 0 or top <= 0 or mcnemar_power(n, top, alpha=alpha, broken_rate=broken_rate) < power:
         return None
@@ -213,6 +220,8 @@ def _bootstrap(
     seed: int,
 ) -> Interval:
     """BCa, falling back to the percentile interval when BCa is undefined (degenerate data)."""
+    from scipy import stats
+
     for method in ("BCa", "percentile"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # DegenerateDataWarning: we check the result below
@@ -234,6 +243,8 @@ def _bootstrap(
 
 def z(confidence: float) -> float:
     """The standard normal quantile for a two-sided ``confidence`` level."""
+    from scipy import stats
+
     return float(stats.norm.ppf(0.5 + confidence / 2))
 
 
@@ -244,6 +255,8 @@ def noninferiority_mde(
 
     From the interval's half-width: SE ≈ half-width / z, MDE = (z + z_power) * SE.
     """
+    from scipy import stats
+
     if not (math.isfinite(interval.low) and math.isfinite(interval.high)):
         return None
     se = (interval.high - interval.low) / 2 / z(confidence)
