@@ -1,36 +1,32 @@
 """Which root causes configuration can fix, with which kind of fix, and who owns the rest.
 
-Defaults follow the DESIGN taxonomy; triage's own taxonomy, when it says otherwise, wins
-(`ClusterInput.fixable`, ``fix_type`` and ``owner`` are taken from it).
+One source of truth: triage's taxonomy (`triage.Taxonomy`, extensible by ``triage.toml``).
+A cluster's own triage verdict (`ClusterInput.fixable`, ``fix_type``, ``owner``) wins; these
+are the fall-backs when a verdict leaves a field out.
 """
 
 from __future__ import annotations
 
-#: root cause -> the fix type tried first.
-FIX_TYPE_BY_CAUSE: dict[str, str] = {
-    "prompt_instruction": "prompt_instruction",
-    "routing_decision": "routing",
-    "tool_arguments": "tool_description",
-}
+from triage import RootCause, Taxonomy
 
-OWNER_BY_CAUSE: dict[str, str] = {
-    "prompt_instruction": "prompt",
-    "routing_decision": "routing",
-    "retrieval_ranking": "retrieval",
-    "context_construction": "context",
-    "tool_arguments": "tools",
-    "missing_capability": "product",
-    "model_limitation": "model",
-    "memory_multiturn": "memory",
-    "data_freshness": "data",
-    "latency_infra": "infra",
-    "evaluation_scorer": "eval",
-}
+_TAXONOMY = Taxonomy()
+
+
+def _cause(root_cause: str) -> RootCause | None:
+    return _TAXONOMY.root_causes.get(root_cause)
 
 
 def is_config_fixable(root_cause: str) -> bool:
-    return root_cause in FIX_TYPE_BY_CAUSE
+    cause = _cause(root_cause)
+    return cause is not None and cause.optimizer_fixable
 
 
 def owner_of(root_cause: str) -> str:
-    return OWNER_BY_CAUSE.get(root_cause, "unassigned")
+    cause = _cause(root_cause)
+    return cause.owner if cause is not None else "unassigned"
+
+
+def first_fix_type(root_cause: str) -> str | None:
+    """The taxonomy's preferred fix type for a root cause (triage's vocabulary)."""
+    cause = _cause(root_cause)
+    return cause.fix_types[0] if cause is not None and cause.fix_types else None

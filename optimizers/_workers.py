@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from flywheel.store import Store
 from flywheel.trace import Trace
-from optimizers._fixability import FIX_TYPE_BY_CAUSE, is_config_fixable, owner_of
+from optimizers._fixability import first_fix_type, is_config_fixable, owner_of
 from optimizers._naming import one_line
 from optimizers._protocol import Strategy
 from optimizers._registry import resolve_strategies
@@ -341,10 +341,11 @@ FIX_TYPE_ALIASES: dict[str, str] = {
 
 
 def _fix_type(cluster: ClusterInput) -> str:
-    name = FIX_TYPE_ALIASES.get(cluster.fix_type or "", cluster.fix_type or "")
-    if name in FIX_TYPES:
-        return name
-    return FIX_TYPE_BY_CAUSE.get(cluster.root_cause, "prompt_instruction")
+    for given in (cluster.fix_type, first_fix_type(cluster.root_cause)):
+        name = FIX_TYPE_ALIASES.get(given or "", given or "")
+        if name in FIX_TYPES:
+            return name
+    return "prompt_instruction"
 
 
 def _save(ostore: OptimizerStore, task: OptimizationTask, attempt: Attempt) -> CandidateRecord:
