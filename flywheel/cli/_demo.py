@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import shutil
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -83,12 +84,16 @@ def quickstart(
 
     Idempotent: a second run reuses the project and its traffic.
     """
-    project, _ = init_project(directory)
+    world = _world()
+    agent_config = directory.resolve() / "agent-config"
+    if not agent_config.exists():  # the demo agent's configuration, a copy the loop may change
+        shutil.copytree(world.DEFAULT_CONFIG_DIR, agent_config)
+    project, _ = init_project(directory, config_repo=agent_config)
     state.project_dir = project.root
     traffic = project.root / "traffic" / f"week-1-seed{seed}-n{n}.jsonl"
     if not traffic.exists():
         err_console.print(f"generating {n} demo traces ...")
-        _world().generate(n, seed, None, traffic, None)
+        world.generate(n, seed, agent_config, traffic, None)
     with Store.open(project.database_url) as store:
         counts = ingest_paths(store, [traffic])
         detect_failures(store, project.settings.signals)
@@ -133,4 +138,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
     for kind, row in sorted(summary["signals"].items(), key=lambda kv: -kv[1]["traces"]):
         table.add_row(kind, str(row["traces"]), f"{row['mean_strength']:.2f}")
     console.print(table)
-    console.print("next: `flywheel traces list --failing`, `flywheel traces show ID`")
+    console.print(
+        "next, inside the project: `flywheel traces list --failing`, `flywheel cluster`, "
+        "`flywheel triage`, `flywheel optimize`"
+    )
