@@ -26,13 +26,18 @@ def list_traces(
     if json_out:
         print_json({"traces": rows, "total": store.count_traces(failing=True if failing else None)})
         return
-    table = Table("trace id", "source", "route", "tools", "errors", "failure", "input")
+    table = Table()
+    table.add_column("trace id", no_wrap=True)
+    table.add_column("route", no_wrap=True, min_width=8)
+    table.add_column("tools", justify="right", min_width=5)
+    table.add_column("errors", justify="right", min_width=6)
+    table.add_column("failure", no_wrap=True, min_width=9)
+    table.add_column("input", no_wrap=True, overflow="ellipsis")
     for row in rows:
         verdict = "?" if row.failing is None else ("FAIL" if row.failing else "ok")
         score = f"{verdict} {row.failure_score:.2f}" if row.failure_score is not None else verdict
         table.add_row(
             Text(row.trace_id),
-            Text(row.source),
             Text(row.route or "-"),
             str(row.tool_calls),
             str(row.error_count),
