@@ -68,9 +68,10 @@ class ClusteringConfig(_Section):
     #: Characters kept per step / per part, and in the whole signature (cut with a marker).
     max_part_chars: int = Field(default=300, ge=20)
     max_signature_chars: int = Field(default=1200, ge=100)
-    #: Weight of the structural features (signal kinds, error types, route) next to the
-    #: embedding; 0 clusters on the embedding alone.
-    feature_weight: float = Field(default=0.0, ge=0)
+    #: Weight of the failure symptoms (`flywheel.signals.trace_symptoms`: ignored format,
+    #: citation mismatch, evaluators disagreeing...) next to the embedding; 0 clusters on the
+    #: embedding alone. 0.5 scored best on the demo world (`flywheel bench cluster`).
+    feature_weight: float = Field(default=0.5, ge=0)
     #: PCA dimensions before HDBSCAN (0 = none).
     reduce_dims: int = Field(default=16, ge=0)
     #: HDBSCAN parameters; ``None`` = chosen per run by relative validity over the grid.
@@ -143,6 +144,100 @@ class ReplayConfig(_Section):
     gate: GateConfig = Field(default_factory=GateConfig)
 
 
+class DatasetsConfig(_Section):
+    """``[datasets]``: the living eval sets (roles, sign-off, backlog)."""
+
+    #: Who may sign off a change to the blocking set or its thresholds.
+    owners: list[str] = Field(default_factory=list)
+    #: Cases a new failure cluster puts into the backlog (its exemplars first).
+    backlog_cases_per_cluster: int = Field(default=5, ge=1)
+
+
+#: Built-in PII patterns (name -> regex). A named group ``pii`` limits the replacement to it.
+DEFAULT_PII_PATTERNS: dict[str, str] = {
+    "email": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}",
+    "iban": r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,3})?\b",
+    "account": (
+        r"(?i)\b(?:account|acct)(?:\s*(?:no\.?|number|#))?\s*[:#]?\s*"
+        r"(?P<pii>\d[\d-]{5,33})"
+    ),
+    "card": r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])",
+    "phone": (
+        r"(?<![\w+-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,5}\)[ .-]?|\d{2,5}[ .-])?"
+        r"\d{3,4}[ .-]\d{3,4}(?![\w-])"
+    ),
+}
+
+
+class ExportConfig(_Section):
+    """``[export]``: post-training exports (PII scrubbing, de-duplication, the dataset card)."""
+
+    #: Licence written into every dataset card.
+    licence: str = "proprietary (set [export] licence in flywheel.toml)"
+    #: Production traces need positive feedback at least this strong to become demonstrations.
+    min_confidence: float = Field(default=0.8, ge=0, le=1)
+    #: Cosine similarity at or above which a record is a near-duplicate of an earlier one.
+    near_duplicate_threshold: float = Field(default=0.95, gt=0, le=1)
+    #: PII regexes (name -> pattern), replaced by ``[NAME]``; these replace the built-ins.
+    pii_patterns: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_PII_PATTERNS))
+    #: Trace metadata keys whose values are person names, scrubbed wherever they appear.
+    name_fields: list[str] = Field(
+        default_factory=lambda: [
+            "user_name",
+            "name",
+            "full_name",
+            "customer_name",
+            "contact_name",
+            "person",
+            "author",
+        ]
+    )
+
+
+class NightlyConfig(_Section):
+    """``[nightly]``: what `flywheel nightly` reads, runs and writes."""
+
+    #: Folder (relative to the project) searched recursively for new trace files.
+    inbox: str = "inbox"
+    #: Stages, in order (entry point group ``flywheel.stages``).
+    stages: list[str] = Field(
+        default_factory=lambda: [
+            "ingest",
+            "detect",
+            "cluster",
+            "triage",
+            "optimize",
+            "gate",
+            "queue",
+            "drift",
+        ]
+    )
+    #: The highest-priority fixable clusters without an open candidate optimized per night.
+    max_clusters: int = Field(default=5, ge=0)
+    #: A full re-cluster runs when the last one is older than this (days); default: the
+    #: ``[clustering] full_every_days``.
+    full_recluster_days: float | None = Field(default=None, gt=0)
+    #: Regression set rebuilt each night: this many cases from the last ``regression_days``.
+    regression_size: int = Field(default=500, ge=1)
+    regression_days: float = Field(default=7.0, gt=0)
+    #: Where nightly-<run id>.md / .json go (relative to the project).
+    report_dir: str = ".flywheel/reports"
+
+
+class OptimizeSettings(_Section):
+    """``[optimize]``: settings of the optimizer's strategies."""
+
+    #: Evaluator scoring GEPA's texts (entry point group ``flywheel.evaluators``; ``replay``
+    #: replays the optimisation traces through ``[replay] agent``).
+    gepa_evaluator: str = "replay"
+    #: Evaluations (one trace scored once) GEPA may spend per cluster.
+    gepa_max_metric_calls: int = Field(default=100, ge=1)
+    #: Candidates per cluster, and per strategy. Every candidate of a cluster joins the gate's
+    #: Holm family, so near-duplicate wordings cost the good one its significance.
+    max_candidates_per_cluster: int = Field(default=4, ge=1)
+    max_per_strategy: int = Field(default=2, ge=1)
+
+
 class Settings(BaseSettings):
     """The whole configuration of a project."""
 
@@ -161,6 +256,10 @@ class Settings(BaseSettings):
     #: Models per stage (none by default: every stage runs its offline path), retries, budget.
     llm: LLMConfig = Field(default_factory=LLMConfig)
     replay: ReplayConfig = Field(default_factory=ReplayConfig)
+    nightly: NightlyConfig = Field(default_factory=NightlyConfig)
+    datasets: DatasetsConfig = Field(default_factory=DatasetsConfig)
+    export: ExportConfig = Field(default_factory=ExportConfig)
+    optimize: OptimizeSettings = Field(default_factory=OptimizeSettings)
 
     @classmethod
     def settings_customise_sources(

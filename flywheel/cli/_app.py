@@ -8,11 +8,13 @@ from pathlib import Path
 
 import typer
 from pydantic import BaseModel
+from rich.markup import escape
 from typer.core import TyperGroup
 
-from flywheel.cli import _bench, _cluster, _demo, _ingest, _reports, _traces
+from flywheel.cli import _bench, _cluster, _datasets, _demo, _ingest, _reports, _traces
 from flywheel.cli._common import JsonOption, console, err_console, print_json, state
 from flywheel.errors import FlywheelError
+from flywheel.nightly._cli import nightly
 from flywheel.project import init_project
 from flywheel.trace import FailureSignal, Trace
 
@@ -24,7 +26,8 @@ class _Group(TyperGroup):
         try:
             return super().invoke(ctx)
         except FlywheelError as exc:
-            err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            message = escape(" ".join(str(exc).split()))  # "[replay] agent" is text, not markup
+            err_console.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
         finally:
             state.close()
@@ -91,9 +94,12 @@ app.command()(_reports.stats)
 app.command()(_reports.quarantine)
 app.command()(_cluster.cluster)
 app.command()(_cluster.clusters)
+app.command()(nightly)
 app.add_typer(_traces.app, name="traces")
 app.add_typer(_bench.app, name="bench")
 app.add_typer(_demo.app, name="demo")
+app.add_typer(_datasets.datasets_app, name="datasets")
+app.add_typer(_datasets.export_app, name="export")
 
 
 def load_plugins() -> None:

@@ -60,7 +60,11 @@ def reduce(vectors: npt.NDArray[np.float32], dims: int) -> npt.NDArray[np.float6
         return data
     from sklearn.decomposition import PCA
 
-    reduced = PCA(n_components=dims, svd_solver="full").fit_transform(data)
+    data = np.nan_to_num(data)
+    try:
+        reduced = PCA(n_components=dims, svd_solver="full").fit_transform(data)
+    except np.linalg.LinAlgError:  # LAPACK did not converge: cluster the unreduced vectors
+        return data
     norms = np.linalg.norm(reduced, axis=1, keepdims=True)
     return np.asarray(reduced / np.where(norms == 0, 1.0, norms))
 
