@@ -5,11 +5,14 @@
   optimisation part), run the strategies on a pluggable executor, make one branch
   ``flywheel/<cluster>/<strategy>-<n>`` per proposal, hand unfixable clusters to their owner.
 - `Strategy` is the extension point; built-ins ``rules``, ``fewshot``, ``routing``, ``revert``
-  (and ``gepa`` with the optional package) resolve by name through `register_strategy`.
+  and ``gepa`` (the optional package; scored by an `Evaluator` found by name in the entry
+  point group ``flywheel.evaluators``, `load_evaluator`) resolve through `register_strategy`.
 """
 
 from optimizers._candidates import candidate_diff, close_candidate
-from optimizers._protocol import Strategy
+from optimizers._configured import configured_strategies, configured_strategy
+from optimizers._evaluators import EVALUATOR_GROUP, Evaluator, evaluator_names, load_evaluator
+from optimizers._protocol import NothingToPropose, Strategy
 from optimizers._registry import (
     DEFAULT_STRATEGIES,
     register_strategy,
@@ -32,17 +35,22 @@ from optimizers._workspace import (
     adopt_or_init_config_repo,
     open_workspace,
 )
+from optimizers.strategies.gepa import GepaStrategy
 
 __all__ = [
     "DEFAULT_STRATEGIES",
+    "EVALUATOR_GROUP",
     "FIX_TYPES",
     "CandidateFailure",
     "CandidateRecord",
     "ClusterInput",
     "ConfigChange",
     "ConfigWorkspace",
+    "Evaluator",
+    "GepaStrategy",
     "Handoff",
     "InlineExecutor",
+    "NothingToPropose",
     "OptimizationTask",
     "OptimizeConfig",
     "OptimizeResult",
@@ -55,6 +63,10 @@ __all__ = [
     "build_task",
     "candidate_diff",
     "close_candidate",
+    "configured_strategies",
+    "configured_strategy",
+    "evaluator_names",
+    "load_evaluator",
     "make_split",
     "open_workspace",
     "optimize",

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from flywheel.store import Store
 from flywheel.store._tables import ClusterMemberRow, TraceRow
 from flywheel.trace import Trace
-from optimizers._evidence import request_of, similarity_matrix
+from optimizers._evidence import request_of, router_output, similarity_matrix
 from optimizers._workers import ClusterInput
 
 
@@ -27,15 +27,32 @@ class TriageVerdict(BaseModel):
 
 
 def select_neighbours(
-    failing: Sequence[Trace], healthy: Sequence[Trace], k: int = 100
+    failing: Sequence[Trace], healthy: Sequence[Trace], k: int = 100, per_route: int = 20
 ) -> list[Trace]:
-    """The ``k`` healthy traces whose requests are most like the failing ones (TF-IDF)."""
+    """The healthy traces whose requests are most like the failing ones (TF-IDF).
+
+    The ``k`` most similar, plus the ``per_route`` most similar of every route the router
+    took: when an over-broad rule catches a whole kind of request, the closest healthy
+    requests are that rule's lucky catches, and only the other routes' traces show where
+    such a request should have gone.
+    """
     if not failing or not healthy:
         return []
     sims = similarity_matrix([request_of(t) for t in healthy], [request_of(t) for t in failing])
     score = np.sort(sims, axis=1)[:, -min(5, sims.shape[1]) :].mean(axis=1)
-    order = sorted(range(len(healthy)), key=lambda i: (-float(score[i]), healthy[i].trace_id))
-    return [healthy[i] for i in order[:k] if score[i] > 0]
+    order = [
+        i
+        for i in sorted(range(len(healthy)), key=lambda i: (-float(score[i]), healthy[i].trace_id))
+        if score[i] > 0
+    ]
+    chosen = set(order[:k])
+    taken: dict[str, int] = {}
+    for i in order:
+        route = str((router_output(healthy[i]) or {}).get("route", ""))
+        if route and taken.get(route, 0) < per_route:
+            taken[route] = taken.get(route, 0) + 1
+            chosen.add(i)
+    return [healthy[i] for i in order if i in chosen]
 
 
 def clusters_from_store(

@@ -9,6 +9,8 @@ from flywheel.store import Store
 from optimizers._store import CandidateRecord, OptimizerStore
 from optimizers._workspace import ConfigWorkspace
 
+CLOSED_STATUSES = ("rejected", "shipped", "gate_failed", "needs_rework")
+
 
 def candidate_diff(store: Store, workspace: ConfigWorkspace, candidate_id: int) -> str:
     record = OptimizerStore(store).candidate(candidate_id)
@@ -20,17 +22,18 @@ def candidate_diff(store: Store, workspace: ConfigWorkspace, candidate_id: int) 
 def close_candidate(
     store: Store, workspace: ConfigWorkspace, candidate_id: int, *, status: str, reason: str = ""
 ) -> CandidateRecord:
-    """Mark a candidate ``rejected`` (worktree and branch removed) or ``shipped`` (worktree
-    removed, the branch kept: main's merge commit points at it)."""
-    if status not in ("rejected", "shipped"):
-        raise UserError(f"unknown status '{status}'; valid: rejected, shipped")
+    """Mark a candidate ``rejected``, ``gate_failed`` or ``needs_rework`` (worktree and branch
+    removed) or ``shipped`` (worktree removed, the branch kept: main's merge commit points at
+    it)."""
+    if status not in CLOSED_STATUSES:
+        raise UserError(f"unknown status '{status}'; valid: {', '.join(CLOSED_STATUSES)}")
     ostore = OptimizerStore(store)
     record = ostore.candidate(candidate_id)
     if record.branch:
         workspace.remove(
             record.branch,
             Path(record.worktree) if record.worktree else None,
-            delete_branch=status == "rejected",
+            delete_branch=status != "shipped",
         )
     ostore.set_status(candidate_id, status, reason)
     return ostore.candidate(candidate_id)

@@ -13,6 +13,7 @@ from flywheel.trace import StepType, Trace
 
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 _PHONE = re.compile(r"(?<!\w)\+?\d[\d ()-]{7,}\d(?!\w)")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?")
 _CARD = re.compile(r"\b(?:\d[ -]?){13,19}\b")
 _SECRET = re.compile(r"(?i)\b(password|passwd|api[_-]?key|token|secret)\b(\s*[:=]\s*)\S+")
 _WORD = re.compile(r"[a-z][a-z0-9'-]+")
@@ -101,7 +102,21 @@ def scrub_pii(text: str) -> str:
     text = _SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}[REDACTED]", text)
     text = _EMAIL.sub("[EMAIL]", text)
     text = _CARD.sub("[NUMBER]", text)
-    return _PHONE.sub("[PHONE]", text)
+    # ISO dates and times look like phone numbers to the pattern; they are not personal data.
+    return _PHONE.sub(lambda m: m.group(0) if _DATE.fullmatch(m.group(0)) else "[PHONE]", text)
+
+
+_NAME = re.compile(r"(?<=[\w,] )[A-Z][a-z][\w'-]*")
+
+
+def ungrounded_names(request: str, response: str) -> list[str]:
+    """Proper names in ``response`` (capitalised words inside a sentence) absent from ``request``.
+
+    A worked example is shown without the documents its trace retrieved: a name it cannot be
+    traced to in its request teaches a model to invent names (recipients, people, products).
+    """
+    seen = {word.lower() for word in re.findall(r"[\w'-]+", request)}
+    return sorted({name for name in _NAME.findall(response) if name.lower() not in seen})
 
 
 def tokens(text: str) -> list[str]:

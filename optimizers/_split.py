@@ -1,22 +1,21 @@
 """The optimisation / validation split of a cluster's failing traces.
 
-Split once per cluster and recorded: seeded, stratified by failure signature (each signature's
-traces are ordered by a keyed hash and the first ``round(fraction * n)`` go to validation), so
-every kind of failure in the cluster is represented on both sides. The validation part is
-frozen for the replay gate; `build_task` is the only way a strategy's input is made, and it
-refuses a validation trace.
+The rule is the core's (`flywheel.splits`): a trace is held out by a keyed hash of its id and
+the seed, so the replay gate's validation slice (built with the same rule) holds exactly the
+traces no strategy saw, and a trace never changes side when its cluster grows. The split is
+recorded per cluster (seed and fraction are reused on later runs). `build_task` is the only way
+a strategy's input is made, and it refuses a validation trace.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from flywheel.errors import FlywheelError
+from flywheel.splits import DEFAULT_HOLDOUT, DEFAULT_SEED, split_trace_ids
 from flywheel.trace import Trace
 from optimizers._evidence import router_output
 from optimizers._task import OptimizationTask
@@ -34,7 +33,7 @@ class Split(BaseModel):
 
     cluster_id: str
     seed: int
-    fraction: float = Field(ge=0, lt=1)
+    fraction: float = Field(gt=0, lt=1)
     optimisation_ids: tuple[str, ...]
     _validation: frozenset[str] = PrivateAttr(default_factory=frozenset)
 
@@ -94,41 +93,22 @@ def default_signature(trace: Trace) -> str:
     return f"{route.get('route', '')}/{route.get('via', '')}/{path}/{errors}"
 
 
-def _rank(seed: int, cluster_id: str, trace_id: str) -> str:
-    return hashlib.sha256(f"{seed}:{cluster_id}:{trace_id}".encode()).hexdigest()
-
-
 def make_split(
     cluster_id: str,
-    signatures: Mapping[str, str],
+    trace_ids: Iterable[str],
     *,
-    seed: int,
-    fraction: float,
+    seed: int = DEFAULT_SEED,
+    fraction: float = DEFAULT_HOLDOUT,
     previous: Split | None = None,
 ) -> Split:
-    """Split the traces (trace id -> signature), keeping a previous split's assignments.
+    """Split a cluster's traces with the core rule (``previous`` fixes seed and fraction).
 
-    New traces (not in ``previous``) are split per signature as on the first run, so the
-    frozen part never changes and only grows.
+    ``trace_ids`` may be a mapping trace id -> failure signature (its keys are used): the rule
+    holds each signature out at the same rate without looking at the others.
     """
-    optimisation = set(previous.optimisation_ids) if previous else set()
-    validation = set(previous.validation_ids_for_replay()) if previous else set()
-    strata: dict[str, list[str]] = defaultdict(list)
-    for trace_id, signature in signatures.items():
-        if trace_id not in optimisation and trace_id not in validation:
-            strata[signature].append(trace_id)
-    for signature in sorted(strata):
-        ids = sorted(strata[signature], key=lambda tid: _rank(seed, cluster_id, tid))
-        held = round(fraction * len(ids))
-        if held == len(ids) and len(ids) > 1:
-            held -= 1
-        validation.update(ids[:held])
-        optimisation.update(ids[held:])
-    # A cluster must leave something to learn from and something to judge on.
-    if not optimisation and validation:
-        moved = min(validation, key=lambda tid: _rank(seed, cluster_id, tid))
-        validation.discard(moved)
-        optimisation.add(moved)
+    if previous is not None:
+        seed, fraction = previous.seed, previous.fraction
+    optimisation, validation = split_trace_ids(sorted(set(trace_ids)), holdout=fraction, seed=seed)
     return Split.sealed(
         cluster_id=cluster_id,
         seed=seed,

@@ -25,11 +25,12 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from flywheel.splits import DEFAULT_HOLDOUT, DEFAULT_SEED
 from flywheel.store import Store
 from flywheel.trace import Trace
 from optimizers._fixability import first_fix_type, is_config_fixable, owner_of
 from optimizers._naming import one_line
-from optimizers._protocol import Strategy
+from optimizers._protocol import NothingToPropose, Strategy
 from optimizers._registry import resolve_strategies
 from optimizers._split import Split, build_task, default_signature, make_split
 from optimizers._store import CandidateRecord, Handoff, OptimizerStore
@@ -65,8 +66,9 @@ class OptimizeConfig(BaseModel):
     max_candidates_per_cluster: int = Field(default=4, ge=1)
     max_per_strategy: int = Field(default=2, ge=1)
     max_total_cost_usd: float = Field(default=5.0, ge=0)
-    validation_fraction: float = Field(default=0.3, ge=0, lt=1)
-    seed: int = 0
+    #: The core split rule's parameters (`flywheel.splits`); replay must use the same ones.
+    validation_fraction: float = Field(default=DEFAULT_HOLDOUT, gt=0, lt=1)
+    seed: int = DEFAULT_SEED
     max_workers: int | None = Field(default=None, ge=1)
 
 
@@ -126,6 +128,9 @@ def run_job(job: Job) -> list[Attempt]:
     workspace = ConfigWorkspace(job.workspace)
     attempts: list[Attempt] = []
     made, spent = 0, 0.0
+    silent: list[str] = []  # why each strategy proposed nothing
+    if not job.task.failing:
+        return [Attempt(strategy="*", number=0, ok=False, reason=_all_held_out(job))]
     for strategy in job.strategies:
         name = str(getattr(strategy, "name", type(strategy).__name__))
         remaining = job.max_candidates - made
@@ -134,9 +139,14 @@ def run_job(job: Job) -> list[Attempt]:
         try:
             proposals = strategy.propose(job.task, limit=min(job.max_per_strategy, remaining))
             proposals = [Proposal.model_validate(p) for p in list(proposals)]
+        except NothingToPropose as exc:
+            silent.append(f"{name}: {one_line(str(exc), max_len=300)}")
+            continue
         except Exception as exc:
             attempts.append(Attempt(strategy=name, number=0, ok=False, reason=_reason(exc)))
             continue
+        if not proposals:
+            silent.append(f"{name}: does not apply to {job.task.root_cause}/{job.task.fix_type}")
         number = job.first_numbers.get(name, 1)
         for proposal in proposals[: min(job.max_per_strategy, remaining)]:
             if spent + proposal.cost_usd > job.budget_usd:
@@ -154,7 +164,28 @@ def run_job(job: Job) -> list[Attempt]:
             attempts.append(_materialise(workspace, job.task, name, number, proposal))
             number += 1
             made += attempts[-1].ok
+    if made == 0:
+        attempts.append(
+            Attempt(
+                strategy="*",
+                number=0,
+                ok=False,
+                reason=one_line(
+                    f"no candidate for {job.task.cluster_id} ({job.task.root_cause}, "
+                    f"{len(job.task.failing)} optimisation traces): " + "; ".join(silent),
+                    max_len=1000,
+                ),
+            )
+        )
     return attempts
+
+
+def _all_held_out(job: Job) -> str:
+    return (
+        f"no candidate for {job.task.cluster_id}: all its failing traces fell into the frozen "
+        "validation part of the split, so no strategy has evidence to learn from; it gets "
+        "candidates once more traces join the cluster"
+    )
 
 
 def _materialise(

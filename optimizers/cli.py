@@ -15,6 +15,7 @@ from flywheel.errors import UserError
 from flywheel.store import Store
 from optimizers._adapter import TriageVerdict, clusters_from_store
 from optimizers._candidates import candidate_diff, close_candidate
+from optimizers._configured import configured_strategies
 from optimizers._registry import strategy_names
 from optimizers._store import CandidateRecord, OptimizerStore
 from optimizers._workers import optimize as run_optimize
@@ -78,12 +79,13 @@ def optimize(
         if name not in strategy_names():
             raise UserError(f"unknown strategy '{name}'; valid: {', '.join(strategy_names())}")
     proj = project()
+    chosen = configured_strategies(strategy, proj)
     workspace = open_workspace(proj)
     store = open_store(proj)
     inputs = clusters_from_store(store, _verdicts(store), cluster_ids=cluster or None)
     if cluster and not inputs:
         raise UserError(f"no triaged active cluster among {', '.join(cluster)}")
-    result = run_optimize(store, workspace, inputs, strategies=strategy or None)
+    result = run_optimize(store, workspace, inputs, strategies=chosen)
     if json_out:
         print_json([_summary(c) for c in result.candidates])
         return

@@ -18,7 +18,9 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from flywheel.errors import UserError
+from flywheel.datasets import regression_cases
+from flywheel.errors import FlywheelError, UserError
+from flywheel.splits import DEFAULT_HOLDOUT, DEFAULT_SEED, split_trace_ids
 from flywheel.store import Store, StoredTrace
 from flywheel.store._tables import ClusterMemberRow, TraceRow
 from flywheel.trace import Trace
@@ -32,21 +34,13 @@ def rank(trace_id: str, seed: int) -> float:
 
 
 def split_cluster(
-    trace_ids: Iterable[str], *, holdout: float = 0.3, seed: int = 0
+    trace_ids: Iterable[str], *, holdout: float = DEFAULT_HOLDOUT, seed: int = DEFAULT_SEED
 ) -> tuple[list[str], list[str]]:
-    """(optimizer part, held-out part) of a cluster's traces.
+    """(optimizer part, held-out part) of a cluster's traces: the core rule, `flywheel.splits`.
 
-    A trace is held out when ``rank(id, seed) < holdout``: the split of a trace never depends on
-    which other traces are in the cluster, so a cluster that grows keeps its old split. The
-    optimizers must use the first part only; the gate judges on the second.
+    The optimizers split with the same rule, so the held-out part never reached a strategy.
     """
-    if not 0 < holdout < 1:
-        raise UserError(f"holdout must be between 0 and 1 (exclusive), got {holdout}")
-    train: list[str] = []
-    held: list[str] = []
-    for trace_id in trace_ids:
-        (held if rank(trace_id, seed) < holdout else train).append(trace_id)
-    return train, held
+    return split_trace_ids(trace_ids, holdout=holdout, seed=seed)
 
 
 def case_from_trace(
@@ -239,6 +233,28 @@ def build_regression_set(
     if not population:
         raise UserError("no stored traces to sample a regression set from; run `flywheel ingest`")
     return regression_set(population, size=size, seed=seed, fixed=fixed)
+
+
+def fixed_failures(store: Store) -> list[Case]:
+    """Every failure a shipped fix repaired, as replay cases: the core's regression eval set.
+
+    Each replays its original request and checks that the original failure signals do not
+    recur (the validated output stays in the eval set as the export's reference: an exact
+    reference match would fail on harmless wording noise between repeats).
+    """
+    cases = []
+    for item in regression_cases(store):
+        try:
+            stored = store.get_trace(item.origin.trace_id, item.origin.source)
+        except FlywheelError:
+            continue  # the trace was deleted; the eval set keeps its record
+        signals = [signal.kind.value for signal in store.signals_of(stored.pk)]
+        cases.append(
+            case_from_trace(
+                stored.trace, cluster_id=item.origin.cluster_id, stratum="fixed", signals=signals
+            )
+        )
+    return cases
 
 
 def build_blocking_set(store: Store, trace_ids: Sequence[str]) -> CaseSet:

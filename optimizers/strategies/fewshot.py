@@ -4,6 +4,11 @@ Healthy neighbours are ranked by TF-IDF similarity of their request to the clust
 requests, weighted by how good they were (positive feedback, judge scores); duplicates and
 requests the examples already cover are dropped, personal data is scrubbed, and examples are
 added until a token budget is spent.
+
+An example is shown to the model without the documents its trace retrieved, so a response
+naming people its request does not name (a draft greeting someone the user never mentioned)
+would demonstrate the very invention a cluster may be about: such examples come last, after
+every self-contained one, and never make up more than half of a proposal.
 """
 
 from __future__ import annotations
@@ -13,7 +18,14 @@ from typing import Any
 import numpy as np
 
 from flywheel.trace import Trace
-from optimizers._evidence import approx_tokens, normalise, request_of, scrub_pii, similarity_matrix
+from optimizers._evidence import (
+    approx_tokens,
+    normalise,
+    request_of,
+    scrub_pii,
+    similarity_matrix,
+    ungrounded_names,
+)
 from optimizers._files import dump_yaml, load_yaml_mapping
 from optimizers._task import OptimizationTask, Proposal
 
@@ -43,7 +55,7 @@ def _example_keys(examples: list[Any]) -> tuple[str, str]:
 class FewShotMining:
     name = "fewshot"
 
-    def __init__(self, token_budget: int = 600, sizes: tuple[int, ...] = (2, 4)) -> None:
+    def __init__(self, token_budget: int = 360, sizes: tuple[int, ...] = (1, 2)) -> None:
         self.token_budget = token_budget
         self.sizes = sizes
 
@@ -58,7 +70,8 @@ class FewShotMining:
         req_key, resp_key = _example_keys(examples)
         known = {normalise(str(e.get(req_key, ""))) for e in examples if isinstance(e, dict)}
         ranked = self._rank(task)
-        picked: list[tuple[str, str, float]] = []
+        grounded: list[tuple[str, str, float]] = []
+        invented: list[tuple[str, str, float]] = []
         for trace, score in ranked:
             request = scrub_pii(request_of(trace))
             response = scrub_pii(trace.output_text.strip())
@@ -66,7 +79,9 @@ class FewShotMining:
             if not response or key in known:
                 continue
             known.add(key)
-            picked.append((request, response, score))
+            bucket = invented if ungrounded_names(request, response) else grounded
+            bucket.append((request, response, score))
+        picked = grounded + invented[: len(grounded)]
         proposals: list[Proposal] = []
         for size in self.sizes:
             chosen: list[tuple[str, str, float]] = []

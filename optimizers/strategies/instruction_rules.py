@@ -12,7 +12,6 @@ the system prompt's rules section, or a tool's parameter description.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -27,9 +26,9 @@ from optimizers._files import (
     prompt_files,
 )
 from optimizers._task import OptimizationTask, Proposal
+from optimizers.strategies._wording import fill_wording
 
 _DRAFT_ASK = re.compile(r"(?i)\b(draft|write|compose|email|e-mail|reply|message|letter)\b")
-_ARTIFACT = re.compile(r"(?i)\b(email|e-mail|reply|message|letter|note|memo)\b")
 _DRAFT_SHAPE = re.compile(r"(?im)^(subject:|dear\s|hi\s|hello\s)")
 _GREETING = re.compile(r"(?m)^(?:Dear|Hi|Hello)\s+([A-Z][\w-]+)")
 _CITATION = re.compile(r"\[([A-Za-z]{2,}[-_][\w.-]+)\]")
@@ -136,11 +135,11 @@ RULES: tuple[Rule, ...] = (
         _missing_draft,
         re.compile(r"(?i)\b(draft|omit\w*|summary instead|no draft)\b"),
         (
-            "When the user asks for {artifact} draft, include the complete draft text itself, "
-            "not a summary of it.",
-            "If asked to write {artifact}, reply with the full {noun} ready to send, never "
-            "just key points.",
-            "Always produce the actual {noun} when a draft is requested.",
+            "When the user asks you to {verb} {artifact}, reply with the complete {noun} itself "
+            "(subject, greeting, body and sign-off), not a summary of what it would say.",
+            "A request to {verb} {artifact} gets the finished {noun} text, ready to send, "
+            "never only its key points.",
+            "Always write out in full the {noun} the user asked you to {verb}.",
         ),
     ),
     Rule(
@@ -149,9 +148,11 @@ RULES: tuple[Rule, ...] = (
         _missing_search,
         re.compile(r"(?i)\b(memory|made up|didn'?t check|search|notes|hallucinat\w*)\b"),
         (
-            "Search company knowledge before answering questions about {topic}.",
-            "Do not answer questions about {topic} from memory; check the knowledge base first.",
-            "Always retrieve the relevant notes before replying about {topic}.",
+            "Before you answer a question about {topic}, search the company's documents "
+            "instead of relying on memory.",
+            "Questions about {topic} need a knowledge-base lookup first; never answer them "
+            "from memory.",
+            "Look up the internal notes about {topic} before replying.",
         ),
     ),
     Rule(
@@ -160,10 +161,12 @@ RULES: tuple[Rule, ...] = (
         _invented_recipient,
         re.compile(r"(?i)\b(recipient|wrong (?:person|contact)|who is that|addressed)\b"),
         (
-            "Only address {artifact} to contacts named in the request or in the retrieved "
-            "documents; never invent a recipient.",
-            "Never invent a recipient for a draft.",
-            "Use only real contact names that appear in the sources when writing to someone.",
+            "Address {artifact} only to a person named in the request or in the retrieved "
+            "documents; never make up the recipient's name.",
+            "Do not greet anyone in {artifact} whose name does not appear in the request or "
+            "the sources; invented recipients are not allowed.",
+            "Never address {artifact} to a contact you cannot find in the request or the "
+            "retrieved notes.",
         ),
     ),
     Rule(
@@ -172,9 +175,11 @@ RULES: tuple[Rule, ...] = (
         _citation_problem,
         re.compile(r"(?i)\b(cit\w*|source|reference|doesn'?t say)\b"),
         (
-            "Cite the document id that supports each statement.",
-            "Back each fact with the id of the exact document it came from.",
-            "Reference the source document for every claim you make.",
+            "Cite, after each statement, the id of the retrieved document that supports it, "
+            "as in {example_id}.",
+            "Every fact in an answer must carry the id of the exact source document it comes from.",
+            "Give the supporting document id for each claim, and only cite a document that "
+            "really says it.",
         ),
     ),
     Rule(
@@ -183,10 +188,9 @@ RULES: tuple[Rule, ...] = (
         _ignored_format,
         re.compile(r"(?i)\b(format|bullet\w*|tone|layout|style|table)\b"),
         (
-            "Follow the format the user asks for, such as {formats}.",
-            "If the user wants bullet points, answer in bullet points; respect the requested "
-            "tone and layout.",
-            "Match the style and formatting instructions given by the user.",
+            "Follow the format the user asks for: when they want {formats}, answer that way.",
+            "Respect the requested layout and tone of the answer, such as {formats}.",
+            "Match the formatting instructions in the user's request ({formats}) exactly.",
         ),
     ),
     Rule(
@@ -195,31 +199,16 @@ RULES: tuple[Rule, ...] = (
         _relative_date_arg,
         re.compile(r"(?i)\b(date|yesterday|last week|lookup|argument)\b"),
         (
-            "Tool date arguments must be absolute ISO dates (YYYY-MM-DD): convert relative "
-            "dates like 'last week' or 'yesterday' into the actual calendar date.",
-            "Convert relative dates like last week into ISO calendar dates (YYYY-MM-DD) "
-            "before calling a tool.",
-            "Never pass phrases like 'last week' as a date; compute the actual date.",
+            "The {param} argument of {tool} must be an absolute ISO date (YYYY-MM-DD): convert "
+            "relative dates such as {phrases} into the actual calendar date first.",
+            "Resolve relative dates like {phrases} into exact YYYY-MM-DD dates before passing "
+            "them to {tool}.",
+            "Never pass a phrase such as {phrases} as the {param} date of {tool}; compute the "
+            "actual date.",
         ),
         target="tools",
     ),
 )
-
-
-def _fill(wording: str, task: OptimizationTask) -> str:
-    requests = " ".join(request_of(trace) for trace in task.failing)
-    artifacts = Counter(m.lower().replace("e-mail", "email") for m in _ARTIFACT.findall(requests))
-    noun = artifacts.most_common(1)[0][0] if artifacts else "email"
-    formats = Counter(m.lower() for m in _FORMAT_ASK.findall(requests))
-    format_text = " or ".join(
-        (f"a {name}" if not name.endswith("s") else name) for name, _ in formats.most_common(2)
-    )
-    return wording.format(
-        artifact=f"an {noun}" if noun[0] in "aeiou" else f"a {noun}",
-        noun=noun,
-        topic="customers or accounts",
-        formats=format_text or "a bullet list or a table",
-    )
 
 
 def rule_evidence(rule: Rule, task: OptimizationTask) -> float:
@@ -252,7 +241,7 @@ class InstructionRules:
         proposals: list[Proposal] = []
         for score, rule in chosen:
             for wording in rule.wordings:
-                sentence = _fill(wording, task)
+                sentence = fill_wording(wording, task)
                 edits = self._edit(rule, sentence, task.config_files)
                 if edits is None:
                     continue

@@ -35,6 +35,7 @@ from optimizers._evidence import (
 )
 from optimizers._files import ConfigEditError, dump_yaml, load_yaml_mapping
 from optimizers._naming import ref_component
+from optimizers._protocol import NothingToPropose
 from optimizers._task import OptimizationTask, Proposal
 
 ROUTING_FILE = "routing.yaml"
@@ -95,51 +96,100 @@ class Misrouted:
     exemplar: str | None
 
 
-def expected_routes(task: OptimizationTask, k: int = 5) -> list[Misrouted]:
-    """Failing traces whose route differs from the one their similar healthy neighbours took."""
-    routed = [(t, router_output(t)) for t in task.neighbours]
-    healthy = [(t, out["route"]) for t, out in routed if out and out.get("route")]
-    failing: list[tuple[Trace, dict[str, Any]]] = []
-    for trace in task.failing:
-        decision = router_output(trace)
-        if decision and decision.get("route"):
-            failing.append((trace, decision))
-    if not healthy or not failing:
-        return []
-    sims = similarity_matrix(
-        [request_of(t) for t, _ in failing], [request_of(t) for t, _ in healthy]
-    )
-    result: list[Misrouted] = []
-    for i, (trace, out) in enumerate(failing):
-        via = str(out.get("via", ""))
-        # A request a rule caught is compared with neighbours that rule did not catch: what
-        # the router would have done without it.
+def _expected(
+    requests: list[str], vias: list[str], healthy: list[tuple[Trace, str, str]], k: int
+) -> list[str | None]:
+    """For each request, the route its most similar healthy neighbours took.
+
+    A request a rule caught is compared with neighbours that rule did not catch: what the
+    router would have done without it. ``healthy``: (trace, route, via).
+    """
+    if not healthy or not requests:
+        return [None] * len(requests)
+    sims = similarity_matrix(requests, [request_of(t) for t, _, _ in healthy])
+    result: list[str | None] = []
+    for i, via in enumerate(vias):
         allowed = [
-            j
-            for j in range(len(healthy))
-            if not via.startswith("rule:") or (router_output(healthy[j][0]) or {}).get("via") != via
+            j for j in range(len(healthy)) if not via.startswith("rule:") or healthy[j][2] != via
         ]
         order = sorted(allowed, key=lambda j: (-sims[i, j], j))[:k]
         votes: dict[str, float] = defaultdict(float)
         for j in order:
             if sims[i, j] > 0:
-                votes[str(healthy[j][1])] += float(sims[i, j])
-        if not votes:
-            continue
-        expected = max(sorted(votes), key=lambda r: votes[r])
-        if expected != str(out["route"]):
+                votes[healthy[j][1]] += float(sims[i, j])
+        result.append(max(sorted(votes), key=lambda r: votes[r]) if votes else None)
+    return result
+
+
+def _healthy(
+    task: OptimizationTask, *, drop_lucky: bool = True, k: int = 5
+) -> list[tuple[Trace, str, str]]:
+    """Healthy neighbours with a route: (trace, route, via).
+
+    With ``drop_lucky``, a neighbour a rule sent where requests like it do not go (by the
+    neighbours that rule did not catch) is left out: it succeeded by luck, and its vote would
+    defend the over-broad rule.
+    """
+    out = []
+    for trace in task.neighbours:
+        decision = router_output(trace) or {}
+        if decision.get("route"):
+            out.append((trace, str(decision["route"]), str(decision.get("via", ""))))
+    if not drop_lucky:
+        return out
+    caught = [i for i, (_, _, via) in enumerate(out) if via.startswith("rule:")]
+    expected = _expected(
+        [request_of(out[i][0]) for i in caught], [out[i][2] for i in caught], out, k
+    )
+    lucky = {i for i, e in zip(caught, expected, strict=True) if e not in (None, out[i][1])}
+    return [item for i, item in enumerate(out) if i not in lucky]
+
+
+def expected_routes(task: OptimizationTask, k: int = 5) -> list[Misrouted]:
+    """Failing traces whose route differs from the one their similar healthy neighbours took."""
+    failing: list[tuple[Trace, dict[str, Any]]] = []
+    for trace in task.failing:
+        decision = router_output(trace)
+        if decision and decision.get("route"):
+            failing.append((trace, decision))
+    expected = _expected(
+        [request_of(t) for t, _ in failing],
+        [str(out.get("via", "")) for _, out in failing],
+        _healthy(task),
+        k,
+    )
+    result: list[Misrouted] = []
+    for (trace, out), route in zip(failing, expected, strict=True):
+        if route is not None and route != str(out["route"]):
             sim = out.get("similarity")
             result.append(
                 Misrouted(
                     trace,
                     str(out["route"]),
-                    expected,
+                    route,
                     str(out.get("via", "")),
                     float(sim) if isinstance(sim, int | float) else None,
                     str(out["exemplar"]) if out.get("exemplar") else None,
                 )
             )
     return result
+
+
+def rule_catches(task: OptimizationTask, rule_name: str, k: int = 5) -> tuple[list[str], list[str]]:
+    """Healthy requests a rule caught: (rightly caught, lucky) by their own neighbours' routes.
+
+    A healthy request the rule sent where requests like it do not go succeeded by luck; it
+    is evidence against the rule, not for it.
+    """
+    healthy = _healthy(task, drop_lucky=False)
+    via = f"rule:{rule_name}"
+    caught = [(t, route) for t, route, v in healthy if v == via]
+    expected = _expected([request_of(t) for t, _ in caught], [via] * len(caught), healthy, k)
+    right = [request_of(t) for (t, r), e in zip(caught, expected, strict=True) if e in (None, r)]
+    lucky = [
+        request_of(t) for (t, r), e in zip(caught, expected, strict=True) if e not in (None, r)
+    ]
+    return right, lucky
 
 
 _PROPER = re.compile(r"(?<=\w\s)(?:[A-Z][\w&'-]*)(?:\s+[A-Z][\w&'-]*)*")
@@ -168,7 +218,16 @@ class RoutingEdits:
         routes = _routes(data)
         misrouted = expected_routes(task)
         if len(misrouted) < max(1, self.min_share * len(task.failing)):
-            return []
+            taken = Counter(
+                f"{out.get('route')} ({str(out.get('via', '')) or '?'})"
+                for out in (router_output(t) or {} for t in task.failing)
+            )
+            raise NothingToPropose(
+                f"only {len(misrouted)} of {len(task.failing)} failing requests were routed "
+                f"differently from similar healthy requests (needs {self.min_share:.0%}); "
+                f"routes taken: {', '.join(f'{k} x{v}' for k, v in taken.most_common(3))}. "
+                "Routing does not explain this cluster: check its triage"
+            )
         scored: list[tuple[int, Proposal]] = []
         by_rule: dict[str, list[Misrouted]] = defaultdict(list)
         rest: dict[str, list[Misrouted]] = defaultdict(list)
@@ -206,13 +265,34 @@ class RoutingEdits:
         if target is None:
             return []
         original = task.config_files[ROUTING_FILE]
-        wrong = [request_of(i.trace) for i in items]
-        right = [
-            request_of(t)
-            for t in task.neighbours
-            if (router_output(t) or {}).get("via") == f"rule:{rule_name}"
-        ]
+        right, lucky = rule_catches(task, rule_name)
+        wrong = [request_of(i.trace) for i in items] + lucky
         out: list[tuple[int, Proposal]] = []
+        expected = Counter(i.expected for i in items).most_common(1)[0][0]
+        exception = _distinctive_pattern(wrong, right)
+        if exception:
+            at = rules.index(target)
+            rule = {
+                "name": f"flywheel-{ref_component(task.cluster_id)}-not-{ref_component(rule_name)}",
+                "pattern": exception,
+                "route": expected,
+            }
+            out.append(
+                (
+                    len(items) + 2,
+                    self._proposal(
+                        original,
+                        {**data, "rules": [*rules[:at], rule, *rules[at:]]},
+                        f"rule '{rule_name}' sends {len(items)} requests of {task.cluster_id} to "
+                        f"'{target.get('route')}' where similar healthy requests went to "
+                        f"'{expected}', while {len(right)} healthy requests it catches belong "
+                        f"there; route the ones matching {exception!r} to '{expected}' first",
+                        action="exception_rule",
+                        rule=rule_name,
+                        pattern=exception,
+                    ),
+                )
+            )
         narrowed = _narrow(str(target.get("pattern", "")), wrong, right)
         if narrowed is not None:
             new_rules = [({**r, "pattern": narrowed} if r is target else r) for r in rules]
@@ -232,7 +312,8 @@ class RoutingEdits:
             )
         out.append(
             (
-                len(items),
+                # No healthy request needs the rule: removing it is the plain fix.
+                len(items) + (3 if not right else 0),
                 self._proposal(
                     original,
                     {**data, "rules": [r for r in rules if r is not target]},

@@ -9,6 +9,10 @@ import pytest
 from flywheel.project import Project, init_project
 from flywheel.trace import Trace
 from optimizers import ConfigWorkspace, adopt_or_init_config_repo
+from tests.llm.conftest import llm_client, openai_server
+
+#: The loopback LLM fixtures, for the GEPA tests' reflection model.
+__all__ = ["llm_client", "openai_server"]
 
 SYSTEM_PROMPT = "# Assistant\n\nYou are a helpful assistant.\nBe concise.\n"
 ROUTING = """\

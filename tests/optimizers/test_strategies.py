@@ -52,6 +52,36 @@ def test_relative_dates_become_a_tool_parameter_description() -> None:
     assert "YYYY-MM-DD" in description
 
 
+def test_instructions_speak_in_the_clusters_own_words() -> None:
+    """Slots are filled from the failing traces: the parameter and tool that got a relative
+    date and the phrases they got; the formats users asked for; the artefact they wanted."""
+    dates = [
+        make_trace(f"d{i}", f"Tickets since {when}", "Sorry", tool_input={"since": when})
+        for i, when in enumerate(["yesterday", "last month", "yesterday"])
+    ]
+    (sentence,) = _sentences(_task("tool_arguments", dates), limit=1)
+    assert "since argument of ticket_search" in sentence
+    assert "'yesterday' or 'last month'" in sentence
+    formats = [
+        make_trace(f"f{i}", f"Give me the renewal terms {how}", "The terms are fine.")
+        for i, how in enumerate(["as a table", "as a table", "in a formal tone"])
+    ]
+    assert "a table or a formal tone" in _sentences(_task("prompt_instruction", formats))[0]
+    memos = [
+        make_trace(f"m{i}", f"Compose a memo to Ana Ruiz about {topic}", "Key points: ...")
+        for i, topic in enumerate(["pricing", "renewal", "the outage"])
+    ]
+    sentences = _sentences(_task("prompt_instruction", memos), limit=3)
+    assert "compose a memo" in sentences[0]
+    assert all("memo" in s for s in sentences)
+    assert sentences == _sentences(_task("prompt_instruction", list(reversed(memos))), limit=3)
+
+
+def _sentences(task: OptimizationTask, limit: int = 2) -> list[str]:
+    proposals = InstructionRules().propose(task, limit=limit)
+    return [p.rationale.split('instruct it: "', 1)[1].rstrip('"') for p in proposals]
+
+
 def test_unrelated_evidence_gets_no_instruction() -> None:
     failing = [make_trace(f"t{i}", "hello there", "Hi!") for i in range(4)]
     assert InstructionRules().propose(_task("prompt_instruction", failing), limit=3) == []

@@ -201,8 +201,12 @@ def test_strategy_names_are_resolved_with_clear_errors() -> None:
     assert resolve_strategy("rules").name == "rules"
     with pytest.raises(UserError, match="valid: fewshot, gepa, revert, routing, rules"):
         resolve_strategy("magic")
-    with pytest.raises(UserError, match="pip install gepa"):
-        resolve_strategy("gepa")
+    gepa = resolve_strategy("gepa")  # installed with the dev extra; scored by an evaluator
+    assert gepa.name == "gepa"
+    with pytest.raises(UserError, match="valid: fewshot, gepa, revert, routing, rules"):
+        resolve_strategy("GEPA")
+    with pytest.raises(UserError, match="not a strategy"):
+        resolve_strategy(object())  # type: ignore[arg-type]
 
 
 def _fresh(

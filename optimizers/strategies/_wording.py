@@ -1,0 +1,209 @@
+"""The cluster's own words for an instruction: what users asked for, and what went wrong.
+
+An instruction template names slots (``{noun}``, ``{formats}``, ``{topic}``, ``{example_id}``,
+``{param}``, ``{tool}``, ``{phrases}``...) and `fill_wording` fills them from the optimisation
+traces: the artefact users asked for ("email", "reply"), the verb they used, the formats they
+requested, the subject of the questions answered without a search, a document id as the
+agent's corpus spells them, the tool parameter that received a relative date and the phrases
+it received. An instruction that speaks about the failing requests in their own terms is
+closer in meaning to the behaviour they need than a generic rule, and reads as written for
+this agent. Each slot has a neutral fallback for when the evidence is silent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from flywheel.trace import StepType, Trace
+from optimizers._evidence import request_of, tokens
+from optimizers._task import OptimizationTask
+
+_ARTIFACT = re.compile(r"(?i)\b(email|e-mail|reply|message|letter|note|memo)\b")
+_VERB = re.compile(r"(?i)\b(draft|write|compose|prepare)\b")
+_DOC_ID = re.compile(r"^[A-Za-z]{2,}[-_][\w.-]+$")
+#: Format requests -> how an instruction names them.
+_FORMATS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(?i)\bnumbered list\b"), "a numbered list"),
+    (re.compile(r"(?i)\bbullet(?:s| points?| list)?\b"), "bullet points"),
+    (re.compile(r"(?i)\btable\b"), "a table"),
+    (re.compile(r"(?i)\binformal\b"), "an informal tone"),
+    (re.compile(r"(?i)\bformal\b"), "a formal tone"),
+    (re.compile(r"(?i)\bone paragraph\b"), "a single paragraph"),
+    (re.compile(r"(?i)\bin \d+ words\b"), "a word limit"),
+    (re.compile(r"(?i)\b(?:short|concise|brief)\b"), "a short answer"),
+)
+_RELATIVE = re.compile(
+    r"(?i)\b(yesterday|today|last (?:week|month|year|quarter|monday|friday)|"
+    r"this (?:week|month)|\d+ (?:days?|weeks?|months?) ago)\b"
+)
+#: Words of a request that say what kind of request it is, not what it is about.
+_ASKING = frozenset(
+    [
+        "tell",
+        "know",
+        "need",
+        "want",
+        "please",
+        "give",
+        "show",
+        "find",
+        "check",
+        "say",
+        "said",
+        "about",
+        "anything",
+        "everything",
+        "thing",
+        "things",
+        "happened",
+        "happening",
+        "going",
+        "latest",
+        "quick",
+        "question",
+        "help",
+        "thanks",
+        "hey",
+        "hi",
+        "hello",
+        "basically",
+        "actually",
+        "really",
+        "just",
+        "still",
+    ]
+)
+
+
+def _most_common(values: Iterable[str], default: str) -> str:
+    counts = Counter(values)
+    return counts.most_common(1)[0][0] if counts else default
+
+
+def _an(noun: str) -> str:
+    return f"an {noun}" if noun[:1] in "aeiou" else f"a {noun}"
+
+
+def _join(items: Sequence[str], default: str) -> str:
+    items = list(items)
+    if not items:
+        return default
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
+
+
+def _formats(requests: Sequence[str]) -> str:
+    counts: Counter[str] = Counter()
+    for request in requests:
+        for pattern, phrase in _FORMATS:
+            if pattern.search(request):
+                counts[phrase] += 1
+                break
+    return _join([phrase for phrase, _ in counts.most_common(2)], "a particular format")
+
+
+def _proper_names(request: str) -> set[str]:
+    """Capitalised words inside a sentence (names of companies and people), lower-cased."""
+    return {
+        m.group(1).lower()
+        for m in re.finditer(r"(?<=[\w,] )([A-Z][\w'-]+)", request)
+        if m.group(1) != "I"
+    }
+
+
+def _topic(requests: Sequence[str]) -> str:
+    """What the requests are about: a named company or person when most name one, else the
+    two subjects they share (words found in at least two requests)."""
+    named = [_proper_names(r) for r in requests]
+    if requests and sum(1 for n in named if n) * 2 >= len(requests):
+        return "a company or person named in the request"
+    names = set().union(*named) if named else set()
+    frequency: Counter[str] = Counter()
+    for request in requests:
+        frequency.update(
+            {w for w in tokens(request) if w not in _ASKING and w not in names and len(w) > 3}
+        )
+    ranked = sorted(frequency.items(), key=lambda item: (-item[1], item[0]))  # hash-free ties
+    shared = [word for word, n in ranked[:2] if n >= 2]
+    return _join(shared, "the customers and accounts the user asks about")
+
+
+def _documents(traces: Sequence[Trace]) -> list[str]:
+    found: list[str] = []
+    for trace in traces:
+        for step in trace.steps:
+            output = step.output
+            if step.type in (StepType.retriever, StepType.tool) and isinstance(output, dict):
+                for doc in output.get("documents") or []:
+                    doc_id = str(doc.get("id") if isinstance(doc, dict) else doc)
+                    if _DOC_ID.match(doc_id):
+                        found.append(doc_id)
+    return found
+
+
+def _date_arguments(traces: Sequence[Trace]) -> tuple[str, str, str]:
+    """(parameter, tool, quoted phrases) of tool arguments that received a relative date."""
+    params: Counter[tuple[str, str]] = Counter()
+    phrases: Counter[str] = Counter()
+    for trace in traces:
+        for step in trace.steps:
+            if step.type is StepType.tool and isinstance(step.input, dict):
+                for key, value in step.input.items():
+                    if isinstance(value, str) and (match := _RELATIVE.search(value)):
+                        params[(str(key), step.name or "the tool")] += 1
+                        phrases[match.group(0).lower()] += 1
+    (param, tool), _ = params.most_common(1)[0] if params else (("date", "a tool"), 0)
+    quoted = _join([f"'{p}'" for p, _ in phrases.most_common(2)], "'last week' or 'yesterday'")
+    return param, tool, quoted
+
+
+@dataclass(frozen=True)
+class WordingEvidence:
+    """The slot values of one cluster's instructions."""
+
+    noun: str
+    verb: str
+    formats: str
+    topic: str
+    example_id: str
+    param: str
+    tool: str
+    phrases: str
+
+    @classmethod
+    def of(cls, task: OptimizationTask) -> WordingEvidence:
+        requests = [request_of(trace) for trace in task.failing]
+        noun = _most_common(
+            (m.lower().replace("e-mail", "email") for r in requests for m in _ARTIFACT.findall(r)),
+            "email",
+        )
+        documents = _documents(task.failing)
+        param, tool, phrases = _date_arguments(task.failing)
+        return cls(
+            noun=noun,
+            verb=_most_common((m.lower() for r in requests for m in _VERB.findall(r)), "write"),
+            formats=_formats(requests),
+            topic=_topic(requests),
+            example_id=f"[{documents[0]}]" if documents else "[doc-id]",
+            param=param,
+            tool=tool,
+            phrases=phrases,
+        )
+
+
+def fill_wording(wording: str, task: OptimizationTask) -> str:
+    """The template ``wording`` in the cluster's own words (see the module docstring)."""
+    evidence = WordingEvidence.of(task)
+    return wording.format(
+        noun=evidence.noun,
+        artifact=_an(evidence.noun),
+        verb=evidence.verb,
+        formats=evidence.formats,
+        topic=evidence.topic,
+        example_id=evidence.example_id,
+        param=evidence.param,
+        tool=evidence.tool,
+        phrases=evidence.phrases,
+    )
