@@ -4,7 +4,11 @@ The agent sleeps ``latency_ms`` and returns a small valid trace, so everything e
 is the harness: scheduling, the per-case timeout, scoring with the default checks, and the
 persistence of every result in a SQLite store. The ideal throughput is
 ``concurrency / latency``; the overhead per case is what each slot spends beyond the agent's
-latency: ``elapsed * concurrency / cases - latency``.
+latency: ``elapsed * concurrency / cases - latency``. It splits in two: ``timer_late_ms``, how
+late the agent's sleep ended on average (the event loop busy with other cases, or the process
+waiting for a CPU on a loaded machine), and the rest, the harness's own gap between one agent
+call's answer and the slot's next call. ``cpu_ms_per_case`` is the process's CPU time (both
+threads) per case: the figure least disturbed by other work on the machine.
 """
 
 from __future__ import annotations
@@ -28,10 +32,19 @@ from replay._store import ReplayStore
 
 
 async def fixed_latency_agent(
-    inputs: dict[str, Any], config_dir: str, *, latency_s: float = 0.05
+    inputs: dict[str, Any],
+    config_dir: str,
+    *,
+    latency_s: float = 0.05,
+    lateness: list[float] | None = None,
 ) -> Trace:
-    """A stand-in agent: waits ``latency_s`` and answers with a one-step trace."""
+    """A stand-in agent: waits ``latency_s`` and answers with a one-step trace.
+
+    ``lateness`` collects how much longer than ``latency_s`` each wait took."""
+    began = time.perf_counter()
     await asyncio.sleep(latency_s)
+    if lateness is not None:
+        lateness.append(time.perf_counter() - began - latency_s)
     return Trace.model_validate(
         {
             "trace_id": f"bench-{inputs['input']}-{inputs['repeat']}",
@@ -72,7 +85,8 @@ def run_replay_benchmark(
             store = Store.open(f"sqlite:///{Path(tmp) / f'bench-{concurrency}.db'}")
             cases = tuple(Case(case_id=f"c{i}", inputs={"input": f"c{i}"}) for i in range(n))
             case_set = CaseSet(name="bench", suite=Suite.regression, cases=cases)
-            agent = PythonAdapter(partial(fixed_latency_agent, latency_s=latency_s))
+            late: list[float] = []
+            agent = PythonAdapter(partial(fixed_latency_agent, latency_s=latency_s, lateness=late))
             options = HarnessOptions(concurrency=concurrency, timeout_s=60, repeats=1)
             cpu, began = time.process_time(), time.perf_counter()
             outcome = asyncio.run(
@@ -97,6 +111,7 @@ def run_replay_benchmark(
                 "ideal_cases_per_s": round(ideal, 1),
                 "efficiency": round(n / elapsed / ideal, 4),
                 "overhead_ms_per_case": round((elapsed * concurrency / n - latency_s) * 1000, 3),
+                "timer_late_ms": round(sum(late) / max(len(late), 1) * 1000, 3),
                 "cpu_ms_per_case": round(cpu / n * 1000, 3),
                 "errors": outcome.errors,
             }
@@ -104,7 +119,8 @@ def run_replay_benchmark(
                 f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs, "
                 f"concurrency {concurrency}: {row['cases_per_s']} cases/s of "
                 f"{row['ideal_cases_per_s']} ideal ({row['efficiency']:.1%}), overhead "
-                f"{row['overhead_ms_per_case']} ms/case, CPU {row['cpu_ms_per_case']} ms/case"
+                f"{row['overhead_ms_per_case']} ms/case (timer late {row['timer_late_ms']} ms), "
+                f"CPU {row['cpu_ms_per_case']} ms/case"
             )
             results.append(row)
     return {

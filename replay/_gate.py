@@ -1,7 +1,8 @@
 """The gate: pass / fail / inconclusive for one candidate, with every reason and number.
 
 A candidate passes only when (1) it significantly fixes its target slice (exact one-sided
-McNemar, Holm-corrected over the cluster's candidates) by at least ``min_improvement``,
+McNemar, Holm-corrected over the cluster's candidates, see `replay._family`) by at least
+``min_improvement``,
 (2) it is non-inferior on the regression set (BCa lower bound of the pass-rate difference
 above ``-margin``), (3) no blocking case that passed at baseline fails, and (4) latency,
 cost and tool calls stay within their budgets. Too many infrastructure errors, or too few
@@ -44,6 +45,10 @@ class TargetReport(_Out):
     p_value: float | None = None
     p_value_holm: float | None = None
     family_size: int = 1
+    #: Digest of the validation slice version: the candidates gated on it form Holm's family.
+    slice_digest: str | None = None
+    #: Holm-adjusted p-value <= alpha (None: too few cases to judge, or no slice).
+    significant: bool | None = None
     improvement: float | None = None
     mde: float | None = None
 
@@ -89,6 +94,43 @@ class GateReport(_Out):
     #: Infrastructure errors per suite and side: {"validation": {"baseline": 0, ...}}.
     errors: dict[str, dict[str, int]] = Field(default_factory=dict)
     config: GateConfig
+    #: Every reason except the target's significance, which `with_family` derives again from
+    #: ``target.p_value_holm`` whenever the cluster's family of candidates changes.
+    fail_reasons: list[str] = Field(default_factory=list)
+    inconclusive_reasons: list[str] = Field(default_factory=list)
+    #: Set when a later member of the Holm family changed this stored decision.
+    revised: str | None = None
+
+    def with_family(self, p_value_holm: float, family_size: int) -> GateReport:
+        """This decision under another Holm family: the adjusted p-value and family size change,
+        and with them the target's significance, the reasons and the decision."""
+        target = self.target
+        significant = None if target.significant is None else p_value_holm <= self.config.alpha
+        target = target.model_copy(
+            update={
+                "p_value_holm": p_value_holm,
+                "family_size": family_size,
+                "significant": significant,
+            }
+        )
+        return _decided(self.model_copy(update={"target": target}))
+
+
+def _decided(report: GateReport) -> GateReport:
+    """Decision and reasons from the stored reasons and the target's significance."""
+    fails = list(report.fail_reasons)
+    target = report.target
+    if target.significant is False:
+        fails.insert(
+            0,
+            f"target: improvement not significant ({target.fixed} fixed, {target.broken} "
+            f"broken, p={target.p_value:.3g}, Holm-adjusted over {target.family_size} "
+            f"candidates {target.p_value_holm:.3g} > alpha {report.config.alpha})",
+        )
+    unsure = report.inconclusive_reasons
+    decision: Decision = "fail" if fails else "inconclusive" if unsure else "pass"
+    reasons = fails + unsure if decision != "pass" else ["every check passed"]
+    return report.model_copy(update={"decision": decision, "reasons": reasons})
 
 
 def evaluate_gate(
@@ -100,9 +142,17 @@ def evaluate_gate(
     blocking: PairedSuite | None,
     config: GateConfig | None = None,
     family_p_values: Mapping[str, float] | None = None,
+    family_size: int | None = None,
+    slice_digest: str | None = None,
 ) -> GateReport:
-    """Decide on one candidate. ``family_p_values``: raw p-values of the cluster's other
-    candidates (by id), for Holm's correction; this candidate's own entry is replaced."""
+    """Decide on one candidate.
+
+    ``family_p_values``: raw p-values of the cluster's other candidates gated on the same
+    validation slice (by id), for Holm's correction; this candidate's own entry is replaced.
+    ``family_size``: the number of candidates the family will hold, when known in advance;
+    members not gated yet count with p = 1 (see `replay._family`). ``slice_digest``: the
+    validation slice version, stored with the decision to find the family later.
+    """
     config = config or GateConfig()
     fails: list[str] = []
     unsure: list[str] = []
@@ -126,32 +176,46 @@ def evaluate_gate(
                     f"errors ({side.error_rate:.0%} > {config.max_error_rate:.0%}) "
                     f"{dict(sorted(side.errors_by_kind.items()))}"
                 )
-    target = _target(validation, config, candidate_id, family_p_values or {}, fails, unsure)
+    others = {cid: p for cid, p in (family_p_values or {}).items() if cid != candidate_id}
+    target = _target(validation, config, fails, unsure)
+    target.slice_digest = slice_digest
     regression_report, guardrails = _regression(regression, cluster_id, config, fails, unsure)
     blocking_report = _blocking(blocking, fails, unsure)
-    decision: Decision = "fail" if fails else "inconclusive" if unsure else "pass"
-    return GateReport(
+    report = GateReport(
         candidate_id=candidate_id,
         cluster_id=cluster_id,
-        decision=decision,
-        reasons=fails + unsure if decision != "pass" else ["every check passed"],
+        decision="inconclusive",
+        reasons=[],
         target=target,
         regression=regression_report,
         blocking=blocking_report,
         guardrails=guardrails,
         errors=errors,
         config=config,
+        fail_reasons=fails,
+        inconclusive_reasons=unsure,
     )
+    if target.p_value is None:
+        return _decided(report)
+    size = max(family_size or 0, 1 + len(others))
+    return report.with_family(*holm_in_family(candidate_id, target.p_value, others, size))
+
+
+def holm_in_family(
+    candidate_id: str, p_value: float, others: Mapping[str, float], family_size: int
+) -> tuple[float, int]:
+    """Holm-adjusted p-value of one candidate among ``others`` (raw p-values by id), in a
+    family of ``family_size`` (>= 1 + len(others)); members not gated yet count as p = 1."""
+    others = {cid: p for cid, p in others.items() if cid != candidate_id}
+    size = max(family_size, 1 + len(others))
+    pending = [1.0] * (size - 1 - len(others))
+    return holm([p_value, *others.values(), *pending])[0], size
 
 
 def _target(
-    suite: PairedSuite | None,
-    config: GateConfig,
-    candidate_id: str,
-    family: Mapping[str, float],
-    fails: list[str],
-    unsure: list[str],
+    suite: PairedSuite | None, config: GateConfig, fails: list[str], unsure: list[str]
 ) -> TargetReport:
+    """The target slice's numbers; significance is left to `GateReport.with_family`."""
     if suite is None or not suite.case_ids:
         unsure.append("target: no validation slice to judge the fix on")
         return TargetReport()
@@ -161,8 +225,6 @@ def _target(
     cand = judged.candidate.pass_rate > 0.5
     fixed, broken = int(np.sum(~base & cand)), int(np.sum(base & ~cand))
     p = mcnemar_exact(fixed, broken)
-    others = {cid: pv for cid, pv in family.items() if cid != candidate_id}
-    adjusted = holm([p, *others.values()])[0]
     improvement = float(cand.mean() - base.mean()) if n else None
     report = TargetReport(
         cases=n,
@@ -171,8 +233,8 @@ def _target(
         fixed=fixed,
         broken=broken,
         p_value=p,
-        p_value_holm=adjusted,
-        family_size=1 + len(others),
+        p_value_holm=p,
+        significant=p <= config.alpha,
         improvement=improvement,
         mde=mcnemar_mde(n, alpha=config.alpha, power=config.power),
     )
@@ -180,13 +242,8 @@ def _target(
         unsure.append(
             f"target: only {n} judged cases (< min_validation_cases {config.min_validation_cases})"
         )
+        report.significant = None
         return report
-    if adjusted > config.alpha:
-        fails.append(
-            f"target: improvement not significant ({fixed} fixed, {broken} broken, "
-            f"p={p:.3g}, Holm-adjusted over {report.family_size} candidates {adjusted:.3g} "
-            f"> alpha {config.alpha})"
-        )
     if improvement is not None and improvement < config.min_improvement:
         fails.append(
             f"target: pass rate {report.baseline_pass:.1%} -> {report.candidate_pass:.1%} "

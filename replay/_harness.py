@@ -1,11 +1,13 @@
 """The replay harness: every (case, repeat) of a case set through an agent, under a config.
 
 asyncio with a fixed pool of workers (the concurrency limit), a per-case timeout, k repeats,
-results cached by (configuration digest, case digest, repeat). Each result is handed to a
-writer thread the moment it is scored and committed at once (several per transaction when
-they finish together), so a killed replay resumes where it stopped: a rerun runs only the
-keys with no stored result. An agent that raises, hangs or answers garbage, and a scorer that
-raises, give a result with ``status="error"`` — data, never an exception out of the harness.
+results cached by (configuration digest, case digest, repeat). A worker starts its next agent
+call as soon as the previous one answers; scoring runs beside it. Each scored result goes to a
+writer thread that commits it at once (with whatever else finished meanwhile, in one
+transaction), so a killed replay resumes where it stopped: a rerun runs only the keys with no
+stored result. An agent that raises,
+hangs or answers garbage, and a scorer that raises, give a result with ``status="error"``:
+data, never an exception out of the harness.
 """
 
 from __future__ import annotations
@@ -58,10 +60,16 @@ class ReplayOutcome:
 
 
 class _Writer:
-    """Commits results from a thread so that the event loop never waits on the database."""
+    """Commits results from a thread so that the event loop never waits on the database.
+
+    Group commit: the thread commits whatever finished while it was writing the previous batch,
+    over one connection held for the run. (Waking it on a timer instead, to write fewer and
+    larger batches, measured slower: a large batch holds the GIL long enough to delay the
+    event loop's timers, and a result would wait up to one period to become durable.)
+    """
 
     def __init__(self, store: ReplayStore, run_id: str) -> None:
-        self.store, self.run_id = store, run_id
+        self._sink = store.result_writer(run_id)
         self._queue: queue.Queue[CaseResult | None] = queue.Queue()
         self._thread = threading.Thread(target=self._loop, name="replay-writer", daemon=True)
         self.failure: BaseException | None = None
@@ -92,7 +100,7 @@ class _Writer:
             done = item is None
             if batch and self.failure is None:
                 try:
-                    self.store.write_results(self.run_id, batch)
+                    self._sink.write(batch)
                 except BaseException as exc:  # surfaced by close(), the run must not go on
                     self.failure = exc
 
@@ -173,23 +181,58 @@ async def replay_case_set(
             store.replace_results(run_id or "", rescored)
             outcome.rescored = len(rescored)
         work = iter(todo)
+        # Scoring runs in its own task so that a worker starts its next agent call the moment
+        # the previous one answers: the agent's slot never waits for scoring, persistence or
+        # other workers' bookkeeping queued in the same loop iteration. At most `concurrency`
+        # scorings are in flight (an LLM judge is slow): beyond that the workers wait.
+        scoring_slots = asyncio.Semaphore(options.concurrency)
+        scoring: set[asyncio.Task[None]] = set()
+        failures: list[BaseException] = []
+
+        def record(result: CaseResult) -> None:
+            if writer is not None:
+                writer.put(result)
+            done[(result.case_digest, result.repeat)] = (
+                result if keep_traces else result.model_copy(update={"trace": None})
+            )
+            outcome.ran += 1
+            if bar is not None:
+                bar.advance()
+
+        async def finish(case: Case, repeat: int, trace: Trace, duration: float) -> None:
+            try:
+                record(await _score(case, repeat, trace, config_digest, scorers, key, duration))
+            finally:
+                scoring_slots.release()
+
+        def finished(task: asyncio.Task[None]) -> None:
+            scoring.discard(task)
+            if not task.cancelled() and task.exception() is not None:
+                failures.append(task.exception())  # type: ignore[arg-type]
 
         async def worker() -> None:
             for case, repeat in work:
-                result = await _run_one(
-                    case, repeat, config, config_digest, agent, scorers, key, options.timeout_s
+                answer = await _call_agent(
+                    case, repeat, config, config_digest, agent, key, options.timeout_s
                 )
-                if writer is not None:
-                    writer.put(result)
-                done[(case.digest, repeat)] = (
-                    result if keep_traces else result.model_copy(update={"trace": None})
-                )
-                outcome.ran += 1
-                if bar is not None:
-                    bar.advance()
+                if isinstance(answer, CaseResult):  # an infrastructure error: nothing to score
+                    record(answer)
+                    continue
+                await scoring_slots.acquire()
+                task = asyncio.create_task(finish(case, repeat, *answer))
+                scoring.add(task)
+                task.add_done_callback(finished)
 
         workers = min(options.concurrency, len(todo))
-        await asyncio.gather(*(worker() for _ in range(workers)))
+        try:
+            await asyncio.gather(*(worker() for _ in range(workers)))
+            while scoring:
+                await asyncio.gather(*scoring)
+        finally:
+            for task in scoring:
+                task.cancel()
+        if failures:
+            raise failures[0]
         status = "completed"
     finally:
         if bar is not None:
@@ -224,63 +267,44 @@ def replay_sync(
 _AGENT_ERRORS = ("agent", "timeout", "invalid_trace")
 
 
-async def _run_one(
+async def _call_agent(
     case: Case,
     repeat: int,
     config: ConfigRef,
     config_digest: str,
     agent: AgentAdapter,
-    scorers: Sequence[Scorer],
     key: str,
     timeout_s: float,
-) -> CaseResult:
+) -> tuple[Trace, float] | CaseResult:
+    """The agent's trace and its duration, or the infrastructure error as a result."""
     inputs = {**case.inputs, "repeat": repeat}
     started = time.perf_counter()
-    base = {
-        "config_digest": config_digest,
-        "case_digest": case.digest,
-        "case_id": case.case_id,
-        "repeat": repeat,
-        "session_id": case.session_id,
-        "scorer_key": key,
-    }
     try:
         async with asyncio.timeout(timeout_s):
             trace = await agent.run(inputs, config)
     except TimeoutError:
-        return CaseResult(
-            **base,
-            status=Status.error,
-            error_kind="timeout",
-            error=f"no answer within {timeout_s:g} s",
-            duration_s=time.perf_counter() - started,
-        )
+        kind, error = "timeout", f"no answer within {timeout_s:g} s"
     except InvalidTrace as exc:
-        return CaseResult(
-            **base,
-            status=Status.error,
-            error_kind="invalid_trace",
-            error=str(exc),
-            duration_s=time.perf_counter() - started,
-        )
+        kind, error = "invalid_trace", str(exc)
     except Exception as exc:  # the agent's failure is data about this case, not about the run
-        return CaseResult(
-            **base,
-            status=Status.error,
-            error_kind="agent",
-            error=f"{type(exc).__name__}: {exc}"[:2000],
-            duration_s=time.perf_counter() - started,
-        )
-    if not isinstance(trace, Trace):
-        return CaseResult(
-            **base,
-            status=Status.error,
-            error_kind="invalid_trace",
-            error=f"the adapter returned {type(trace).__name__}, not a Trace",
-            duration_s=time.perf_counter() - started,
-        )
-    duration = time.perf_counter() - started
-    return await _score(case, repeat, trace, config_digest, scorers, key, duration)
+        kind, error = "agent", f"{type(exc).__name__}: {exc}"[:2000]
+    else:
+        if isinstance(trace, Trace):
+            return trace, time.perf_counter() - started
+        kind = "invalid_trace"
+        error = f"the adapter returned {type(trace).__name__}, not a Trace"
+    return CaseResult(
+        config_digest=config_digest,
+        case_digest=case.digest,
+        case_id=case.case_id,
+        repeat=repeat,
+        session_id=case.session_id,
+        scorer_key=key,
+        status=Status.error,
+        error_kind=kind,
+        error=error,
+        duration_s=time.perf_counter() - started,
+    )
 
 
 async def _score(
@@ -323,7 +347,14 @@ async def _score(
 
 
 class _Bar:
-    """A rich progress bar on stderr (or the console given)."""
+    """A rich progress bar on stderr (or the console given).
+
+    Advances are counted and handed to rich at most every 0.1 s: rich takes a lock and samples
+    the speed on every call, hundreds of times a second in a fast replay, for a bar it redraws
+    ten times a second anyway.
+    """
+
+    _EVERY_S = 0.1
 
     def __init__(self, console: Console, label: str, total: int) -> None:
         self._progress = Progress(
@@ -335,12 +366,22 @@ class _Bar:
             transient=False,
         )
         self._task = self._progress.add_task(label, total=total)
+        self._unreported = 0
+        self._reported_at = time.monotonic()
         self._progress.start()
 
     def advance(self) -> None:
-        self._progress.advance(self._task)
+        self._unreported += 1
+        now = time.monotonic()
+        if now - self._reported_at >= self._EVERY_S:
+            self._flush(now)
+
+    def _flush(self, now: float) -> None:
+        self._progress.advance(self._task, self._unreported)
+        self._unreported, self._reported_at = 0, now
 
     def stop(self) -> None:
+        self._flush(time.monotonic())
         self._progress.stop()
 
 

@@ -10,6 +10,7 @@ from rich.console import Console
 from flywheel.config import GateConfig, HarnessOptions
 from flywheel.errors import UserError
 from replay._adapters import AgentAdapter
+from replay._family import family_p_values, record_gate_decision
 from replay._gate import GateReport, evaluate_gate
 from replay._harness import ReplayOutcome, replay_case_set
 from replay._models import CandidateRef, CaseSet, ConfigRef, Suite
@@ -80,8 +81,14 @@ async def gate_candidate(
     scorers: Sequence[Scorer] | None = None,
     case_sets: dict[Suite, CaseSet] | None = None,
     progress: bool | Console = False,
+    family_size: int | None = None,
 ) -> GateReport:
-    """Replay baseline and candidate on the same cases and repeats, decide, store the decision."""
+    """Replay baseline and candidate on the same cases and repeats, decide, store the decision.
+
+    The target test is Holm-corrected over the candidates of the cluster gated on the same
+    validation slice; storing this decision revises theirs (`replay._family`). Pass
+    ``family_size``, the number of candidates proposed for the cluster, when it is known.
+    """
     sets = case_sets if case_sets is not None else suite_case_sets(store, candidate.cluster_id)
     common = {
         "store": store,
@@ -102,7 +109,12 @@ async def gate_candidate(
         suite: pair_results(sets[suite], base[suite].outcome.results, cand[suite].outcome.results)
         for suite in sets
     }
-    family = store.cluster_p_values(candidate.cluster_id) if candidate.cluster_id else {}
+    slice_digest = sets[Suite.validation].digest if Suite.validation in sets else None
+    family = (
+        family_p_values(store, candidate.cluster_id, slice_digest)
+        if candidate.cluster_id and slice_digest
+        else {}
+    )
     report = evaluate_gate(
         candidate_id=candidate.id,
         cluster_id=candidate.cluster_id,
@@ -111,12 +123,13 @@ async def gate_candidate(
         blocking=paired.get(Suite.blocking),
         config=gate,
         family_p_values=family,
+        family_size=family_size,
+        slice_digest=slice_digest,
     )
-    store.save_gate_decision(
-        report.model_dump(mode="json"),
-        cluster_id=candidate.cluster_id,
-        p_value=report.target.p_value,
+    return record_gate_decision(
+        store,
+        report,
         baseline_digest=candidate.baseline.digest,
         candidate_digest=candidate.config.digest,
+        family_size=family_size,
     )
-    return report

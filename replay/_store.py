@@ -7,7 +7,8 @@ import zlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, Table, delete, insert, select, update
+from pydantic import TypeAdapter
+from sqlalchemy import Connection, Engine, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from flywheel.errors import UserError
@@ -34,6 +35,7 @@ from replay._tables import (
 )
 
 ResultKey = tuple[str, int]  # (case digest, repeat) under one configuration
+_CHECKS: TypeAdapter[tuple[Check, ...]] = TypeAdapter(tuple[Check, ...])
 
 
 class ReplayStore:
@@ -171,20 +173,12 @@ class ReplayStore:
 
     def write_results(self, run_id: str, results: Sequence[CaseResult]) -> None:
         """Persist finished results in one transaction (an already stored key is kept)."""
-        rows = [_result_row(run_id, result) for result in results]
-        if not rows:
-            return
-        table = _core_table(ReplayResultRow)  # Core executemany: the ORM layer costs ~30 % here
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(table.insert(), rows)
-        except IntegrityError:  # another run stored some of them first: keep theirs
-            for row in rows:
-                try:
-                    with self.engine.begin() as conn:
-                        conn.execute(table.insert(), [row])
-                except IntegrityError:
-                    continue
+        with self.engine.connect() as conn:
+            _insert_results(conn, run_id, results)
+
+    def result_writer(self, run_id: str) -> ResultWriter:
+        """A writer of one run's results over one connection (for the harness's writer thread)."""
+        return ResultWriter(self.engine, run_id)
 
     def delete_results(self, config_digest: str, keys: Sequence[ResultKey]) -> None:
         """Forget stored results (errors about to be retried)."""
@@ -256,7 +250,8 @@ class ReplayStore:
             return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def cluster_p_values(self, cluster_id: str) -> dict[str, float]:
-        """The latest raw p-value of every gated candidate of a cluster (Holm's family)."""
+        """The latest raw p-value of every gated candidate of a cluster, over every slice
+        version (the gate's Holm family is narrower: `replay._family.family_p_values`)."""
         query = (
             select(GateDecisionRow.candidate_id, GateDecisionRow.p_value)
             .where(GateDecisionRow.cluster_id == cluster_id)
@@ -300,6 +295,51 @@ class ReplayStore:
             return [Case.model_validate(p) for p in conn.execute(query).scalars()]
 
 
+class ResultWriter:
+    """Commits batches of one run's results over one connection, held until `close`.
+
+    Checking a connection out of the pool and back (a rollback on return) for every batch
+    cost about as much CPU as the insert itself; the harness commits hundreds of batches.
+    Use it from one thread.
+    """
+
+    def __init__(self, engine: Engine, run_id: str) -> None:
+        self._engine, self.run_id = engine, run_id
+        self._conn: Connection | None = None
+
+    def write(self, results: Sequence[CaseResult]) -> None:
+        """Persist ``results`` in one transaction, committed before this returns."""
+        if self._conn is None:
+            self._conn = self._engine.connect()
+        try:
+            _insert_results(self._conn, self.run_id, results)
+        except BaseException:
+            self.close()  # a broken connection is not reused
+            raise
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def _insert_results(conn: Connection, run_id: str, results: Sequence[CaseResult]) -> None:
+    rows = [_result_row(run_id, result) for result in results]
+    if not rows:
+        return
+    table = _core_table(ReplayResultRow)  # Core executemany: the ORM layer costs ~30 % here
+    try:
+        with conn.begin():
+            conn.execute(table.insert(), rows)
+    except IntegrityError:  # another run stored some of them first: keep theirs
+        for row in rows:
+            try:
+                with conn.begin():
+                    conn.execute(table.insert(), [row])
+            except IntegrityError:
+                continue
+
+
 def _core_table(model: type[Any]) -> Table:
     """The Core table of a mapped class (typed for mypy)."""
     table: Table = model.__table__
@@ -317,7 +357,7 @@ def _result_row(run_id: str, result: CaseResult) -> dict[str, Any]:
         "status": result.status.value,
         "error_kind": result.error_kind,
         "error": result.error,
-        "checks": [check.model_dump(mode="json") for check in result.checks],
+        "checks": _CHECKS.dump_python(result.checks, mode="json"),  # one call, not one a check
         "scorer_key": result.scorer_key,
         "session_id": result.session_id,
         "latency_ms": result.latency_ms,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 from sqlalchemy import func, select
 
 from flywheel.store import Store
@@ -155,7 +157,7 @@ def test_results_are_cached_by_config_case_and_repeat(
 
 @pytest.mark.slow
 def test_a_killed_replay_resumes_without_running_a_case_twice(
-    config: ConfigRef, tmp_path: Path
+    config: ConfigRef, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     store = ReplayStore(Store.open(url))
@@ -190,6 +192,7 @@ def test_a_killed_replay_resumes_without_running_a_case_twice(
     assert sum(calls.values()) - 300 <= 4
     assert calls_at_kill >= len(before_kill)
 
+    monkeypatch.setenv(agents.COUNTER_ENV, str(tmp_path / "fresh-calls.txt"))
     fresh = replay_sync(
         counting_cases(150),
         config,
@@ -217,3 +220,42 @@ def test_errors_are_kept_unless_a_retry_is_asked_for(
     assert (retried.ran, retried.errors) == (5, 0)
     again = replay_sync(_cases(5), config, healed, store=rstore)
     assert (again.ran, again.errors) == (0, 0)
+
+
+class SlowScorer:
+    """An async scorer that takes its time (an LLM judge), counting scorings in flight."""
+
+    name = "slow"
+
+    def __init__(self) -> None:
+        self.now = 0
+        self.peak = 0
+
+    async def score(self, case: Case, trace: Trace) -> Check:
+        self.now += 1
+        self.peak = max(self.peak, self.now)
+        await asyncio.sleep(0.01)
+        self.now -= 1
+        return Check(name=self.name, passed=True)
+
+
+def test_scoring_beside_the_agent_stays_bounded_and_complete(config: ConfigRef) -> None:
+    """Workers start the next agent call while scoring goes on, but never more than the
+    concurrency of scorings at once; every result arrives, in case order, with a progress bar
+    that counts them all."""
+    gauge, scorer = Gauge(), SlowScorer()
+    output = io.StringIO()
+    outcome = replay_sync(
+        _cases(40),
+        config,
+        PythonAdapter(gauge),
+        scorers=[scorer],
+        options=HarnessOptions(concurrency=3),
+        progress=Console(file=output, width=100),
+    )
+    assert scorer.peak == 3
+    assert gauge.peak <= 3
+    assert outcome.ran == 40
+    assert [r.case_id for r in outcome.results] == [f"c{i}" for i in range(40)]
+    assert {r.status for r in outcome.results} == {Status.passed}
+    assert "40/40" in output.getvalue()

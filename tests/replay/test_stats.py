@@ -135,10 +135,10 @@ def _suite(base: np.ndarray, cand: np.ndarray) -> PairedSuite:
 
 @pytest.mark.slow
 def test_the_gate_passes_a_null_candidate_at_most_alpha_of_the_time() -> None:
-    """No effect anywhere: the whole gate (target, regression, blocking) over 400 worlds."""
+    """No effect anywhere: the whole gate (target, regression, guardrails) over 500 worlds."""
     rng = np.random.default_rng(2024)
     config = GateConfig(min_improvement=0.0, bootstrap_resamples=200, alpha=0.05)
-    passes, runs = 0, 400
+    passes, runs = 0, 500
     for _ in range(runs):
         # target slice: 40 failing cases; each has the same 30 % chance to pass either way
         base_t = rng.random(40) < 0.3
@@ -193,3 +193,134 @@ def test_a_real_effect_is_detected_and_holm_counts_the_family() -> None:
     assert crowded.target.family_size == 10
     assert ok.target.p_value is not None
     assert crowded.target.p_value_holm == pytest.approx(min(1, 10 * ok.target.p_value))
+
+
+# -- reference values, simulated effects and error rates added with the Holm family ----------
+
+
+@pytest.mark.parametrize(("fixed", "broken"), [(0, 1), (1, 0), (3, 3), (7, 1), (12, 30), (40, 21)])
+def test_exact_mcnemar_equals_scipys_binomtest(fixed: int, broken: int) -> None:
+    reference = stats.binomtest(fixed, fixed + broken, 0.5, alternative="greater").pvalue
+    assert mcnemar_exact(fixed, broken) == pytest.approx(reference, rel=1e-12)
+
+
+def test_holm_matches_r_p_adjust() -> None:
+    # R: p.adjust(c(0.01, 0.02, 0.03, 0.04, 0.05), "holm")
+    assert holm([0.01, 0.02, 0.03, 0.04, 0.05]) == pytest.approx([0.05, 0.08, 0.09, 0.09, 0.09])
+    # R: p.adjust(c(0.04, 0.001, 0.03, 0.2), "holm") -> 0.09 0.004 0.09 0.2
+    assert holm([0.04, 0.001, 0.03, 0.2]) == pytest.approx([0.09, 0.004, 0.09, 0.2])
+
+
+def test_the_bca_interval_is_scipys_on_unclustered_cases() -> None:
+    rng = np.random.default_rng(0)
+    base = (rng.random(200) < 0.7).astype(float)
+    cand = (rng.random(200) < 0.75).astype(float)
+    ours = paired_bootstrap_ci(base, cand, seed=3, n_resamples=2000)
+    reference = stats.bootstrap(
+        (cand - base,), np.mean, method="BCa", n_resamples=2000, rng=np.random.default_rng(3)
+    ).confidence_interval
+    assert ours.method == "BCa"
+    assert (ours.low, ours.high) == pytest.approx((reference.low, reference.high), abs=1e-12)
+
+
+def _flat(n: int = 40) -> PairedSuite:
+    return _suite(np.ones(n), np.ones(n))
+
+
+def test_the_gate_detects_an_effect_of_the_reported_mde_with_the_stated_power() -> None:
+    """A fix that repairs each failing case with probability MDE passes ~80 % of the time."""
+    config = GateConfig(min_improvement=0.0, bootstrap_resamples=200)
+    n, runs = 60, 600
+    probe = evaluate_gate(
+        candidate_id="x",
+        cluster_id="C",
+        validation=_suite(np.zeros(n), np.zeros(n)),
+        regression=_flat(),
+        blocking=None,
+        config=config,
+    )
+    mde = probe.target.mde
+    assert mde is not None
+    assert mde == mcnemar_mde(n, alpha=config.alpha, power=config.power)
+    rng = np.random.default_rng(17)
+    passes = sum(
+        evaluate_gate(
+            candidate_id="x",
+            cluster_id="C",
+            validation=_suite(np.zeros(n), rng.random(n) < mde),
+            regression=_flat(),
+            blocking=None,
+            config=config,
+        ).decision
+        == "pass"
+        for _ in range(runs)
+    )
+    assert passes / runs == pytest.approx(0.8, abs=0.06)
+    half = sum(  # half the MDE: clearly less power
+        evaluate_gate(
+            candidate_id="x",
+            cluster_id="C",
+            validation=_suite(np.zeros(n), rng.random(n) < mde / 2),
+            regression=_flat(),
+            blocking=None,
+            config=config,
+        ).decision
+        == "pass"
+        for _ in range(200)
+    )
+    assert half / 200 < 0.5
+
+
+def test_holm_keeps_the_family_wise_error_of_a_cluster_under_alpha() -> None:
+    """500 clusters, each with three no-effect candidates gated one after the other: the share
+    of clusters where any candidate passes stays <= alpha with Holm, and exceeds it without."""
+    from replay._gate import holm_in_family
+
+    rng = np.random.default_rng(99)
+    config = GateConfig(min_improvement=0.0, bootstrap_resamples=200)
+    runs, per_cluster = 500, 3
+    any_pass = any_uncorrected = 0
+    for _ in range(runs):
+        reports = []
+        raw: dict[str, float] = {}
+        for k in range(per_cluster):
+            base, cand = rng.random(40) < 0.3, rng.random(40) < 0.3
+            report = evaluate_gate(
+                candidate_id=f"k{k}",
+                cluster_id="C",
+                validation=_suite(base, cand),
+                regression=_flat(),
+                blocking=None,
+                config=config,
+                family_p_values=raw,
+            )
+            assert report.target.p_value is not None
+            raw[f"k{k}"] = report.target.p_value
+            reports.append(report)
+        final = [  # the stored decisions once the family is complete
+            r.with_family(*holm_in_family(r.candidate_id, raw[r.candidate_id], raw, 3))
+            for r in reports
+        ]
+        any_pass += any(r.decision == "pass" for r in final)
+        any_uncorrected += any(p <= config.alpha for p in raw.values())
+    assert any_pass / runs <= config.alpha
+    assert any_uncorrected / runs > config.alpha  # the correction is what keeps it there
+
+
+def test_noninferiority_passes_a_true_loss_of_the_margin_at_most_alpha_over_2() -> None:
+    """True pass-rate difference = -margin: the lower bound clears -margin <= 2.5 % of runs."""
+    rng = np.random.default_rng(5)
+    margin, n, runs = 0.03, 200, 300
+    cleared = cleared_at_zero = 0
+    for _ in range(runs):
+        base = rng.random(n) < 0.8
+        # flip 5 % of passes to fails and 5 % of fails to passes: E[diff] = -0.04 + 0.01
+        flip = rng.random(n) < 0.05
+        cand = np.where(flip, ~base, base)
+        ci = paired_bootstrap_ci(base, cand, n_resamples=300, seed=int(rng.integers(1 << 30)))
+        cleared += ci.low > -margin
+        same = np.where(rng.random(n) < 0.05, rng.random(n) < 0.8, base)  # no true change
+        ci0 = paired_bootstrap_ci(base, same, n_resamples=300, seed=int(rng.integers(1 << 30)))
+        cleared_at_zero += ci0.low > -margin
+    assert cleared / runs <= 0.05
+    assert cleared_at_zero / runs > 0.3  # and it does pass candidates that lose nothing
