@@ -1,11 +1,18 @@
-"""How a candidate id becomes configurations to replay (the optimizers register a resolver)."""
+"""How a candidate id becomes configurations to replay.
+
+Resolvers registered here come first; then the core's candidate providers
+(`flywheel.candidates`, entry point group ``flywheel.candidate_providers``), which is how the
+optimizers' candidates are found without replay importing them.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from flywheel.candidates import CandidateSpec, resolve_candidate_spec
 from flywheel.errors import UserError
+from flywheel.project import Project, load_project
 from replay._models import CandidateRef, ConfigRef
 
 
@@ -29,14 +36,29 @@ def register_candidate_resolver(resolver: CandidateResolver) -> None:
         _RESOLVERS.append(resolver)
 
 
-def resolve_candidate(candidate_id: str) -> CandidateRef:
+def candidate_ref(spec: CandidateSpec) -> CandidateRef:
+    """The replay view of a core `CandidateSpec`."""
+    return CandidateRef(
+        id=spec.id,
+        config=ConfigRef(directory=spec.config_dir.resolve(), commit=spec.head_commit),
+        baseline=ConfigRef(directory=spec.baseline_dir.resolve(), commit=spec.base_commit),
+        cluster_id=spec.cluster_id,
+    )
+
+
+def resolve_candidate(candidate_id: str, *, project: Project | None = None) -> CandidateRef:
+    """The candidate with this id: registered resolvers first, then the core's providers
+    (of ``project``, default: the project of the current directory / ``FLYWHEEL_PROJECT``)."""
     for resolver in _RESOLVERS:
         found = resolver.resolve(candidate_id)
         if found is not None:
             return found
+    spec = resolve_candidate_spec(project or load_project(), candidate_id)
+    if spec is not None:
+        return candidate_ref(spec)
     raise UserError(
-        f"unknown candidate '{candidate_id}'; no registered resolver knows it. Replay a "
-        "configuration directly with --config DIR --baseline-config DIR [--cluster ID]"
+        f"unknown candidate '{candidate_id}'; list them with `flywheel candidates`, or replay "
+        "a configuration directly with --config DIR --baseline-config DIR [--cluster ID]"
     )
 
 

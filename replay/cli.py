@@ -17,7 +17,12 @@ from flywheel.errors import UserError
 from replay._adapters import AgentAdapter, adapter_from_spec
 from replay._bench import run_replay_benchmark
 from replay._candidates import adhoc_candidate, resolve_candidate
-from replay._cases import build_blocking_set, build_regression_set, build_validation_slice
+from replay._cases import (
+    build_blocking_set,
+    build_regression_set,
+    build_validation_slice,
+    fixed_failures,
+)
 from replay._gate import GateReport
 from replay._models import CandidateRef, CaseSet, Suite
 from replay._run import SuiteRun, gate_candidate, replay_config, suite_case_sets
@@ -84,7 +89,7 @@ def _candidate(
         )
     if candidate is None:
         raise UserError("name a CANDIDATE, or pass --config DIR --baseline-config DIR")
-    return resolve_candidate(candidate)
+    return resolve_candidate(candidate, project=project())
 
 
 def _agent(cfg: ReplayConfig, spec: str | None, concurrency: int) -> AgentAdapter:
@@ -288,7 +293,7 @@ def build_regression(
 ) -> None:
     """A sample of recent traffic stratified by route / intent / cluster, plus fixed failures."""
     store = open_store()
-    fixed = ReplayStore(store).fixed_failures()
+    fixed = fixed_failures(store)
     _saved(build_regression_set(store, size=size, days=days, seed=seed, fixed=fixed), json_out)
 
 

@@ -1,0 +1,160 @@
+"""The core's own stages: ingest the inbox, detect failures, cluster (registered like any other
+stage, through the ``flywheel.stages`` entry point group)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from flywheel.errors import UserError
+from flywheel.ingest import expand_paths, ingest_paths
+from flywheel.nightly._stage import StageContext, StageResult
+from flywheel.nightly._tables import InboxFileRow
+from flywheel.store import Store
+from flywheel.store._tables import ClusterRow, utcnow
+
+
+class IngestStage:
+    """New trace files under the inbox (recursively); a file is new until its path, size and
+    modification time were recorded as ingested. Re-ingesting is idempotent anyway."""
+
+    name = "ingest"
+
+    def run(self, context: StageContext) -> StageResult:
+        inbox = context.inbox
+        if not inbox.is_dir():
+            return StageResult(
+                summary={"inbox": str(inbox), "files": 0, "note": "no inbox folder"},
+                counts={"files": 0, "stored": 0},
+            )
+        settings = context.project.settings.ingest
+        seen = _ingested(context.store)
+        totals: dict[str, int] = {"read": 0, "stored": 0, "updated": 0, "duplicates": 0}
+        totals["quarantined"] = 0
+        files: list[str] = []
+        skipped = 0
+        for path in expand_paths([inbox]):
+            key, size, mtime = _identity(path)
+            if seen.get(key) == (size, mtime):
+                skipped += 1
+                continue
+            context.log(f"{path.name}")
+            try:
+                counts = ingest_paths(
+                    context.store,
+                    [path],
+                    batch_size=settings.batch_size,
+                    max_record_bytes=settings.max_record_bytes,
+                )
+            except OSError as exc:
+                raise UserError(
+                    f"inbox file {path}: cannot read it ({exc.strerror or exc}); fix its "
+                    "permissions or move it out of the inbox"
+                ) from None
+            data = counts.as_dict()
+            for name in totals:
+                totals[name] += int(data.get(name, 0))
+            _record(context.store, key, size, mtime, context.run_id, data)
+            files.append(str(path.relative_to(inbox)))
+        return StageResult(
+            summary={"inbox": str(inbox), "files": files, "skipped": skipped, **totals},
+            counts={"files": len(files), "stored": totals["stored"] + totals["updated"]},
+        )
+
+
+def _identity(path: Path) -> tuple[str, int, int]:
+    stat = path.stat()
+    return str(path.resolve()), int(stat.st_size), int(stat.st_mtime_ns)
+
+
+def _ingested(store: Store) -> dict[str, tuple[int, int]]:
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(InboxFileRow.path, InboxFileRow.size, InboxFileRow.mtime_ns))
+        return {row.path: (int(row.size), int(row.mtime_ns)) for row in rows}
+
+
+def _record(
+    store: Store, key: str, size: int, mtime: int, run_id: int, counts: dict[str, Any]
+) -> None:
+    values = {
+        "size": size,
+        "mtime_ns": mtime,
+        "run_id": run_id,
+        "ingested_at": utcnow(),
+        "counts": {k: v for k, v in counts.items() if k != "errors"},
+    }
+    with store.engine.begin() as conn:
+        existing = conn.execute(select(InboxFileRow.path).where(InboxFileRow.path == key)).first()
+        if existing is None:
+            conn.execute(insert(InboxFileRow).values(path=key, **values))
+        else:
+            conn.execute(update(InboxFileRow).where(InboxFileRow.path == key).values(**values))
+
+
+class DetectStage:
+    """Derive failure signals for the traces not evaluated yet."""
+
+    name = "detect"
+
+    def run(self, context: StageContext) -> StageResult:
+        from flywheel.signals import detect_failures
+
+        report = detect_failures(context.store, context.project.settings.signals)
+        return StageResult(
+            summary=report.model_dump(mode="json"), counts={"evaluated": report.evaluated}
+        )
+
+
+class ClusterStage:
+    """Assign new failing traces to the clusters; re-cluster fully when none exist or due."""
+
+    name = "cluster"
+
+    def run(self, context: StageContext) -> StageResult:
+        from flywheel.clustering import run_clustering
+
+        store, settings = context.store, context.project.settings
+        if store.count_traces(failing=True) == 0:
+            return StageResult(
+                summary={"kind": "none", "clusters": 0, "new": [], "grown": {}},
+                counts={"traces": 0},
+            )
+        config = settings.clustering
+        if settings.nightly.full_recluster_days is not None:
+            config = config.model_copy(
+                update={"full_every_days": settings.nightly.full_recluster_days}
+            )
+        before = _sizes(store)
+        namer = context.project.llm_client("cluster")
+        try:
+            result = run_clustering(store, config, namer=namer, log=context.log)
+        finally:
+            namer.close()
+        after = _sizes(store)
+        new = sorted(set(after) - set(before))
+        grown = {
+            cid: after[cid] - before[cid]
+            for cid in sorted(after)
+            if cid in before and after[cid] > before[cid]
+        }
+        return StageResult(
+            summary={
+                "run_id": result.run_id,
+                "kind": result.kind,
+                "traces": result.traces,
+                "clusters": result.clusters,
+                "noise": result.noise,
+                "new": new,
+                "grown": grown,
+                "message": result.message,
+            },
+            counts={"traces": result.traces},
+        )
+
+
+def _sizes(store: Store) -> dict[str, int]:
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(ClusterRow.id, ClusterRow.size).where(ClusterRow.active))
+        return {str(row.id): int(row.size) for row in rows}

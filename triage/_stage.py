@@ -1,0 +1,66 @@
+"""The nightly ``triage`` stage: triage the clusters that are new or changed since their
+last triage (a record's ``cluster_run_id`` differs from the cluster's last clustering run),
+then put the new clusters' traces into the backlog eval set."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from flywheel.datasets import sync_backlog
+from flywheel.nightly import StageContext, StageResult
+from flywheel.store import Store
+from flywheel.store._tables import ClusterRow
+from triage._agent import stored_records, triage_clusters
+from triage._taxonomy import load_triage_config
+
+
+def clusters_to_triage(store: Store) -> list[str]:
+    """Active clusters without a triage record of their current clustering run."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(ClusterRow.id, ClusterRow.last_run_id)
+            .where(ClusterRow.active.is_(True))
+            .order_by(ClusterRow.id)
+        ).all()
+    triaged = {r.cluster_id: r.cluster_run_id for r in stored_records(store)}
+    return [str(row.id) for row in rows if triaged.get(row.id, -1) != row.last_run_id]
+
+
+class TriageStage:
+    name = "triage"
+
+    def run(self, context: StageContext) -> StageResult:
+        store = context.store
+        todo = clusters_to_triage(store)
+        if not todo:
+            return StageResult(summary={"triaged": []}, counts={"clusters": 0})
+        context.log(f"{len(todo)} new or changed clusters")
+        llm = context.project.llm_client(f"triage-nightly-{context.run_id}")
+        try:
+            records = triage_clusters(
+                store,
+                config=load_triage_config(context.project.root),
+                llm=llm,
+                cluster_ids=todo,
+            )
+        finally:
+            llm.close()
+        triaged = [
+            {
+                "cluster_id": r.cluster_id,
+                "root_cause": r.root_cause,
+                "severity": r.severity,
+                "priority": round(r.priority, 2),
+                "fixable": r.fixable,
+            }
+            for r in records
+        ]
+        backlog = sync_backlog(  # new failure patterns land in the backlog eval set
+            store,
+            config=context.project.settings.datasets,
+            root_causes={r.cluster_id: r.root_cause for r in records},
+        )
+        return StageResult(
+            summary={"triaged": triaged, "backlog_clusters": backlog.clusters},
+            counts={"clusters": len(records), "backlog_cases": backlog.cases_added},
+        )
