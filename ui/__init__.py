@@ -4,12 +4,23 @@
   `FlippedCase` list) in the approval queue; `CandidateQueue` is how the app reads it.
 - `approve`, `reject`, `rollback` apply the rules (`ui._rules`), change the configuration
   repository (a merge commit with trailers on main, or a revert) and append to the
-  hash-chained audit log; the app and the CLI both call them.
+  hash-chained audit log; the app and the CLI both call them. A candidate gated on an older
+  main is re-gated first (`regate_candidate`, `project_regate`: main merged into its branch,
+  replay's gate run again; a conflict marks it needs_rework).
 - `record_event`, `verify_audit`, `audit_records`: the audit log.
 - `add_user`, `authenticate`, `Role`, `User`: local users with argon2 password hashes.
 """
 
-from ui._approvals import Outcome, StaleCandidate, approvals_of, approve, reject, rollback
+from ui._approvals import (
+    Outcome,
+    StaleCandidate,
+    approvals_of,
+    approve,
+    is_stale,
+    regate_candidate,
+    reject,
+    rollback,
+)
 from ui._audit import AuditCheck, AuditRecord, audit_records, record_event, verify_audit
 from ui._candidates import (
     Candidate,
@@ -21,6 +32,8 @@ from ui._candidates import (
     StoreQueue,
     register_candidate,
 )
+from ui._git import MergeConflict
+from ui._regate import project_regate, regate_on_head
 from ui._rules import Forbidden
 from ui._users import Role, User, add_user, authenticate, users_path
 
@@ -34,6 +47,7 @@ __all__ = [
     "GateSummary",
     "Guardrail",
     "Interval",
+    "MergeConflict",
     "Outcome",
     "Role",
     "StaleCandidate",
@@ -44,7 +58,11 @@ __all__ = [
     "approve",
     "audit_records",
     "authenticate",
+    "is_stale",
+    "project_regate",
     "record_event",
+    "regate_candidate",
+    "regate_on_head",
     "register_candidate",
     "reject",
     "rollback",

@@ -1,9 +1,11 @@
 """Approve, reject, roll back: the rules, the git change and the audit record, together.
 
 The app and the CLI both call these. Every attempt is audited, including a refused one.
-Order on approval: rules, then the stale-base check, then the merge, then one database
-transaction with the decision, the ship event, the status and the audit records; a failed
-merge leaves the candidate waiting and records nothing but the failed attempt.
+Order on approval: rules, then the stale-base check (a candidate gated on an older main is
+re-gated on main's head first: `ui._regate`; a conflict marks it ``needs_rework``, a failed
+re-gate refuses the approval), then the merge, then one database transaction with the
+decision, the ship event, the status and the audit records; a failed merge leaves the
+candidate waiting and records nothing but the failed attempt.
 """
 
 from __future__ import annotations
@@ -19,8 +21,15 @@ from flywheel.store import Store
 from flywheel.store._tables import utcnow
 from ui._audit import append_audit, record_event
 from ui._candidates import Candidate, StoreQueue, register_candidate
-from ui._git import commit_message, main_head, merge_branch, revert_merge
-from ui._rules import Forbidden, approvers_needed, check_approve, check_reject, check_rollback
+from ui._git import MergeConflict, commit_message, main_head, merge_branch, revert_merge
+from ui._rules import (
+    Forbidden,
+    approvers_needed,
+    check_approve,
+    check_regate,
+    check_reject,
+    check_rollback,
+)
 from ui._tables import CandidateRow, DecisionRow, ShipRow
 from ui._users import User
 
@@ -47,7 +56,76 @@ def _tell(store: Store, hook: OnDecided | None, candidate: Candidate, status: st
 
 
 class StaleCandidate(UserError):
-    """The candidate was gated on an older main: it must be re-gated before approval."""
+    """The candidate was gated on an older main, or fails its gate on the new one."""
+
+
+def _reasons(candidate: Candidate) -> list[str]:
+    reasons = getattr(candidate.gate, "reasons", None)
+    return [str(r) for r in reasons] if isinstance(reasons, list) and reasons else ["gate failed"]
+
+
+def _regate(
+    store: Store, candidate: Candidate, user: User, regate: Regate, on_decided: OnDecided | None
+) -> Candidate:
+    """Re-gate on main's head and store the new view; a conflict sends it back for rework."""
+    old_base = candidate.base_sha
+    try:
+        updated = regate(candidate)
+    except MergeConflict as exc:
+        with store.engine.begin() as conn:
+            _set_status(conn, candidate.id, "gated", "needs_rework")
+            append_audit(
+                conn,
+                actor=user.name,
+                action="needs_rework",
+                subject=candidate.id,
+                detail={"reason": str(exc), "files": exc.files, "base_sha": old_base},
+            )
+        _tell(store, on_decided, candidate, "needs_rework")
+        raise
+    register_candidate(store, updated)
+    record_event(
+        store,
+        actor=user.name,
+        action="regate",
+        subject=candidate.id,
+        detail={
+            "old_base_sha": old_base,
+            "base_sha": updated.base_sha,
+            "replay_run": updated.replay_run,
+            "passed": updated.gate.passed,
+        },
+    )
+    return updated
+
+
+def is_stale(candidate: Candidate) -> bool:
+    """True when main's head is no longer the commit the candidate was gated on."""
+    return main_head(candidate.repo, candidate.main_branch) != candidate.base_sha
+
+
+def regate_candidate(
+    store: Store,
+    candidate_id: str,
+    user: User,
+    regate: Regate,
+    *,
+    on_decided: OnDecided | None = None,
+) -> Candidate:
+    """Re-gate a waiting candidate on main's head now (approvers); unchanged when current.
+
+    Raises `ui.MergeConflict` after marking the candidate ``needs_rework`` when its branch
+    conflicts with main.
+    """
+    candidate = StoreQueue(store).get(candidate_id)
+    try:
+        check_regate(user, status=candidate.status)
+    except Forbidden as exc:
+        _refused(store, user, "regate", candidate_id, exc)
+        raise
+    if not is_stale(candidate):
+        return candidate
+    return _regate(store, candidate, user, regate, on_decided)
 
 
 class Outcome(BaseModel):
@@ -57,6 +135,8 @@ class Outcome(BaseModel):
     approvals_needed: int
     merge_sha: str | None = None
     revert_sha: str | None = None
+    #: main's head the candidate was re-gated on during this call (it had moved), if any.
+    regated_on: str | None = None
 
 
 def approvals_of(store: Store, candidate_id: str) -> list[str]:
@@ -131,26 +211,24 @@ def approve(
     except Forbidden as exc:
         _refused(store, user, "approve", candidate_id, exc)
         raise
-    head = main_head(candidate.repo, candidate.main_branch)
-    if head != candidate.base_sha:
+    regated_on = None
+    if main_head(candidate.repo, candidate.main_branch) != candidate.base_sha:
         if regate is None:
             stale = StaleCandidate(
-                f"candidate '{candidate_id}' was gated on {candidate.base_sha[:12]} but main is "
-                f"now at {head[:12]}; re-gate it on the new main before approving"
+                f"candidate '{candidate_id}' was gated on {candidate.base_sha[:12]} but main has "
+                "moved; re-gate it on the new main before approving"
             )
             _refused(store, user, "approve", candidate_id, stale)
             raise stale
-        candidate = regate(candidate)
-        register_candidate(store, candidate)
-        record_event(
-            store,
-            actor=user.name,
-            action="regate",
-            subject=candidate_id,
-            detail={"base_sha": candidate.base_sha, "passed": candidate.gate.passed},
+        candidate = _regate(store, candidate, user, regate, on_decided)
+        regated_on = candidate.base_sha
+    if not candidate.gate.passed:
+        failed = StaleCandidate(
+            f"candidate '{candidate_id}' does not pass its gate on main's head "
+            f"({'; '.join(_reasons(candidate))}); reject it or let the optimizer rework it"
         )
-        if not candidate.gate.passed:
-            raise StaleCandidate(f"candidate '{candidate_id}' no longer passes its gate on main")
+        _refused(store, user, "approve", candidate_id, failed)
+        raise failed
     if not ships:
         with store.engine.begin() as conn:
             _decide(conn, candidate, user, "approve", comment)
@@ -159,6 +237,7 @@ def approve(
             status=candidate.status,
             approvals=[*approved_by, user.name],
             approvals_needed=needed,
+            regated_on=regated_on,
         )
     approvers = [*approved_by, user.name]
     message = commit_message(
@@ -208,6 +287,7 @@ def approve(
         approvals=approvers,
         approvals_needed=needed,
         merge_sha=merge_sha,
+        regated_on=regated_on,
     )
 
 

@@ -1,12 +1,18 @@
 """Sign-in for the app: Streamlit's OIDC login when configured, else the local users file.
 
-OIDC is configured by an ``[auth]`` section in ``.streamlit/secrets.toml`` (Streamlit's own
-format: redirect_uri, cookie_secret, client_id, client_secret, server_metadata_url; it needs
-the Authlib package). The person's role then comes from the users file entry named by their
-e-mail (`flywheel users add EMAIL --role ...` without a password); unknown people are viewers.
+OIDC is configured by an ``[auth]`` section in the project's ``.streamlit/secrets.toml``
+(Streamlit's own format: redirect_uri, cookie_secret, client_id, client_secret,
+server_metadata_url, or one ``[auth.NAME]`` table per provider; it needs the Authlib package).
+Then the app offers only the identity provider's login (`st.login`) and reads `st.user`; the
+person's role comes from the users file entry named by their e-mail (`flywheel users add EMAIL
+--role ... --no-password`); unknown people are viewers. Without ``[auth]``, the local users
+file's names and argon2 password hashes are the sign-in.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 import streamlit as st
 
@@ -17,19 +23,52 @@ from ui._users import Role, User, authenticate, find_user, load_users, users_pat
 SESSION_KEY = "flywheel_user"
 
 
-def _oidc_configured() -> bool:
-    from streamlit.auth_util import get_secrets_auth_section
+def auth_section() -> Mapping[str, Any]:
+    """The ``[auth]`` section of the app's secrets ({} when there is none).
 
-    return bool(get_secrets_auth_section())
+    Read through ``st.secrets`` (the server's secrets.toml files: the project folder's
+    ``.streamlit/secrets.toml`` since `flywheel ui` starts the server there).
+    """
+    from streamlit.errors import StreamlitSecretNotFoundError
+
+    try:
+        section = st.secrets.get("auth")
+    except StreamlitSecretNotFoundError:  # no secrets file at all
+        return {}
+    return section if isinstance(section, Mapping) else {}
+
+
+def oidc_configured() -> bool:
+    return bool(auth_section())
+
+
+def oidc_providers(section: Mapping[str, Any]) -> list[str | None]:
+    """Named providers (``[auth.google]``...), or [None] for a single unnamed one."""
+    named: list[str | None] = [
+        str(name) for name, value in sorted(section.items()) if isinstance(value, Mapping)
+    ]
+    return [None] if "client_id" in section or not named else named
+
+
+def oidc_role(email: str) -> User:
+    """The users-file entry named by the OIDC e-mail gives the role; anyone else is a viewer."""
+    return find_user(users_path(data_dir()), email) or User(name=email, role=Role.viewer)
 
 
 def _oidc_user() -> User | None:
-    if not st.user.is_logged_in:
+    if not st.user.get("is_logged_in", False):
         st.title("Flywheel")
-        st.button("Log in", on_click=st.login)
+        st.caption("Sign in with your organisation's identity provider.")
+        for provider in oidc_providers(auth_section()):
+            label = f"Log in with {provider}" if provider else "Log in"
+            args = (provider,) if provider else ()
+            st.button(label, on_click=st.login, args=args, key=f"oidc_{provider or 'default'}")
         return None
-    email = str(st.user.get("email") or st.user.get("sub") or "")
-    return find_user(users_path(data_dir()), email) or User(name=email, role=Role.viewer)
+    email = str(st.user.get("email") or st.user.get("sub") or "").strip()
+    if not email:
+        st.error("The identity provider sent neither an e-mail nor a subject; ask an admin.")
+        return None
+    return oidc_role(email)
 
 
 def _local_user() -> User | None:
@@ -57,7 +96,7 @@ def session_user() -> User | None:
 
 def sign_in_page() -> None:
     """The sign-in form (or OIDC button); on success remembers the user and reruns."""
-    user = _oidc_user() if _oidc_configured() else _local_user()
+    user = _oidc_user() if oidc_configured() else _local_user()
     if user is not None:
         st.session_state[SESSION_KEY] = user.model_dump(mode="json")
         st.rerun()
@@ -78,6 +117,6 @@ def sidebar_identity(user: User) -> None:
         st.caption(f"Signed in as {plain(user.name)} ({user.role.value})")
         if st.button("Sign out", key="sign_out"):
             st.session_state.pop(SESSION_KEY, None)
-            if _oidc_configured():
+            if oidc_configured():
                 st.logout()
             st.rerun()

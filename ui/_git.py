@@ -106,6 +106,96 @@ def merge_branch(repo_path: str, branch: str, *, user: str, message: str, main: 
         return str(work.head.commit.hexsha)
 
 
+class MergeConflict(UserError):
+    """Main's changes and the candidate's touch the same lines: a person must rework it."""
+
+    def __init__(self, message: str, files: list[str]) -> None:
+        super().__init__(message)
+        self.files = files
+
+
+def branch_worktree(repo_path: str, branch: str) -> Path | None:
+    """The working tree where ``branch`` is checked out (an optimizer's worktree), if any."""
+    porcelain = _repo(repo_path).git.worktree("list", "--porcelain")
+    tree: Path | None = None
+    for line in porcelain.splitlines():
+        if line.startswith("worktree "):
+            tree = Path(line.removeprefix("worktree "))
+        elif line == f"branch refs/heads/{branch}" and tree is not None:
+            return tree
+    return None
+
+
+@contextmanager
+def _on_branch(repo_path: str, branch: str) -> Iterator[git.Repo]:
+    """A clean working tree with ``branch`` checked out: its own worktree, else a temporary."""
+    import git
+
+    repo = _repo(repo_path)
+    tree = branch_worktree(repo_path, branch)
+    if tree is not None:
+        work = git.Repo(tree)
+        if work.is_dirty(untracked_files=False):
+            raise UserError(f"{tree}: {branch} has uncommitted changes; commit or discard them")
+        yield work
+        return
+    with tempfile.TemporaryDirectory(prefix="flywheel-regate-") as tmp:
+        path = str(Path(tmp) / "branch")
+        repo.git.worktree("add", path, branch)
+        try:
+            yield git.Repo(path)
+        finally:
+            repo.git.worktree("remove", "--force", path)
+
+
+def merge_main_into(repo_path: str, branch: str, *, main_sha: str, user: str, message: str) -> str:
+    """Bring ``branch`` up to ``main_sha`` with a merge commit on the branch; its new head.
+
+    A merge rather than a rebase: the commits that were gated keep their ids, and a branch
+    already containing ``main_sha`` is left as it is. A conflict aborts the merge (the branch
+    is unchanged) and raises `MergeConflict` naming the files.
+    """
+    import git
+
+    with _on_branch(repo_path, branch) as work:
+        if work.is_ancestor(work.commit(main_sha), work.head.commit):
+            return str(work.head.commit.hexsha)
+        try:
+            with work.git.custom_environment(**_env(user)):
+                work.git.merge("--no-ff", "-m", message, main_sha)
+        except git.GitCommandError as exc:
+            files = work.git.diff("--name-only", "--diff-filter=U").split()
+            if files or "conflict" in str(exc).lower():
+                work.git.merge("--abort")
+                raise MergeConflict(
+                    f"{branch} conflicts with main at {main_sha[:12]} in "
+                    f"{', '.join(files) or 'its files'}; the fix must be reworked on the new main",
+                    files,
+                ) from None
+            raise UserError(
+                f"git merge of main into {branch} failed: {exc.stderr.strip()}"
+            ) from None
+        return str(work.head.commit.hexsha)
+
+
+@contextmanager
+def checked_out(repo_path: str, revision: str) -> Iterator[Path]:
+    """A temporary detached working tree of ``revision`` (removed on exit)."""
+    repo = _repo(repo_path)
+    with tempfile.TemporaryDirectory(prefix="flywheel-tree-") as tmp:
+        path = Path(tmp) / "tree"
+        repo.git.worktree("add", "--detach", str(path), revision)
+        try:
+            yield path
+        finally:
+            repo.git.worktree("remove", "--force", str(path))
+
+
+def branch_diff(repo_path: str, main: str, branch: str) -> str:
+    """What merging ``branch`` would change on ``main`` (``git diff main...branch``)."""
+    return str(_repo(repo_path).git.diff(f"{main}...{branch}"))
+
+
 def revert_merge(
     repo_path: str, merge_sha: str, *, user: str, message: str, main: str = MAIN
 ) -> str:

@@ -22,6 +22,7 @@ from optimizers import (
     open_workspace,
 )
 from replay import GateReport, ReplayStore, Status, Suite
+from ui._approvals import approvals_of
 from ui._candidates import (
     Candidate,
     FlippedCase,
@@ -31,6 +32,8 @@ from ui._candidates import (
     StoreQueue,
 )
 from ui._candidates import register_candidate as _register
+from ui._git import main_head
+from ui._promote import promote_fixed_cases
 from ui._triage import triage_views
 
 _GUARDRAILS = (
@@ -131,10 +134,14 @@ def import_gated(
         if report.decision != "pass":
             continue
         try:
-            if queue.get(key).status != "gated":
-                continue  # decided already
+            queued = queue.get(key)
         except UserError:
-            pass  # not in the queue yet
+            queued = None  # not in the queue yet
+        if queued is not None and queued.status != "gated":
+            continue  # decided already (or sent back for rework)
+        if queued is not None and queued.replay_run == f"gate-{latest['id']}":
+            imported.append(key)  # queued from this very decision (maybe a re-gate): keep it
+            continue
         view = views.get(record.cluster_id)
         _register(
             store,
@@ -168,17 +175,27 @@ def import_gated(
 
 
 def decision_hook(project: Project) -> Callable[[Candidate, str], None]:
-    """Close an optimizer candidate once decided: shipped keeps its branch, rejected drops it."""
+    """Close an optimizer candidate once decided: shipped keeps its branch (and its fixed
+    cases join the regression eval set), rejected drops it, and one that conflicts with the
+    new main is closed too, so its cluster is optimized again on the new main."""
 
     def close(candidate: Candidate, status: str) -> None:
         kind, _, number = candidate.origin.partition(":")
-        if kind != "optimizers" or status not in ("shipped", "rejected"):
+        if kind != "optimizers" or status not in ("shipped", "rejected", "needs_rework"):
             return
         with_store = project.open_store()
         try:
             close_candidate(
                 with_store, open_workspace(project), int(number), status=status, reason=status
             )
+            if status == "shipped":
+                approvers = approvals_of(with_store, candidate.id)
+                promote_fixed_cases(
+                    with_store,
+                    candidate,
+                    approver=", ".join(approvers),
+                    config_commit=main_head(candidate.repo, candidate.main_branch),
+                )
         finally:
             with_store.close()
 

@@ -48,6 +48,12 @@ def check_approve(
     return len(set(approved_by)) + 1 >= approvers_needed(severity)
 
 
+def check_regate(user: User, *, status: str) -> None:
+    require(user, Role.approver, "re-gating a candidate")
+    if status != "gated":
+        raise Forbidden(f"the candidate is {status}, not waiting for a decision")
+
+
 def check_reject(user: User, *, status: str) -> None:
     require(user, Role.approver, "rejecting a candidate")
     if status != "gated":

@@ -8,6 +8,7 @@ through OIDC are looked up here by e-mail for their role (an entry without a pas
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
 from datetime import datetime
 from enum import StrEnum
@@ -137,3 +138,20 @@ def authenticate(path: Path, name: str, password: str) -> User | None:
 def find_user(path: Path, name: str) -> User | None:
     entry = load_users(path).users.get(name)
     return User(name=name, role=entry.role) if entry else None
+
+
+DEMO_USER = "demo-approver"
+
+
+def ensure_demo_account(data_dir: Path) -> tuple[str, str]:
+    """The demo approver's (name, password): created once with a random password kept in
+    ``.flywheel/demo-credentials`` (mode 600), so a second `make demo` prints the same."""
+    secret = data_dir / "demo-credentials"
+    path = users_path(data_dir)
+    if secret.exists() and find_user(path, DEMO_USER) is not None:
+        return DEMO_USER, secret.read_text(encoding="utf-8").strip()
+    password = secrets.token_urlsafe(9)
+    add_user(path, DEMO_USER, Role.approver, password)
+    secret.write_text(password + "\n", encoding="utf-8")
+    os.chmod(secret, 0o600)
+    return DEMO_USER, password

@@ -17,11 +17,20 @@ from flywheel.cli._common import (
     project,
 )
 from flywheel.errors import UserError
-from ui._approvals import Outcome, approve, reject, rollback
+from ui._approvals import Outcome, approve, regate_candidate, reject, rollback
 from ui._audit import verify_audit
 from ui._candidates import StoreQueue
 from ui._import import decision_hook, import_gated
-from ui._users import Role, User, add_user, find_user, load_users, users_path
+from ui._regate import project_regate
+from ui._users import (
+    Role,
+    User,
+    add_user,
+    ensure_demo_account,
+    find_user,
+    load_users,
+    users_path,
+)
 
 APP_SCRIPT = Path(__file__).parent / "app.py"
 
@@ -67,13 +76,61 @@ def queue_list(
             console.print("\t".join(str(v) for v in row.values()), highlight=False)
 
 
+@queue_app.command("regate")
+def queue_regate(
+    candidate_id: str = typer.Argument(..., metavar="ID"),
+    as_user: str = typer.Option(..., "--as", help="The approver asking (from the users file)."),
+    json_out: bool = JsonOption,
+) -> None:
+    """Re-gate a waiting candidate on main's head now (a no-op when its base is current)."""
+    proj, store = project(), open_store()
+    before = StoreQueue(store).get(candidate_id).base_sha
+    candidate = regate_candidate(
+        store,
+        candidate_id,
+        _user(as_user),
+        project_regate(proj, store),
+        on_decided=decision_hook(proj),
+    )
+    data = {
+        "id": candidate.id,
+        "regated": candidate.base_sha != before,
+        "base_sha": candidate.base_sha,
+        "replay_run": candidate.replay_run,
+        "passed": candidate.gate.passed,
+    }
+    if json_out:
+        print_json(data)
+    elif not data["regated"]:
+        console.print(f"{candidate.id}: already gated on main's head", highlight=False)
+    else:
+        verdict = "passes" if candidate.gate.passed else "fails"
+        console.print(
+            f"{candidate.id}: re-gated on main {candidate.base_sha[:12]}, {verdict} "
+            f"({candidate.replay_run})",
+            highlight=False,
+        )
+
+
 def ui(
     host: str = typer.Option("127.0.0.1", "--host", envvar="FLYWHEEL_UI_HOST", help="Address."),
     port: int = typer.Option(8501, "--port", envvar="FLYWHEEL_UI_PORT", help="Port."),
+    demo_account: bool = typer.Option(
+        False,
+        "--demo-account",
+        help="Make sure a demo approver account exists and print its credentials (demo only).",
+    ),
 ) -> None:
-    """Start the Streamlit app on HOST:PORT for this project."""
+    """Start the Streamlit app on HOST:PORT for this project.
+
+    Sign-in is OIDC when the project's .streamlit/secrets.toml has an [auth] section, else the
+    local users file (`flywheel users add`).
+    """
     proj = project()
     proj.open_store().close()  # migrate before the first page asks for data
+    if demo_account:
+        name, password = ensure_demo_account(proj.data_dir)
+        console.print(f"sign in as [bold]{name}[/] with password [bold]{password}[/] (an approver)")
     env = {
         **os.environ,
         "FLYWHEEL_PROJECT": str(proj.root),
@@ -98,6 +155,8 @@ def ui(
     ]
     console.print(f"Flywheel app on http://{host}:{port} (project {proj.root})")
     sys.stdout.flush()
+    # Streamlit reads .streamlit/secrets.toml (OIDC's [auth]) from its working directory.
+    os.chdir(proj.root)
     os.execve(sys.executable, args, env)  # the app replaces this process: signals reach it
 
 
@@ -174,6 +233,8 @@ def _report(outcome: Outcome, json_out: bool) -> None:
         print_json(outcome.model_dump())
         return
     line = f"{outcome.candidate_id}: {outcome.status}"
+    if outcome.regated_on:
+        line += f" (re-gated on main {outcome.regated_on[:12]} first)"
     if outcome.merge_sha:
         line += f", merge commit {outcome.merge_sha}"
     if outcome.revert_sha:
@@ -193,9 +254,21 @@ def approve_command(
     comment: str = CommentOption,
     json_out: bool = JsonOption,
 ) -> None:
-    """Approve a gated candidate; the last approval needed merges it into the config's main."""
-    hook = decision_hook(project())
-    _report(approve(open_store(), candidate_id, _user(as_user), comment, on_decided=hook), json_out)
+    """Approve a gated candidate; the last approval needed merges it into the config's main.
+
+    A candidate gated on an older main is first re-gated on main's head (main merged into its
+    branch, replayed, gated again); it ships only when it still passes.
+    """
+    proj, store = project(), open_store()
+    outcome = approve(
+        store,
+        candidate_id,
+        _user(as_user),
+        comment,
+        regate=project_regate(proj, store),
+        on_decided=decision_hook(proj),
+    )
+    _report(outcome, json_out)
 
 
 def reject_command(

@@ -7,6 +7,7 @@ from pathlib import Path
 import git
 import pytest
 
+from flywheel.project import Project
 from flywheel.store import Store
 from ui import Candidate, FlippedCase, GateSummary, Guardrail, Interval, register_candidate
 
@@ -92,3 +93,34 @@ def gated(
     )
     register_candidate(store, candidate)
     return candidate
+
+
+@pytest.fixture
+def app_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
+    """A SQLite project with clusters, candidates, one trace full of markup, eval sets, case
+    sets, replay runs and nightly drift (AppTest runs in this process, so the pages find it
+    through FLYWHEEL_PROJECT)."""
+    from flywheel.ingest import ingest_paths
+    from flywheel.project import init_project
+    from tests.ingest.test_native import trace, write_lines
+    from tests.ui._app import seed_data_pages
+    from ui._bench import populate
+
+    monkeypatch.delenv("FLYWHEEL_DATABASE_URL", raising=False)
+    project, _ = init_project(tmp_path / "project")
+    monkeypatch.setenv("FLYWHEEL_PROJECT", str(project.root))
+    with project.open_store() as store:
+        populate(store, traces=300, clusters=6, candidates=4)
+        hostile = trace(
+            9999,
+            input=f"Summarize {XSS}",
+            output=f"**bold** {XSS}",
+            feedback=[{"kind": "comment", "comment": XSS}],
+        )
+        hostile["steps"][0]["name"] = XSS
+        hostile["steps"].append(
+            {"id": "x9", "type": "retriever", "name": "search", "output": [{"doc": XSS}]}
+        )
+        ingest_paths(store, [write_lines(tmp_path / "hostile.jsonl", [hostile])])
+        seed_data_pages(store, tmp_path / "main-config", "t-9999")
+    return project

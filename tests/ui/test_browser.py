@@ -23,6 +23,7 @@ import pytest
 
 from flywheel.project import Project, init_project
 from tests.ingest.test_native import trace, write_lines
+from tests.ui._app import seed_data_pages
 from tests.ui.conftest import XSS, gated
 from ui._bench import populate
 
@@ -78,6 +79,7 @@ def served(
         gated(store, config_repo, "cand-own", author="alice", priority=4.0)
         hostile = trace(1, input=f"Summarize {XSS}", output=XSS)
         ingest_paths(store, [write_lines(tmp_path / "hostile.jsonl", [hostile])])
+        seed_data_pages(store, tmp_path / "main-config", "t-1")  # datasets, drift, runs
     port = _free_port()
     env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
     server = subprocess.Popen(

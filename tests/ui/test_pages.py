@@ -2,75 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import git
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from flywheel.ingest import ingest_paths
 from flywheel.project import Project, init_project
 from flywheel.store import Store
-from tests.ingest.test_native import trace, write_lines
-from tests.ui.conftest import XSS, gated
+from tests.ui._app import APP, _assert_safe, _markdown_texts, _page, _plain
+from tests.ui.conftest import gated
 from ui import Role, StoreQueue, add_user, audit_records, users_path
-from ui._bench import populate
-
-PAGES = Path(__file__).resolve().parents[2] / "ui" / "pages"
-APP = PAGES.parent / "app.py"
-#: What must never reach a Markdown-rendering element unescaped.
-DANGEROUS = re.compile(r"(?<!\\)<script|(?<!\\)\]\(javascript|(?<!\\)!\[img")
-
-
-def _plain(text: str) -> str:
-    """What a reader sees of a backslash-escaped Markdown text."""
-    return re.sub(r"\\(.)", r"\1", text)
-
-
-@pytest.fixture
-def app_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
-    """A SQLite project with clusters, candidates and one trace full of markup (AppTest runs
-    in this process, so the pages find it through FLYWHEEL_PROJECT)."""
-    monkeypatch.delenv("FLYWHEEL_DATABASE_URL", raising=False)
-    project, _ = init_project(tmp_path / "project")
-    monkeypatch.setenv("FLYWHEEL_PROJECT", str(project.root))
-    with project.open_store() as store:
-        populate(store, traces=300, clusters=6, candidates=4)
-        hostile = trace(
-            9999,
-            input=f"Summarize {XSS}",
-            output=f"**bold** {XSS}",
-            feedback=[{"kind": "comment", "comment": XSS}],
-        )
-        hostile["steps"][0]["name"] = XSS
-        hostile["steps"].append(
-            {"id": "x9", "type": "retriever", "name": "search", "output": [{"doc": XSS}]}
-        )
-        ingest_paths(store, [write_lines(tmp_path / "hostile.jsonl", [hostile])])
-    return project
-
-
-def _page(name: str, role: Role = Role.admin, user: str = "alice") -> AppTest:
-    app = AppTest.from_file(str(PAGES / f"{name}.py"), default_timeout=60)
-    app.session_state["flywheel_user"] = {"name": user, "role": role.value}
-    return app
-
-
-def _markdown_texts(app: AppTest) -> list[str]:
-    texts: list[str] = []
-    for kind in ("markdown", "caption", "title", "header", "subheader"):
-        texts += [str(getattr(el, "value", "")) for el in app.get(kind)]
-    for kind in ("error", "success", "info", "warning"):
-        texts += [str(getattr(el, "value", "")) for el in app.get(kind)]
-    texts += [ex.label for ex in app.expander]
-    return texts
-
-
-def _assert_safe(app: AppTest) -> None:
-    assert not app.exception, app.exception
-    for text in _markdown_texts(app):
-        assert not DANGEROUS.search(text), text
 
 
 @pytest.mark.parametrize(
@@ -78,9 +20,9 @@ def _assert_safe(app: AppTest) -> None:
     [
         ("this_week", "Clusters that grew or appeared"),
         ("clusters", "Map of failing traces"),
-        ("datasets", "not built yet"),
-        ("replay_runs", "not built yet"),
-        ("exports", "not built yet"),
+        ("datasets", "Replay case sets"),
+        ("replay_runs", "Drift of main"),
+        ("exports", "No exports in this folder yet"),
         ("audit", "Audit log"),
     ],
 )
@@ -197,7 +139,16 @@ def test_pages_handle_an_empty_store(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.delenv("FLYWHEEL_DATABASE_URL", raising=False)
     project, _ = init_project(tmp_path / "empty")
     monkeypatch.setenv("FLYWHEEL_PROJECT", str(project.root))
-    for name in ("this_week", "clusters", "traces", "approvals", "replay_runs", "audit"):
+    for name in (
+        "this_week",
+        "clusters",
+        "traces",
+        "approvals",
+        "datasets",
+        "replay_runs",
+        "exports",
+        "audit",
+    ):
         app = _page(name).run()
         assert not app.exception, (name, app.exception)
         assert app.info or app.markdown, name
@@ -205,19 +156,50 @@ def test_pages_handle_an_empty_store(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 
 def test_a_reviewer_corrects_a_cluster_triage_as_a_human_label(app_project: Project) -> None:
-    from triage import human_labels
+    from triage import calibration_pairs, human_labels, triage_clusters
 
     app = _page("clusters", Role.reviewer, user="rita").run()
     cluster = str(app.selectbox(key="cluster_id").value)
+    with app_project.open_store() as store:
+        [record] = triage_clusters(store, cluster_ids=[cluster])
+    app = _page("clusters", Role.reviewer, user="rita").run()
+    assert str(app.selectbox(key="cluster_id").value) == cluster
     app.selectbox(key="label_root_cause").select("retrieval_ranking")
     app.selectbox(key="label_severity").select("S1")
+    app.selectbox(key="label_owner").select("product")
     app.text_input(key="label_note").input("wrong notes retrieved")
     app.button(key="FormSubmitter:triage_label-Save label").click().run()
     assert not app.exception, app.exception
     assert any("Label saved" in _plain(s.value) for s in app.success), app.error
+    shown = [str(t.value) for t in app.text]
+    assert "root cause: retrieval_ranking · severity: S1 · owner: product" in shown
+    assert any(t.startswith("corrected by rita (triage said: ") for t in shown), shown
     with app_project.open_store() as store:
         labels = human_labels(store)
         assert [(h.cluster_id, h.root_cause, h.severity, h.reviewer) for h in labels] == [
             (cluster, "retrieval_ranking", "S1", "rita")
         ]
-        assert audit_records(store)[0].action == "label"
+        assert [(p.agent, p.human) for p in calibration_pairs(store)] == [
+            (record.root_cause, "retrieval_ranking")
+        ]
+        label = audit_records(store)[0]
+        assert (label.action, label.detail["owner"]) == ("label", "product")
+
+
+def test_without_an_owner_correction_the_owner_follows_the_root_cause(
+    app_project: Project,
+) -> None:
+    from triage import triage_clusters
+
+    app = _page("clusters", Role.reviewer, user="rita").run()
+    cluster = str(app.selectbox(key="cluster_id").value)
+    with app_project.open_store() as store:
+        triage_clusters(store, cluster_ids=[cluster])
+    app = _page("clusters", Role.reviewer, user="rita").run()
+    app.selectbox(key="label_root_cause").select("tool_arguments")
+    app.button(key="FormSubmitter:triage_label-Save label").click().run()
+    shown = [str(t.value) for t in app.text if str(t.value).startswith("root cause: ")]
+    assert shown[0].startswith("root cause: tool_arguments · severity: S")
+    assert shown[0].endswith(" · owner: tools")
+    with app_project.open_store() as store:
+        assert audit_records(store)[0].detail["owner"] is None

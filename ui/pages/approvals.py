@@ -5,13 +5,24 @@ from __future__ import annotations
 import streamlit as st
 
 from flywheel.errors import UserError
-from ui._approvals import approvals_of, approve, reject, rollback, ship_of
+from ui._approvals import (
+    StaleCandidate,
+    approvals_of,
+    approve,
+    is_stale,
+    regate_candidate,
+    reject,
+    rollback,
+    ship_of,
+)
 from ui._audit import audit_records
 from ui._auth import current_user
 from ui._candidates import Candidate, StoreQueue
 from ui._context import project, store
+from ui._git import MergeConflict
 from ui._import import decision_hook, import_gated
 from ui._queries import candidate_counts
+from ui._regate import project_regate
 from ui._render import escape, plain, show_error, show_pair
 from ui._rules import approvers_needed
 from ui._users import Role
@@ -37,9 +48,15 @@ if user.may(Role.approver) and st.button("Import gated candidates from replay"):
 flash = st.session_state.pop("approval_flash", None)
 if flash:
     st.success(escape(flash))
+flash_error = st.session_state.pop("approval_flash_error", None)
+if flash_error:
+    st.error(escape(flash_error))
 
 status = st.radio(
-    "Show", ["gated", "shipped", "rejected", "rolled_back"], horizontal=True, key="queue_status"
+    "Show",
+    ["gated", "needs_rework", "shipped", "rejected", "rolled_back"],
+    horizontal=True,
+    key="queue_status",
 )
 total = queue.count(status=status)
 pages = max(1, -(-total // PAGE))
@@ -140,9 +157,61 @@ for flip in chosen.flips[:20]:
     st.code(flip.input or "—", language=None, wrap_lines=True)
     show_pair("baseline", flip.baseline_output, "candidate", flip.candidate_output)
 
+
+def _stale(candidate: Candidate) -> bool:
+    try:
+        return is_stale(candidate)
+    except UserError as exc:
+        show_error(exc)
+        return False
+
+
+def _after_regate_error(exc: UserError) -> None:
+    """A conflict or a failed re-gate changed the candidate: show it on the reloaded page."""
+    if isinstance(exc, MergeConflict | StaleCandidate):
+        st.session_state["approval_flash_error"] = str(exc)
+        st.rerun()
+    show_error(exc)
+
+
+if chosen.status == "needs_rework":
+    reasons = [
+        r for r in audit_records(db, subject=chosen.id, limit=50) if r.action == "needs_rework"
+    ]
+    st.warning(
+        "Needs rework: "
+        + escape(reasons[0].detail.get("reason", "") if reasons else "its branch conflicts")
+    )
 if not user.may(Role.approver):
     st.info(f"Deciding needs the approver role; you are a {user.role.value}.")
 elif chosen.status == "gated":
+    stale = _stale(chosen)
+    if stale:
+        st.warning(
+            escape(
+                f"main has moved since this candidate was gated on {chosen.base_sha[:12]}. "
+                "Approving re-gates it first: main is merged into its branch and the agent is "
+                "replayed on the stored case sets; it ships only if it still passes."
+            )
+        )
+        if st.button("Re-gate on main's head", key="regate"):
+            try:
+                with st.spinner("Re-gating: merging main and replaying..."):
+                    fresh = regate_candidate(
+                        db,
+                        chosen.id,
+                        user,
+                        project_regate(project(), db),
+                        on_decided=decision_hook(project()),
+                    )
+            except UserError as exc:
+                _after_regate_error(exc)
+            else:
+                verdict = "passes" if fresh.gate.passed else "fails"
+                st.session_state["approval_flash"] = (
+                    f"{chosen.id} re-gated on main {fresh.base_sha[:12]}: it {verdict} its gate"
+                )
+                st.rerun()
     with st.form("decision"):
         comment = st.text_area("Comment", key="decision_comment")
         go, stop = st.columns(2)
@@ -151,8 +220,21 @@ elif chosen.status == "gated":
     if approved or rejected:
         try:
             if approved:
-                outcome = approve(db, chosen.id, user, comment, on_decided=decision_hook(project()))
-                message = (
+                with st.spinner("Re-gating on main's head..." if stale else "Approving..."):
+                    outcome = approve(
+                        db,
+                        chosen.id,
+                        user,
+                        comment,
+                        regate=project_regate(project(), db),
+                        on_decided=decision_hook(project()),
+                    )
+                prefix = (
+                    f"re-gated on main {outcome.regated_on[:12]}, passed; "
+                    if outcome.regated_on
+                    else ""
+                )
+                message = prefix + (
                     f"{chosen.id} shipped: merge commit {outcome.merge_sha}"
                     if outcome.merge_sha
                     else f"{chosen.id}: approval {len(outcome.approvals)} of "
@@ -162,7 +244,7 @@ elif chosen.status == "gated":
                 reject(db, chosen.id, user, comment, on_decided=decision_hook(project()))
                 message = f"{chosen.id} rejected"
         except UserError as exc:
-            show_error(exc)
+            _after_regate_error(exc)
         else:
             st.session_state["approval_flash"] = message
             st.rerun()

@@ -12,7 +12,7 @@ from ui._context import project, store
 from ui._queries import cluster_detail, cluster_lines, cluster_map, reference_end
 from ui._render import escape, plain, show_error
 from ui._rules import check_label
-from ui._triage import correct_triage, taxonomy, triage_views
+from ui._triage import SEVERITIES, correct_triage, owners, taxonomy, triage_views
 
 user = current_user()
 db = store()
@@ -21,7 +21,8 @@ lines = cluster_lines(db, reference_end(db))
 if not lines:
     st.info("No clusters yet. Group the failing traces: flywheel cluster")
     st.stop()
-views = triage_views(db)
+names = taxonomy(project().root)
+views = triage_views(db, names)
 table = sorted(
     (
         {
@@ -34,6 +35,7 @@ table = sorted(
             "root cause": views[line.id].root_cause if line.id in views else "not triaged",
             "severity": views[line.id].severity if line.id in views else "",
             "owner": views[line.id].owner if line.id in views else "",
+            "reviewed": bool(views[line.id].corrected_by) if line.id in views else False,
         }
         for line in lines
     ),
@@ -65,6 +67,8 @@ view = views.get(detail.id)
 if view is not None:
     st.subheader("Triage")
     st.text(f"root cause: {view.root_cause} · severity: {view.severity} · owner: {view.owner}")
+    if view.corrected_by:
+        st.text(f"corrected by {view.corrected_by} (triage said: {view.triage_said})")
     st.text(view.rationale)
     st.caption("Evidence (trace / step ids)")
     st.text("\n".join(view.evidence) or "—")
@@ -110,14 +114,17 @@ else:
     st.write("No cached embeddings to draw a map from yet.")
 
 st.subheader("Correct the triage")
+label_flash = st.session_state.pop("label_flash", None)
+if label_flash:
+    st.success(escape(label_flash))
 try:
     check_label(user)
 except UserError as exc:
     st.caption(plain(str(exc), limit=300))
 else:
-    names = taxonomy(project().root)
     causes = names.names
     current = view.root_cause if view is not None and view.root_cause in causes else causes[0]
+    owner_names = owners(names)
     with st.form("triage_label"):
         cause = st.selectbox(
             "Root cause",
@@ -126,15 +133,23 @@ else:
             format_func=lambda n: f"{n} (owner: {names.root_causes[n].owner})",
             key="label_root_cause",
         )
-        severities = ["S1", "S2", "S3", "S4"]
         severity = st.selectbox(
             "Severity",
-            severities,
-            index=severities.index(view.severity) if view and view.severity in severities else 1,
+            SEVERITIES,
+            index=SEVERITIES.index(view.severity) if view and view.severity in SEVERITIES else 1,
             key="label_severity",
+        )
+        owner = st.selectbox(
+            "Owner",
+            ["(the root cause's owner)", *owner_names],
+            index=1 + owner_names.index(view.owner)
+            if view is not None and view.corrected_by and view.owner in owner_names
+            else 0,
+            key="label_owner",
         )
         note = st.text_input("Note", key="label_note")
         if st.form_submit_button("Save label"):
+            chosen_owner = None if owner not in owner_names else str(owner)
             try:
                 correct_triage(
                     db,
@@ -143,10 +158,18 @@ else:
                     user,
                     root_cause=str(cause),
                     severity=str(severity),
+                    owner=chosen_owner,
                     note=note,
                 )
             except UserError as exc:
                 show_error(exc)
             else:
-                st.success(escape(f"Label saved for {detail.id}: {cause}, {severity}"))
-    st.caption("The owner follows the root cause (the taxonomy names each one's owner).")
+                st.session_state["label_flash"] = (
+                    f"Label saved for {detail.id}: {cause}, {severity}, owner "
+                    f"{chosen_owner or names.root_causes[str(cause)].owner}"
+                )
+                st.rerun()
+    st.caption(
+        "A human label: it feeds triage's calibration. The owner follows the root cause unless "
+        "you pick another (kept in the audit log; triage's calibration has no owner field)."
+    )

@@ -1,14 +1,73 @@
-"""Exports: post-training data (SFT, preference pairs) — not built yet."""
+"""Exports: post-training data files with their dataset cards; run a new export."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from flywheel.errors import UserError
 from ui._auth import current_user
+from ui._context import project, store
+from ui._exports import KINDS, exported_files, exports_dir, run_export
+from ui._render import escape, show_error
+from ui._users import Role
 
-current_user()
+user = current_user()
+db = store()
+folder = exports_dir(project())
 st.title("Exports")
-st.info(
-    "Exports (OpenAI chat fine-tuning JSONL, TRL preference pairs, with provenance) are not "
-    "built yet. Nothing can be exported from here today."
+st.caption(
+    escape(
+        f"Post-training data (OpenAI chat SFT, TRL preference pairs, eval sets) with provenance, "
+        f"in {folder}. The CLI writes anywhere: flywheel export sft|preference|eval --out FILE"
+    )
 )
+flash = st.session_state.pop("export_flash", None)
+if flash:
+    st.success(escape(flash))
+
+if user.may(Role.approver):
+    with st.form("export"):
+        kind = st.selectbox("Format", KINDS, key="export_kind")
+        if st.form_submit_button("Export now"):
+            try:
+                with st.spinner(f"Exporting {kind}..."):
+                    report = run_export(db, project(), user, str(kind))
+            except UserError as exc:
+                show_error(exc)
+            else:
+                st.session_state["export_flash"] = (
+                    f"wrote {report.records} {report.kind.value} records to {report.out}"
+                )
+                st.rerun()
+else:
+    st.info(f"Running an export needs the approver role; you are a {user.role.value}.")
+
+files = exported_files(folder)
+if not files:
+    st.info("No exports in this folder yet.")
+    st.stop()
+st.dataframe(
+    [
+        {
+            "file": f.name,
+            "records": f.records,
+            "bytes": f.bytes,
+            "written": f.modified.isoformat(timespec="seconds"),
+            "card": f.card.name if f.card else "—",
+        }
+        for f in files
+    ],
+    hide_index=True,
+    width="stretch",
+)
+by_name = {f.name: f for f in files}
+chosen = by_name[str(st.selectbox("Export", list(by_name), key="export_file"))]
+st.subheader("Dataset card")
+if chosen.card is not None:
+    st.code(chosen.card.read_text(encoding="utf-8"), language="markdown", wrap_lines=True)
+else:
+    st.text("No dataset card beside this file.")
+st.subheader("First records")
+with chosen.path.open(encoding="utf-8") as handle:
+    head = [next(handle, "") for _ in range(3)]
+st.code("".join(head) or "—", language="json", wrap_lines=True)

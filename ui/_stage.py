@@ -1,0 +1,98 @@
+"""The nightly ``queue`` stage: candidates that passed the gate enter the approval queue.
+
+With ``auto_approve_as`` (the demo's automated approvers) each queued candidate is approved
+under those names, through the same rules, re-gate and audit log as a human approval.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flywheel.errors import UserError
+from flywheel.nightly import StageContext, StageResult
+from ui._approvals import approve, reject
+from ui._candidates import Candidate, StoreQueue
+from ui._import import decision_hook, import_gated
+from ui._regate import project_regate
+from ui._users import Role, User
+
+
+class QueueStage:
+    name = "queue"
+
+    def run(self, context: StageContext) -> StageResult:
+        store, project = context.store, context.project
+        before = {c.id for c in StoreQueue(store).queue(status="gated", limit=10**6)}
+        passing = import_gated(store, project)  # also lists those queued on earlier nights
+        imported = [cid for cid in passing if cid not in before]
+        shipped: list[str] = []
+        refused: dict[str, str] = {}
+        if context.options.auto_approve_as:
+            waiting = StoreQueue(store).queue(status="gated", limit=10**6)
+            done_clusters: set[str] = set()
+            for candidate in sorted(waiting, key=_best_first):
+                if candidate.cluster_id in done_clusters:
+                    why = "superseded: another fix of this cluster shipped in the same nightly run"
+                    _reject(context, candidate.id, why, refused)
+                    continue
+                outcome = _approve_all(context, candidate.id, refused)
+                if outcome is not None and outcome.get("status") == "shipped":
+                    shipped.append(candidate.id)
+                    done_clusters.add(candidate.cluster_id)
+        size = StoreQueue(store).count(status="gated")
+        summary: dict[str, Any] = {"imported": imported, "queue_size": size}
+        if context.options.auto_approve_as:
+            summary.update({"shipped": shipped, "refused": refused})
+        return StageResult(
+            summary=summary, counts={"imported": len(imported), "shipped": len(shipped)}
+        )
+
+
+def _best_first(candidate: Candidate) -> tuple[float, int, float, str]:
+    """Highest priority first; within a cluster the candidate that fixed the most, net."""
+    gate = candidate.gate
+    net = gate.target_fixed - gate.target_broken
+    return (-candidate.priority, -net, gate.target_p_value or 1.0, candidate.id)
+
+
+def _reject(context: StageContext, candidate_id: str, why: str, refused: dict[str, str]) -> None:
+    """The automated approver withdraws a candidate, on the record (its cluster reopens)."""
+    name = context.options.auto_approve_as[0]
+    try:
+        reject(
+            context.store,
+            candidate_id,
+            User(name=name, role=Role.approver),
+            why,
+            on_decided=decision_hook(context.project),
+        )
+    except UserError as exc:
+        refused[candidate_id] = " ".join(str(exc).split())[:200]
+
+
+def _approve_all(
+    context: StageContext, candidate_id: str, refused: dict[str, str]
+) -> dict[str, Any] | None:
+    """Approve as each automated approver until the candidate ships (or is refused)."""
+    store, project = context.store, context.project
+    outcome = None
+    for name in context.options.auto_approve_as:
+        try:
+            result = approve(
+                store,
+                candidate_id,
+                User(name=name, role=Role.approver),
+                "approved by the nightly run's automated approver",
+                regate=project_regate(project, store),
+                on_decided=decision_hook(project),
+            )
+        except UserError as exc:
+            reason = " ".join(str(exc).split())[:200]
+            refused[candidate_id] = reason
+            if StoreQueue(store).get(candidate_id).status == "gated":  # e.g. failed its re-gate
+                _reject(context, candidate_id, f"not approved: {reason}", refused)
+            return None
+        outcome = result.model_dump()
+        if result.status == "shipped":
+            break
+    return outcome
