@@ -21,6 +21,7 @@ install: $(STAMP)
 
 demo: install
 	$(BIN)/flywheel demo quickstart $(DEMO)
+	$(BIN)/flywheel --project $(DEMO) ui --demo-account
 
 test: install
 	bash .ci/postgres.sh start

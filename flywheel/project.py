@@ -104,7 +104,8 @@ def init_project(path: Path, *, config_repo: Path | None = None) -> tuple[Projec
     if created:
         config.write_text(CONFIG_TEMPLATE, encoding="utf-8")
     if config_repo is not None:
-        _set_config_repo(config, config_repo.resolve())
+        repo = config_repo.resolve()  # relative when inside the project, so the folder can move
+        _set_config_repo(config, repo.relative_to(root) if repo.is_relative_to(root) else repo)
     (root / DATA_DIR).mkdir(exist_ok=True)
     project = Project(root, load_settings(root))
     project.open_store().close()

@@ -1,17 +1,38 @@
-"""`generate`: the function behind ``flywheel demo generate`` (writes traces + labels.json)."""
+"""The demo world as Flywheel's CLI finds it (``FLYWHEEL_DEMO_WORLD``).
+
+`generate` is the function behind ``flywheel demo generate`` (writes traces + labels.json);
+`DEFAULT_CONFIG_DIR` is the configuration a demo project starts from; `FAILURE_MODES` and
+`CONFIG_FIXABLE` tell ``flywheel demo run`` / ``bench loop`` which true modes a fix may reduce.
+"""
 
 from __future__ import annotations
 
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict
 
+from examples.acme_assistant.agent import prepare
 from examples.acme_assistant.generate import generate_traffic, label_of
+from examples.acme_assistant.modes import CONFIG_FIXABLE, FAILURE_MODES
 from examples.acme_assistant.runtime import DEFAULT_CONFIG_DIR, simulation
 from flywheel.errors import UserError
+
+#: How Flywheel's replay harness reaches this agent (``[replay] agent`` in flywheel.toml).
+AGENT = "python:examples.acme_assistant:run"
+
+__all__ = [
+    "AGENT",
+    "CONFIG_FIXABLE",
+    "DEFAULT_CONFIG_DIR",
+    "FAILURE_MODES",
+    "GenerationSummary",
+    "generate",
+    "truth",
+]
 
 
 class GenerationSummary(BaseModel):
@@ -73,3 +94,13 @@ def generate(
         config_digest=sim.config.digest,
         seconds=round(time.perf_counter() - began, 2),
     )
+
+
+def truth(inputs: dict[str, Any], config_dir: Path) -> str | None:
+    """The hidden failure mode of one request under a configuration (None: it succeeds).
+
+    The same inputs draw the same random numbers under any configuration, so two
+    configurations compared on the same requests differ only by what the configuration does.
+    """
+    failure: str | None = simulation(config_dir).drive(prepare(inputs)).get("failure")
+    return failure

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import typer
@@ -60,3 +61,44 @@ def ingest(
 
 app.command("cluster")(bench_cluster)
 app.command("agentrx-labels")(bench_agentrx_labels)
+
+
+@app.command("loop")
+def loop(
+    weeks: int = typer.Option(4, "--weeks", min=1, help="Simulated weeks."),
+    n: int = typer.Option(3000, "--n", min=100, help="Traces per week."),
+    seed: int = typer.Option(1, "--seed", help="Base seed (each week gets a new one)."),
+    workdir: Path | None = typer.Option(
+        None, "--workdir", help="Where the temporary project goes."
+    ),
+    json_out: bool = JsonOption,
+) -> None:
+    """The whole loop on the demo world for W weeks: true failure rates per week, fixes shipped.
+
+    A fresh demo project; each week fresh traffic on main's configuration and a new seed, the
+    nightly run, and automated approval of what the gate passed (two automated approvers, so an
+    S1 fix can ship under the two-approver rule).
+    """
+    from flywheel.cli._demo import _world, loop_json, print_loop
+    from flywheel.demo_loop import create_demo_project, run_demo_loop
+
+    with tempfile.TemporaryDirectory(prefix="flywheel-loop-", dir=workdir) as tmp:
+        world = _world()
+        project = create_demo_project(Path(tmp) / "project", world)
+        report = run_demo_loop(
+            project,
+            world,
+            weeks=weeks,
+            traces=n,
+            seed=seed,
+            approvers=("loop-bot-1", "loop-bot-2"),
+            on_week=None
+            if json_out
+            else lambda w: err_console.print(
+                f"week {w.week}: fixable {w.fixable_failure_rate:.1%}, shipped {len(w.shipped)}"
+            ),
+        )
+    if json_out:
+        print_json(loop_json(report))
+        return
+    print_loop(report)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import shutil
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -18,10 +17,17 @@ import typer
 from rich.table import Table
 
 from flywheel.cli._common import JsonOption, console, err_console, print_json, state
+from flywheel.cli._common import project as open_project
+from flywheel.demo_loop import (
+    TRUTH_DIR,
+    LoopReport,
+    WeekResult,
+    create_demo_project,
+    run_demo_loop,
+    weeks_done,
+)
 from flywheel.errors import UserError
-from flywheel.ingest import ingest_paths
-from flywheel.project import init_project
-from flywheel.signals import detect_failures
+from flywheel.nightly import latest_report
 from flywheel.store import Store
 
 app = typer.Typer(help="The demo world: generate production-like traffic with known truth.")
@@ -80,30 +86,123 @@ def quickstart(
     seed: int = typer.Option(1, "--seed"),
     json_out: bool = JsonOption,
 ) -> None:
-    """Create a demo project, generate a week of traffic, ingest it and summarise the failures.
+    """Create a demo project, generate a week of traffic and run the nightly loop on it.
 
-    Idempotent: a second run reuses the project and its traffic.
+    Ingest, detect, cluster, triage, optimize, replay, gate and queue; then a summary.
+    Idempotent: a second run reuses the project, its traffic and its nightly run.
     """
     world = _world()
-    agent_config = directory.resolve() / "agent-config"
-    if not agent_config.exists():  # the demo agent's configuration, a copy the loop may change
-        shutil.copytree(world.DEFAULT_CONFIG_DIR, agent_config)
-    project, _ = init_project(directory, config_repo=agent_config)
+    project = create_demo_project(directory, world)
     state.project_dir = project.root
-    traffic = project.root / "traffic" / f"week-1-seed{seed}-n{n}.jsonl"
-    if not traffic.exists():
-        err_console.print(f"generating {n} demo traces ...")
-        world.generate(n, seed, agent_config, traffic, None)
+    if not weeks_done(project):
+        run_demo_loop(project, world, weeks=1, traces=n, seed=seed, progress=not json_out)
+    week = weeks_done(project)[0]
     with Store.open(project.database_url) as store:
-        counts = ingest_paths(store, [traffic])
-        detect_failures(store, project.settings.signals)
-        summary = _summary(store, traffic.with_name("labels.json"))
-    summary["ingest"] = counts.as_dict()
+        summary = _summary(store, project.root / TRUTH_DIR / "week-1" / "labels.json")
     summary["project"] = str(project.root)
+    summary["week"] = week.model_dump(mode="json")
+    summary["nightly"] = latest_report(project)
+    summary["report_dir"] = str(project.root / project.settings.nightly.report_dir)
     if json_out:
         print_json(summary)
         return
     _print_summary(summary)
+
+
+@app.command("run")
+def run(
+    weeks: int = typer.Option(4, "--weeks", min=1, help="Simulated weeks to add."),
+    approvers: list[str] = typer.Option(
+        [],
+        "--auto-approve-as",
+        help="Automated approver (repeat for fixes that need two); recorded as automated.",
+    ),
+    n: int = typer.Option(3000, "--n", min=1, help="Traces per simulated week."),
+    seed: int = typer.Option(1, "--seed", help="Base seed; each week gets a new one."),
+    json_out: bool = JsonOption,
+) -> None:
+    """Simulate weeks of the whole loop on the demo world and report its true failure rates.
+
+    For measurement: each week generates fresh traffic with main's configuration, runs the
+    nightly loop, and approves what the gate passed as the automated approvers.
+    """
+    world = _world()
+    project = open_project()
+    if project.config_repo is None:
+        raise UserError(
+            "this project has no config_repo; create one with `flywheel demo quickstart`"
+        )
+
+    def show(week: WeekResult) -> None:
+        if not json_out:
+            err_console.print(
+                f"week {week.week}: failure rate {week.failure_rate:.1%} (fixable "
+                f"{week.fixable_failure_rate:.1%}, unfixable {week.unfixable_failure_rate:.1%}); "
+                f"shipped {len(week.shipped)} [{week.seconds:.0f} s]"
+            )
+
+    report = run_demo_loop(
+        project,
+        world,
+        weeks=weeks,
+        traces=n,
+        seed=seed,
+        approvers=approvers,
+        on_week=show,
+        progress=not json_out,
+    )
+    if json_out:
+        print_json(loop_json(report))
+        return
+    print_loop(report)
+
+
+def _modes(counts: dict[str, int]) -> str:
+    return ", ".join(f"{mode} {n}" for mode, n in counts.items()) or "none"
+
+
+def loop_json(report: LoopReport) -> dict[str, Any]:
+    """The shape `flywheel bench loop --json` promises."""
+    keys = ("week", "failure_rate", "fixable_failure_rate", "unfixable_failure_rate", "per_mode")
+    return {
+        "weeks": [
+            {**{k: getattr(w, k) for k in keys}, "shipped": len(w.shipped)} for w in report.weeks
+        ],
+        "shipped": report.shipped,
+        "worsened_modes": [w.model_dump(mode="json") for w in report.worsened_modes],
+        "mode_shifts": [s.model_dump(mode="json") for s in report.shifts],
+        "seconds": report.seconds,
+    }
+
+
+def print_loop(report: LoopReport) -> None:
+    table = Table(
+        "week", "failure rate", "fixable", "unfixable", "shipped", title="True failure rates"
+    )
+    for w in report.weeks:
+        table.add_row(
+            str(w.week),
+            f"{w.failure_rate:.1%}",
+            f"{w.fixable_failure_rate:.1%}",
+            f"{w.unfixable_failure_rate:.1%}",
+            ", ".join(w.shipped) or "-",
+        )
+    console.print(table)
+    for shift in report.shifts:
+        console.print(
+            f"week {shift.week}'s {shift.requests} requests, main before vs after its fixes: "
+            f"repaired {_modes(shift.repaired)}; broken {_modes(shift.broken)}; "
+            f"unmasked (failed before with another mode) {_modes(shift.unmasked)}",
+            highlight=False,
+        )
+    for worse in report.worsened_modes:
+        console.print(
+            f"[red]worse[/] {worse.mode} in week {worse.week}: {worse.broken} requests broken, "
+            f"{worse.repaired} repaired (p={worse.p_value:.2g}) by {', '.join(worse.shipped)}"
+        )
+    if not report.worsened_modes:
+        console.print("no shipped fix made any failure mode worse beyond noise")
+    console.print(f"{report.shipped} fixes shipped in {report.seconds:.0f} s")
 
 
 def _summary(store: Store, labels_path: Path) -> dict[str, Any]:
@@ -122,23 +221,68 @@ def _summary(store: Store, labels_path: Path) -> dict[str, Any]:
     }
 
 
+def _stage_summary(report: dict[str, Any] | None, name: str) -> dict[str, Any]:
+    for stage in (report or {}).get("stages", []):
+        if stage["name"] == name:
+            return dict(stage.get("summary") or {})
+    return {}
+
+
+def loop_rows(report: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """One row per triaged cluster: root cause, severity, candidates and gate decisions."""
+    triaged = _stage_summary(report, "triage").get("triaged", [])
+    made = _stage_summary(report, "optimize").get("candidates", [])
+    decided = {d["candidate_id"]: d for d in _stage_summary(report, "gate").get("decisions", [])}
+    rows = []
+    for cluster in sorted(triaged, key=lambda c: -float(c.get("priority") or 0)):
+        mine = [str(c["id"]) for c in made if c["cluster_id"] == cluster["cluster_id"]]
+        decisions = [decided[c]["decision"] for c in mine if c in decided]
+        rows.append(
+            {
+                **cluster,
+                "candidates": len(mine),
+                "passed": decisions.count("pass"),
+                "gate": ", ".join(f"{decisions.count(d)} {d}" for d in sorted(set(decisions))),
+            }
+        )
+    return rows
+
+
 def _print_summary(summary: dict[str, Any]) -> None:
     console.print(f"[bold]Flywheel demo project[/] {summary['project']}")
-    ingest = summary["ingest"]
-    console.print(
-        f"ingested: read {ingest['read']}, stored {ingest['stored']}, "
-        f"duplicates {ingest['duplicates']}, quarantined {ingest['quarantined']}"
-    )
     console.print(
         f"{summary['flagged_failing']} of {summary['traces']} traces flagged failing; the world's "
         f"truth has {summary['truly_failing']} failing (recall {summary['detection_recall']}, "
         f"precision {summary['detection_precision']})"
     )
-    table = Table("failure signal", "traces", "mean strength", title="What users are unhappy about")
-    for kind, row in sorted(summary["signals"].items(), key=lambda kv: -kv[1]["traces"]):
-        table.add_row(kind, str(row["traces"]), f"{row['mean_strength']:.2f}")
+    table = Table(
+        "cluster",
+        "root cause",
+        "sev",
+        "priority",
+        "fixable",
+        "candidates",
+        "gate",
+        title="Failure clusters, triage, candidate fixes and the gate's decisions",
+    )
+    for row in loop_rows(summary["nightly"]):
+        table.add_row(
+            row["cluster_id"],
+            row["root_cause"],
+            row["severity"],
+            f"{row['priority']:.1f}",
+            "yes" if row["fixable"] else "no",
+            str(row["candidates"]),
+            row["gate"] or "-",
+        )
     console.print(table)
+    console.print("fixable: by a configuration change; the others are handed to their owner")
+    queue = _stage_summary(summary["nightly"], "queue")
     console.print(
-        "next, inside the project: `flywheel traces list --failing`, `flywheel cluster`, "
-        "`flywheel triage`, `flywheel optimize`"
+        f"approval queue: {queue.get('queue_size', 0)} candidates passed the gate; "
+        f"nightly report in {summary['report_dir']}"
+    )
+    console.print(
+        "next: `flywheel ui` (the approval queue), `flywheel clusters`, `flywheel triage`, "
+        "`flywheel candidates`, `flywheel nightly` after new traces land in the inbox"
     )

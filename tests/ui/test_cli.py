@@ -12,6 +12,7 @@ from flywheel.cli import app
 from flywheel.project import Project
 from tests.ui.conftest import gated
 from ui import Role, StoreQueue, add_user, users_path, verify_audit
+from ui._users import authenticate, ensure_demo_account
 
 runner = CliRunner()
 
@@ -51,3 +52,14 @@ def test_cli_approve_ships_and_refuses_self_approval(
     with people.open_store() as store:
         assert StoreQueue(store).get("mine").status == "rejected"
         assert verify_audit(store).records == 5  # refused x2, approve, ship, reject
+
+
+def test_the_demo_account_is_an_approver_that_signs_in_and_is_made_once(project: Project) -> None:
+    name, password = ensure_demo_account(project.data_dir)
+    again = ensure_demo_account(project.data_dir)
+    assert again == (name, password)  # a second `make demo` prints the same credentials
+    user = authenticate(users_path(project.data_dir), name, password)
+    assert user is not None
+    assert user.role == Role.approver
+    assert authenticate(users_path(project.data_dir), name, password + "x") is None
+    assert oct((project.data_dir / "demo-credentials").stat().st_mode & 0o777) == "0o600"
