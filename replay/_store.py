@@ -28,7 +28,6 @@ from replay._models import (
 from replay._tables import (
     CaseRow,
     CaseSetRow,
-    FixedFailureRow,
     GateDecisionRow,
     ReplayResultRow,
     ReplayRunRow,
@@ -267,32 +266,6 @@ class ReplayStore:
             query = query.where(GateDecisionRow.candidate_id == candidate_id)
         with self.engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
-
-    def add_fixed_failures(self, cases: Iterable[Case], *, candidate_id: str) -> int:
-        """Record failures a shipped candidate fixed; they join later regression sets."""
-        added = 0
-        for case in cases:
-            try:
-                with self.engine.begin() as conn:
-                    conn.execute(
-                        insert(FixedFailureRow).values(
-                            case_digest=case.digest,
-                            case_id=case.case_id,
-                            cluster_id=case.cluster_id,
-                            candidate_id=candidate_id,
-                            payload=case.model_dump(mode="json"),
-                            fixed_at=utcnow(),
-                        )
-                    )
-                added += 1
-            except IntegrityError:
-                continue
-        return added
-
-    def fixed_failures(self) -> list[Case]:
-        query = select(FixedFailureRow.payload).order_by(FixedFailureRow.fixed_at)
-        with self.engine.connect() as conn:
-            return [Case.model_validate(p) for p in conn.execute(query).scalars()]
 
 
 class ResultWriter:

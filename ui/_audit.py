@@ -8,20 +8,19 @@ race for the same predecessor cannot fork the chain; the loser retries on the ne
 
 from __future__ import annotations
 
-import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from flywheel.chain import GENESIS, record_hash
 from flywheel.store import Store
 from flywheel.store._tables import utcnow
 from ui._tables import AuditRecordRow
 
-GENESIS = "0" * 64
 _RETRIES = 5
 
 
@@ -43,39 +42,6 @@ class AuditCheck(BaseModel):
     records: int
     first_bad_id: int | None = None
     reason: str | None = None
-
-
-def _utc_text(moment: datetime) -> str:
-    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return aware.isoformat(timespec="microseconds")
-
-
-def record_hash(
-    *,
-    id: int,
-    at: datetime,
-    actor: str,
-    action: str,
-    subject: str,
-    detail: dict[str, Any],
-    prev_hash: str,
-) -> str:
-    """SHA-256 over the canonical JSON of a record's fields and its predecessor's hash."""
-    canonical = json.dumps(
-        {
-            "id": id,
-            "at": _utc_text(at),
-            "actor": actor,
-            "action": action,
-            "subject": subject,
-            "detail": detail,
-            "prev_hash": prev_hash,
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def append_audit(

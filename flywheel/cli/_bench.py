@@ -79,7 +79,7 @@ def loop(
     nightly run, and automated approval of what the gate passed (two automated approvers, so an
     S1 fix can ship under the two-approver rule).
     """
-    from flywheel.cli._demo import _world, loop_json, print_loop
+    from flywheel.cli._demo import _world, loop_json, print_loop, show_week
     from flywheel.demo_loop import create_demo_project, run_demo_loop
 
     with tempfile.TemporaryDirectory(prefix="flywheel-loop-", dir=workdir) as tmp:
@@ -92,11 +92,7 @@ def loop(
             traces=n,
             seed=seed,
             approvers=("loop-bot-1", "loop-bot-2"),
-            on_week=None
-            if json_out
-            else lambda w: err_console.print(
-                f"week {w.week}: fixable {w.fixable_failure_rate:.1%}, shipped {len(w.shipped)}"
-            ),
+            on_week=None if json_out else show_week,
         )
     if json_out:
         print_json(loop_json(report))

@@ -133,14 +133,6 @@ def run(
             "this project has no config_repo; create one with `flywheel demo quickstart`"
         )
 
-    def show(week: WeekResult) -> None:
-        if not json_out:
-            err_console.print(
-                f"week {week.week}: failure rate {week.failure_rate:.1%} (fixable "
-                f"{week.fixable_failure_rate:.1%}, unfixable {week.unfixable_failure_rate:.1%}); "
-                f"shipped {len(week.shipped)} [{week.seconds:.0f} s]"
-            )
-
     report = run_demo_loop(
         project,
         world,
@@ -148,13 +140,21 @@ def run(
         traces=n,
         seed=seed,
         approvers=approvers,
-        on_week=show,
+        on_week=None if json_out else show_week,
         progress=not json_out,
     )
     if json_out:
         print_json(loop_json(report))
         return
     print_loop(report)
+
+
+def show_week(week: WeekResult) -> None:
+    err_console.print(
+        f"week {week.week}: failure rate {week.failure_rate:.1%} (fixable "
+        f"{week.fixable_failure_rate:.1%}, unfixable {week.unfixable_failure_rate:.1%}); "
+        f"shipped {len(week.shipped)} [{week.seconds:.0f} s]"
+    )
 
 
 def _modes(counts: dict[str, int]) -> str:

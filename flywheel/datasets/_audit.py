@@ -3,25 +3,23 @@
 Why not the app's audit log (``ui/_audit.py``)? The core may not import the ui layer, and a
 sign-off passed in as a callable could be skipped by any caller of the core API or the
 `flywheel datasets` CLI. A core table keeps the rule enforceable where the change happens:
-the sign-off record is appended in the same transaction as the change it allows. The scheme is
-the app's (SHA-256 over the canonical record and its predecessor's hash, ``prev_hash``
-unique so racing writers cannot fork the chain), so one verifier design covers both.
+the sign-off record is appended in the same transaction as the change it allows. Both logs
+hash their records with `flywheel.chain` (``prev_hash`` unique so racing writers cannot fork
+the chain), so one verifier design covers both.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import Connection, insert, select
 
+from flywheel.chain import GENESIS, record_hash
 from flywheel.datasets._tables import DatasetAuditRow
 from flywheel.store._tables import utcnow
-
-GENESIS = "0" * 64
 
 
 class AuditEntry(BaseModel):
@@ -33,38 +31,6 @@ class AuditEntry(BaseModel):
     detail: dict[str, Any]
     prev_hash: str
     hash: str
-
-
-def _utc_text(moment: datetime) -> str:
-    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return aware.isoformat(timespec="microseconds")
-
-
-def entry_hash(
-    *,
-    id: int,
-    at: datetime,
-    actor: str,
-    action: str,
-    subject: str,
-    detail: dict[str, Any],
-    prev_hash: str,
-) -> str:
-    canonical = json.dumps(
-        {
-            "id": id,
-            "at": _utc_text(at),
-            "actor": actor,
-            "action": action,
-            "subject": subject,
-            "detail": detail,
-            "prev_hash": prev_hash,
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def append_entry(
@@ -79,7 +45,7 @@ def append_entry(
     prev_hash, next_id = (head.hash, head.id + 1) if head else (GENESIS, 1)
     at = utcnow()
     clean = json.loads(json.dumps(detail, default=str))
-    digest = entry_hash(
+    digest = record_hash(
         id=next_id,
         at=at,
         actor=actor,
@@ -115,7 +81,7 @@ def chain_problem(entries: list[AuditEntry]) -> str | None:
             return f"audit entry {last_id + 1} is missing before entry {entry.id}"
         if entry.prev_hash != prev_hash:
             return f"audit entry {entry.id}: prev_hash does not match the previous entry"
-        expected = entry_hash(
+        expected = record_hash(
             id=entry.id,
             at=entry.at,
             actor=entry.actor,

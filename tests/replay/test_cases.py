@@ -25,6 +25,8 @@ from replay import (
     validation_set,
 )
 from replay import _tables as replay_tables
+from replay._cases import build_regression_set, fixed_failures
+from tests.datasets._world import FAILING, load_traffic, ship_fix
 from tests.replay.conftest import CLUSTER, DemoWorld
 
 
@@ -149,12 +151,16 @@ def test_case_sets_are_stored_versioned_and_never_silently_change(
         store.case_set("ffffffff")
 
 
-def test_fixed_failures_are_recorded_once_and_come_back(tmp_path: Path) -> None:
-    store = ReplayStore(Store.open(f"sqlite:///{tmp_path / 'db.sqlite'}"))
-    fixed = [Case(case_id=f"f{i}", inputs={"input": f"f{i}"}, cluster_id="C-1") for i in range(3)]
-    assert store.add_fixed_failures(fixed, candidate_id="cand-1") == 3
-    assert store.add_fixed_failures(fixed[:1], candidate_id="cand-2") == 0
-    assert store.fixed_failures() == fixed
-    traces = [(_trace(i, "direct", "chitchat"), None) for i in range(10)]
-    sample = regression_set(traces, size=4, fixed=store.fixed_failures())
-    assert [c.case_id for c in sample.cases[-3:]] == ["f0", "f1", "f2"]
+def test_failures_a_shipped_fix_repaired_join_every_later_regression_set(
+    store: Store, tmp_path: Path
+) -> None:
+    load_traffic(store, tmp_path)
+    assert fixed_failures(store) == []
+    ship_fix(store)  # what the approval step does when a fix ships
+    fixed = fixed_failures(store)
+    assert sorted(c.case_id for c in fixed) == sorted(t.trace_id for t in FAILING[:4])
+    assert {c.stratum for c in fixed} == {"fixed"}
+    assert {c.cluster_id for c in fixed} == {"C-0001"}
+    assert all(c.signals for c in fixed)  # "the failure recurs" is what they check
+    regression = build_regression_set(store, size=5, fixed=fixed)
+    assert {c.case_id for c in fixed} <= {c.case_id for c in regression.cases}
