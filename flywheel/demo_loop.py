@@ -145,6 +145,11 @@ def _init_repo(directory: Path) -> None:
     repo.index.commit("Demo agent configuration (week 1)", author=actor, committer=actor)
 
 
+def _traffic(project: Project, week: int, seed: int) -> Path:
+    """Where a week's traffic lands: the project's inbox, as production files would."""
+    return project.root / project.settings.nightly.inbox / f"week-{week}-seed{seed}.jsonl"
+
+
 def _truth_dir(project: Project, week: int) -> Path:
     return project.root / TRUTH_DIR / f"week-{week}"
 
@@ -152,26 +157,25 @@ def _truth_dir(project: Project, week: int) -> Path:
 def weeks_done(project: Project) -> list[WeekResult]:
     """The weeks already simulated in this project, oldest first."""
     found = []
-    for path in sorted((project.root / TRUTH_DIR).glob("week-*/result.json")):
+    for path in (project.root / TRUTH_DIR).glob("week-*/result.json"):
         found.append(WeekResult.model_validate_json(path.read_text(encoding="utf-8")))
     return sorted(found, key=lambda w: w.week)
 
 
 def generate_week(
     project: Project, world: Any, *, week: int, traces: int, seed: int
-) -> tuple[Path, dict[str, int], int]:
-    """Generate (or find) the week's traffic in the inbox; (file, true counts by mode, traces).
+) -> tuple[dict[str, int], int]:
+    """Generate (or find) the week's traffic in the inbox; (true counts by mode, traces).
 
     The labels stay in ``demo-truth/week-N`` beside the generation summary: the inbox holds only
     what production would send.
     """
     truth = _truth_dir(project, week)
     summary_path = truth / "generation.json"
-    inbox = project.root / project.settings.nightly.inbox
-    target = inbox / f"week-{week}-seed{seed}.jsonl"
+    target = _traffic(project, week, seed)
     if summary_path.exists() and target.exists():
         data = json.loads(summary_path.read_text(encoding="utf-8"))
-        return target, {k: int(v) for k, v in data["by_mode"].items()}, int(data["traces"])
+        return {k: int(v) for k, v in data["by_mode"].items()}, int(data["traces"])
     config = project.config_repo
     if config is None:
         raise UserError(
@@ -180,11 +184,11 @@ def generate_week(
     truth.mkdir(parents=True, exist_ok=True)
     start = FIRST_DAY + timedelta(days=7 * (week - 1))
     summary = world.generate(traces, seed, config, truth / "traces.jsonl", start)
-    inbox.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(str(truth / "traces.jsonl"), target)
     data = {"traces": summary.traces, "by_mode": summary.by_mode, "seed": seed, "week": week}
     summary_path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    return target, dict(summary.by_mode), int(summary.traces)
+    return dict(summary.by_mode), int(summary.traces)
 
 
 def _rates(
@@ -237,7 +241,7 @@ def run_demo_loop(
     for week in range(first, first + weeks):
         week_began = time.perf_counter()
         week_seed = seed * 1000 + week
-        _, counts, n = generate_week(project, world, week=week, traces=traces, seed=week_seed)
+        counts, n = generate_week(project, world, week=week, traces=traces, seed=week_seed)
         before = _head(project)
         report = run_nightly(
             project, options=NightlyOptions(auto_approve_as=tuple(approvers)), progress=progress
@@ -275,9 +279,7 @@ def run_demo_loop(
 
 def mode_shift(project: Project, world: Any, week: WeekResult) -> ModeShift:
     """Replay the week's requests through the world under main before and after its fixes."""
-    traffic = (
-        project.root / project.settings.nightly.inbox / f"week-{week.week}-seed{week.seed}.jsonl"
-    )
+    traffic = _traffic(project, week.week, week.seed)
     broken: Counter[str] = Counter()
     repaired: Counter[str] = Counter()
     unmasked: Counter[str] = Counter()

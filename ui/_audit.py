@@ -8,17 +8,15 @@ race for the same predecessor cannot fork the chain; the loser retries on the ne
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
-from flywheel.chain import GENESIS, record_hash
+from flywheel.chain import GENESIS, append_record, link_problem
 from flywheel.store import Store
-from flywheel.store._tables import utcnow
 from ui._tables import AuditRecordRow
 
 _RETRIES = 5
@@ -48,43 +46,10 @@ def append_audit(
     conn: Connection, *, actor: str, action: str, subject: str, detail: dict[str, Any]
 ) -> AuditRecord:
     """Append one record inside the caller's transaction (so it commits with the decision)."""
-    head = conn.execute(
-        select(AuditRecordRow.id, AuditRecordRow.hash).order_by(AuditRecordRow.id.desc()).limit(1)
-    ).first()
-    prev_hash, next_id = (head.hash, head.id + 1) if head else (GENESIS, 1)
-    at = utcnow()
-    clean = json.loads(json.dumps(detail, default=str))
-    digest = record_hash(
-        id=next_id,
-        at=at,
-        actor=actor,
-        action=action,
-        subject=subject,
-        detail=clean,
-        prev_hash=prev_hash,
+    values = append_record(
+        conn, AuditRecordRow, actor=actor, action=action, subject=subject, detail=detail
     )
-    conn.execute(
-        insert(AuditRecordRow).values(
-            id=next_id,
-            at=at,
-            actor=actor,
-            action=action,
-            subject=subject,
-            detail=clean,
-            prev_hash=prev_hash,
-            hash=digest,
-        )
-    )
-    return AuditRecord(
-        id=next_id,
-        at=at,
-        actor=actor,
-        action=action,
-        subject=subject,
-        detail=clean,
-        prev_hash=prev_hash,
-        hash=digest,
-    )
+    return AuditRecord.model_validate(values)
 
 
 def record_event(
@@ -130,22 +95,9 @@ def verify_audit(store: Store, *, batch: int = 5000) -> AuditCheck:
             return AuditCheck(ok=True, records=count)
         for row in rows:
             count += 1
-            if row.id != last_id + 1:
-                missing = f"record {last_id + 1} is missing before record {row.id}"
-                return _bad(count, row.id, missing)
-            if row.prev_hash != prev_hash:
-                return _bad(count, row.id, "its prev_hash does not match the previous record")
-            expected = record_hash(
-                id=row.id,
-                at=row.at,
-                actor=row.actor,
-                action=row.action,
-                subject=row.subject,
-                detail=row.detail,
-                prev_hash=row.prev_hash,
-            )
-            if row.hash != expected:
-                return _bad(count, row.id, "its content does not match its hash (edited)")
+            problem = link_problem(row, prev_hash=prev_hash, last_id=last_id)
+            if problem is not None:
+                return _bad(count, row.id, problem)
             prev_hash, last_id = row.hash, row.id
 
 

@@ -10,16 +10,14 @@ the chain), so one verifier design covers both.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
-from flywheel.chain import GENESIS, record_hash
+from flywheel.chain import GENESIS, append_record, link_problem
 from flywheel.datasets._tables import DatasetAuditRow
-from flywheel.store._tables import utcnow
 
 
 class AuditEntry(BaseModel):
@@ -37,34 +35,9 @@ def append_entry(
     conn: Connection, *, actor: str, action: str, subject: str, detail: dict[str, Any]
 ) -> AuditEntry:
     """Append one entry inside the caller's transaction (it commits with the change)."""
-    head = conn.execute(
-        select(DatasetAuditRow.id, DatasetAuditRow.hash)
-        .order_by(DatasetAuditRow.id.desc())
-        .limit(1)
-    ).first()
-    prev_hash, next_id = (head.hash, head.id + 1) if head else (GENESIS, 1)
-    at = utcnow()
-    clean = json.loads(json.dumps(detail, default=str))
-    digest = record_hash(
-        id=next_id,
-        at=at,
-        actor=actor,
-        action=action,
-        subject=subject,
-        detail=clean,
-        prev_hash=prev_hash,
+    values = append_record(
+        conn, DatasetAuditRow, actor=actor, action=action, subject=subject, detail=detail
     )
-    values = {
-        "id": next_id,
-        "at": at,
-        "actor": actor,
-        "action": action,
-        "subject": subject,
-        "detail": clean,
-        "prev_hash": prev_hash,
-        "hash": digest,
-    }
-    conn.execute(insert(DatasetAuditRow).values(**values))
     return AuditEntry.model_validate(values)
 
 
@@ -77,20 +50,8 @@ def chain_problem(entries: list[AuditEntry]) -> str | None:
     """None when the chain holds, else what is wrong with the first bad entry."""
     prev_hash, last_id = GENESIS, 0
     for entry in entries:
-        if entry.id != last_id + 1:
-            return f"audit entry {last_id + 1} is missing before entry {entry.id}"
-        if entry.prev_hash != prev_hash:
-            return f"audit entry {entry.id}: prev_hash does not match the previous entry"
-        expected = record_hash(
-            id=entry.id,
-            at=entry.at,
-            actor=entry.actor,
-            action=entry.action,
-            subject=entry.subject,
-            detail=entry.detail,
-            prev_hash=entry.prev_hash,
-        )
-        if entry.hash != expected:
-            return f"audit entry {entry.id}: content does not match its hash (edited)"
+        problem = link_problem(entry, prev_hash=prev_hash, last_id=last_id)
+        if problem is not None:
+            return f"audit entry {entry.id}: {problem}"
         prev_hash, last_id = entry.hash, entry.id
     return None

@@ -56,7 +56,7 @@ def test_a_deleted_record_is_found(store: Store) -> None:
 
 def test_a_rehashed_forgery_breaks_the_next_link(store: Store) -> None:
     """Recomputing the edited record's own hash is not enough: its successor no longer links."""
-    from ui._audit import record_hash
+    from flywheel.chain import record_hash
 
     _three(store)
     first = next(reversed(audit_records(store)))
