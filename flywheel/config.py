@@ -72,9 +72,14 @@ class ClusteringConfig(_Section):
     #: citation mismatch, evaluators disagreeing...) next to the embedding; 0 clusters on the
     #: embedding alone. 0.5 scored best on the demo world (`flywheel bench cluster`).
     feature_weight: float = Field(default=0.5, ge=0)
+    #: Clusters in which at least this share of the members shows the same (non-empty) set of
+    #: symptoms are one pattern split by topic, and are merged; ``None`` keeps HDBSCAN's split.
+    #: 0.7 scored best on the demo world (`flywheel bench cluster`, three seeds).
+    merge_share: float | None = Field(default=0.7, gt=0, le=1)
     #: PCA dimensions before HDBSCAN (0 = none).
     reduce_dims: int = Field(default=16, ge=0)
-    #: HDBSCAN parameters; ``None`` = chosen per run by relative validity over the grid.
+    #: HDBSCAN parameters; ``None`` = the minimum cluster size is chosen per run by relative
+    #: validity over the grid, minimum samples is 5 (or the size, if smaller).
     min_cluster_size: int | None = Field(default=None, ge=2)
     min_samples: int | None = Field(default=None, ge=1)
     #: Candidate minimum cluster sizes, as fractions of the traces clustered.

@@ -100,6 +100,11 @@ def bench_cluster(
     assign: int = typer.Option(
         0, "--assign", min=0, help="Also time assigning this many held-out traces incrementally."
     ),
+    baselines: bool = typer.Option(
+        True,
+        "--baselines/--no-baselines",
+        help="Also score the naive recipe and KMeans (skip them for speed runs at 100k).",
+    ),
     workdir: Path | None = typer.Option(None, "--workdir", help="Where the temporary store goes."),
     json_out: bool = JsonOption,
 ) -> None:
@@ -116,6 +121,7 @@ def bench_cluster(
         config=proj_settings,
         include_labelled=include_labelled,
         assign=assign,
+        baselines=baselines,
         workdir=workdir,
         log=log,
     )
@@ -125,6 +131,8 @@ def bench_cluster(
     table = Table("method", "ARI", "NMI", "noise", "clusters")
     for method in ("flywheel", "naive", "kmeans_true_k"):
         row = report[method]
+        if row is None:
+            continue
         table.add_row(
             method,
             str(row["ari"]),

@@ -1,8 +1,9 @@
 """Incremental assignment: new failing traces join existing clusters without a re-cluster.
 
 The equivalent of HDBSCAN's approximate prediction that survives between processes: the new
-vector's ``k`` nearest clustered traces vote (weighted by cosine similarity), and the winner
-is accepted when it holds at least half the vote and the vector lies within the cluster's
+vector's ``k`` nearest clustered traces vote (weighted by cosine similarity; in the space the
+clustering used, symptom features included, when the caller passes it), and the winner is
+accepted when it holds at least half the vote and the vector lies within the cluster's
 radius (the 5th percentile of its members' similarity to the centroid, less a small margin).
 Otherwise the trace is noise until the next full re-cluster.
 """
@@ -10,6 +11,7 @@ Otherwise the trace is noise until the next full re-cluster.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -42,18 +44,24 @@ def assign_vectors(
     *,
     k: int = 10,
     min_share: float = 0.5,
+    voting_space: tuple[npt.NDArray[Any], npt.NDArray[Any]] | None = None,
 ) -> list[tuple[str | None, float]]:
-    """(cluster id or None, strength) for each row of ``new``."""
+    """(cluster id or None, strength) for each row of ``new``.
+
+    ``voting_space`` is (new, members) as the neighbours should be found (rows as in ``new``
+    and ``members``); the radius check always uses ``new`` against the centroids.
+    """
     if new.shape[0] == 0:
         return []
     if members.shape[0] == 0:
         return [(None, 0.0)] * int(new.shape[0])
     labels = np.asarray(member_clusters)
     k = min(k, int(members.shape[0]))
+    query, pool = voting_space or (new, members)
     out: list[tuple[str | None, float]] = []
     for start in range(0, new.shape[0], _ROWS):
         block = new[start : start + _ROWS]
-        sims = block @ members.T
+        sims = query[start : start + _ROWS] @ pool.T
         nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
         for row, idx in enumerate(nearest):
             weights = np.clip(sims[row, idx], 0.0, None)

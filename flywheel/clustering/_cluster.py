@@ -1,18 +1,26 @@
 """Density clustering: PCA, then HDBSCAN with parameters chosen per run, then soft assignment.
 
-The minimum cluster size (and minimum samples) are chosen from a small grid by HDBSCAN's
-relative validity (a fast DBCV estimate), on a fixed subsample when the run is large. Noise is
-kept: a noise point joins a cluster as a *soft* member when its nearest clustered neighbours
-give that cluster at least ``soft_threshold`` of their (similarity-weighted) vote and it lies
-within the cluster's radius, the same rule as incremental assignment; the rest stay noise.
-Structural features (signal kinds, error types, route) are appended after the PCA, so that
-rare but crisp facts are not projected away. Everything is deterministic: inputs are sorted by
-the caller, PCA uses the full SVD and the subsample a fixed seed.
+The minimum cluster size is chosen from a small grid by HDBSCAN's relative validity (a fast
+DBCV estimate), on a fixed subsample when the run is large; minimum samples stays small (5),
+because a large one turns the thin edges of real patterns into noise. Noise is kept: a noise
+point joins a cluster as a *soft* member when its nearest clustered neighbours give that
+cluster at least ``soft_threshold`` of their (similarity-weighted) vote and it lies within the
+cluster's radius, the same rule as incremental assignment; the rest stay noise.
+
+Structural features (the failure's symptoms) are appended after the PCA, so that rare but crisp
+facts are not projected away. The embedding still separates traces by topic: the same failure
+(an answer citing the wrong note) on renewals and on tickets forms two dense groups. So clusters
+in which a clear majority (``merge_share``) shows the same non-empty set of features are one
+pattern and are merged; clusters without a dominant symptom keep the embedding's split.
+
+Everything is deterministic: inputs are sorted by the caller, PCA uses the full SVD and the
+subsample a fixed seed.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +33,8 @@ from flywheel.config import ClusteringConfig
 
 #: Largest sample on which the parameter grid is scored.
 SELECTION_SAMPLE = 2500
+#: Minimum samples when not configured (see the module docstring).
+MIN_SAMPLES = 5
 #: Standard deviation of the tie-breaking jitter added to every coordinate.
 JITTER = 1e-3
 
@@ -137,7 +147,34 @@ def cluster_vectors(
     if noise.size:
         _soft_assign(data, labels, strengths, soft, noise, config.soft_threshold)
     params["soft_assigned"] = int(soft.sum())
+    if features and config.merge_share is not None:
+        labels, params["merged"] = merge_by_features(labels, features, config.merge_share)
     return Clustering(labels, strengths, soft, params)
+
+
+def merge_by_features(
+    labels: npt.NDArray[np.int64], features: Sequence[Sequence[str]], share: float
+) -> tuple[npt.NDArray[np.int64], int]:
+    """Clusters whose members mostly (``share``) have the same non-empty features become one.
+
+    Returns the new labels (numbered 0.. in order of first appearance of the kept cluster, noise
+    -1) and how many clusters were merged into another.
+    """
+    dominant: dict[int, tuple[str, ...]] = {}
+    for cluster in sorted({int(x) for x in labels if x >= 0}):
+        rows = np.flatnonzero(labels == cluster)
+        profiles = Counter(tuple(sorted(features[int(i)])) for i in rows)
+        profile, count = profiles.most_common(1)[0]
+        if profile and count >= share * rows.size:
+            dominant[cluster] = profile
+    target: dict[tuple[str, ...], int] = {}
+    renamed = {c: target.setdefault(p, c) for c, p in dominant.items()}
+    merged = labels.copy()
+    for cluster, into in renamed.items():
+        merged[labels == cluster] = into
+    numbers = {c: n for n, c in enumerate(sorted({int(x) for x in merged if x >= 0}))}
+    result = np.asarray([numbers.get(int(x), -1) for x in merged], dtype=np.int64)
+    return result, sum(1 for c, into in renamed.items() if c != into)
 
 
 def _soft_assign(
@@ -167,21 +204,16 @@ def _soft_assign(
             soft[i] = True
 
 
-def _grid(n: int, config: ClusteringConfig) -> list[tuple[int, int | None]]:
+def _grid(n: int, config: ClusteringConfig) -> list[tuple[int, int]]:
     if config.min_cluster_size is not None:
         sizes = [config.min_cluster_size]
     else:
         sizes = sorted({max(config.min_cluster_floor, round(f * n)) for f in config.size_grid})
         sizes = [s for s in sizes if 2 * s <= n] or [config.min_cluster_floor]
-    grid: list[tuple[int, int | None]] = []
-    for size in sizes:
-        options = [config.min_samples] if config.min_samples else [min(size, 5), size]
-        for samples in dict.fromkeys(options):
-            grid.append((size, samples))
-    return grid
+    return [(size, config.min_samples or min(size, MIN_SAMPLES)) for size in sizes]
 
 
-def _hdbscan(size: int, samples: int | None, **extra: Any) -> Any:
+def _hdbscan(size: int, samples: int, **extra: Any) -> Any:
     import hdbscan
 
     return hdbscan.HDBSCAN(
@@ -195,8 +227,8 @@ def _hdbscan(size: int, samples: int | None, **extra: Any) -> Any:
 
 
 def _select(
-    data: npt.NDArray[np.float64], grid: list[tuple[int, int | None]], config: ClusteringConfig
-) -> tuple[int, int | None, dict[str, float]]:
+    data: npt.NDArray[np.float64], grid: list[tuple[int, int]], config: ClusteringConfig
+) -> tuple[int, int, dict[str, float]]:
     """The grid point with the best relative validity (ties: the larger size), on a sample."""
     n = data.shape[0]
     sample = data
@@ -206,10 +238,10 @@ def _select(
         sample = data[np.sort(rng.choice(n, SELECTION_SAMPLE, replace=False))]
         scale = SELECTION_SAMPLE / n
     scores: dict[str, float] = {}
-    best: tuple[float, int, int | None] | None = None
+    best: tuple[float, int, int] | None = None
     for size, samples in grid:
         small_size = max(config.min_cluster_floor, round(size * scale))
-        small_samples = None if samples is None else max(1, min(samples, small_size))
+        small_samples = max(1, min(samples, small_size))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             fitted = _hdbscan(small_size, small_samples, gen_min_span_tree=True).fit(sample)

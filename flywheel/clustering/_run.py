@@ -13,8 +13,7 @@ from __future__ import annotations
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -23,8 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import delete, func, insert, select, update
 
 from flywheel.clustering._assign import assign_vectors, cluster_radius, unit_centroid
-from flywheel.clustering._cluster import cluster_vectors
+from flywheel.clustering._cluster import cluster_vectors, with_features
 from flywheel.clustering._embed_cache import EmbedStats, embed_cached, load_vectors, make_embedder
+from flywheel.clustering._failing import FailingTrace, load_failing, utc
 from flywheel.clustering._identity import id_number, match_clusters
 from flywheel.clustering._labels import (
     ClusterName,
@@ -34,27 +34,18 @@ from flywheel.clustering._labels import (
     medoids,
     name_prompt,
 )
-from flywheel.clustering._signature import (
-    build_signature,
-    check_parts,
-    request_text,
-    structural_features,
-)
 from flywheel.config import ClusteringConfig
 from flywheel.embeddings import Embedder
 from flywheel.store import Store
-from flywheel.store._codec import decode_payload
 from flywheel.store._tables import (
     ClusterMemberRow,
     ClusterRow,
     ClusterRunRow,
-    SignalRow,
+    SignatureRow,
     TraceRow,
     utcnow,
 )
-from flywheel.trace import FailureSignal, Trace
 
-_CHUNK = 500
 
 #: Called with a short message at each stage of a run.
 Log = Callable[[str], None]
@@ -101,97 +92,6 @@ class ClusterReport(BaseModel):
     noise_trace_ids: list[str]
 
 
-@dataclass(frozen=True)
-class FailingTrace:
-    pk: int
-    trace_id: str
-    timestamp: datetime | None
-    signature: str
-    request: str
-    features: tuple[str, ...] = ()
-
-
-# -- loading ---------------------------------------------------------------------------------
-
-
-def load_failing(
-    store: Store,
-    config: ClusteringConfig,
-    *,
-    since: datetime | None = None,
-    pks: Sequence[int] | None = None,
-    exclude_members: bool = False,
-) -> list[FailingTrace]:
-    """Failing traces with their signatures, sorted by (trace id, pk) for determinism."""
-    check_parts(config.signature_parts)
-    query = select(TraceRow.id, TraceRow.trace_id, TraceRow.timestamp, TraceRow.payload)
-    if pks is None:
-        query = query.where(TraceRow.failing.is_(True))
-    if since is not None:
-        query = query.where(TraceRow.timestamp >= since)
-    if exclude_members:
-        query = query.where(TraceRow.id.not_in(select(ClusterMemberRow.trace_pk)))
-    rows: list[Any] = []
-    with store.engine.connect() as conn:
-        if pks is None:
-            rows = list(conn.execute(query))
-        else:
-            for start in range(0, len(pks), _CHUNK):
-                chunk = list(pks[start : start + _CHUNK])
-                rows.extend(conn.execute(query.where(TraceRow.id.in_(chunk))))
-    signals = _signals(store, [row.id for row in rows])
-    out = []
-    for row in rows:
-        trace = Trace.model_validate_json(decode_payload(row.payload))
-        signature = build_signature(
-            trace,
-            signals.get(row.id, ()),
-            parts=config.signature_parts,
-            max_part_chars=config.max_part_chars,
-            max_signature_chars=config.max_signature_chars,
-        )
-        out.append(
-            FailingTrace(
-                row.id,
-                row.trace_id,
-                _utc(row.timestamp),
-                signature,
-                request_text(trace),
-                tuple(structural_features(trace, signals.get(row.id, ()))),
-            )
-        )
-    out.sort(key=lambda item: (item.trace_id, item.pk))
-    return out
-
-
-def _signals(store: Store, pks: list[int]) -> dict[int, list[FailureSignal]]:
-    found: defaultdict[int, list[FailureSignal]] = defaultdict(list)
-    with store.engine.connect() as conn:
-        for start in range(0, len(pks), _CHUNK):
-            query = (
-                select(SignalRow)
-                .where(SignalRow.trace_pk.in_(pks[start : start + _CHUNK]))
-                .order_by(SignalRow.id)
-            )
-            for row in conn.execute(query):
-                found[row.trace_pk].append(
-                    FailureSignal(
-                        kind=row.kind,
-                        strength=row.strength,
-                        evidence=row.evidence,
-                        step_id=row.step_id,
-                        detail=row.detail,
-                    )
-                )
-    return found
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 # -- runs ------------------------------------------------------------------------------------
 
 
@@ -225,7 +125,7 @@ def _quiet(_message: str) -> None:
 def _last_full_run(store: Store) -> datetime | None:
     query = select(func.max(ClusterRunRow.started_at)).where(ClusterRunRow.kind == "full")
     with store.engine.connect() as conn:
-        return _utc(conn.execute(query).scalar_one())
+        return utc(conn.execute(query).scalar_one())
 
 
 def _has_clusters(store: Store) -> bool:
@@ -375,7 +275,9 @@ def _incremental_run(
     vectors, hashes, stats = embed_cached(store, embedder, [item.signature for item in items])
     seconds["embedding"] = time.perf_counter() - began
     began = time.perf_counter()
-    assigned = assign_to_clusters(store, embedder.model_name, vectors)
+    assigned = assign_to_clusters(
+        store, config, embedder.model_name, vectors, [item.features for item in items]
+    )
     seconds["assignment"] = time.perf_counter() - began
     run_id = _start_run(store, "incremental", embedder.model_name)
     rows = [
@@ -402,7 +304,7 @@ def _incremental_run(
             ]
             values: dict[str, Any] = {"size": ClusterRow.size + counts[cid], "last_run_id": run_id}
             current = conn.execute(select(ClusterRow.last_seen).where(ClusterRow.id == cid))
-            last = _utc(current.scalar_one())
+            last = utc(current.scalar_one())
             if stamps and (last is None or max(stamps) > last):
                 values["last_seen"] = max(stamps)
             conn.execute(update(ClusterRow).where(ClusterRow.id == cid).values(**values))
@@ -428,12 +330,25 @@ def _incremental_run(
 
 
 def assign_to_clusters(
-    store: Store, model: str, vectors: npt.NDArray[np.float32]
+    store: Store,
+    config: ClusteringConfig,
+    model: str,
+    vectors: npt.NDArray[np.float32],
+    features: Sequence[Sequence[str]],
 ) -> list[tuple[str | None, float]]:
-    """(cluster id or None, strength) of each vector against the current clusters."""
+    """(cluster id or None, strength) of each vector (with its symptom features) to a cluster.
+
+    Neighbours vote with the symptom features appended, as in the full run, so a new trace
+    joins the pattern whose failure it shares, not only whose text it resembles.
+    """
     with store.engine.connect() as conn:
         members = conn.execute(
-            select(ClusterMemberRow.cluster_id, ClusterMemberRow.signature_hash)
+            select(
+                ClusterMemberRow.cluster_id,
+                ClusterMemberRow.signature_hash,
+                SignatureRow.features,
+            )
+            .outerjoin(SignatureRow, SignatureRow.trace_pk == ClusterMemberRow.trace_pk)
             .where(ClusterMemberRow.cluster_id.is_not(None))
             .order_by(ClusterMemberRow.trace_pk)
         ).all()
@@ -449,12 +364,15 @@ def assign_to_clusters(
         if usable
         else np.zeros((0, vectors.shape[1] if vectors.ndim == 2 else 0), np.float32)
     )
+    known = [tuple((row.features or {}).get("names", ())) for row in usable]
+    both = with_features(np.vstack([vectors, matrix]), [*features, *known], config.feature_weight)
     return assign_vectors(
         vectors,
         matrix,
         [str(row.cluster_id) for row in usable],
         {row.id: np.frombuffer(row.centroid, dtype=np.float32) for row in clusters},
         {row.id: float(row.radius) for row in clusters},
+        voting_space=(both[: len(vectors)], both[len(vectors) :]),
     )
 
 
@@ -475,7 +393,7 @@ def _active_clusters(
     )
     with store.engine.connect() as conn:
         rows = conn.execute(query.order_by(ClusterRow.id)).all()
-    return [(r.id, np.frombuffer(r.centroid, dtype=np.float32), _utc(r.first_seen)) for r in rows]
+    return [(r.id, np.frombuffer(r.centroid, dtype=np.float32), utc(r.first_seen)) for r in rows]
 
 
 def _next_number(store: Store) -> int:
@@ -564,7 +482,7 @@ def cluster_report(store: Store) -> ClusterReport:
         ).all()
     by_cluster: defaultdict[str | None, list[tuple[str, datetime | None]]] = defaultdict(list)
     for row in members:
-        by_cluster[row.cluster_id].append((row.trace_id, _utc(row.timestamp)))
+        by_cluster[row.cluster_id].append((row.trace_id, utc(row.timestamp)))
     summaries = []
     for cluster in clusters:
         own = by_cluster.get(cluster.id, [])
@@ -583,8 +501,8 @@ def cluster_report(store: Store) -> ClusterReport:
                 size=len(own),
                 trace_ids=[trace_id for trace_id, _ in own],
                 exemplar_ids=list(cluster.exemplar_ids.get("ids", [])),
-                first_seen=_utc(cluster.first_seen),
-                last_seen=_utc(cluster.last_seen),
+                first_seen=utc(cluster.first_seen),
+                last_seen=utc(cluster.last_seen),
                 weekly_counts=ordered,
                 growth=growth,
             )

@@ -12,7 +12,7 @@ from typing import cast
 
 from sqlalchemy import Engine, Table, and_, bindparam, delete, insert, update
 
-from flywheel.store._tables import SignalRow, TraceRow
+from flywheel.store._tables import SignalRow, SignatureRow, TraceRow
 from flywheel.trace import FailureSignal
 
 _CHUNK = 500
@@ -37,9 +37,10 @@ def save_verdicts(engine: Engine, verdicts: Sequence[Verdict]) -> None:
     traces = cast(Table, TraceRow.__table__)
     with engine.begin() as conn:
         for start in range(0, len(pks), _CHUNK):
-            conn.execute(
-                delete(SignalRow).where(SignalRow.trace_pk.in_(pks[start : start + _CHUNK]))
-            )
+            chunk = pks[start : start + _CHUNK]
+            conn.execute(delete(SignalRow).where(SignalRow.trace_pk.in_(chunk)))
+            # A signature may read the signals: the cached one is stale now.
+            conn.execute(delete(SignatureRow).where(SignatureRow.trace_pk.in_(chunk)))
         rows = [
             {
                 "trace_pk": v.pk,

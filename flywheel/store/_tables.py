@@ -118,6 +118,27 @@ class SignalRow(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
+class SignatureRow(Base):
+    """A trace's failure signature, request text and symptom features, for one set of settings.
+
+    ``settings`` is the hash of the signature settings; ``content_hash`` the trace version it
+    was built from. Re-detecting a trace's signals deletes its row.
+    """
+
+    __tablename__ = "signature_cache"
+
+    trace_pk: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("traces.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    settings: Mapped[str] = mapped_column(String(64))
+    content_hash: Mapped[str] = mapped_column(String(32))
+    signature: Mapped[str] = mapped_column(Text)
+    request: Mapped[str] = mapped_column(Text)
+    features: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
 class QuarantineRow(Base):
     """A rejected input record: where it was, why, and its raw text (compressed)."""
 
