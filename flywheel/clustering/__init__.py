@@ -1,8 +1,11 @@
 """Failure clustering: failing traces grouped by how they failed, with stable ids over time.
 
 - `build_signature` turns a trace and its failure signals into a short normalised text.
+- `load_failing` reads the failing traces with their signatures and symptom features (kept in
+  the store per trace, so a re-cluster does not rebuild them).
 - `run_clustering` embeds the signatures (cached in the store), clusters them with HDBSCAN
-  (parameters chosen per run), labels the clusters (c-TF-IDF keywords, medoid exemplars, an
+  (parameters chosen per run; clusters that share a dominant symptom set merged), labels the
+  clusters (c-TF-IDF keywords, medoid exemplars, an
   LLM name when configured), matches them to the previous run's clusters so a pattern keeps
   its id, and saves the membership; between full runs it assigns new traces incrementally.
 - `cluster_report` is what `flywheel clusters` prints.
@@ -12,6 +15,7 @@
 from flywheel.clustering._bench import agentrx_labels, run_cluster_benchmark
 from flywheel.clustering._cluster import Clustering, cluster_vectors
 from flywheel.clustering._embed_cache import EmbedStats, embed_cached
+from flywheel.clustering._failing import FailingTrace, load_failing
 from flywheel.clustering._identity import IdentityResult, match_clusters
 from flywheel.clustering._run import (
     ClusterReport,
@@ -29,6 +33,7 @@ __all__ = [
     "ClusterSummary",
     "Clustering",
     "EmbedStats",
+    "FailingTrace",
     "IdentityResult",
     "RunResult",
     "agentrx_labels",
@@ -37,6 +42,7 @@ __all__ = [
     "cluster_runs",
     "cluster_vectors",
     "embed_cached",
+    "load_failing",
     "match_clusters",
     "normalise",
     "run_cluster_benchmark",

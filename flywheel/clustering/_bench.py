@@ -7,8 +7,10 @@ that the failure signals flagged). Two baselines run on the same traces: the *na
 (embed the user request alone, HDBSCAN with its defaults) and *KMeans* with the true number
 of modes on Flywheel's signature embeddings.
 
-Speed: the same population clustered cold (empty embedding cache) and warm, and, with
-``assign`` > 0, that many traces held out of a full run and then assigned incrementally.
+Speed: the same population clustered cold (empty caches) and warm; a second warm run checks
+that the clusters and their ids come out identical; with ``assign`` > 0, that many traces are
+held out of the clusters and assigned incrementally, as new traffic is. ``baselines=False``
+skips the baselines for speed runs at 100,000 traces.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from sqlalchemy import select
 from flywheel.clustering._cluster import cluster_vectors
 from flywheel.clustering._embed_cache import embed_cached, make_embedder
 from flywheel.clustering._failing import load_failing
-from flywheel.clustering._run import run_clustering
+from flywheel.clustering._run import cluster_report, run_clustering
 from flywheel.config import ClusteringConfig, SignalsConfig
 from flywheel.embeddings import Embedder
 from flywheel.errors import UserError
@@ -262,7 +264,8 @@ def _kmeans(vectors: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.int64]:
 def _speed(
     store: Store, embedder: Embedder, config: ClusteringConfig, assign: int, log: Log
 ) -> dict[str, Any]:
-    """Warm full run through the store (caches filled), then an incremental run of ``assign``.
+    """Warm full run through the store (caches filled), a second one that must give the same
+    clusters and ids, then an incremental run of ``assign``.
 
     The ``assign`` newest failing traces are taken out of the clusters and their cached
     signatures dropped, so that they are assigned the way new traffic is.
@@ -272,6 +275,9 @@ def _speed(
     warm = run_clustering(store, config, full=True, embedder=embedder)
     out["warm_full_run_s"] = round(time.perf_counter() - began, 2)
     out["warm_breakdown_s"] = warm.seconds
+    first = cluster_report(store)
+    again = run_clustering(store, config, full=True, embedder=embedder)
+    out["rerun_identical"] = cluster_report(store) == first and not again.events["new"]
     if assign > 0:
         from sqlalchemy import delete
 

@@ -21,7 +21,12 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import delete, func, insert, select, update
 
-from flywheel.clustering._assign import assign_vectors, cluster_radius, unit_centroid
+from flywheel.clustering._assign import (
+    assign_vectors,
+    cluster_radius,
+    spread_per_cluster,
+    unit_centroid,
+)
 from flywheel.clustering._cluster import cluster_vectors, with_features
 from flywheel.clustering._embed_cache import EmbedStats, embed_cached, load_vectors, make_embedder
 from flywheel.clustering._failing import FailingTrace, load_failing, utc
@@ -45,7 +50,6 @@ from flywheel.store._tables import (
     TraceRow,
     utcnow,
 )
-
 
 #: Called with a short message at each stage of a run.
 Log = Callable[[str], None]
@@ -358,7 +362,10 @@ def assign_to_clusters(
             )
         ).all()
     cached = load_vectors(store, model, [row.signature_hash for row in members])
-    usable = [row for row in members if row.signature_hash in cached]
+    usable = spread_per_cluster(
+        [row for row in members if row.signature_hash in cached],
+        lambda row: str(row.cluster_id),
+    )
     matrix = (
         np.stack([cached[row.signature_hash] for row in usable])
         if usable

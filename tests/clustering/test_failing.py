@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select, update
 
-from flywheel.clustering._failing import load_failing
+from flywheel.clustering import load_failing
 from flywheel.config import ClusteringConfig, SignalsConfig
 from flywheel.ingest import ingest_paths
 from flywheel.signals import detect_failures
