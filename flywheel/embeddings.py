@@ -65,6 +65,10 @@ class Embedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.stack([self._memory[key] for key in keys]).astype(np.float32, copy=False)
 
+    def load(self) -> None:
+        """Load the model now (it is otherwise loaded by the first text to embed)."""
+        self._load_model()
+
     @property
     def dimension(self) -> int:
         if self._memory:

@@ -33,7 +33,7 @@ from flywheel.store._tables import ClusterMemberRow, SignalRow, SignatureRow, Tr
 from flywheel.trace import FailureSignal, Trace
 
 #: Raise when a signature part or a symptom reads traces differently: cached rows are rebuilt.
-SIGNATURE_VERSION = 1
+SIGNATURE_VERSION = 2
 
 _CHUNK = 500
 

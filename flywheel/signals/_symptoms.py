@@ -15,7 +15,8 @@ patterns apart:
 - ``format_ignored``: a requested format (bullets, JSON, table, formal tone) is not met;
 - ``empty_retrieval``: a retrieval step returned nothing;
 - ``tool_arguments_rejected`` / ``tool_timeout`` / ``tool_error``: how a tool call failed;
-- ``blocked_by_guardrail``: a content filter, policy violation or bot check stopped a step;
+- ``blocked_by_guardrail``: a content filter, policy violation or bot check (a CAPTCHA, a
+  "verify you are human" page) stopped a step;
 - ``exception_in_step``: a step's text holds a stack trace;
 - ``limit_reached``: the run hit a time, turn or step limit;
 - ``repeated_action``: the same call with the same arguments was made three times or more;
@@ -85,8 +86,8 @@ _ARGUMENTS = re.compile(
 _TIMEOUT = re.compile(r"(?i)time(?:d)?[ _-]?out|deadline exceeded")
 _GUARDRAIL = re.compile(
     r"(?i)content[ _-]?(?:filter|management polic)|policy[ _-]?violation|jailbreak|"
-    r"not a robot|captcha|access denied|403 forbidden|request blocked|safety system|"
-    r"responsible ?ai"
+    r"not a robot|captcha|verify (?:that )?you are (?:a )?human|access denied|403 forbidden|"
+    r"request blocked|safety system|responsible ?ai"
 )
 _EXCEPTION = re.compile(r"Traceback \(most recent call last\)|\b\w+(?:Error|Exception): ")
 _LIMIT = re.compile(

@@ -143,6 +143,14 @@ def test_guardrails_exceptions_limits_loops_and_handoffs_in_step_texts() -> None
     } <= names
 
 
+def test_a_bot_check_page_is_a_guardrail() -> None:
+    page = "www.example.org\nVerify you are human by completing the action below."
+    steps: list[dict[str, Any]] = [
+        {"id": "1", "type": "agent", "name": "WebSurfer", "output": page}
+    ]
+    assert "blocked_by_guardrail" in _names(_trace("", steps=steps))
+
+
 def test_odd_content_never_breaks() -> None:
     steps: list[dict[str, Any]] = [
         {"id": "1", "type": "retriever", "name": "r", "output": {"documents": [None, 3, {"x": 1}]}},
