@@ -6,38 +6,24 @@ clustering used, symptom features included, when the caller passes it), and the 
 accepted when it holds at least half the vote and the vector lies within the cluster's
 radius (the 5th percentile of its members' similarity to the centroid, less a small margin).
 Otherwise the trace is noise until the next full re-cluster. At most `VOTERS` members of a
-cluster, spread evenly over it, take part: the vote stays the same in kind and the cost stops
-growing with the cluster (1,000 traces against 110,000 members took 5.8 s, against the capped
-set well under a second).
+cluster, spread evenly over it, take part (the caller picks them): the vote stays the same in
+kind and its cost stops growing with the cluster (1,000 traces against 110,000 members: 5.8 s
+with every member voting, 2.0 s with the cap, `flywheel bench cluster --assign 1000`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-
-T = TypeVar("T")
 
 _ROWS = 256
 #: Members per cluster that take part in the vote.
 VOTERS = 1000
 #: Slack below a cluster's radius that still counts as inside (tight clusters have radius ~1).
 RADIUS_MARGIN = 0.05
-
-
-def spread_per_cluster(rows: Sequence[T], cluster_of: Callable[[T], str]) -> list[T]:
-    """At most `VOTERS` rows of each cluster, evenly spaced in the given order (deterministic)."""
-    by_cluster: dict[str, list[T]] = {}
-    for row in rows:
-        by_cluster.setdefault(cluster_of(row), []).append(row)
-    kept: list[T] = []
-    for members in by_cluster.values():
-        picks = np.linspace(0, len(members) - 1, min(len(members), VOTERS)).round().astype(int)
-        kept.extend(members[i] for i in picks)
-    return kept
 
 
 def cluster_radius(vectors: npt.NDArray[np.float32], centroid: npt.NDArray[np.float32]) -> float:

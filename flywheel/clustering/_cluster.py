@@ -157,8 +157,8 @@ def merge_by_features(
 ) -> tuple[npt.NDArray[np.int64], int]:
     """Clusters whose members mostly (``share``) have the same non-empty features become one.
 
-    Returns the new labels (numbered 0.. in order of first appearance of the kept cluster, noise
-    -1) and how many clusters were merged into another.
+    Returns the new labels (the clusters left renumbered 0.. in their old order, noise -1) and
+    how many clusters were merged into another.
     """
     dominant: dict[int, tuple[str, ...]] = {}
     for cluster in sorted({int(x) for x in labels if x >= 0}):

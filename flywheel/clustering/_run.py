@@ -21,12 +21,7 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import delete, func, insert, select, update
 
-from flywheel.clustering._assign import (
-    assign_vectors,
-    cluster_radius,
-    spread_per_cluster,
-    unit_centroid,
-)
+from flywheel.clustering._assign import VOTERS, assign_vectors, cluster_radius, unit_centroid
 from flywheel.clustering._cluster import cluster_vectors, with_features
 from flywheel.clustering._embed_cache import EmbedStats, embed_cached, load_vectors, make_embedder
 from flywheel.clustering._failing import FailingTrace, load_failing, utc
@@ -345,16 +340,28 @@ def assign_to_clusters(
     Neighbours vote with the symptom features appended, as in the full run, so a new trace
     joins the pattern whose failure it shares, not only whose text it resembles.
     """
+    member = ClusterMemberRow
+    ranked = (
+        select(
+            member.cluster_id,
+            member.signature_hash,
+            member.trace_pk,
+            func.row_number()
+            .over(partition_by=member.cluster_id, order_by=member.trace_pk)
+            .label("rank"),
+            func.count().over(partition_by=member.cluster_id).label("size"),
+        )
+        .where(member.cluster_id.is_not(None))
+        .subquery()
+    )
+    # At most VOTERS members per cluster, evenly spaced: every step-th by trace order.
+    step = (ranked.c.size + VOTERS - 1) // VOTERS
     with store.engine.connect() as conn:
         members = conn.execute(
-            select(
-                ClusterMemberRow.cluster_id,
-                ClusterMemberRow.signature_hash,
-                SignatureRow.features,
-            )
-            .outerjoin(SignatureRow, SignatureRow.trace_pk == ClusterMemberRow.trace_pk)
-            .where(ClusterMemberRow.cluster_id.is_not(None))
-            .order_by(ClusterMemberRow.trace_pk)
+            select(ranked.c.cluster_id, ranked.c.signature_hash, SignatureRow.features)
+            .outerjoin(SignatureRow, SignatureRow.trace_pk == ranked.c.trace_pk)
+            .where((ranked.c.rank - 1) % step == 0)
+            .order_by(ranked.c.trace_pk)
         ).all()
         clusters = conn.execute(
             select(ClusterRow.id, ClusterRow.centroid, ClusterRow.radius).where(
@@ -362,10 +369,7 @@ def assign_to_clusters(
             )
         ).all()
     cached = load_vectors(store, model, [row.signature_hash for row in members])
-    usable = spread_per_cluster(
-        [row for row in members if row.signature_hash in cached],
-        lambda row: str(row.cluster_id),
-    )
+    usable = [row for row in members if row.signature_hash in cached]
     matrix = (
         np.stack([cached[row.signature_hash] for row in usable])
         if usable

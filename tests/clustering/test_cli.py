@@ -74,4 +74,28 @@ def test_bench_cluster_reports_quality_and_baselines(project: Project, tmp_path:
     speed = report["speed"]
     assert speed["assign_traces"] == 5
     assert speed["warm_full_run_s"] >= 0
-    assert {"embedding_s", "clustering_s", "signatures_per_s"} <= set(speed)
+    assert speed["rerun_identical"] is True
+    assert {"embedding_s", "model_load_s", "clustering_s", "signatures_per_s"} <= set(speed)
+
+
+def test_bench_cluster_without_baselines_scores_flywheel_alone(
+    project: Project, tmp_path: Path
+) -> None:
+    records, labels = traffic(THREE, 8, WEEK1)
+    path = write_jsonl(tmp_path / "t.jsonl", records)
+    (tmp_path / "labels.json").write_text(json.dumps(labels))
+    report = run_json(
+        "bench",
+        "cluster",
+        "--traces",
+        str(path),
+        "--labels",
+        str(tmp_path / "labels.json"),
+        "--no-baselines",
+        "--workdir",
+        str(tmp_path),
+    )
+    assert report["flywheel"]["ari"] > 0.9
+    assert report["naive"] is None
+    assert report["kmeans_true_k"] is None
+    assert report["ari_gain_vs_naive"] is None

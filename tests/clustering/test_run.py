@@ -102,9 +102,17 @@ def test_a_new_week_keeps_ids_and_a_new_pattern_gets_a_new_one(
     assert kept.first_seen.date() == WEEK1.date()
 
 
+@pytest.mark.parametrize("voters", [1000, 3])
 def test_new_traces_are_assigned_incrementally(
-    store: Store, add_traffic: Ingest, config: ClusteringConfig, embedder: Embedder
+    store: Store,
+    add_traffic: Ingest,
+    config: ClusteringConfig,
+    embedder: Embedder,
+    monkeypatch: pytest.MonkeyPatch,
+    voters: int,
 ) -> None:
+    # With 3 voters, each cluster of 10 votes through an evenly spaced sample of its members.
+    monkeypatch.setattr("flywheel.clustering._run.VOTERS", voters)
     add_traffic(THREE, 10, WEEK1, "w1")
     run_clustering(store, config, embedder=embedder)
     old_ids = {p: _cluster_of_pattern(_members(store), p) for p in THREE}

@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import delete, update
 from typer.testing import CliRunner
 
+from flywheel.chain import GENESIS
 from flywheel.cli import app
 from flywheel.project import Project
 from flywheel.store import Store
 from ui import audit_records, record_event, verify_audit
-from ui._audit import GENESIS
 from ui._tables import AuditRecordRow
 
 runner = CliRunner()
