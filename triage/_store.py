@@ -13,8 +13,8 @@ from sqlalchemy import func, insert, select
 from flywheel.errors import UserError
 from flywheel.store import Store
 from flywheel.store._codec import decode_payload
-from flywheel.store._tables import ClusterMemberRow, ClusterRow, SignalRow, TraceRow
-from flywheel.trace import FailureSignal, Trace
+from flywheel.store._tables import ClusterMemberRow, ClusterRow, TraceRow
+from flywheel.trace import Trace
 from triage._evidence import MemberTrace
 from triage._facts import Baseline
 from triage._tables import TriageLabelRow, TriageRecordRow
@@ -74,19 +74,7 @@ def load_members(store: Store, pks: Sequence[int]) -> dict[int, MemberTrace]:
     with store.engine.connect() as conn:
         for start in range(0, len(pks), _CHUNK):
             chunk = list(pks[start : start + _CHUNK])
-            signals: defaultdict[int, list[FailureSignal]] = defaultdict(list)
-            for row in conn.execute(
-                select(SignalRow).where(SignalRow.trace_pk.in_(chunk)).order_by(SignalRow.id)
-            ):
-                signals[row.trace_pk].append(
-                    FailureSignal(
-                        kind=row.kind,
-                        strength=row.strength,
-                        evidence=row.evidence,
-                        step_id=row.step_id,
-                        detail=row.detail,
-                    )
-                )
+            signals = store.signals_by_trace(chunk)
             for pk, payload in conn.execute(
                 select(TraceRow.id, TraceRow.payload).where(TraceRow.id.in_(chunk))
             ):

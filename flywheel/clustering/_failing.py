@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,8 +28,8 @@ from flywheel.clustering._signature import (
 from flywheel.config import ClusteringConfig
 from flywheel.store import Store
 from flywheel.store._codec import decode_payload
-from flywheel.store._tables import ClusterMemberRow, SignalRow, SignatureRow, TraceRow
-from flywheel.trace import FailureSignal, Trace
+from flywheel.store._tables import ClusterMemberRow, SignatureRow, TraceRow
+from flywheel.trace import Trace
 
 #: Raise when a signature part or a symptom reads traces differently: cached rows are rebuilt.
 SIGNATURE_VERSION = 2
@@ -120,7 +119,7 @@ def _build(
     """Signatures of ``rows`` built from their traces, and written to the cache."""
     pks = [row.id for row in rows]
     hashes = {row.id: row.content_hash for row in rows}
-    signals = _signals(store, pks)
+    signals = store.signals_by_trace(pks)
     with store.engine.connect() as conn:
         payloads = conn.execute(select(TraceRow.id, TraceRow.payload).where(TraceRow.id.in_(pks)))
         traces = {pk: Trace.model_validate_json(decode_payload(raw)) for pk, raw in payloads}
@@ -160,23 +159,6 @@ def _build(
         conn.execute(delete(SignatureRow).where(SignatureRow.trace_pk.in_(pks)))
         conn.execute(insert(SignatureRow), cached)
     return built
-
-
-def _signals(store: Store, pks: list[int]) -> dict[int, list[FailureSignal]]:
-    found: defaultdict[int, list[FailureSignal]] = defaultdict(list)
-    with store.engine.connect() as conn:
-        query = select(SignalRow).where(SignalRow.trace_pk.in_(pks)).order_by(SignalRow.id)
-        for row in conn.execute(query):
-            found[row.trace_pk].append(
-                FailureSignal(
-                    kind=row.kind,
-                    strength=row.strength,
-                    evidence=row.evidence,
-                    step_id=row.step_id,
-                    detail=row.detail,
-                )
-            )
-    return found
 
 
 def utc(moment: datetime | None) -> datetime | None:

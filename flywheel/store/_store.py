@@ -199,20 +199,26 @@ class Store:
     # -- signals ---------------------------------------------------------------------------
 
     def signals_of(self, pk: int) -> list[FailureSignal]:
+        return self.signals_by_trace([pk]).get(pk, [])
+
+    def signals_by_trace(self, pks: Sequence[int]) -> dict[int, list[FailureSignal]]:
+        """The stored failure signals of each trace in ``pks`` (absent: none), in order."""
+        found: dict[int, list[FailureSignal]] = {}
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(SignalRow).where(SignalRow.trace_pk == pk).order_by(SignalRow.id)
-            )
-            return [
-                FailureSignal(
-                    kind=row.kind,
-                    strength=row.strength,
-                    evidence=row.evidence,
-                    step_id=row.step_id,
-                    detail=row.detail,
-                )
-                for row in rows
-            ]
+            for start in range(0, len(pks), 500):
+                chunk = list(pks[start : start + 500])
+                query = select(SignalRow).where(SignalRow.trace_pk.in_(chunk))
+                for row in conn.execute(query.order_by(SignalRow.id)):
+                    found.setdefault(row.trace_pk, []).append(
+                        FailureSignal(
+                            kind=row.kind,
+                            strength=row.strength,
+                            evidence=row.evidence,
+                            step_id=row.step_id,
+                            detail=row.detail,
+                        )
+                    )
+        return found
 
     def signal_counts(self) -> dict[str, dict[str, float]]:
         """Per signal kind: how many signals, on how many traces, and their mean strength."""
