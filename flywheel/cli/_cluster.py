@@ -42,7 +42,7 @@ def cluster(
     proj = project()
     store = open_store(proj)
     log = (lambda _m: None) if json_out else (lambda m: err_console.print(m, highlight=False))
-    namer = proj.llm_client("cluster")
+    llm = proj.llm_client("cluster")
     try:
         result = run_clustering(
             store,
@@ -50,10 +50,10 @@ def cluster(
             since=_parse_date(since),
             full=full,
             log=log,
-            namer=namer,
+            llm=llm,
         )
     finally:
-        namer.close()
+        llm.close()
     if json_out:
         print_json(result)
         return

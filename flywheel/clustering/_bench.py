@@ -33,7 +33,7 @@ from flywheel.clustering._embed_cache import embed_cached, make_embedder
 from flywheel.clustering._failing import load_failing
 from flywheel.clustering._run import cluster_report, run_clustering
 from flywheel.config import ClusteringConfig, SignalsConfig
-from flywheel.embeddings import Embedder
+from flywheel.embeddings import TextEmbedder
 from flywheel.errors import UserError
 from flywheel.store import Store
 from flywheel.store._tables import EmbeddingRow, TraceRow
@@ -166,7 +166,7 @@ def run_cluster_benchmark(
 
 def _bench(
     store: Store,
-    embedder: Embedder,
+    embedder: TextEmbedder,
     traces: Sequence[Path],
     labels: dict[str, dict[str, str]],
     config: ClusteringConfig,
@@ -266,7 +266,7 @@ def _kmeans(vectors: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.int64]:
 
 
 def _speed(
-    store: Store, embedder: Embedder, config: ClusteringConfig, assign: int, log: Log
+    store: Store, embedder: TextEmbedder, config: ClusteringConfig, assign: int, log: Log
 ) -> dict[str, Any]:
     """Warm full run through the store (caches filled), a second one that must give the same
     clusters and ids, then an incremental run of ``assign``.

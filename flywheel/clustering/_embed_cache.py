@@ -5,14 +5,19 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sqlalchemy import Connection, insert, select
 
 from flywheel.clustering._signature import signature_hash
-from flywheel.embeddings import DEFAULT_MODEL, Embedder, Vectors
+from flywheel.embeddings import DEFAULT_MODEL, Embedder, LLMEmbedder, TextEmbedder, Vectors
+from flywheel.errors import UserError
 from flywheel.store import Store
 from flywheel.store._tables import EmbeddingRow
+
+if TYPE_CHECKING:
+    from flywheel.llm import LLMClient
 
 _CHUNK = 500
 
@@ -42,17 +47,30 @@ class EmbedStats:
         return self.embedded / self.seconds_model if self.seconds_model else 0.0
 
 
-def make_embedder(model: str) -> Embedder:
-    """The offline MiniLM for the default name, else a sentence-transformers name or path."""
+#: ``clustering.embedding_model`` value that embeds through ``[llm] models.embedding``.
+LLM_MODEL = "llm"
+
+
+def make_embedder(model: str, llm: LLMClient | None = None) -> TextEmbedder:
+    """The offline MiniLM for the default name, the ``[llm]`` embedding model for ``"llm"``,
+    else a sentence-transformers name or path."""
     if model == DEFAULT_MODEL:
         from flywheel.embeddings import shared_embedder
 
         return shared_embedder()
+    if model == LLM_MODEL:
+        if llm is None or not llm.is_configured("embedding"):
+            raise UserError(
+                'clustering.embedding_model = "llm" embeds through [llm] models.embedding, '
+                'which is not set; set it (e.g. embedding = "openai/text-embedding-3-small") '
+                "or name a sentence-transformers model"
+            )
+        return LLMEmbedder(llm)
     return Embedder(model_path=model, model_name=model)
 
 
 def embed_cached(
-    store: Store, embedder: Embedder, texts: Sequence[str]
+    store: Store, embedder: TextEmbedder, texts: Sequence[str]
 ) -> tuple[Vectors, list[str], EmbedStats]:
     """Unit vectors of ``texts`` (one row each), their hashes, and what it cost.
 

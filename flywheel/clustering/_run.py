@@ -35,7 +35,8 @@ from flywheel.clustering._labels import (
     name_prompt,
 )
 from flywheel.config import ClusteringConfig
-from flywheel.embeddings import Embedder
+from flywheel.embeddings import TextEmbedder
+from flywheel.llm import LLMClient
 from flywheel.store import Store
 from flywheel.store._tables import (
     ClusterMemberRow,
@@ -100,20 +101,21 @@ def run_clustering(
     *,
     since: datetime | None = None,
     full: bool = False,
-    embedder: Embedder | None = None,
-    namer: Any = None,
+    embedder: TextEmbedder | None = None,
+    llm: LLMClient | None = None,
     log: Log | None = None,
 ) -> RunResult:
     """Cluster the store's failing traces: full when asked or due, else incrementally.
 
-    ``namer`` is an optional `flywheel.llm.LLMClient`; when its ``naming`` stage has a model,
-    each new or changed cluster gets an LLM-written name and description.
+    With ``llm``, each new or changed cluster gets an LLM-written name and description when
+    its ``naming`` stage has a model, and ``clustering.embedding_model = "llm"`` embeds through
+    its ``embedding`` stage.
     """
-    embedder = embedder or make_embedder(config.embedding_model)
+    embedder = embedder or make_embedder(config.embedding_model, llm)
     last_full = _last_full_run(store)
     due = last_full is None or utcnow() - last_full > timedelta(days=config.full_every_days)
     if full or due or not _has_clusters(store):
-        return _full_run(store, config, since, embedder, namer, log or _quiet)
+        return _full_run(store, config, since, embedder, llm, log or _quiet)
     return _incremental_run(store, config, since, embedder, log or _quiet)
 
 
@@ -144,8 +146,8 @@ def _full_run(
     store: Store,
     config: ClusteringConfig,
     since: datetime | None,
-    embedder: Embedder,
-    namer: Any,
+    embedder: TextEmbedder,
+    llm: LLMClient | None,
     log: Log,
 ) -> RunResult:
     seconds: dict[str, float] = {}
@@ -190,7 +192,7 @@ def _full_run(
         if before is not None and (earliest is None or before < earliest):
             earliest = before
         label, description = keyword_label(keywords[number]), None
-        named = _llm_name(namer, keywords[number], [items[i].signature for i in idx[:3]])
+        named = _llm_name(llm, keywords[number], [items[i].signature for i in idx[:3]])
         if named is not None:
             label, description = named
         clusters.append(
@@ -262,7 +264,7 @@ def _incremental_run(
     store: Store,
     config: ClusteringConfig,
     since: datetime | None,
-    embedder: Embedder,
+    embedder: TextEmbedder,
     log: Log,
 ) -> RunResult:
     seconds: dict[str, float] = {}
@@ -413,13 +415,15 @@ def _next_number(store: Store) -> int:
     return max((id_number(i) for i in ids), default=0) + 1
 
 
-def _llm_name(namer: Any, keywords: list[str], exemplars: list[str]) -> tuple[str, str] | None:
-    if namer is None or not namer.is_configured("naming"):
+def _llm_name(
+    llm: LLMClient | None, keywords: list[str], exemplars: list[str]
+) -> tuple[str, str] | None:
+    if llm is None or not llm.is_configured("naming"):
         return None
     from flywheel.llm import LLMError
 
     try:
-        reply = namer.structured(
+        reply = llm.structured(
             "naming",
             [{"role": "user", "content": name_prompt(keywords, exemplars)}],
             ClusterName,

@@ -9,6 +9,7 @@ import random
 import threading
 import time
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -217,6 +218,49 @@ class LLMClient:
         return self._parse_repaired(stage, second, schema)
 
     # -- ledger ----------------------------------------------------------------------------
+
+    def embed(self, texts: Sequence[str], *, stage: str = "embedding") -> list[list[float]]:
+        """Embedding vectors of ``texts`` from the stage's model, in order.
+
+        Retried, budgeted and written to the ledger like completions; not cached here (the
+        clustering store caches vectors by text).
+        """
+        plan = _Plan(stage, self.model_for(stage), [], {}, "")
+        kwargs: dict[str, Any] = {
+            "model": plan.model,
+            "input": list(texts),
+            "timeout": self.config.timeout_s,
+            "num_retries": 0,
+            "max_retries": 0,
+        }
+        if self.config.api_base is not None:
+            kwargs["api_base"] = self.config.api_base
+        if (key := self._api_key()) is not None:
+            kwargs["api_key"] = key
+        with self._thread_slots:
+            for attempt in range(1, self.config.max_retries + 2):
+                self._reserve(plan)
+                started = time.monotonic()
+                try:
+                    vectors, reply = _provider.embed(kwargs)
+                except Exception as exc:
+                    delay = self._after_failure(plan, exc, attempt, started)
+                else:
+                    self._ledger.record(
+                        run_id=self.run_id,
+                        stage=stage,
+                        model=plan.model,
+                        outcome="ok",
+                        prompt_tokens=reply.prompt_tokens,
+                        completion_tokens=0,
+                        cost_usd=reply.cost_usd,
+                        latency_s=time.monotonic() - started,
+                    )
+                    return vectors
+                finally:
+                    self._release()
+                time.sleep(delay)
+        raise AssertionError("unreachable: the last attempt raises")  # pragma: no cover
 
     def usage(self, run_id: str | None = None, *, all_runs: bool = False) -> LedgerSummary:
         """Tokens, cost and latency per stage of ``run_id`` (this client's run by default)."""

@@ -93,6 +93,29 @@ async def acomplete(kwargs: dict[str, Any]) -> Reply:
     return _to_reply(litellm, await litellm.acompletion(**kwargs))
 
 
+def embed(kwargs: dict[str, Any]) -> tuple[list[list[float]], Reply]:
+    """Vectors for ``kwargs["input"]`` (in order) and the call's usage, on a worker thread."""
+    litellm = _litellm()
+
+    def call() -> tuple[list[list[float]], Reply]:
+        response = litellm.embedding(**kwargs)
+        rows = sorted(response.data, key=lambda item: _field(item, "index"))
+        usage = getattr(response, "usage", None)
+        try:
+            cost: float | None = float(litellm.completion_cost(completion_response=response))
+        except Exception:  # litellm cannot price an unknown or self-hosted model
+            cost = None
+        tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
+        vectors = [list(map(float, _field(row, "embedding"))) for row in rows]
+        return vectors, Reply(content="", prompt_tokens=tokens, completion_tokens=0, cost_usd=cost)
+
+    return _workers().submit(call).result()
+
+
+def _field(item: Any, name: str) -> Any:
+    return item[name] if isinstance(item, dict) else getattr(item, name)
+
+
 def supports_json_mode(model: str) -> bool:
     """Whether the provider takes ``response_format={"type": "json_object"}``."""
     try:

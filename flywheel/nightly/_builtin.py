@@ -127,11 +127,11 @@ class ClusterStage:
                 update={"full_every_days": settings.nightly.full_recluster_days}
             )
         before = _sizes(store)
-        namer = context.project.llm_client("cluster")
+        llm = context.project.llm_client("cluster")
         try:
-            result = run_clustering(store, config, namer=namer, log=context.log)
+            result = run_clustering(store, config, llm=llm, log=context.log)
         finally:
-            namer.close()
+            llm.close()
         after = _sizes(store)
         new = sorted(set(after) - set(before))
         grown = {

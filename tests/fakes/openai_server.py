@@ -271,6 +271,10 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
             self._send(200, chat_completion(model, action.content, body.get("messages", [])))
 
         def _embeddings(self, body: dict[str, Any]) -> None:
+            action = server._pop()
+            if action.kind == "status":
+                self._error(action.status, f"scripted status {action.status}")
+                return
             inputs = body.get("input", [])
             texts = [inputs] if isinstance(inputs, str) else [str(t) for t in inputs]
             data = [
