@@ -32,6 +32,13 @@ DEFAULT_DIMENSION = 384
 Vectors = npt.NDArray[np.float32]
 
 
+def unit_rows(rows: Any) -> Vectors:
+    """``rows`` as float32 with each row scaled to length 1 (all-zero rows stay zero)."""
+    vectors = np.asarray(rows, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.where(norms == 0, 1.0, norms)).astype(np.float32)
+
+
 class TextEmbedder(Protocol):
     """What clustering needs of an embedding model.
 
@@ -73,10 +80,9 @@ class LLMEmbedder:
             rows.extend(self._client.embed(texts[start : start + self._batch_size]))
         if not rows:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = np.asarray(rows, dtype=np.float32)
+        vectors = unit_rows(rows)
         self._dimension = int(vectors.shape[1])
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return (vectors / np.where(norms == 0, 1.0, norms)).astype(np.float32)
+        return vectors
 
 
 class Embedder:
@@ -139,9 +145,7 @@ class Embedder:
             convert_to_numpy=True,
             show_progress_bar=False,
         )
-        vectors = np.asarray(raw, dtype=np.float32)
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return (vectors / np.where(norms == 0, 1.0, norms)).astype(np.float32)
+        return unit_rows(raw)
 
     def _load_model(self) -> Any:
         if self._model is not None:

@@ -94,19 +94,18 @@ def load_failing(
             for start in range(0, len(pks), _CHUNK):
                 chunk = list(pks[start : start + _CHUNK])
                 rows.extend(conn.execute(query.where(TraceRow.id.in_(chunk))))
-    out = [
-        FailingTrace(
-            row.id,
-            row.trace_id,
-            utc(row.timestamp),
-            row.signature,
-            row.request,
-            tuple(row.features.get("names", ())),
+    out: list[FailingTrace] = []
+    stale: list[Any] = []
+    for row in rows:
+        if row.settings != settings or row.cached_hash != row.content_hash:
+            stale.append(row)
+            continue
+        features = tuple(row.features.get("names", ()))
+        out.append(
+            FailingTrace(
+                row.id, row.trace_id, utc(row.timestamp), row.signature, row.request, features
+            )
         )
-        for row in rows
-        if row.settings == settings and row.cached_hash == row.content_hash
-    ]
-    stale = [row for row in rows if row.settings != settings or row.cached_hash != row.content_hash]
     for start in range(0, len(stale), _CHUNK):
         out.extend(_build(store, config, settings, stale[start : start + _CHUNK]))
     out.sort(key=lambda item: (item.trace_id, item.pk))

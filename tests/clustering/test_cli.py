@@ -48,22 +48,19 @@ def test_cluster_and_clusters_print_the_documented_shape(project: Project, tmp_p
     assert "YYYY-MM-DD" in bad.output
 
 
-def test_bench_cluster_reports_quality_and_baselines(project: Project, tmp_path: Path) -> None:
+def _bench(tmp_path: Path, *options: str) -> dict[str, Any]:
+    """`flywheel bench cluster --json` on 8 traces of each of three patterns."""
     records, labels = traffic(THREE, 8, WEEK1)
     path = write_jsonl(tmp_path / "t.jsonl", records)
     (tmp_path / "labels.json").write_text(json.dumps(labels))
-    report = run_json(
-        "bench",
-        "cluster",
-        "--traces",
-        str(path),
-        "--labels",
-        str(tmp_path / "labels.json"),
-        "--assign",
-        "5",
-        "--workdir",
-        str(tmp_path),
-    )
+    labels_path = str(tmp_path / "labels.json")
+    args = ["--traces", str(path), "--labels", labels_path, "--workdir", str(tmp_path)]
+    report: dict[str, Any] = run_json("bench", "cluster", *args, *options)
+    return report
+
+
+def test_bench_cluster_reports_quality_and_baselines(project: Project, tmp_path: Path) -> None:
+    report = _bench(tmp_path, "--assign", "5")
     assert report["true_modes"] == 3
     assert report["labelled_clustered"] == 24
     assert report["detection_recall"] == 1.0
@@ -81,20 +78,7 @@ def test_bench_cluster_reports_quality_and_baselines(project: Project, tmp_path:
 def test_bench_cluster_without_baselines_scores_flywheel_alone(
     project: Project, tmp_path: Path
 ) -> None:
-    records, labels = traffic(THREE, 8, WEEK1)
-    path = write_jsonl(tmp_path / "t.jsonl", records)
-    (tmp_path / "labels.json").write_text(json.dumps(labels))
-    report = run_json(
-        "bench",
-        "cluster",
-        "--traces",
-        str(path),
-        "--labels",
-        str(tmp_path / "labels.json"),
-        "--no-baselines",
-        "--workdir",
-        str(tmp_path),
-    )
+    report = _bench(tmp_path, "--no-baselines")
     assert report["flywheel"]["ari"] > 0.9
     assert report["naive"] is None
     assert report["kmeans_true_k"] is None
