@@ -10,11 +10,15 @@ exactly as it would against a provider. Tests queue what the next chat requests 
         server.malformed("{oops")                 # content that is not valid JSON
         server.status(429, retry_after=1)         # an error status, optionally Retry-After
         server.hang(5)                            # no answer for 5 s (past the client timeout)
+        server.reply_when("order 7", "seven")     # standing rules, by request content
+        server.status_when("order 8", 500)
         ... litellm.completion(model="openai/fake", api_base=server.base_url, api_key="sk-x")
         server.requests[-1].body["messages"]      # what the server received
 
-When the queue is empty every chat request gets ``default_reply``. Embeddings are
-deterministic: each input's vector is seeded by the sha256 of its text.
+Rules answer by content, so concurrent requests get the same answers whatever their order;
+they are checked before the queue, the latest matching rule first. When the queue is empty
+every chat request gets ``default_reply``. Embeddings are deterministic: each input's vector
+is seeded by the sha256 of its text.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
+
+import httpx
 
 EMBEDDING_DIM = 16
 
@@ -50,7 +56,8 @@ class RecordedRequest:
     """One request as the server received it."""
 
     path: str
-    headers: dict[str, str]
+    #: Case-insensitive, as HTTP header names are (clients differ in how they spell them).
+    headers: httpx.Headers
     body: dict[str, Any]
     received_at: float
 
@@ -63,6 +70,7 @@ class RecordedRequest:
 @dataclass
 class _State:
     queue: deque[Action] = field(default_factory=deque)
+    rules: dict[str, Action] = field(default_factory=dict)
     requests: list[RecordedRequest] = field(default_factory=list)
     in_flight: int = 0
     max_in_flight: int = 0
@@ -139,6 +147,31 @@ class FakeOpenAIServer:
         """Send nothing for ``seconds`` (then the default reply, which nobody reads)."""
         self._push(Action("hang", seconds=seconds))
 
+    def reply_when(self, needle: str, text: str) -> None:
+        """Answer every chat request whose messages contain ``needle`` with ``text``."""
+        self._rule(needle, Action("reply", content=text))
+
+    def status_when(self, needle: str, code: int) -> None:
+        """Answer every chat request whose messages contain ``needle`` with HTTP ``code``."""
+        self._rule(needle, Action("status", status=code))
+
+    def drop_rules(self) -> None:
+        with self._state.lock:
+            self._state.rules.clear()
+
+    def _rule(self, needle: str, action: Action) -> None:
+        with self._state.lock:
+            self._state.rules.pop(needle, None)  # re-added: now the latest
+            self._state.rules[needle] = action
+
+    def _match(self, messages: list[dict[str, Any]]) -> Action | None:
+        text = "\n".join(str(message.get("content", "")) for message in messages)
+        with self._state.lock:
+            for needle, action in reversed(self._state.rules.items()):
+                if needle in text:
+                    return action
+        return None
+
     def _push(self, action: Action) -> None:
         with self._state.lock:
             self._state.queue.append(action)
@@ -173,7 +206,7 @@ class FakeOpenAIServer:
 
     # -- handling (called from the handler threads) ----------------------------------------
 
-    def _record(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> None:
+    def _record(self, path: str, headers: httpx.Headers, body: dict[str, Any]) -> None:
         with self._state.lock:
             self._state.requests.append(RecordedRequest(path, headers, body, time.monotonic()))
             self._state.in_flight += 1
@@ -231,7 +264,7 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
                 body: dict[str, Any] = json.loads(raw or b"{}")
             except json.JSONDecodeError:
                 body = {"_unparsed": raw.decode(errors="replace")}
-            server._record(self.path, dict(self.headers.items()), body)
+            server._record(self.path, httpx.Headers(self.headers.items()), body)
             try:
                 self._route(body)
             except (BrokenPipeError, ConnectionResetError):
@@ -252,7 +285,7 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
             if body.get("stream"):
                 self._error(400, "the fake server does not stream")
                 return
-            action = server._pop()
+            action = server._match(body.get("messages", [])) or server._pop()
             if action.kind == "hang":
                 server._wait(action.seconds)
                 action = Action("reply", content=server.default_reply)
