@@ -11,7 +11,12 @@ Structural features (the failure's symptoms) are appended after the PCA, so that
 facts are not projected away. The embedding still separates traces by topic: the same failure
 (an answer citing the wrong note) on renewals and on tickets forms two dense groups. So clusters
 in which a clear majority (``merge_share``) shows the same non-empty set of features are one
-pattern and are merged; clusters without a dominant symptom keep the embedding's split.
+pattern and are merged; clusters without a dominant symptom keep the embedding's split. The
+reverse happens too: answers that read alike but failed differently (an e-mail greeting an
+invented recipient, the same e-mail scored low by a miscalibrated judge) can share one dense
+group. Before the merge, a cluster holding two or more groups of at least the minimum cluster
+size with different features is split along them, so no split creates a cluster HDBSCAN
+would not have allowed (demo world, 5,000 traces, three seeds: ARI +0.01 on average).
 
 Everything is deterministic: inputs are sorted by the caller, PCA uses the full SVD and the
 subsample a fixed seed.
@@ -148,8 +153,35 @@ def cluster_vectors(
         _soft_assign(data, labels, strengths, soft, noise, config.soft_threshold)
     params["soft_assigned"] = int(soft.sum())
     if features and config.merge_share is not None:
+        labels, params["split"] = split_by_features(labels, features, size)
         labels, params["merged"] = merge_by_features(labels, features, config.merge_share)
     return Clustering(labels, strengths, soft, params)
+
+
+def split_by_features(
+    labels: npt.NDArray[np.int64], features: Sequence[Sequence[str]], min_size: int
+) -> tuple[npt.NDArray[np.int64], int]:
+    """Split a cluster along its members' features when it holds two groups of ``min_size``.
+
+    Every non-empty feature set shared by at least ``min_size`` members becomes a cluster of
+    its own (new numbers after the last one); the other members keep the cluster's number,
+    together with the largest such set when they are fewer than ``min_size``. Returns the
+    labels and how many clusters were split off.
+    """
+    result = labels.copy()
+    fresh = int(labels.max()) + 1
+    for cluster in sorted({int(x) for x in labels if x >= 0}):
+        rows = np.flatnonzero(labels == cluster)
+        profiles = [tuple(sorted(features[int(i)])) for i in rows]
+        counts = Counter(profiles)
+        crisp = [p for p, c in counts.most_common() if p and c >= min_size]
+        rest = rows.size - sum(counts[p] for p in crisp)
+        if len(crisp) + (rest >= min_size) < 2:
+            continue
+        for profile in crisp if rest >= min_size else crisp[1:]:
+            result[[i for i, p in zip(rows, profiles, strict=True) if p == profile]] = fresh
+            fresh += 1
+    return result, fresh - int(labels.max()) - 1
 
 
 def merge_by_features(

@@ -12,6 +12,8 @@ patterns apart:
 - ``citation_mismatch``: the answer's words come from another retrieved document than the cited one;
 - ``stale_source``: a cited document is much older than the trace, or a newer retrieved
   document has the same title;
+- ``unknown_addressee``: the answer greets someone ("Hi Morgan,") whom neither the request
+  nor any retrieved document names: a recipient the model made up;
 - ``format_ignored``: a requested format (bullets, JSON, table, formal tone) is not met;
 - ``empty_retrieval``: a retrieval step returned nothing;
 - ``tool_arguments_rejected`` / ``tool_timeout`` / ``tool_error``: how a tool call failed;
@@ -56,6 +58,7 @@ OUTCOME_SCORES = frozenset({"reward", "success", "outcome"})
 
 _CITATION = re.compile(r"\[([A-Za-z0-9][\w.:/#-]{0,80})\](?!\()")
 _WORD = re.compile(r"[a-z][a-z']{2,}")
+_TOKEN = re.compile(r"\w+")
 _STOP_WORDS = (
     "the and for with from that this what your our you are was were has have had not but "
     "about into over also its their them they his her she him who whom which when where why "
@@ -69,6 +72,15 @@ _TEXT_KEYS = ("title", "name", "text", "content", "snippet", "page_content", "su
 _DOC_LISTS = ("documents", "results", "docs", "hits", "items", "context", "sources")
 #: What tells two editions of one document apart in a title: a year or a version.
 _EDITION = re.compile(r"\b(?:19|20)\d\d\b|\bv(?:ersion)?\s?\d+(?:\.\d+)*\b|[()\[\]]")
+#: A greeting at the start of a line and the name it addresses.
+_GREETING = re.compile(
+    r"(?m)^[ \t]*(?:Hi|Hello|Dear|Hey|Hiya|Good (?:morning|afternoon|evening))[ \t]+"
+    r"([A-Z][\w'’-]+)"
+)
+#: Greetings to a group name nobody in particular.
+_GROUPS = frozenset(
+    ["all", "everyone", "team", "there", "sir", "madam", "colleagues", "folks", "friends"]
+)
 _FORMAT_KEYS = ("format", "response_format", "output_format", "style", "tone")
 _BULLET_LINE = re.compile(r"^\s*(?:[-*•‣▪]|\d+[.)])\s+\S", re.M)
 _INFORMAL = re.compile(
@@ -134,6 +146,7 @@ def _all(trace: Trace) -> Iterator[Symptom]:
     yield from _evaluators(trace)
     documents, retrieved = _retrieved(trace)
     yield from _citations(trace, documents, retrieved)
+    yield from _addressee(trace, documents)
     yield from _format(trace)
     yield from _tools(trace)
     yield from _texts(trace)
@@ -249,6 +262,18 @@ def _citations(trace: Trace, documents: dict[str, _Document], retrieved: bool) -
         if newer:
             yield Symptom("stale_source", f"cites {doc.id}; {newer[0]} is a newer version")
             return
+
+
+def _addressee(trace: Trace, documents: dict[str, _Document]) -> Iterator[Symptom]:
+    greeting = _GREETING.search(trace.output_text)
+    if greeting is None:
+        return
+    name = _TOKEN.findall(greeting.group(1).lower())[0]
+    known = set(_TOKEN.findall(trace.input_text.lower()))
+    for doc in documents.values():
+        known |= doc.words | set(_TOKEN.findall(doc.title.lower()))
+    if name not in known and name not in _GROUPS:
+        yield Symptom("unknown_addressee", f"greets {greeting.group(1)}, whom no source names")
 
 
 def _idf(documents: Iterable[_Document]) -> dict[str, float]:

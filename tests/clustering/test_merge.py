@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from flywheel.clustering._cluster import merge_by_features
+from flywheel.clustering._cluster import merge_by_features, split_by_features
 
 
 def test_clusters_with_the_same_dominant_symptoms_merge_and_others_stay() -> None:
@@ -28,3 +28,27 @@ def test_clusters_with_the_same_dominant_symptoms_merge_and_others_stay() -> Non
     assert sorted(set(merged.tolist())) == [-1, 0, 1, 2, 3]  # renumbered without gaps
     assert (merged[-2:] == -1).all()
     assert (merge_by_features(labels, features, 1.0)[0] == labels).all()  # pure clusters only
+
+
+def test_a_cluster_holding_two_failures_that_read_alike_is_split_along_their_symptoms() -> None:
+    invented, judge = ("symptom:unknown_addressee",), ("symptom:evaluators_disagree",)
+    labels = np.array([0] * 30 + [1] * 12 + [-1])
+    features: list[tuple[str, ...]] = list(
+        [invented] * 12
+        + [judge] * 10
+        + [()] * 8  # 0: two failures, and a few without symptom
+        + [invented] * 6
+        + [judge] * 6  # 1: two groups, each smaller than the minimum size
+        + [judge]  # noise stays noise
+    )
+    split, count = split_by_features(labels, features, 10)
+    assert count == 1
+    assert set(split[:12].tolist()) == {0}  # the largest group keeps the number, with the rest
+    assert set(split[22:30].tolist()) == {0}
+    assert set(split[12:22].tolist()) == {2}
+    assert (split[30:] == labels[30:]).all()  # no part would reach the minimum size
+    assert (split_by_features(labels, features, 13)[0] == labels).all()
+
+    # Once split, the parts join the clusters that show the same failure.
+    merged, _ = merge_by_features(np.concatenate([split, [3] * 10]), features + [judge] * 10, 0.7)
+    assert merged[12] == merged[-1] != merged[0]

@@ -65,6 +65,23 @@ def test_a_series_with_identical_titles_is_not_an_edition() -> None:
 
 
 @pytest.mark.parametrize(
+    ("request_text", "greeting", "invented"),
+    [
+        ("Write to Hana at Soylent about the delay.", "Hi Morgan,", True),
+        ("Write to Hana at Soylent about the delay.", "Hi Hana,", False),
+        ("Email the carrier about the delay.", "Dear Shipping,", False),  # a document's title
+        ("Email the carrier about the delay.", "Hello team,", False),  # nobody in particular
+        ("Email the carrier about the delay.", "Thanks for writing, Morgan.", False),  # no greeting
+    ],
+)
+def test_an_answer_greeting_someone_no_source_names(
+    request_text: str, greeting: str, invented: bool
+) -> None:
+    trace = _trace(f"Subject: delay\n\n{greeting}\n\nIt ships Monday.", input=request_text)
+    assert ("unknown_addressee" in _names(trace)) is invented
+
+
+@pytest.mark.parametrize(
     ("fmt", "output", "ignored"),
     [
         ("bullets", "- refund window 30 days\n- Source: [POL-7-v2]", False),
