@@ -1,7 +1,11 @@
 """Identity over time: a run's clusters take the ids of the previous run's clusters they match.
 
 Matching maximises total centroid cosine similarity with a one-to-one assignment
-(`scipy.optimize.linear_sum_assignment`); a pair counts only at ``threshold`` or above. A new
+(`scipy.optimize.linear_sum_assignment`); a pair counts only at ``threshold`` or above. Each
+centroid is extended by its cluster's symptom profile (the share of members showing each
+symptom), weighted as in clustering: two patterns whose answers read alike but that failed
+differently (a made-up recipient, a miscalibrated judge) have nearly the same text centroid,
+and would otherwise swap ids from one week to the next. A new
 cluster left over that is still close to a matched old one is a *split* of it; an old cluster
 left over that is close to a matched new one was *merged* into it. Everything else is new
 (next free number) or retired.
@@ -9,7 +13,8 @@ left over that is close to a matched new one was *merged* into it. Everything el
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,14 +54,38 @@ class IdentityResult:
         }
 
 
+def symptom_profile(members: Sequence[Sequence[str]]) -> dict[str, float]:
+    """The share of ``members`` (their symptom features) that shows each symptom."""
+    counts = Counter(name for names in members for name in set(names))
+    return {name: n / len(members) for name, n in sorted(counts.items())} if members else {}
+
+
+def _with_profiles(
+    vectors: npt.NDArray[np.float64],
+    profiles: Sequence[Mapping[str, float]],
+    vocabulary: Sequence[str],
+    weight: float,
+) -> npt.NDArray[np.float64]:
+    shares = np.array([[p.get(name, 0.0) for name in vocabulary] for p in profiles])
+    norms = np.linalg.norm(shares, axis=1, keepdims=True)
+    joined = np.hstack([vectors, shares / np.where(norms == 0, 1.0, norms) * weight])
+    result: npt.NDArray[np.float64] = joined / np.linalg.norm(joined, axis=1, keepdims=True)
+    return result
+
+
 def match_clusters(
     centroids: npt.NDArray[np.float32],
     previous: Sequence[tuple[str, npt.NDArray[np.float32]]],
     *,
     threshold: float,
     next_number: int,
+    profiles: tuple[Sequence[Mapping[str, float]], Sequence[Mapping[str, float]]] | None = None,
+    feature_weight: float = 0.0,
 ) -> IdentityResult:
-    """Give each row of ``centroids`` an id: a previous cluster's, or a new one in row order."""
+    """Give each row of ``centroids`` an id: a previous cluster's, or a new one in row order.
+
+    ``profiles``: the symptom profiles of the new and of the previous clusters, in order.
+    """
     k = int(centroids.shape[0])
     ids: list[str | None] = [None] * k
     result = IdentityResult(ids=[])
@@ -65,8 +94,13 @@ def match_clusters(
     if k and previous:
         from scipy.optimize import linear_sum_assignment
 
+        new = centroids.astype(np.float64)
         old = np.stack([vector for _, vector in previous]).astype(np.float64)
-        sims = centroids.astype(np.float64) @ old.T
+        if profiles is not None and feature_weight > 0:
+            vocabulary = sorted({name for group in profiles for p in group for name in p})
+            new = _with_profiles(new, profiles[0], vocabulary, feature_weight)
+            old = _with_profiles(old, profiles[1], vocabulary, feature_weight)
+        sims = new @ old.T
         rows, cols = linear_sum_assignment(-sims)
         for row, col in zip(rows, cols, strict=True):
             if sims[row, col] >= threshold:

@@ -25,7 +25,7 @@ from flywheel.clustering._assign import VOTERS, assign_vectors, cluster_radius, 
 from flywheel.clustering._cluster import cluster_vectors, with_features
 from flywheel.clustering._embed_cache import EmbedStats, embed_cached, load_vectors, make_embedder
 from flywheel.clustering._failing import FailingTrace, load_failing, utc
-from flywheel.clustering._identity import id_number, match_clusters
+from flywheel.clustering._identity import id_number, match_clusters, symptom_profile
 from flywheel.clustering._labels import (
     ClusterName,
     clean_name,
@@ -165,11 +165,17 @@ def _full_run(
     groups = _groups(clustering.labels, items)
     centroids = [unit_centroid(vectors[idx]) for idx in groups]
     previous = _active_clusters(store)
+    was = _previous_members(store, {item.pk: item.features for item in items})
     identity = match_clusters(
         np.stack(centroids) if centroids else np.zeros((0, vectors.shape[1]), np.float32),
         [(cid, vec) for cid, vec, _ in previous],
         threshold=config.match_threshold,
         next_number=_next_number(store),
+        profiles=(
+            [symptom_profile([items[i].features for i in idx]) for idx in groups],
+            [symptom_profile(was.get(cid, [])) for cid, _, _ in previous],
+        ),
+        feature_weight=config.feature_weight,
     )
     keywords = ctfidf_keywords(
         [[items[i].signature for i in idx] for idx in groups], config.keywords
@@ -407,6 +413,23 @@ def _active_clusters(
     with store.engine.connect() as conn:
         rows = conn.execute(query.order_by(ClusterRow.id)).all()
     return [(r.id, np.frombuffer(r.centroid, dtype=np.float32), utc(r.first_seen)) for r in rows]
+
+
+def _previous_members(
+    store: Store, features: dict[int, tuple[str, ...]]
+) -> dict[str, list[tuple[str, ...]]]:
+    """The symptom features of each current cluster's members that are still in ``features``."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(ClusterMemberRow.cluster_id, ClusterMemberRow.trace_pk).where(
+                ClusterMemberRow.cluster_id.is_not(None)
+            )
+        ).all()
+    members: dict[str, list[tuple[str, ...]]] = defaultdict(list)
+    for cluster_id, pk in rows:
+        if cluster_id is not None and pk in features:
+            members[cluster_id].append(features[pk])
+    return members
 
 
 def _next_number(store: Store) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from flywheel.clustering import match_clusters
+from flywheel.clustering._identity import symptom_profile
 
 
 def _unit(*values: float) -> np.ndarray:
@@ -35,3 +36,30 @@ def test_a_merge_retires_the_absorbed_cluster() -> None:
     assert result.ids == ["C-0001"]
     assert result.retired == ["C-0002"]
     assert result.merges == [{"into": "C-0001", "from": ["C-0001", "C-0002"]}]
+
+
+def test_patterns_that_read_alike_keep_their_ids_by_their_symptoms() -> None:
+    # Two e-mail patterns with almost the same text centroid: a made-up recipient and a
+    # miscalibrated judge. On the centroids alone, the slightly shifted new ones swap ids.
+    previous = [("C-0001", _unit(1, 0.02, 0)), ("C-0002", _unit(1, -0.02, 0))]
+    new = np.stack([_unit(1, 0.01, 0), _unit(1, 0.05, 0)])
+    judge = {"symptom:evaluators_disagree": 0.9}
+    invented = {"symptom:unknown_addressee": 0.95, "symptom:evaluators_disagree": 0.1}
+    alone = match_clusters(new, previous, threshold=0.8, next_number=3)
+    assert alone.ids == ["C-0002", "C-0001"]
+
+    result = match_clusters(
+        new,
+        previous,
+        threshold=0.8,
+        next_number=3,
+        profiles=([invented, judge], [invented, judge]),
+        feature_weight=0.5,
+    )
+    assert result.ids == ["C-0001", "C-0002"]
+
+
+def test_a_symptom_profile_is_the_share_of_members_showing_each_symptom() -> None:
+    members = [("a", "b"), ("a",), (), ("a", "a")]
+    assert symptom_profile(members) == {"a": 0.75, "b": 0.25}
+    assert symptom_profile([]) == {}
