@@ -62,9 +62,12 @@ class ClusteringConfig(_Section):
     #: Sentence-transformers model: the offline default, or a model name / local path; or
     #: ``"llm"``: the litellm embedding model of ``[llm] models.embedding``.
     embedding_model: str = "all-MiniLM-L6-v2"
-    #: Parts of the failure signature, in order (valid: signals, errors, path, feedback,
-    #: scores, output, request). The default scored best on the labelled sets (see
-    #: `flywheel bench cluster`); the request alone groups by topic, not by failure.
+    #: Parts of the failure signature, in order (valid: symptoms, signals, errors, path,
+    #: feedback, scores, output, request, diagnosis). The default scored best on the labelled
+    #: sets (see `flywheel bench cluster`); the request alone groups by topic, not by failure.
+    #: ``diagnosis`` (off by default) is one sentence by the model of ``[llm] models.diagnosis``
+    #: on which step went wrong and how, for categories only judgement separates: one LLM call
+    #: per failing trace, once (cached with the signature; required model when listed).
     signature_parts: list[str] = Field(default_factory=lambda: ["errors", "feedback", "output"])
     #: Characters kept per step / per part, and in the whole signature (cut with a marker).
     max_part_chars: int = Field(default=300, ge=20)

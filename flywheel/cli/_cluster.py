@@ -17,6 +17,7 @@ from flywheel.clustering import (
     run_clustering,
 )
 from flywheel.errors import UserError
+from flywheel.project import Project
 
 
 def _parse_date(value: str | None) -> datetime | None:
@@ -59,6 +60,12 @@ def cluster(
         return
     if result.message:
         console.print(f"[yellow]note:[/] {result.message}", highlight=False)
+    if result.diagnosis_failures:
+        console.print(
+            f"[yellow]note:[/] {result.diagnosis_failures} traces got no LLM diagnosis; "
+            "the next run retries them",
+            highlight=False,
+        )
     console.print(
         f"{result.kind} run {result.run_id}: {result.traces} failing traces, "
         f"{result.clusters} clusters, {result.noise} noise, {result.soft} soft-assigned; "
@@ -109,22 +116,27 @@ def bench_cluster(
     json_out: bool = JsonOption,
 ) -> None:
     """Clustering quality (ARI, NMI, noise) against labels, with two baselines, and speed."""
-    proj_settings = None
     try:
-        proj_settings = project().settings.clustering
+        proj: Project | None = project()
     except UserError:
-        proj_settings = None
+        proj = None
     log = (lambda _m: None) if json_out else (lambda m: err_console.print(m, highlight=False))
-    report = run_cluster_benchmark(
-        traces,
-        labels,
-        config=proj_settings,
-        include_labelled=include_labelled,
-        assign=assign,
-        baselines=baselines,
-        workdir=workdir,
-        log=log,
-    )
+    llm = proj.llm_client("bench-cluster") if proj is not None else None
+    try:
+        report = run_cluster_benchmark(
+            traces,
+            labels,
+            config=proj.settings.clustering if proj is not None else None,
+            include_labelled=include_labelled,
+            assign=assign,
+            baselines=baselines,
+            workdir=workdir,
+            log=log,
+            llm=llm,
+        )
+    finally:
+        if llm is not None:
+            llm.close()
     if json_out:
         print_json(report)
         return

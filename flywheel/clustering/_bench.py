@@ -35,6 +35,7 @@ from flywheel.clustering._run import cluster_report, run_clustering
 from flywheel.config import ClusteringConfig, SignalsConfig
 from flywheel.embeddings import TextEmbedder
 from flywheel.errors import UserError
+from flywheel.llm import LLMClient
 from flywheel.store import Store
 from flywheel.store._tables import EmbeddingRow, TraceRow
 
@@ -139,11 +140,13 @@ def run_cluster_benchmark(
     baselines: bool = True,
     workdir: Path | None = None,
     log: Log | None = None,
+    llm: LLMClient | None = None,
 ) -> dict[str, Any]:
     """Ingest ``traces`` into a fresh store and score clustering against ``labels_path``.
 
     ``baselines=False`` skips the naive recipe and KMeans (HDBSCAN on raw 384-dimensional
-    vectors takes hours at 100,000 traces): for speed runs.
+    vectors takes hours at 100,000 traces): for speed runs. ``llm`` serves the LLM stages the
+    config asks for (``embedding_model = "llm"``, the ``diagnosis`` part).
     """
     log = log or (lambda _m: None)
     config = config or ClusteringConfig()
@@ -154,11 +157,12 @@ def run_cluster_benchmark(
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         store = Store.open(f"sqlite:///{tmp}/bench.db")
         try:
-            embedder = make_embedder(config.embedding_model)  # loads on first use: timed cold
+            # loads on first use: timed cold
+            embedder = make_embedder(config.embedding_model, llm)
             report = _bench(
-                store, embedder, traces, labels, config, include_labelled, baselines, log
+                store, embedder, traces, labels, config, include_labelled, baselines, log, llm
             )
-            report["speed"].update(_speed(store, embedder, config, assign, log))
+            report["speed"].update(_speed(store, embedder, config, assign, log, llm))
             return report
         finally:
             store.close()
@@ -173,6 +177,7 @@ def _bench(
     include_labelled: bool,
     baselines: bool,
     log: Log,
+    llm: LLMClient | None,
 ) -> dict[str, Any]:
     from flywheel.ingest import ingest_paths
     from flywheel.signals import detect_failures
@@ -191,7 +196,7 @@ def _bench(
     pks = [row.id for row in rows if row.failing or (include_labelled and row.trace_id in labels)]
 
     began = time.perf_counter()
-    items = load_failing(store, config, pks=pks)
+    items = load_failing(store, config, pks=pks, llm=llm)
     t_signatures = time.perf_counter() - began
     began = time.perf_counter()
     embedder.load()
@@ -266,7 +271,12 @@ def _kmeans(vectors: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.int64]:
 
 
 def _speed(
-    store: Store, embedder: TextEmbedder, config: ClusteringConfig, assign: int, log: Log
+    store: Store,
+    embedder: TextEmbedder,
+    config: ClusteringConfig,
+    assign: int,
+    log: Log,
+    llm: LLMClient | None,
 ) -> dict[str, Any]:
     """Warm full run through the store (caches filled), a second one that must give the same
     clusters and ids, then an incremental run of ``assign``.
@@ -276,11 +286,11 @@ def _speed(
     """
     out: dict[str, Any] = {}
     began = time.perf_counter()
-    warm = run_clustering(store, config, full=True, embedder=embedder)
+    warm = run_clustering(store, config, full=True, embedder=embedder, llm=llm)
     out["warm_full_run_s"] = round(time.perf_counter() - began, 2)
     out["warm_breakdown_s"] = warm.seconds
     first = cluster_report(store)
-    again = run_clustering(store, config, full=True, embedder=embedder)
+    again = run_clustering(store, config, full=True, embedder=embedder, llm=llm)
     out["rerun_identical"] = cluster_report(store) == first and not again.events["new"]
     if assign > 0:
         from sqlalchemy import delete
@@ -301,7 +311,7 @@ def _speed(
                 for start in range(0, len(held), 500):
                     conn.execute(delete(table).where(table.trace_pk.in_(held[start : start + 500])))
         began = time.perf_counter()
-        result = run_clustering(store, config, embedder=embedder)
+        result = run_clustering(store, config, embedder=embedder, llm=llm)
         out["assign_traces"] = result.traces
         out["assign_s"] = round(time.perf_counter() - began, 2)
         out["assign_breakdown_s"] = result.seconds

@@ -5,7 +5,10 @@ Building a signature means decoding the trace, reading its signals and computing
 kept in ``signature_cache``, one row per trace, keyed by the signature settings and the trace's
 content hash: a warm run reads small rows instead of rebuilding 10,000 signatures. A row is
 rebuilt when the settings, the trace or its signals change (re-detection deletes it), or when
-`SIGNATURE_VERSION` is raised because the signature code changed.
+`SIGNATURE_VERSION` is raised because the signature code changed. With the ``diagnosis`` part,
+the rebuilt traces get their diagnoses from the LLM first, many calls in flight at once; a
+trace whose diagnosis failed keeps an empty one for this run and no cache row, so the next run
+asks again.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select
 
+from flywheel.clustering._diagnosis import Diagnoser, diagnosis_settings, make_diagnoser
 from flywheel.clustering._signature import (
     build_signature,
     check_parts,
@@ -26,6 +30,7 @@ from flywheel.clustering._signature import (
     structural_features,
 )
 from flywheel.config import ClusteringConfig
+from flywheel.llm import LLMClient
 from flywheel.store import Store
 from flywheel.store._codec import decode_payload
 from flywheel.store._tables import ClusterMemberRow, SignatureRow, TraceRow
@@ -45,15 +50,19 @@ class FailingTrace:
     signature: str
     request: str
     features: tuple[str, ...] = ()
+    #: The LLM could not write the ``diagnosis`` part: it is empty and the signature uncached.
+    diagnosis_failed: bool = False
 
 
-def signature_settings(config: ClusteringConfig) -> str:
-    """The cache key of the signature settings of ``config``."""
-    settings = {
+def signature_settings(config: ClusteringConfig, llm: LLMClient | None = None) -> str:
+    """The cache key of the signature settings of ``config`` (and of the diagnosis model, when
+    the ``diagnosis`` part is configured: another model rebuilds the signatures)."""
+    settings: dict[str, Any] = {
         "version": SIGNATURE_VERSION,
         "parts": list(config.signature_parts),
         "max_part_chars": config.max_part_chars,
         "max_signature_chars": config.max_signature_chars,
+        **diagnosis_settings(config.signature_parts, llm),
     }
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:32]
 
@@ -65,10 +74,16 @@ def load_failing(
     since: datetime | None = None,
     pks: Sequence[int] | None = None,
     exclude_members: bool = False,
+    llm: LLMClient | None = None,
 ) -> list[FailingTrace]:
-    """Failing traces (or the traces ``pks``) with their signatures, sorted by (trace id, pk)."""
+    """Failing traces (or the traces ``pks``) with their signatures, sorted by (trace id, pk).
+
+    ``llm`` writes the ``diagnosis`` part when it is configured (a `UserError` when its stage
+    has no model); other parts never call it.
+    """
     check_parts(config.signature_parts)
-    settings = signature_settings(config)
+    diagnoser = make_diagnoser(config.signature_parts, llm)
+    settings = signature_settings(config, llm)
     query = select(
         TraceRow.id,
         TraceRow.trace_id,
@@ -107,21 +122,27 @@ def load_failing(
             )
         )
     for start in range(0, len(stale), _CHUNK):
-        out.extend(_build(store, config, settings, stale[start : start + _CHUNK]))
+        out.extend(_build(store, config, settings, stale[start : start + _CHUNK], diagnoser))
     out.sort(key=lambda item: (item.trace_id, item.pk))
     return out
 
 
 def _build(
-    store: Store, config: ClusteringConfig, settings: str, rows: Sequence[Any]
+    store: Store,
+    config: ClusteringConfig,
+    settings: str,
+    rows: Sequence[Any],
+    diagnoser: Diagnoser | None,
 ) -> list[FailingTrace]:
-    """Signatures of ``rows`` built from their traces, and written to the cache."""
+    """Signatures of ``rows`` built from their traces, and written to the cache (unless their
+    diagnosis failed)."""
     pks = [row.id for row in rows]
     hashes = {row.id: row.content_hash for row in rows}
     signals = store.signals_by_trace(pks)
     with store.engine.connect() as conn:
         payloads = conn.execute(select(TraceRow.id, TraceRow.payload).where(TraceRow.id.in_(pks)))
         traces = {pk: Trace.model_validate_json(decode_payload(raw)) for pk, raw in payloads}
+    diagnoses = diagnoser.diagnose(traces) if diagnoser is not None else {}
     built = []
     for row in rows:
         trace = traces[row.id]
@@ -132,6 +153,7 @@ def _build(
             parts=config.signature_parts,
             max_part_chars=config.max_part_chars,
             max_signature_chars=config.max_signature_chars,
+            diagnosis=diagnoses.get(row.id, ""),
         )
         built.append(
             FailingTrace(
@@ -141,6 +163,7 @@ def _build(
                 signature,
                 request_text(trace),
                 tuple(structural_features(trace, found)),
+                diagnosis_failed=diagnoser is not None and row.id not in diagnoses,
             )
         )
     cached = [
@@ -153,10 +176,12 @@ def _build(
             "features": {"names": list(item.features)},
         }
         for item in built
+        if not item.diagnosis_failed
     ]
     with store.engine.begin() as conn:
         conn.execute(delete(SignatureRow).where(SignatureRow.trace_pk.in_(pks)))
-        conn.execute(insert(SignatureRow), cached)
+        if cached:
+            conn.execute(insert(SignatureRow), cached)
     return built
 
 

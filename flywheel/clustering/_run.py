@@ -67,6 +67,13 @@ class RunResult(BaseModel):
     events: dict[str, Any] = Field(default_factory=dict)
     embedding: dict[str, Any] = Field(default_factory=dict)
     seconds: dict[str, float] = Field(default_factory=dict)
+    diagnosis_failures: int = Field(
+        default=0,
+        description=(
+            "traces whose LLM diagnosis failed, retried next run: a full run clusters them "
+            "without it, an incremental run leaves them out (not in traces)"
+        ),
+    )
 
 
 class ClusterSummary(BaseModel):
@@ -108,15 +115,16 @@ def run_clustering(
     """Cluster the store's failing traces: full when asked or due, else incrementally.
 
     With ``llm``, each new or changed cluster gets an LLM-written name and description when
-    its ``naming`` stage has a model, and ``clustering.embedding_model = "llm"`` embeds through
-    its ``embedding`` stage.
+    its ``naming`` stage has a model, ``clustering.embedding_model = "llm"`` embeds through
+    its ``embedding`` stage, and the ``diagnosis`` signature part is written by its
+    ``diagnosis`` stage (required then).
     """
     embedder = embedder or make_embedder(config.embedding_model, llm)
     last_full = _last_full_run(store)
     due = last_full is None or utcnow() - last_full > timedelta(days=config.full_every_days)
     if full or due or not _has_clusters(store):
         return _full_run(store, config, since, embedder, llm, log or _quiet)
-    return _incremental_run(store, config, since, embedder, log or _quiet)
+    return _incremental_run(store, config, since, embedder, llm, log or _quiet)
 
 
 def _quiet(_message: str) -> None:
@@ -152,8 +160,9 @@ def _full_run(
 ) -> RunResult:
     seconds: dict[str, float] = {}
     began = time.perf_counter()
-    items = load_failing(store, config, since=since)
+    items = load_failing(store, config, since=since, llm=llm)
     seconds["signatures"] = time.perf_counter() - began
+    failures = _diagnosis_failures(items, log, "clustered without it")
     log(f"{len(items)} failing traces; embedding their signatures")
     began = time.perf_counter()
     vectors, hashes, stats = embed_cached(store, embedder, [item.signature for item in items])
@@ -257,6 +266,7 @@ def _full_run(
         events=identity.events(),
         embedding=_embedding(stats),
         seconds={k: round(v, 3) for k, v in seconds.items()},
+        diagnosis_failures=failures,
     )
     _finish(store, result)
     log(
@@ -271,12 +281,16 @@ def _incremental_run(
     config: ClusteringConfig,
     since: datetime | None,
     embedder: TextEmbedder,
+    llm: LLMClient | None,
     log: Log,
 ) -> RunResult:
     seconds: dict[str, float] = {}
     began = time.perf_counter()
-    items = load_failing(store, config, since=since, exclude_members=True)
+    items = load_failing(store, config, since=since, exclude_members=True, llm=llm)
     seconds["signatures"] = time.perf_counter() - began
+    failures = _diagnosis_failures(items, log, "left unassigned")
+    # Assigned now, they would never be read again by an incremental run: the next one retries.
+    items = [item for item in items if not item.diagnosis_failed]
     log(f"{len(items)} new failing traces; assigning them to existing clusters")
     began = time.perf_counter()
     vectors, hashes, stats = embed_cached(store, embedder, [item.signature for item in items])
@@ -326,10 +340,11 @@ def _incremental_run(
         clusters=int(active),
         noise=noise,
         soft=len(items) - noise,
-        message="" if items else "no new failing traces to assign",
+        message="" if items or failures else "no new failing traces to assign",
         embedding=_embedding(stats),
         seconds={k: round(v, 3) for k, v in seconds.items()},
         events={"assigned": dict(sorted(counts.items()))},
+        diagnosis_failures=failures,
     )
     _finish(store, result)
     log(f"{len(items) - noise} of {len(items)} new failing traces joined existing clusters")
@@ -456,6 +471,17 @@ def _llm_name(
     return clean_name(reply.name), clean_name(reply.description)
 
 
+def _diagnosis_failures(items: Sequence[FailingTrace], log: Log, then: str) -> int:
+    failed = sum(1 for item in items if item.diagnosis_failed)
+    if failed:
+        log(
+            f"{failed} of {len(items)} traces got no LLM diagnosis (provider errors, malformed "
+            "replies or the budget spent; the warnings and the LLM ledger say which): "
+            f"{then}, retried next run"
+        )
+    return failed
+
+
 def _embedding(stats: EmbedStats) -> dict[str, Any]:
     return {
         "texts": stats.texts,
@@ -473,6 +499,7 @@ def _finish(store: Store, result: RunResult) -> None:
         "embedding": result.embedding,
         "seconds": result.seconds,
         "soft": result.soft,
+        "diagnosis_failures": result.diagnosis_failures,
     }
     with store.engine.begin() as conn:
         conn.execute(

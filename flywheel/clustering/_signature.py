@@ -4,8 +4,11 @@ A signature is built from named parts, in the configured order: the ``symptoms``
 trace failed, see `flywheel.signals.trace_symptoms`), the failure ``signals``
 (kinds, low score names), the ``errors`` of failed steps, the ``path`` taken (route, tools,
 retrievals, model calls), written ``feedback``, the low ``scores``, the start of the
-``output`` and the ``request``. Volatile details (ids, numbers, dates, e-mails, URLs, quoted
-values) are replaced by placeholders, so two traces that failed the same way read the same.
+``output``, the ``request`` and the ``diagnosis``: one sentence by the ``diagnosis`` LLM
+stage on which step went wrong and how (`flywheel.clustering._diagnosis`), off by default; it
+costs one LLM call per failing trace, once, as signatures are cached. Volatile details (ids,
+numbers, dates, e-mails, URLs, quoted values) are replaced by placeholders, so two traces that
+failed the same way read the same.
 Every part is cut to ``max_part_chars`` and the whole to ``max_signature_chars`` with a
 visible marker; MiniLM reads 256 tokens, so more text would only be ignored.
 """
@@ -137,6 +140,9 @@ def _request(trace: Trace, signals: Sequence[FailureSignal], limit: int) -> str:
 
 _Part = Callable[[Trace, Sequence[FailureSignal], int], str]
 
+#: The part written by the LLM stage of the same name before the signature is built.
+DIAGNOSIS = "diagnosis"
+
 PARTS: dict[str, _Part] = {
     "symptoms": _symptoms,
     "signals": _signals,
@@ -151,11 +157,12 @@ PARTS: dict[str, _Part] = {
 
 def check_parts(parts: Sequence[str]) -> None:
     """Raise a `UserError` listing the valid parts when one is unknown."""
-    unknown = [part for part in parts if part not in PARTS]
+    valid = [*PARTS, DIAGNOSIS]
+    unknown = [part for part in parts if part not in valid]
     if unknown:
         raise UserError(
             f"unknown signature part(s) {', '.join(unknown)} in clustering.signature_parts; "
-            f"valid: {', '.join(PARTS)}"
+            f"valid: {', '.join(valid)}"
         )
 
 
@@ -166,9 +173,11 @@ def build_signature(
     parts: Sequence[str] = ("errors", "feedback", "output"),
     max_part_chars: int = 300,
     max_signature_chars: int = 1200,
+    diagnosis: str = "",
 ) -> str:
     """The failure signature of ``trace``: one ``part: text`` line per non-empty part.
 
+    ``diagnosis`` is the text of the ``diagnosis`` part, written beforehand by the LLM stage.
     Never fails on odd content: empty texts give an empty part, huge steps are cut with a
     marker, any language is kept as is (apart from the placeholders).
     """
@@ -176,7 +185,10 @@ def build_signature(
     lines: list[str] = []
     for part in parts:
         try:
-            text = PARTS[part](trace, signals, max_part_chars)
+            if part == DIAGNOSIS:
+                text = truncate(normalise(diagnosis), max_part_chars)
+            else:
+                text = PARTS[part](trace, signals, max_part_chars)
         except (TypeError, ValueError):  # a producer's odd field never breaks a batch
             text = ""
         if text:

@@ -1,7 +1,7 @@
 """LLM access: the one doorway for every model call in Flywheel (litellm underneath).
 
-Each stage (triage, judge, optimizer, naming, embedding) has a model string in the ``[llm]``
-section of `flywheel.toml`, or none: then :meth:`LLMClient.is_configured` is false and the
+Each stage (triage, judge, optimizer, naming, embedding, diagnosis) has a model string in the
+``[llm]`` section of `flywheel.toml`, or none: then :meth:`LLMClient.is_configured` is false and the
 stage runs its deterministic offline path. A configured stage calls :meth:`LLMClient.complete`
 or :meth:`LLMClient.structured` (and their async twins), which cache replies, retry
 provider failures with backoff, keep a ledger of tokens, cost and latency, and stop the run

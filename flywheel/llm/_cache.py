@@ -1,8 +1,10 @@
 """The response cache: a reply per (model, messages, parameters, repeat index).
 
 The key is a sha256 of canonical JSON, so a replay that asks the same question with the same
-repeat index gets the same reply without a request. Only successful replies are kept; API
-keys, headers and ``api_base`` are never part of the key or the stored row.
+repeat index gets the same reply without a request. Only successful replies are kept (a
+structured call that stays malformed after its repair turn forgets its replies, so asking
+again reaches the model); API keys, headers and ``api_base`` are never part of the key or the
+stored row.
 """
 
 from __future__ import annotations
@@ -48,6 +50,10 @@ class ResponseCache:
         return CachedReply(
             content=row[0], prompt_tokens=row[1], completion_tokens=row[2], cost_usd=row[3]
         )
+
+    def forget(self, key: str) -> None:
+        with self._db.cursor() as cur:
+            cur.execute("DELETE FROM responses WHERE key = ?", (key,))
 
     def put(self, key: str, model: str, reply: CachedReply) -> None:
         with self._db.cursor() as cur:

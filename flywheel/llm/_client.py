@@ -191,7 +191,8 @@ class LLMClient:
         except _structured.InvalidReply as error:
             repair = _structured.repair_messages(messages, first.content, error)
         second = self.complete(stage, repair, temperature=temperature, repeat=repeat, **params)
-        return self._parse_repaired(stage, second, schema)
+        asked = [self._plan(stage, m, temperature, repeat, params) for m in (messages, repair)]
+        return self._parse_repaired(stage, second, schema, asked)
 
     async def astructured(
         self,
@@ -215,7 +216,8 @@ class LLMClient:
         second = await self.acomplete(
             stage, repair, temperature=temperature, repeat=repeat, **params
         )
-        return self._parse_repaired(stage, second, schema)
+        asked = [self._plan(stage, m, temperature, repeat, params) for m in (messages, repair)]
+        return self._parse_repaired(stage, second, schema, asked)
 
     # -- ledger ----------------------------------------------------------------------------
 
@@ -461,10 +463,14 @@ class LLMClient:
             params = {**params, "response_format": {"type": "json_object"}}
         return _structured.with_schema_instruction(messages, schema), params
 
-    def _parse_repaired(self, stage: str, reply: Completion, schema: type[T]) -> T:
+    def _parse_repaired(
+        self, stage: str, reply: Completion, schema: type[T], asked: Sequence[_Plan]
+    ) -> T:
         try:
             return _structured.parse(reply.content, schema)
         except _structured.InvalidReply as error:
+            for plan in asked:  # a cached bad reply would make every later attempt fail alike
+                self._cache.forget(plan.key)
             raise MalformedResponse(
                 f"the model {reply.model} (stage '{stage}') gave invalid JSON for "
                 f"{schema.__name__} even after a repair turn: {error}. This is an "

@@ -7,8 +7,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 #: The stages that may call a model. Each runs its deterministic offline path when its model
-#: is ``None`` (the default), so no stage ever requires a model.
-STAGES: tuple[str, ...] = ("triage", "judge", "optimizer", "naming", "embedding")
+#: is ``None`` (the default), so no stage ever requires a model. (``diagnosis`` writes an
+#: opt-in signature part; asking for that part without its model is a configuration error.)
+STAGES: tuple[str, ...] = ("triage", "judge", "optimizer", "naming", "embedding", "diagnosis")
 
 #: Model strings that mean "no model: use the offline path".
 _OFFLINE = {"", "none", "offline"}

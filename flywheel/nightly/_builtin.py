@@ -149,6 +149,7 @@ class ClusterStage:
                 "new": new,
                 "grown": grown,
                 "message": result.message,
+                "diagnosis_failures": result.diagnosis_failures,
             },
             counts={"traces": result.traces},
         )

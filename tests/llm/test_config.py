@@ -30,7 +30,7 @@ def test_configuring_one_stage_keeps_the_others_offline() -> None:
 
 
 def test_unknown_stage_lists_the_valid_ones() -> None:
-    with pytest.raises(UserError, match="valid stages: embedding, judge, naming"):
+    with pytest.raises(UserError, match="valid stages: diagnosis, embedding, judge, naming"):
         LLMClient().is_configured("triag")
 
 

@@ -100,6 +100,24 @@ def test_malformed_twice_raises_an_infrastructure_error(
     assert len(openai_server.chat_requests) == 2
 
 
+def test_a_reply_that_stayed_malformed_is_not_replayed_from_the_cache(
+    openai_server: FakeOpenAIServer, llm_client: ClientFactory
+) -> None:
+    openai_server.malformed("not json at all")
+    openai_server.malformed("still not json")
+    openai_server.reply_json({"category": "prompt_instruction", "confidence": 1})
+    client = llm_client()
+    with pytest.raises(MalformedResponse):
+        client.structured("judge", MESSAGES, Verdict)
+
+    verdict = asyncio.run(client.astructured("judge", MESSAGES, Verdict))  # asked again
+
+    assert verdict.category == "prompt_instruction"
+    assert len(openai_server.chat_requests) == 3
+    assert client.structured("judge", MESSAGES, Verdict) == verdict  # a good reply is kept
+    assert len(openai_server.chat_requests) == 3
+
+
 def test_astructured_repairs_too(
     openai_server: FakeOpenAIServer, llm_client: ClientFactory
 ) -> None:
