@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from flywheel.clustering._signature import DIAGNOSIS, truncate
 from flywheel.errors import UserError
-from flywheel.llm import BudgetExceeded, LLMClient, LLMError
+from flywheel.llm import BudgetExceeded, LLMClient, LLMError, ProviderError
 from flywheel.signals import trace_symptoms
 from flywheel.trace import StepType, Trace
 
@@ -107,42 +107,59 @@ def diagnosis_messages(trace: Trace) -> list[dict[str, Any]]:
     ]
 
 
+#: Provider answers that will not change for the next trace: a bad key, a refused or unknown model.
+_REFUSALS = frozenset({401, 403, 404})
+
+
 class Diagnoser:
     """Writes the diagnoses of many traces through ``llm``, up to its concurrency at once.
 
-    Once the run's LLM budget is spent, every later trace is left without a diagnosis, without
-    asking.
+    Traces are asked in waves of the client's concurrency. Once the run's LLM budget is spent
+    or the provider refuses the model (HTTP 401, 403, 404: a bad key, a model the key may not
+    use or that does not exist), later traces are left without a diagnosis, without asking.
     """
 
     def __init__(self, llm: LLMClient) -> None:
         self.llm = llm
-        self._spent = False
+        self._stopped = False
 
     def diagnose(self, traces: Mapping[int, Trace]) -> dict[int, str]:
         """The diagnosis of each trace by key; a trace whose call failed is left out."""
-        if not traces:
-            return {}
         keys = list(traces)
-        replies = asyncio.run(self._all([traces[key] for key in keys]))
-        return {key: reply for key, reply in zip(keys, replies, strict=True) if reply is not None}
+        wave = self.llm.config.concurrency
+        out: dict[int, str] = {}
+        for start in range(0, len(keys), wave):
+            if self._stopped:
+                break
+            batch = keys[start : start + wave]
+            replies = asyncio.run(self._all([traces[key] for key in batch]))
+            out.update((k, r) for k, r in zip(batch, replies, strict=True) if r is not None)
+        return out
 
     async def _all(self, traces: Sequence[Trace]) -> list[str | None]:
         return list(await asyncio.gather(*(self._one(trace) for trace in traces)))
 
     async def _one(self, trace: Trace) -> str | None:
-        if self._spent:
-            return None
         try:
             reply = await self.llm.astructured(DIAGNOSIS, diagnosis_messages(trace), Diagnosis)
         except BudgetExceeded as exc:
-            if not self._spent:
-                log.warning("no more diagnoses in this run: %s", exc)
-            self._spent = True
+            self._stop(f"no more diagnoses in this run: {exc}")
+            return None
+        except ProviderError as exc:
+            if exc.status_code in _REFUSALS:
+                self._stop(f"no more diagnoses in this run: the provider refused them: {exc}")
+            else:
+                log.warning("diagnosis of trace %s failed: %s", trace.trace_id, exc)
             return None
         except LLMError as exc:
             log.warning("diagnosis of trace %s failed: %s", trace.trace_id, exc)
             return None
         return reply.diagnosis.strip()
+
+    def _stop(self, message: str) -> None:
+        if not self._stopped:
+            log.warning(message)
+        self._stopped = True
 
 
 def make_diagnoser(parts: Sequence[str], llm: LLMClient | None) -> Diagnoser | None:

@@ -172,6 +172,18 @@ def test_a_spent_budget_stops_the_diagnoses_not_the_run(
     assert len(openai_server.chat_requests) == 2 * PER_GROUP
 
 
+def test_a_refused_model_stops_asking_after_the_first_wave(
+    orders: Store, llm_client: ClientFactory, openai_server: FakeOpenAIServer
+) -> None:
+    openai_server.status_when("ref-", 401)  # a bad key: every request would be refused
+    client = llm_client(models=ONLY_DIAGNOSIS)
+    result = run_clustering(orders, CONFIG, llm=client, full=True)
+    assert result.traces == 2 * PER_GROUP
+    assert result.diagnosis_failures == 2 * PER_GROUP
+    assert len(openai_server.chat_requests) == client.config.concurrency < 2 * PER_GROUP
+    assert _signatures(orders) == {}
+
+
 def test_an_incremental_run_leaves_a_failed_diagnosis_for_the_next_run(
     orders: Store,
     llm_client: ClientFactory,
