@@ -98,8 +98,16 @@ def with_features(
     for row, names in enumerate(features):
         for name in names:
             onehot[row, vocabulary[name]] = 1.0
-    norms = np.linalg.norm(onehot, axis=1, keepdims=True)
-    joined = np.hstack([vectors, onehot / np.where(norms == 0, 1.0, norms) * weight])
+    return append_weighted(vectors, onehot, weight)
+
+
+def append_weighted(
+    vectors: npt.NDArray[np.float64], extra: npt.NDArray[np.float64], weight: float
+) -> npt.NDArray[np.float64]:
+    """Rows of ``vectors`` followed by their row of ``extra`` scaled to length ``weight``
+    (rows of zeros stay zero), re-normalised to unit length."""
+    norms = np.linalg.norm(extra, axis=1, keepdims=True)
+    joined = np.hstack([vectors, extra / np.where(norms == 0, 1.0, norms) * weight])
     result: npt.NDArray[np.float64] = joined / np.linalg.norm(joined, axis=1, keepdims=True)
     return result
 

@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from flywheel.clustering._cluster import append_weighted
+
 
 def cluster_id(number: int) -> str:
     return f"C-{number:04d}"
@@ -60,17 +62,10 @@ def symptom_profile(members: Sequence[Sequence[str]]) -> dict[str, float]:
     return {name: n / len(members) for name, n in sorted(counts.items())} if members else {}
 
 
-def _with_profiles(
-    vectors: npt.NDArray[np.float64],
-    profiles: Sequence[Mapping[str, float]],
-    vocabulary: Sequence[str],
-    weight: float,
+def _shares(
+    profiles: Sequence[Mapping[str, float]], vocabulary: Sequence[str]
 ) -> npt.NDArray[np.float64]:
-    shares = np.array([[p.get(name, 0.0) for name in vocabulary] for p in profiles])
-    norms = np.linalg.norm(shares, axis=1, keepdims=True)
-    joined = np.hstack([vectors, shares / np.where(norms == 0, 1.0, norms) * weight])
-    result: npt.NDArray[np.float64] = joined / np.linalg.norm(joined, axis=1, keepdims=True)
-    return result
+    return np.array([[p.get(name, 0.0) for name in vocabulary] for p in profiles])
 
 
 def match_clusters(
@@ -98,8 +93,8 @@ def match_clusters(
         old = np.stack([vector for _, vector in previous]).astype(np.float64)
         if profiles is not None and feature_weight > 0:
             vocabulary = sorted({name for group in profiles for p in group for name in p})
-            new = _with_profiles(new, profiles[0], vocabulary, feature_weight)
-            old = _with_profiles(old, profiles[1], vocabulary, feature_weight)
+            new = append_weighted(new, _shares(profiles[0], vocabulary), feature_weight)
+            old = append_weighted(old, _shares(profiles[1], vocabulary), feature_weight)
         sims = new @ old.T
         rows, cols = linear_sum_assignment(-sims)
         for row, col in zip(rows, cols, strict=True):
