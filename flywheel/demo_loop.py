@@ -43,6 +43,7 @@ from flywheel.errors import UserError
 from flywheel.nightly import NightlyOptions, NightlyReport, run_nightly
 from flywheel.project import Project, init_project
 from flywheel.trace import Trace
+from flywheel.users import ensure_automated_account
 
 FIRST_DAY = date(2026, 11, 16)
 WORSE_P = 0.01
@@ -238,6 +239,8 @@ def run_demo_loop(
     modes = sorted(world.FAILURE_MODES)
     results = list(done)
     first = (done[-1].week + 1) if done else 1
+    for name in approvers:  # automated accounts sign in with their stored credential
+        ensure_automated_account(project.data_dir, name)
     for week in range(first, first + weeks):
         week_began = time.perf_counter()
         week_seed = seed * 1000 + week

@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from flywheel.chain import anchor_engine
 from flywheel.config import CONFIG_FILE, Settings, load_settings
 from flywheel.errors import ProjectNotFound
 from flywheel.llm import LLMClient
@@ -67,7 +68,10 @@ class Project:
         return (self.root / self.settings.config_repo).resolve()
 
     def open_store(self) -> Store:
-        return Store.open(self.database_url)
+        """The project's store; its audit chains' heads are anchored in the data folder."""
+        store = Store.open(self.database_url)
+        anchor_engine(store.engine, self.data_dir)
+        return store
 
     def llm_client(self, run_id: str = "default") -> LLMClient:
         """The LLM access layer with this project's models, cache and ledger."""

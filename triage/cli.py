@@ -14,6 +14,7 @@ from rich.table import Table
 from flywheel.errors import UserError
 from flywheel.llm import LLMClient, LLMConfig
 from flywheel.project import Project
+from flywheel.users import Role, sign_in
 from triage._agent import calibration_pairs, label_cluster, triage_clusters
 from triage._bench import run_triage_benchmark
 from triage._calibration import calibrate
@@ -96,7 +97,14 @@ def label(
     root_cause: str = typer.Option(..., "--root-cause", "-r", help="A root cause of the taxonomy."),
     severity: str | None = typer.Option(None, "--severity", "-s", help="S1, S2, S3 or S4."),
     reviewer: str | None = typer.Option(
-        None, "--reviewer", envvar="FLYWHEEL_REVIEWER", help="Who labels (default: $USER)."
+        None,
+        "--reviewer",
+        envvar="FLYWHEEL_REVIEWER",
+        help="Who labels: a Flywheel user with the reviewer role or above, authenticated "
+        "(password from --password-stdin, FLYWHEEL_PASSWORD or a prompt; default: $USER).",
+    ),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the reviewer's password from standard input."
     ),
     note: str = typer.Option("", "--note", help="Why, in a sentence."),
     json_out: bool = JsonOption,
@@ -105,14 +113,22 @@ def label(
     from flywheel.cli._common import console, open_store, print_json, project
 
     proj = project()
+    who = sign_in(
+        proj.data_dir,
+        reviewer or os.environ.get("USER") or _login(),
+        password_stdin=password_stdin,
+    )
+    if not who.may(Role.reviewer):
+        raise UserError(
+            f"{who.name} is a {who.role.value}; labelling a cluster needs the reviewer role"
+        )
     store = open_store(proj)
-    who = reviewer or os.environ.get("USER") or _login()
     saved = label_cluster(
         store,
         cluster,
         root_cause=root_cause,
         severity=severity,
-        reviewer=who,
+        reviewer=who.name,
         note=note,
         config=load_triage_config(proj.root),
     )

@@ -1,6 +1,17 @@
 """Approve, reject, roll back: the rules, the git change and the audit record, together.
 
 The app and the CLI both call these. Every attempt is audited, including a refused one.
+
+The rules are evaluated when someone approves, never frozen when the candidate was queued:
+the cluster's *current* triage (severity, owner) says how many approvers a fix needs, and an
+approval counts only under the conditions it was given in (`ApprovalContext`: severity,
+owner, the gate run and base it judged, and the gate's verdict). A severity or owner change,
+a re-gate, or a Holm revision of the gate that flips it re-opens the decision: earlier
+approvals stop counting (a ``reopen`` audit record names them). A shipped fix whose gate a
+later Holm revision flips gets a ``rollback.proposed`` record (`revisit_gate_revisions`).
+Who the ``User`` is was settled by the caller (the app's sign-in, the CLI's `sign_in`): the
+library API trusts its caller, the CLI and the app trust nobody (`flywheel.users`).
+
 Order on approval: rules, then the stale-base check (a candidate gated on an older main is
 re-gated on main's head first: `ui._regate`; a conflict marks it ``needs_rework``, a failed
 re-gate refuses the approval), then the merge, then one database transaction with the
@@ -16,12 +27,14 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import Connection, insert, select, update
 
+from flywheel.chain import head_of
 from flywheel.errors import FlywheelError, UserError
 from flywheel.store import Store
 from flywheel.store._tables import utcnow
 from ui._audit import append_audit, record_event
 from ui._candidates import Candidate, StoreQueue, register_candidate
 from ui._git import MergeConflict, commit_message, main_head, merge_branch, revert_merge
+from ui._revisions import apply_revision
 from ui._rules import (
     Forbidden,
     approvers_needed,
@@ -30,7 +43,8 @@ from ui._rules import (
     check_reject,
     check_rollback,
 )
-from ui._tables import CandidateRow, DecisionRow, ShipRow
+from ui._tables import AuditRecordRow, CandidateRow, DecisionRow, ShipRow
+from ui._triage import triage_views
 from ui._users import User
 
 #: Re-runs the gate of a candidate whose base moved; returns the re-gated candidate.
@@ -62,6 +76,11 @@ class StaleCandidate(UserError):
 def _reasons(candidate: Candidate) -> list[str]:
     reasons = getattr(candidate.gate, "reasons", None)
     return [str(r) for r in reasons] if isinstance(reasons, list) and reasons else ["gate failed"]
+
+
+def _with_current_gate(store: Store, candidate: Candidate, user: User) -> Candidate:
+    """The candidate with its gate as stored now (a Holm revision may have flipped it)."""
+    return apply_revision(store, candidate, user.name) or candidate
 
 
 def _regate(
@@ -139,14 +158,89 @@ class Outcome(BaseModel):
     regated_on: str | None = None
 
 
-def approvals_of(store: Store, candidate_id: str) -> list[str]:
-    query = (
-        select(DecisionRow.actor)
-        .where(DecisionRow.candidate_id == candidate_id, DecisionRow.decision == "approve")
-        .order_by(DecisionRow.id)
+class ApprovalContext(BaseModel):
+    """What an approval was given under; it counts only while all of it still holds."""
+
+    severity: str
+    owner: str
+    replay_run: str
+    base_sha: str
+    #: The gate's Holm revision note when a later family member flipped its verdict.
+    gate_revised: str | None = None
+
+
+def approval_context(store: Store, candidate: Candidate) -> ApprovalContext:
+    """The conditions now: the cluster's current triage and the candidate's gate run."""
+    view = triage_views(store).get(candidate.cluster_id)
+    return ApprovalContext(
+        severity=(view.severity if view else candidate.severity).upper(),
+        owner=view.owner if view else "",
+        replay_run=candidate.replay_run,
+        base_sha=candidate.base_sha,
+        gate_revised=_revision_note(candidate),
     )
+
+
+def _revision_note(candidate: Candidate) -> str | None:
+    revised = getattr(candidate.gate, "revised", None)
+    return str(revised) if revised else None
+
+
+def _given(store: Store, candidate_id: str) -> list[tuple[str, dict[str, Any] | None]]:
+    """Approvals since the decision was last re-opened: (approver, context given under)."""
+    query = (
+        select(AuditRecordRow.actor, AuditRecordRow.action, AuditRecordRow.detail)
+        .where(
+            AuditRecordRow.subject == candidate_id,
+            AuditRecordRow.action.in_(("approve", "reopen")),
+        )
+        .order_by(AuditRecordRow.id)
+    )
+    given: list[tuple[str, dict[str, Any] | None]] = []
     with store.engine.connect() as conn:
-        return [str(actor) for actor in conn.execute(query).scalars()]
+        for actor, action, detail in conn.execute(query):
+            if action == "reopen":
+                given = []
+            else:
+                given.append((str(actor), (detail or {}).get("context")))
+    return given
+
+
+def counted_approvals(store: Store, candidate: Candidate, context: ApprovalContext) -> list[str]:
+    """The approvers whose approval still counts under ``context``."""
+    now = context.model_dump()
+    return [actor for actor, given in _given(store, candidate.id) if given == now]
+
+
+def approvals_of(store: Store, candidate_id: str) -> list[str]:
+    """Who approved the candidate under the conditions that hold now (see the docstring)."""
+    candidate = StoreQueue(store).get(candidate_id)
+    return counted_approvals(store, candidate, approval_context(store, candidate))
+
+
+def _reopen_if_changed(
+    store: Store, candidate: Candidate, user: User, context: ApprovalContext
+) -> None:
+    """Record that earlier approvals no longer count, naming what changed."""
+    now = context.model_dump()
+    stale = [(actor, given) for actor, given in _given(store, candidate.id) if given != now]
+    if not stale:
+        return
+    changed = sorted(
+        {key for _, given in stale for key in now if (given or {}).get(key) != now[key]}
+    )
+    record_event(
+        store,
+        actor=user.name,
+        action="reopen",
+        subject=candidate.id,
+        detail={
+            "voided": [actor for actor, _ in stale],
+            "changed": changed,
+            "context": now,
+            "cluster": candidate.cluster_id,
+        },
+    )
 
 
 def _refused(store: Store, user: User, action: str, candidate_id: str, exc: Exception) -> None:
@@ -160,20 +254,27 @@ def _refused(store: Store, user: User, action: str, candidate_id: str, exc: Exce
 
 
 def _decide(
-    conn: Connection, candidate: Candidate, user: User, decision: str, comment: str
+    conn: Connection,
+    candidate: Candidate,
+    user: User,
+    decision: str,
+    comment: str,
+    context: ApprovalContext | None = None,
 ) -> None:
     conn.execute(
         insert(DecisionRow).values(
             candidate_id=candidate.id, actor=user.name, decision=decision, comment=comment
         )
     )
-    append_audit(
-        conn,
-        actor=user.name,
-        action=decision,
-        subject=candidate.id,
-        detail={"cluster": candidate.cluster_id, "comment": comment, "role": user.role.value},
-    )
+    detail: dict[str, Any] = {
+        "cluster": candidate.cluster_id,
+        "comment": comment,
+        "role": user.role.value,
+        "via": user.via,
+    }
+    if context is not None:
+        detail["context"] = context.model_dump()
+    append_audit(conn, actor=user.name, action=decision, subject=candidate.id, detail=detail)
 
 
 def _set_status(conn: Connection, candidate_id: str, old: str, new: str) -> None:
@@ -197,16 +298,15 @@ def approve(
 ) -> Outcome:
     """Approve; the last approval needed merges the branch into main and records the ship."""
     queue = StoreQueue(store)
-    candidate = queue.get(candidate_id)
-    approved_by = approvals_of(store, candidate_id)
-    needed = approvers_needed(candidate.severity)
+    candidate = _with_current_gate(store, queue.get(candidate_id), user)
+    context = approval_context(store, candidate)
     try:
-        ships = check_approve(
+        check_approve(
             user,
             author=candidate.author,
             status=candidate.status,
-            severity=candidate.severity,
-            approved_by=approved_by,
+            severity=context.severity,
+            approved_by=counted_approvals(store, candidate, context),
         )
     except Forbidden as exc:
         _refused(store, user, "approve", candidate_id, exc)
@@ -222,6 +322,7 @@ def approve(
             raise stale
         candidate = _regate(store, candidate, user, regate, on_decided)
         regated_on = candidate.base_sha
+        context = approval_context(store, candidate)
     if not candidate.gate.passed:
         failed = StaleCandidate(
             f"candidate '{candidate_id}' does not pass its gate on main's head "
@@ -229,9 +330,19 @@ def approve(
         )
         _refused(store, user, "approve", candidate_id, failed)
         raise failed
+    _reopen_if_changed(store, candidate, user, context)
+    approved_by = counted_approvals(store, candidate, context)
+    needed = approvers_needed(context.severity)
+    ships = check_approve(
+        user,
+        author=candidate.author,
+        status=candidate.status,
+        severity=context.severity,
+        approved_by=approved_by,
+    )
     if not ships:
         with store.engine.begin() as conn:
-            _decide(conn, candidate, user, "approve", comment)
+            _decide(conn, candidate, user, "approve", comment, context)
         return Outcome(
             candidate_id=candidate_id,
             status=candidate.status,
@@ -240,13 +351,17 @@ def approve(
             regated_on=regated_on,
         )
     approvers = [*approved_by, user.name]
+    with store.engine.connect() as conn:
+        audit_head = head_of(conn, AuditRecordRow)
     message = commit_message(
         f"Ship {candidate.id}: fix for {candidate.cluster_id}",
         f"{candidate.cluster_label}\n\n{comment}",
         [
             ("Flywheel-Cluster", candidate.cluster_id),
             ("Flywheel-Replay-Run", candidate.replay_run),
+            ("Flywheel-Severity", context.severity),
             *[("Flywheel-Approver", name) for name in approvers],
+            *([("Flywheel-Audit-Head", audit_head.trailer())] if audit_head else []),
         ],
     )
     merge_sha = merge_branch(
@@ -257,7 +372,7 @@ def approve(
         main=candidate.main_branch,
     )
     with store.engine.begin() as conn:
-        _decide(conn, candidate, user, "approve", comment)
+        _decide(conn, candidate, user, "approve", comment, context)
         _set_status(conn, candidate_id, "gated", "shipped")
         conn.execute(
             insert(ShipRow).values(
@@ -277,6 +392,8 @@ def approve(
                 "replay_run": candidate.replay_run,
                 "merge_sha": merge_sha,
                 "approvers": approvers,
+                "severity": context.severity,
+                "owner": context.owner,
                 "branch": candidate.branch,
             },
         )

@@ -4,6 +4,10 @@ Each record's ``hash`` is SHA-256 over its own fields and the previous record's 
 editing, deleting or reordering any record breaks the chain from that record on, and
 `verify_audit` names the first bad one. ``prev_hash`` is unique in the table: two writers that
 race for the same predecessor cannot fork the chain; the loser retries on the new head.
+
+A consistent chain can still have been cut short or rehashed wholesale, so `verify_audit` also
+checks the chain's anchors (`flywheel.chain`): the MAC'd head in the project's data folder,
+and every ``Flywheel-Audit-Head`` trailer the ships wrote into the configuration repository.
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ from pydantic import BaseModel
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
-from flywheel.chain import GENESIS, append_record, link_problem
+from flywheel.chain import GENESIS, ChainAnchors, Head, append_record, link_problem, record_at
 from flywheel.store import Store
+from ui._git import trailer_values
 from ui._tables import AuditRecordRow
 
 _RETRIES = 5
@@ -80,8 +85,52 @@ def audit_records(
         return [AuditRecord.model_validate(row, from_attributes=True) for row in rows]
 
 
-def verify_audit(store: Store, *, batch: int = 5000) -> AuditCheck:
-    """Walk the chain in id order; the first record whose links or hash do not hold is bad."""
+AUDIT_HEAD_TRAILER = "Flywheel-Audit-Head"
+
+
+def verify_audit(
+    store: Store,
+    *,
+    anchors: ChainAnchors | None = None,
+    repo: str | None = None,
+    batch: int = 5000,
+) -> AuditCheck:
+    """Walk the chain in id order (the first record whose links or hash do not hold is bad),
+    then check it against its anchors: the ``anchors`` file and the ship trailers in
+    ``repo`` (the configuration repository), when given."""
+    check = _walk(store, batch)
+    if not check.ok:
+        return check
+    with store.engine.connect() as conn:
+        problem = anchors.problem(conn, AuditRecordRow) if anchors is not None else None
+        if problem is None and repo is not None:
+            problem = _trailer_problem(conn, repo)
+    if problem is not None:
+        return AuditCheck(ok=False, records=check.records, reason=problem)
+    return check
+
+
+def _trailer_problem(conn: Connection, repo: str) -> str | None:
+    for value in trailer_values(repo, AUDIT_HEAD_TRAILER):
+        number, _, digest = value.partition(" ")
+        if not number.isdigit() or len(digest) != 64:
+            return f"{repo}: malformed {AUDIT_HEAD_TRAILER} trailer '{value}'"
+        head = Head(id=int(number), hash=digest)
+        stored = record_at(conn, AuditRecordRow, head.id)
+        if stored is None:
+            return (
+                f"record {head.id} is named by a ship commit's {AUDIT_HEAD_TRAILER} in {repo} "
+                "but is not in the audit log: records were deleted (truncated)"
+            )
+        if stored.hash != head.hash:
+            return (
+                f"record {head.id}'s hash differs from the one a ship commit recorded in {repo}: "
+                "the chain was rewritten (rehashed)"
+            )
+    return None
+
+
+def _walk(store: Store, batch: int) -> AuditCheck:
     prev_hash, count, last_id = GENESIS, 0, 0
     while True:
         with store.engine.connect() as conn:

@@ -68,7 +68,7 @@ def _oidc_user() -> User | None:
     if not email:
         st.error("The identity provider sent neither an e-mail nor a subject; ask an admin.")
         return None
-    return oidc_role(email)
+    return oidc_role(email).model_copy(update={"via": "oidc"})
 
 
 def _local_user() -> User | None:
@@ -84,7 +84,7 @@ def _local_user() -> User | None:
     if submitted:
         user = authenticate(path, name, password)
         if user is not None:
-            return user
+            return user.model_copy(update={"via": "session"})
         st.error("Wrong user name or password.")
     return None
 

@@ -2,7 +2,9 @@
 
 `CandidateQueue` is the extension point: the app and the CLI read candidates only through it.
 `StoreQueue` implements it on the ``ui_candidates`` table, which the optimizer and replay
-packages fill with `register_candidate` once a candidate has passed its gate.
+packages fill with `register_candidate` once a candidate has passed its gate. The severity it
+returns is the cluster's *current* triage severity (a reviewer may have relabelled it since
+the candidate was queued); the stored one is only the fallback for a cluster triage forgot.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from flywheel.errors import UserError
 from flywheel.store import Store
 from flywheel.store._tables import utcnow
 from ui._tables import CandidateRow
+from ui._triage import triage_views
 
 
 class Interval(BaseModel):
@@ -105,11 +108,19 @@ class CandidateQueue(Protocol):
     def get(self, candidate_id: str) -> Candidate: ...
 
 
-def _candidate(row: Any) -> Candidate:
+def _candidate(row: Any, severities: dict[str, str] | None = None) -> Candidate:
     data = dict(row._mapping) if hasattr(row, "_mapping") else row
     data = {key: data[key] for key in Candidate.model_fields}
     data["flips"] = data["flips"].get("cases", [])
+    current = (severities or {}).get(data["cluster_id"])
+    if current:
+        data["severity"] = current.upper()
     return Candidate.model_validate(data)
+
+
+def current_severities(store: Store) -> dict[str, str]:
+    """Each cluster's severity as triage (and a reviewer's label) says now."""
+    return {cid: view.severity for cid, view in triage_views(store).items()}
 
 
 class StoreQueue:
@@ -126,8 +137,9 @@ class StoreQueue:
             .limit(limit)
             .offset(offset)
         )
+        severities = current_severities(self.store)
         with self.store.engine.connect() as conn:
-            return [_candidate(row) for row in conn.execute(query)]
+            return [_candidate(row, severities) for row in conn.execute(query)]
 
     def count(self, *, status: str = "gated") -> int:
         query = select(func.count()).select_from(CandidateRow).where(CandidateRow.status == status)
@@ -143,7 +155,7 @@ class StoreQueue:
                 f"no candidate '{candidate_id}'; the approval queue lists them "
                 "(`flywheel ui`, page Approvals)"
             )
-        return _candidate(row)
+        return _candidate(row, current_severities(self.store))
 
 
 def register_candidate(store: Store, candidate: Candidate) -> None:

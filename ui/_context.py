@@ -6,6 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from flywheel.chain import anchor_engine
 from flywheel.project import Project, load_project
 from flywheel.store import Store
 
@@ -16,12 +17,15 @@ def project() -> Project:
 
 
 @st.cache_resource(show_spinner=False)
-def _store(url: str) -> Store:
-    return Store.open(url)
+def _store(url: str, data: str) -> Store:
+    opened = Store.open(url)
+    anchor_engine(opened.engine, Path(data))  # decisions made in the app move the anchors too
+    return opened
 
 
 def store() -> Store:
-    return _store(project().database_url)
+    proj = project()
+    return _store(proj.database_url, str(proj.data_dir))
 
 
 def data_dir() -> Path:

@@ -60,6 +60,18 @@ def commit_message(subject: str, body: str, trailers: list[tuple[str, str]]) -> 
     return "\n\n".join(part for part in parts if part) + "\n"
 
 
+def trailer_values(repo_path: str, key: str) -> list[str]:
+    """Every value of trailer ``key`` in the commits of all the repository's branches."""
+    repo = _repo(repo_path)
+    text = repo.git.log("--all", f"--format=%(trailers:key={key},valueonly,separator=%x1f)%x1e")
+    return [
+        value.strip()
+        for entry in str(text).split("\x1e")
+        for value in entry.split("\x1f")
+        if value.strip()
+    ]
+
+
 @contextmanager
 def _on_main(repo_path: str, main: str) -> Iterator[tuple[git.Repo, Callable[[], None]]]:
     """A working tree whose HEAD is main, and a function that publishes its HEAD as main."""

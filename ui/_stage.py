@@ -1,7 +1,9 @@
 """The nightly ``queue`` stage: candidates that passed the gate enter the approval queue.
 
 With ``auto_approve_as`` (the demo's automated approvers) each queued candidate is approved
-under those names, through the same rules, re-gate and audit log as a human approval.
+under those names, through the same rules, re-gate and audit log as a human approval. Each
+name must be an account of the users file with a stored credential (`flywheel demo run`
+creates them); it signs in with it like any other user (`flywheel.users`, trust model).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from ui._approvals import approve, reject
 from ui._candidates import Candidate, StoreQueue
 from ui._import import decision_hook, import_gated
 from ui._regate import project_regate
-from ui._users import Role, User
+from ui._users import User, sign_in_automated
 
 
 class QueueStage:
@@ -55,6 +57,10 @@ def _best_first(candidate: Candidate) -> tuple[float, int, float, str]:
     return (-candidate.priority, -net, gate.target_p_value or 1.0, candidate.id)
 
 
+def _bot(context: StageContext, name: str) -> User:
+    return sign_in_automated(context.project.data_dir, name)
+
+
 def _reject(context: StageContext, candidate_id: str, why: str, refused: dict[str, str]) -> None:
     """The automated approver withdraws a candidate, on the record (its cluster reopens)."""
     name = context.options.auto_approve_as[0]
@@ -62,7 +68,7 @@ def _reject(context: StageContext, candidate_id: str, why: str, refused: dict[st
         reject(
             context.store,
             candidate_id,
-            User(name=name, role=Role.approver),
+            _bot(context, name),
             why,
             on_decided=decision_hook(context.project),
         )
@@ -81,7 +87,7 @@ def _approve_all(
             result = approve(
                 store,
                 candidate_id,
-                User(name=name, role=Role.approver),
+                _bot(context, name),
                 "approved by the nightly run's automated approver",
                 regate=project_regate(project, store),
                 on_decided=decision_hook(project),

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from flywheel.chain import ChainAnchors, head_of
 from flywheel.cli._common import (
     JsonOption,
     console,
@@ -16,19 +17,23 @@ from flywheel.cli._common import (
     print_json,
     project,
 )
+from flywheel.datasets._tables import DatasetAuditRow
 from flywheel.errors import UserError
+from flywheel.project import Project
 from ui._approvals import Outcome, approve, regate_candidate, reject, rollback
-from ui._audit import verify_audit
+from ui._audit import record_event, verify_audit
 from ui._candidates import StoreQueue
 from ui._import import decision_hook, import_gated
 from ui._regate import project_regate
+from ui._tables import AuditRecordRow
 from ui._users import (
     Role,
     User,
     add_user,
     ensure_demo_account,
-    find_user,
+    has_admin,
     load_users,
+    sign_in,
     users_path,
 )
 
@@ -37,6 +42,10 @@ APP_SCRIPT = Path(__file__).parent / "app.py"
 users_app = typer.Typer(help="Manage the people who may sign in to the app.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log of decisions.", no_args_is_help=True)
 queue_app = typer.Typer(help="The approval queue of gated candidates.", no_args_is_help=True)
+PASSWORD_HELP = (
+    "Read the --as user's password from standard input (else FLYWHEEL_PASSWORD, a stored "
+    "credential of an automated account, or a prompt)."
+)
 
 
 @queue_app.command("sync")
@@ -80,15 +89,17 @@ def queue_list(
 def queue_regate(
     candidate_id: str = typer.Argument(..., metavar="ID"),
     as_user: str = typer.Option(..., "--as", help="The approver asking (from the users file)."),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help=PASSWORD_HELP),
     json_out: bool = JsonOption,
 ) -> None:
     """Re-gate a waiting candidate on main's head now (a no-op when its base is current)."""
     proj, store = project(), open_store()
+    user = _user(as_user, password_stdin)
     before = StoreQueue(store).get(candidate_id).base_sha
     candidate = regate_candidate(
         store,
         candidate_id,
-        _user(as_user),
+        user,
         project_regate(proj, store),
         on_decided=decision_hook(proj),
     )
@@ -170,10 +181,30 @@ def users_add(
     no_password: bool = typer.Option(
         False, "--no-password", help="OIDC only: the user signs in through the identity provider."
     ),
+    as_admin: str | None = typer.Option(
+        None,
+        "--as",
+        help="The admin making the change (needed once the users file has an admin; their "
+        "password from FLYWHEEL_PASSWORD or a prompt).",
+    ),
     json_out: bool = JsonOption,
 ) -> None:
-    """Create a user or change their role and password (argon2 hash, never the password)."""
+    """Create a user or change their role and password (argon2 hash, never the password).
+
+    The first users may be created freely; once the file holds an admin, only an admin
+    (`--as ADMIN`, authenticated) may add or change users.
+    """
     parsed = Role.parse(role)
+    data_dir = project().data_dir
+    if has_admin(users_path(data_dir)):
+        if as_admin is None:
+            raise UserError(
+                "the users file has an admin: adding or changing a user needs --as ADMIN "
+                "(with that admin's password in FLYWHEEL_PASSWORD or at the prompt)"
+            )
+        admin = sign_in(data_dir, as_admin)
+        if not admin.may(Role.admin):
+            raise UserError(f"{admin.name} is a {admin.role.value}; managing users needs an admin")
     password: str | None
     if no_password:
         password = None
@@ -181,7 +212,7 @@ def users_add(
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    path = users_path(project().data_dir)
+    path = users_path(data_dir)
     add_user(path, name, parsed, password)
     if json_out:
         print_json({"user": name, "role": parsed.value, "file": str(path)})
@@ -204,28 +235,74 @@ def users_list(json_out: bool = JsonOption) -> None:
             console.print(f"{row['user']}\t{row['role']}", highlight=False)
 
 
+def _config_repo(proj: Project) -> str | None:
+    repo = proj.config_repo
+    return str(repo) if repo is not None and (repo / ".git").exists() else None
+
+
 @audit_app.command("verify")
 def audit_verify(json_out: bool = JsonOption) -> None:
-    """Check the hash chain; exit 1 naming the first bad record when it is broken."""
-    check = verify_audit(open_store())
+    """Check the hash chain and its anchors; exit 1 saying what is wrong when it is broken.
+
+    Anchors: the MAC'd head in .flywheel/chain-anchors.json (key FLYWHEEL_AUDIT_KEY or
+    .flywheel/audit.key) and each ship commit's Flywheel-Audit-Head trailer.
+    """
+    proj = project()
+    check = verify_audit(
+        open_store(proj), anchors=ChainAnchors(proj.data_dir), repo=_config_repo(proj)
+    )
     if json_out:
         print_json(check.model_dump())
     elif check.ok:
-        console.print(f"audit log ok: {check.records} records, chain intact")
-    else:
+        console.print(f"audit log ok: {check.records} records, chain intact and anchored")
+    elif check.first_bad_id is not None:
         console.print(
             f"[red]audit log broken at record {check.first_bad_id}:[/] {check.reason}",
             highlight=False,
         )
+    else:
+        console.print(f"[red]audit log broken:[/] {check.reason}", highlight=False)
     if not check.ok:
         raise typer.Exit(1)
 
 
-def _user(name: str) -> User:
-    user = find_user(users_path(project().data_dir), name)
-    if user is None:
-        raise UserError(f"no user '{name}'; an admin adds one with `flywheel users add {name}`")
-    return user
+@audit_app.command("anchor")
+def audit_anchor(
+    as_user: str = typer.Option(..., "--as", help="An admin (authenticated)."),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help=PASSWORD_HELP),
+    json_out: bool = JsonOption,
+) -> None:
+    """Anchor the chains' current heads (a project from before anchors, or a new key).
+
+    Only after `audit verify` and `datasets verify` found nothing but a missing or stale
+    anchor: this accepts the chains as they are now.
+    """
+    proj = project()
+    admin = _user(as_user, password_stdin)
+    if not admin.may(Role.admin):
+        raise UserError(f"{admin.name} is a {admin.role.value}; re-anchoring needs an admin")
+    store = open_store(proj)
+    heads = {}
+    with store.engine.connect() as conn:
+        for table in (AuditRecordRow, DatasetAuditRow):
+            head = head_of(conn, table)
+            if head is not None:
+                heads[table.__tablename__] = head
+    problem = verify_audit(store)
+    if not problem.ok:
+        raise UserError(f"the audit chain itself is broken ({problem.reason}); not anchoring it")
+    ChainAnchors(proj.data_dir).advance(heads, force=True)
+    record_event(store, actor=admin.name, action="anchor", subject="chains", detail={})
+    data = {name: head.model_dump() for name, head in heads.items()}
+    if json_out:
+        print_json(data)
+    else:
+        console.print(f"anchored {', '.join(data) or 'no chains (empty)'}", highlight=False)
+
+
+def _user(name: str, password_stdin: bool) -> User:
+    """The ``--as`` user, authenticated (see the trust model in `flywheel.users`)."""
+    return sign_in(project().data_dir, name, password_stdin=password_stdin)
 
 
 def _report(outcome: Outcome, json_out: bool) -> None:
@@ -245,12 +322,14 @@ def _report(outcome: Outcome, json_out: bool) -> None:
 
 
 AsOption = typer.Option(..., "--as", help="The user deciding (from the users file).")
+PasswordStdinOption = typer.Option(False, "--password-stdin", help=PASSWORD_HELP)
 CommentOption = typer.Option("", "--comment", "-m", help="Why.")
 
 
 def approve_command(
     candidate_id: str = typer.Argument(..., metavar="ID"),
     as_user: str = AsOption,
+    password_stdin: bool = PasswordStdinOption,
     comment: str = CommentOption,
     json_out: bool = JsonOption,
 ) -> None:
@@ -260,10 +339,11 @@ def approve_command(
     branch, replayed, gated again); it ships only when it still passes.
     """
     proj, store = project(), open_store()
+    user = _user(as_user, password_stdin)
     outcome = approve(
         store,
         candidate_id,
-        _user(as_user),
+        user,
         comment,
         regate=project_regate(proj, store),
         on_decided=decision_hook(proj),
@@ -274,22 +354,26 @@ def approve_command(
 def reject_command(
     candidate_id: str = typer.Argument(..., metavar="ID"),
     as_user: str = AsOption,
+    password_stdin: bool = PasswordStdinOption,
     comment: str = CommentOption,
     json_out: bool = JsonOption,
 ) -> None:
     """Reject a gated candidate."""
+    user = _user(as_user, password_stdin)
     hook = decision_hook(project())
-    _report(reject(open_store(), candidate_id, _user(as_user), comment, on_decided=hook), json_out)
+    _report(reject(open_store(), candidate_id, user, comment, on_decided=hook), json_out)
 
 
 def rollback_command(
     candidate_id: str = typer.Argument(..., metavar="ID"),
     as_user: str = AsOption,
+    password_stdin: bool = PasswordStdinOption,
     comment: str = CommentOption,
     json_out: bool = JsonOption,
 ) -> None:
     """Roll back a shipped fix with a revert commit on the config's main."""
-    _report(rollback(open_store(), candidate_id, _user(as_user), comment), json_out)
+    user = _user(as_user, password_stdin)
+    _report(rollback(open_store(), candidate_id, user, comment), json_out)
 
 
 def bench_ui(

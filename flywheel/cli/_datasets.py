@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from flywheel.chain import ChainAnchors
 from flywheel.cli._common import JsonOption, console, err_console, open_store, print_json, project
 from flywheel.datasets import (
     LADDER,
@@ -30,6 +31,7 @@ from flywheel.datasets import (
 from flywheel.embeddings import Embedder
 from flywheel.errors import UserError
 from flywheel.export import ExportKind, export_dataset
+from flywheel.users import sign_in
 
 datasets_app = typer.Typer(help="Living eval sets: roles, promotion, versions, the holdout.")
 export_app = typer.Typer(help="Export validated behaviour as post-training data.")
@@ -39,7 +41,10 @@ ActorOption = typer.Option(
     None, "--actor", envvar="FLYWHEEL_ACTOR", help="Who makes the change (default: $USER)."
 )
 SignoffOption = typer.Option(
-    None, "--signoff", help="Owner signing off a blocking-set change ([datasets] owners)."
+    None,
+    "--signoff",
+    help="Owner signing off a blocking-set change ([datasets] owners): a Flywheel user, "
+    "authenticated with their password (FLYWHEEL_PASSWORD or a prompt).",
 )
 ReasonOption = typer.Option(None, "--reason", help="Why (recorded with the sign-off).")
 
@@ -54,11 +59,14 @@ def _actor(actor: str | None) -> str:
 
 
 def _signoff(owner: str | None, reason: str | None) -> SignOff | None:
+    """The owner's sign-off, once the owner proved who they are: a Flywheel user signed in
+    with their own password (FLYWHEEL_PASSWORD or a prompt; see `flywheel.users`)."""
     if owner is None:
         return None
     if not reason:
         raise UserError("--signoff needs --reason: say why the blocking set changes")
-    return SignOff(owner=owner, reason=reason)
+    signed = sign_in(project().data_dir, owner)
+    return SignOff(owner=signed.name, reason=reason)
 
 
 @datasets_app.command("list")
@@ -252,8 +260,10 @@ def thresholds(
 
 @datasets_app.command("verify")
 def verify(json_out: bool = JsonOption) -> None:
-    """Check case digests, set hashes, the holdout hash and the audit chain (exit 1 if bad)."""
-    report = verify_datasets(open_store())
+    """Check case digests, set hashes, the holdout hash, the audit chain, its anchor and every
+    reference to a sign-off (exit 1 if bad)."""
+    proj = project()
+    report = verify_datasets(open_store(proj), anchors=ChainAnchors(proj.data_dir))
     if json_out:
         print_json(report.model_dump(mode="json"))
     elif report.ok:

@@ -1,16 +1,19 @@
 """`verify_datasets`: every case row matches its digest, every role its latest version, the
-holdout its chained hash, and the audit chain holds."""
+holdout its chained hash, the audit chain holds and is where its anchor says (`flywheel.chain`,
+when the project's anchors are given), and every set version that names a sign-off points at
+a sign-off record of the chain."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from flywheel.datasets._audit import audit_entries, chain_problem
+from flywheel.chain import ChainAnchors
+from flywheel.datasets._audit import AuditEntry, audit_entries, chain_problem
 from flywheel.datasets._holdout import holdout_problem
 from flywheel.datasets._models import Role, body_digest
 from flywheel.datasets._sets import current_members, latest_version, role_hash
-from flywheel.datasets._tables import EvalCaseRow
+from flywheel.datasets._tables import DatasetAuditRow, EvalCaseRow, EvalSetVersionRow
 from flywheel.store import Store
 
 
@@ -22,7 +25,30 @@ class VerifyReport(BaseModel):
     problems: list[str] = Field(default_factory=list)
 
 
-def verify_datasets(store: Store) -> VerifyReport:
+def _signoff_problems(
+    rows: list[tuple[str, int, int | None]], entries: list[AuditEntry]
+) -> list[str]:
+    """Each version's ``signoff_id`` must name a ``blocking_signoff`` record of the chain."""
+    by_id = {entry.id: entry for entry in entries}
+    problems = []
+    for role, version, signoff_id in rows:
+        if signoff_id is None:
+            continue
+        entry = by_id.get(signoff_id)
+        if entry is None:
+            problems.append(
+                f"{role} set version {version}: its sign-off (audit entry {signoff_id}) is "
+                "missing from the audit log (deleted)"
+            )
+        elif entry.action != "blocking_signoff":
+            problems.append(
+                f"{role} set version {version}: audit entry {signoff_id} is a {entry.action}, "
+                "not the sign-off it claims"
+            )
+    return problems
+
+
+def verify_datasets(store: Store, *, anchors: ChainAnchors | None = None) -> VerifyReport:
     problems: list[str] = []
     versions: dict[str, int] = {}
     with store.engine.connect() as conn:
@@ -51,6 +77,13 @@ def verify_datasets(store: Store) -> VerifyReport:
         chain = chain_problem(entries)
         if chain:
             problems.append(chain)
+        references = conn.execute(
+            select(EvalSetVersionRow.role, EvalSetVersionRow.version, EvalSetVersionRow.signoff_id)
+        ).all()
+        problems.extend(_signoff_problems([tuple(r) for r in references], entries))
+        anchored = anchors.problem(conn, DatasetAuditRow) if anchors is not None else None
+        if anchored:
+            problems.append(anchored)
     return VerifyReport(
         ok=not problems,
         cases=count,

@@ -50,6 +50,7 @@ def test_approval_merges_into_main_with_trailers_and_records_the_ship(
     assert _trailers(merge) == {
         "Flywheel-Cluster": ["C-0001"],
         "Flywheel-Replay-Run": ["replay-42"],
+        "Flywheel-Severity": ["S2"],
         "Flywheel-Approver": ["alice"],
     }
     assert (
