@@ -124,3 +124,53 @@ def app_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
         ingest_paths(store, [write_lines(tmp_path / "hostile.jsonl", [hostile])])
         seed_data_pages(store, tmp_path / "main-config", "t-9999")
     return project
+
+
+def triaged(
+    store: Store,
+    cluster_id: str = "C-0001",
+    *,
+    severity: str = "S2",
+    root_cause: str = "prompt_instruction",
+    component: str = "prompt",
+) -> int:
+    """A cluster with one triage record (the agent's view); the record's id."""
+    from sqlalchemy import insert, select
+
+    from flywheel.store._tables import ClusterRow, ClusterRunRow
+    from triage._tables import TriageRecordRow
+
+    with store.engine.begin() as conn:
+        run_id = conn.execute(select(ClusterRunRow.id).limit(1)).scalar()
+        if run_id is None:
+            run_id = conn.execute(
+                insert(ClusterRunRow).values(kind="full", model="test", message="test")
+            ).inserted_primary_key[0]  # type: ignore[index]
+        if conn.execute(select(ClusterRow.id).where(ClusterRow.id == cluster_id)).first() is None:
+            conn.execute(
+                insert(ClusterRow).values(
+                    id=cluster_id,
+                    label="answers from memory",
+                    centroid=b"\0" * 16,
+                    created_run_id=run_id,
+                    last_run_id=run_id,
+                )
+            )
+        result = conn.execute(
+            insert(TriageRecordRow).values(
+                cluster_id=cluster_id,
+                cluster_run_id=run_id,
+                root_cause=root_cause,
+                component=component,
+                severity=severity,
+                priority=0.5,
+                fixable=True,
+                confidence=0.9,
+                fix_type="prompt_edit",
+                source="offline",
+                rationale="test",
+                evidence={"items": []},
+                detail={"vector": [0.1, 0.2, 0.3]},
+            )
+        )
+        return int(result.inserted_primary_key[0])  # type: ignore[index]

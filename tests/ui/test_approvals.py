@@ -7,13 +7,15 @@ import pytest
 from sqlalchemy import select
 
 from flywheel.store import Store
-from tests.ui.conftest import _commit, gated
+from tests.ui.conftest import _commit, gated, triaged
+from triage import label_cluster
 from ui import (
     Forbidden,
     Role,
     StaleCandidate,
     StoreQueue,
     User,
+    approvals_of,
     approve,
     audit_records,
     reject,
@@ -140,3 +142,55 @@ def test_merge_works_when_main_is_not_checked_out(store: Store, config_repo: git
     outcome = approve(store, "cand-1", ALICE)
     assert config_repo.heads.main.commit.hexsha == outcome.merge_sha
     assert not config_repo.git.worktree("list").count("flywheel-ship")
+
+
+def test_a_cluster_relabelled_s1_after_queueing_needs_two_approvers(
+    store: Store, config_repo: git.Repo
+) -> None:
+    """Probe: the candidate kept its queue-time S2, so one approval shipped an S1 fix."""
+    triaged(store, severity="S2")
+    gated(store, config_repo, "cand-1", severity="S2")
+    label_cluster(store, "C-0001", root_cause="prompt_instruction", severity="S1", reviewer="rita")
+
+    first = approve(store, "cand-1", ALICE, "fine by me")
+
+    assert (first.status, first.approvals_needed) == ("gated", 2)
+    assert StoreQueue(store).get("cand-1").severity == "S1"  # what the queue shows now
+    assert config_repo.heads.main.commit.message == "initial config"
+    second = approve(store, "cand-1", BOB)
+    assert (second.status, second.approvals) == ("shipped", ["alice", "bob"])
+
+
+def test_a_severity_change_re_opens_the_decision(store: Store, config_repo: git.Repo) -> None:
+    """An approval given under S1 does not count once the cluster is S2 and back: each
+    approver approved a fix of a severity that no longer holds."""
+    triaged(store, severity="S1")
+    gated(store, config_repo, "cand-1", severity="S1")
+    assert approve(store, "cand-1", ALICE).approvals == ["alice"]
+    label_cluster(store, "C-0001", root_cause="prompt_instruction", severity="S3", reviewer="rita")
+    assert approvals_of(store, "cand-1") == []  # given under S1: no longer counts
+
+    outcome = approve(store, "cand-1", BOB, "S3 now")
+
+    assert (outcome.status, outcome.approvals) == ("shipped", ["bob"])
+    reopened = [r for r in audit_records(store) if r.action == "reopen"]
+    assert [(r.detail["voided"], r.detail["changed"]) for r in reopened] == [
+        (["alice"], ["severity"])
+    ]
+    ship = config_repo.heads.main.commit
+    assert _trailers(ship)["Flywheel-Severity"] == ["S3"]
+    assert _trailers(ship)["Flywheel-Approver"] == ["bob"]
+
+
+def test_an_owner_change_re_opens_the_decision(store: Store, config_repo: git.Repo) -> None:
+    triaged(store, severity="S1")
+    gated(store, config_repo, "cand-1", severity="S1")
+    approve(store, "cand-1", ALICE)
+    label_cluster(
+        store, "C-0001", root_cause="routing_decision", severity="S1", reviewer="rita"
+    )  # the taxonomy hands routing_decision to the routing owner
+
+    outcome = approve(store, "cand-1", BOB)
+
+    assert (outcome.status, outcome.approvals) == ("gated", ["bob"])
+    assert approve(store, "cand-1", ALICE).status == "shipped"
