@@ -16,6 +16,7 @@ from ui._approvals import approve, reject
 from ui._candidates import Candidate, StoreQueue
 from ui._import import decision_hook, import_gated
 from ui._regate import project_regate
+from ui._revisions import revisit_gate_revisions
 from ui._users import User, sign_in_automated
 
 
@@ -27,6 +28,7 @@ class QueueStage:
         before = {c.id for c in StoreQueue(store).queue(status="gated", limit=10**6)}
         passing = import_gated(store, project)  # also lists those queued on earlier nights
         imported = [cid for cid in passing if cid not in before]
+        revisions = revisit_gate_revisions(store)  # tonight's gates may revise earlier verdicts
         shipped: list[str] = []
         refused: dict[str, str] = {}
         if context.options.auto_approve_as:
@@ -42,7 +44,11 @@ class QueueStage:
                     shipped.append(candidate.id)
                     done_clusters.add(candidate.cluster_id)
         size = StoreQueue(store).count(status="gated")
-        summary: dict[str, Any] = {"imported": imported, "queue_size": size}
+        summary: dict[str, Any] = {
+            "imported": imported,
+            "queue_size": size,
+            "gate_revised": [r.model_dump() for r in revisions],
+        }
         if context.options.auto_approve_as:
             summary.update({"shipped": shipped, "refused": refused})
         return StageResult(

@@ -25,6 +25,7 @@ from ui._audit import record_event, verify_audit
 from ui._candidates import StoreQueue
 from ui._import import decision_hook, import_gated
 from ui._regate import project_regate
+from ui._revisions import revisit_gate_revisions
 from ui._tables import AuditRecordRow
 from ui._users import (
     Role,
@@ -50,12 +51,25 @@ PASSWORD_HELP = (
 
 @queue_app.command("sync")
 def queue_sync(json_out: bool = JsonOption) -> None:
-    """Add the optimizers' candidates whose replay gate passed to the approval queue."""
-    imported = import_gated(open_store(), project())
+    """Add the optimizers' candidates whose replay gate passed to the approval queue.
+
+    Also applies later Holm revisions of queued and shipped candidates' gates: a waiting
+    candidate whose gate no longer passes shows it (its approvals stop counting), a shipped one
+    gets a rollback proposal in the audit log.
+    """
+    store = open_store()
+    imported = import_gated(store, project())
+    revisions = revisit_gate_revisions(store)
     if json_out:
-        print_json({"imported": imported})
-    else:
-        console.print(f"{len(imported)} gated candidates in the queue", highlight=False)
+        print_json({"imported": imported, "gate_revised": [r.model_dump() for r in revisions]})
+        return
+    console.print(f"{len(imported)} gated candidates in the queue", highlight=False)
+    for revision in revisions:
+        verdict = "passes" if revision.passed else "no longer passes"
+        line = f"{revision.candidate_id} ({revision.status}) {verdict}: {revision.revised}"
+        if revision.rollback_proposed:
+            line += f"; rollback proposed (`flywheel rollback {revision.candidate_id} --as NAME`)"
+        console.print(line, highlight=False)
 
 
 @queue_app.command("list")

@@ -13,7 +13,8 @@ import pytest
 
 from flywheel.project import Project, load_project
 from flywheel.store import Store
-from replay import Case, CaseSet, Expectations, ReplayStore, Suite
+from replay import Case, CaseSet, Expectations, GateReport, ReplayStore, Suite
+from replay._family import record_gate_decision
 from tests.ui.conftest import _commit
 from ui import (
     Candidate,
@@ -23,6 +24,7 @@ from ui import (
     StaleCandidate,
     StoreQueue,
     User,
+    approvals_of,
     approve,
     audit_records,
     project_regate,
@@ -30,8 +32,10 @@ from ui import (
     register_candidate,
     verify_audit,
 )
+from ui._revisions import revisit_gate_revisions
 
 ALICE = User(name="alice", role=Role.approver)
+BOB = User(name="bob", role=Role.approver)
 AGENT = "python:tests.ui.agents:config_echo"
 #: The reference text that fixes each cluster's target slice (see tests/ui/agents.py).
 FIXES = {"C-0001": "search before answering", "C-0002": "route: search"}
@@ -68,7 +72,12 @@ def regate_project(project: Project, monkeypatch: pytest.MonkeyPatch) -> Project
 
 
 def _candidate(
-    store: Store, repo: git.Repo, candidate_id: str, cluster: str, files: dict[str, str]
+    store: Store,
+    repo: git.Repo,
+    candidate_id: str,
+    cluster: str,
+    files: dict[str, str],
+    severity: str = "S2",
 ) -> Candidate:
     """A candidate branch off main's current head, queued as gated (on that head)."""
     base = repo.heads.main.commit
@@ -79,7 +88,7 @@ def _candidate(
     candidate = Candidate(
         id=candidate_id,
         cluster_id=cluster,
-        severity="S2",
+        severity=severity,
         author="optimizer:rules",
         repo=str(repo.working_tree_dir),
         branch=branch,
@@ -205,6 +214,7 @@ def test_the_cli_re_gates_before_approving_too(
 
     from flywheel.cli import app
     from ui import add_user, users_path
+    from ui._users import PASSWORD_ENV
 
     add_user(users_path(regate_project.data_dir), "alice", Role.approver, "alice-password")
     with regate_project.open_store() as store:
@@ -215,7 +225,7 @@ def test_the_cli_re_gates_before_approving_too(
             ("C", "C-0001", {"prompts/answer.md": "Look it up.\n"}),
         ):
             _candidate(store, config_repo, cid, cluster, files)
-    runner = CliRunner()
+    runner = CliRunner(env={PASSWORD_ENV: "alice-password"})
     assert runner.invoke(app, ["approve", "A", "--as", "alice"]).exit_code == 0
 
     shipped = runner.invoke(app, ["approve", "B", "--as", "alice"])
@@ -267,3 +277,106 @@ def test_the_approval_page_re_gates_a_stale_candidate_and_sends_a_conflict_to_re
         assert StoreQueue(store).get("C").status == "needs_rework"
     app.radio(key="queue_status").set_value("needs_rework").run()
     assert any("Needs rework" in _plain(w.value) for w in app.warning)
+
+
+def test_approvals_given_before_a_re_gate_no_longer_count(
+    regate_project: Project, config_repo: git.Repo
+) -> None:
+    """Probe: alice approved an S1 fix, main moved, bob's approval re-gated it and shipped it
+    on alice's approval of evidence that no longer exists."""
+    with regate_project.open_store() as store:
+        _cases(store)
+        regate = project_regate(regate_project, store)
+        _candidate(
+            store, config_repo, "A", "C-0001", {"prompts/answer.md": "Search before answering.\n"}
+        )
+        _candidate(store, config_repo, "B", "C-0002", {"routing.yaml": "route: search\n"}, "S1")
+        assert approve(store, "B", ALICE, regate=regate).approvals == ["alice"]
+        approve(store, "A", ALICE, regate=regate)  # main moves
+
+        after = approve(store, "B", BOB, regate=regate)
+
+        assert after.regated_on is not None
+        assert (after.status, after.approvals, after.approvals_needed) == ("gated", ["bob"], 2)
+        reopen = next(r for r in audit_records(store) if r.action == "reopen")
+        assert reopen.detail["voided"] == ["alice"]
+        assert set(reopen.detail["changed"]) == {"base_sha", "replay_run"}
+        shipped = approve(store, "B", ALICE, "again, on the new main", regate=regate)
+        assert (shipped.status, shipped.approvals) == ("shipped", ["bob", "alice"])
+
+
+def _rival_joins_the_family(store: Store, candidate_id: str, family_size: int) -> None:
+    """Another candidate of the same cluster gated on the same slice, with a declared family
+    so large that Holm no longer passes ``candidate_id`` (replay's real revision path)."""
+    replay = ReplayStore(store)
+    stored = replay.gate_decisions(candidate_id)[-1]
+    report = GateReport.model_validate(stored["report"]).model_copy(
+        update={"candidate_id": f"{candidate_id}-rival", "revised": None}
+    )
+    record_gate_decision(
+        replay,
+        report,
+        baseline_digest=str(stored["baseline_digest"]),
+        candidate_digest=str(stored["candidate_digest"]),
+        family_size=family_size,
+    )
+
+
+def _stale(store: Store, repo: git.Repo, candidate_id: str, severity: str) -> None:
+    _candidate(
+        store,
+        repo,
+        candidate_id,
+        "C-0001",
+        {"prompts/answer.md": "Search before answering.\n"},
+        severity,
+    )
+    _commit(repo, {"tools.yaml": "tools: []\n"}, "someone else's change")
+
+
+def test_a_holm_revision_that_fails_a_queued_candidate_sends_it_back_to_the_queue(
+    regate_project: Project, config_repo: git.Repo
+) -> None:
+    """Probe: the revision was only recorded; the queue kept showing a pass and counting the
+    approvals given on it."""
+    with regate_project.open_store() as store:
+        _cases(store)
+        regate = project_regate(regate_project, store)
+        _stale(store, config_repo, "A", "S1")
+        assert approve(store, "A", ALICE, regate=regate).approvals == ["alice"]
+        _rival_joins_the_family(store, "A", family_size=1000)
+        assert ReplayStore(store).gate_decisions("A")[-1]["decision"] != "pass"
+
+        with pytest.raises(StaleCandidate, match="does not pass its gate"):
+            approve(store, "A", BOB, regate=regate)
+
+        queued = StoreQueue(store).get("A")
+        assert (queued.status, queued.gate.passed) == ("gated", False)
+        assert any("Holm revision" in reason for reason in queued.gate.reasons)  # type: ignore[attr-defined]
+        assert approvals_of(store, "A") == []
+        assert [r.action for r in audit_records(store)][:2] == ["approve.refused", "gate_revised"]
+        assert config_repo.heads.main.commit.message == "someone else's change"
+
+
+def test_a_shipped_fix_whose_gate_a_holm_revision_flips_gets_a_rollback_proposal(
+    regate_project: Project, config_repo: git.Repo
+) -> None:
+    with regate_project.open_store() as store:
+        _cases(store)
+        _stale(store, config_repo, "A", "S2")
+        assert approve(store, "A", ALICE, regate=project_regate(regate_project, store)).status == (
+            "shipped"
+        )
+        _rival_joins_the_family(store, "A", family_size=1000)
+
+        found = revisit_gate_revisions(store)
+
+        assert [(f.candidate_id, f.status, f.passed, f.rollback_proposed) for f in found] == [
+            ("A", "shipped", False, True)
+        ]
+        proposal = audit_records(store)[0]
+        assert (proposal.action, proposal.subject) == ("rollback.proposed", "A")
+        assert "flywheel rollback A" in proposal.detail["reason"]
+        assert revisit_gate_revisions(store) == []  # proposed once
+        assert StoreQueue(store).get("A").status == "shipped"  # a person decides the rollback
+        assert verify_audit(store).ok
