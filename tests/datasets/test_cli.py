@@ -88,3 +88,65 @@ def test_export_from_the_cli(
     bad = runner.invoke(app, ["export", "sft", "--out", str(out), "--since", "last week"])
     assert bad.exit_code == 1
     assert "--since must be a date" in bad.output
+
+
+def test_a_signoff_names_a_known_user_who_signs_in(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Probe: `--signoff NAME` accepted any name in the owners list, from anyone's shell."""
+    from flywheel.users import Role as UserRole
+    from flywheel.users import add_user, users_path
+
+    monkeypatch.setenv("FLYWHEEL_DATASETS__OWNERS", '["olivia", "ghost"]')
+    add_user(users_path(project.data_dir), "olivia", UserRole.reviewer, "olivia-password")
+    with project.open_store() as store:
+        load_traffic(store, tmp_path)
+    case_id = str(
+        _run("datasets", "add", "fail-1", "--role", "regression", "--actor", "bob")["case_id"]
+    )
+    args = ["datasets", "promote", case_id, "--to", "blocking", "--reason", "S1 money"]
+
+    ghost = runner.invoke(app, [*args, "--signoff", "ghost"], env={"FLYWHEEL_PASSWORD": "x"})
+    assert ghost.exit_code == 1
+    assert "no user 'ghost'" in ghost.output
+    bare = runner.invoke(app, [*args, "--signoff", "olivia"], env={"FLYWHEEL_PASSWORD": ""})
+    assert bare.exit_code == 1
+    assert "needs olivia's password" in bare.output
+    forged = runner.invoke(app, [*args, "--signoff", "olivia"], env={"FLYWHEEL_PASSWORD": "guess"})
+    assert forged.exit_code == 1
+    assert "wrong password for olivia" in forged.output
+    with project.open_store() as store:
+        assert current_version(store, Role.blocking) is None
+
+    signed = runner.invoke(
+        app, [*args, "--signoff", "olivia"], env={"FLYWHEEL_PASSWORD": "olivia-password"}
+    )
+    assert signed.exit_code == 0, signed.output
+    assert _run("datasets", "verify")["ok"] is True
+
+
+def test_datasets_verify_finds_a_truncated_or_rehashed_chain_by_its_anchor(
+    project: Project, tmp_path: Path
+) -> None:
+    """Deleting the last entry and the reference to it leaves a consistent chain; the anchor
+    in the project's data folder still remembers the entry."""
+    from sqlalchemy import delete, update
+
+    from flywheel.datasets._tables import DatasetAuditRow, EvalSetVersionRow
+
+    with project.open_store() as store:
+        load_traffic(store, tmp_path)
+    _run("datasets", "add", "fail-2", "--role", "holdout", "--actor", "eve")
+    _run("datasets", "add", "fail-3", "--role", "holdout", "--actor", "eve")
+    assert _run("datasets", "verify")["ok"] is True
+    with project.open_store() as store, store.engine.begin() as conn:
+        last = conn.execute(
+            DatasetAuditRow.__table__.select().order_by(DatasetAuditRow.id.desc())
+        ).first()
+        assert last is not None
+        conn.execute(delete(DatasetAuditRow).where(DatasetAuditRow.id == last.id))
+        conn.execute(update(EvalSetVersionRow).values(signoff_id=None))
+    result = runner.invoke(app, ["datasets", "verify", "--json"])
+    assert result.exit_code == 1
+    problems = json.loads(result.stdout)["problems"]
+    assert any("truncated" in p for p in problems), problems

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from flywheel.config import DatasetsConfig
 from flywheel.datasets import (
@@ -21,7 +21,7 @@ from flywheel.datasets import (
     sync_backlog,
     verify_datasets,
 )
-from flywheel.datasets._tables import DatasetAuditRow, EvalCaseRow
+from flywheel.datasets._tables import DatasetAuditRow, EvalCaseRow, EvalSetVersionRow
 from flywheel.errors import UserError
 from flywheel.store import Store
 from tests.datasets._world import FAILING, fixed_answer, record_cluster, ship_fix
@@ -183,3 +183,47 @@ def test_verify_shows_a_case_edited_behind_flywheels_back(loaded: Store) -> None
     report = verify_datasets(loaded)
     assert not report.ok
     assert any(row.case_id in p and "edited" in p for p in report.problems)
+
+
+def test_verify_finds_a_deleted_signoff_that_a_blocking_version_points_to(loaded: Store) -> None:
+    """Probe: deleting the last sign-off (so the chain stays consistent) passed verify."""
+    add_case(
+        loaded,
+        "fail-1",
+        role="blocking",
+        added_by="bob",
+        signoff=SignOff(owner="olivia", reason="S1 money"),
+        config=OWNERS,
+    )
+    version = current_version(loaded, Role.blocking)
+    assert version is not None and version.signoff_id is not None
+    with loaded.engine.begin() as conn:
+        conn.execute(delete(DatasetAuditRow).where(DatasetAuditRow.id == version.signoff_id))
+
+    report = verify_datasets(loaded)
+
+    assert not report.ok
+    assert report.problems == [
+        f"blocking set version 1: its sign-off (audit entry {version.signoff_id}) is missing "
+        "from the audit log (deleted)"
+    ]
+
+
+def test_verify_finds_a_signoff_reference_pointed_at_another_record(loaded: Store) -> None:
+    add_case(loaded, "fail-2", role="holdout", added_by="eve")  # a holdout freeze entry
+    add_case(
+        loaded,
+        "fail-1",
+        role="blocking",
+        added_by="bob",
+        signoff=SignOff(owner="olivia", reason="S1 money"),
+        config=OWNERS,
+    )
+    with loaded.engine.begin() as conn:
+        conn.execute(
+            update(EvalSetVersionRow)
+            .where(EvalSetVersionRow.role == "blocking")
+            .values(signoff_id=1)
+        )
+    problems = verify_datasets(loaded).problems
+    assert any("audit entry 1 is a " in p and "not the sign-off" in p for p in problems)
