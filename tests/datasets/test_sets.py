@@ -196,7 +196,8 @@ def test_verify_finds_a_deleted_signoff_that_a_blocking_version_points_to(loaded
         config=OWNERS,
     )
     version = current_version(loaded, Role.blocking)
-    assert version is not None and version.signoff_id is not None
+    assert version is not None
+    assert version.signoff_id is not None
     with loaded.engine.begin() as conn:
         conn.execute(delete(DatasetAuditRow).where(DatasetAuditRow.id == version.signoff_id))
 

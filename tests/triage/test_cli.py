@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from flywheel.cli import app
@@ -66,8 +67,19 @@ def test_triage_prints_one_record_per_cluster(project: Project, tmp_path: Path) 
     assert "C-0002" in runner.invoke(app, ["triage"]).stdout  # the table
 
 
-def test_labels_entered_through_the_cli_give_a_kappa(project: Project, tmp_path: Path) -> None:
+def _reviewer(project: Project, monkeypatch: pytest.MonkeyPatch, name: str = "ana") -> None:
+    """``name`` is a Flywheel reviewer and the commands run with their password."""
+    from flywheel.users import Role, add_user, users_path
+
+    add_user(users_path(project.data_dir), name, Role.reviewer, f"{name}-password")
+    monkeypatch.setenv("FLYWHEEL_PASSWORD", f"{name}-password")
+
+
+def test_labels_entered_through_the_cli_give_a_kappa(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     seed(project, tmp_path)
+    _reviewer(project, monkeypatch)
     run_json("triage")
     human = {
         "C-0001": ("tool_arguments", "S2"),
@@ -108,15 +120,41 @@ def test_labels_entered_through_the_cli_give_a_kappa(project: Project, tmp_path:
 
 
 def test_a_label_with_an_unknown_category_fails_with_the_valid_ones(
-    project: Project, tmp_path: Path
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seed(project, tmp_path)
+    _reviewer(project, monkeypatch)
     result = runner.invoke(
         app, ["triage", "label", "C-0001", "--root-cause", "vibes", "--reviewer", "ana"]
     )
     assert result.exit_code == 1
     assert "unknown root cause 'vibes'" in result.output
     assert "tool_arguments" in result.output
+
+
+def test_a_label_needs_a_known_reviewer_who_signs_in(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Probe: `--reviewer` (or $USER) accepted any name, so anyone could relabel a cluster S1
+    under a made-up reviewer's name."""
+    from flywheel.users import Role, add_user, users_path
+
+    seed(project, tmp_path)
+    add_user(users_path(project.data_dir), "vic", Role.viewer, "vic-password")
+    label = ["triage", "label", "C-0001", "--root-cause", "tool_arguments", "--severity", "S1"]
+    monkeypatch.setenv("FLYWHEEL_PASSWORD", "whatever")
+    nobody = runner.invoke(app, [*label, "--reviewer", "made-up"])
+    assert nobody.exit_code == 1
+    assert "no user 'made-up'" in nobody.output
+    monkeypatch.setenv("FLYWHEEL_PASSWORD", "vic-password")
+    viewer = runner.invoke(app, [*label, "--reviewer", "vic"])
+    assert viewer.exit_code == 1
+    assert "needs the reviewer role" in viewer.output
+    _reviewer(project, monkeypatch)
+    wrong = runner.invoke(app, [*label, "--reviewer", "ana"], env={"FLYWHEEL_PASSWORD": "nope"})
+    assert wrong.exit_code == 1
+    assert "wrong password for ana" in wrong.output
+    assert run_json(*label, "--reviewer", "ana")["reviewer"] == "ana"
 
 
 def test_bench_triage_on_a_small_labelled_file_reports_the_metrics(tmp_path: Path) -> None:
