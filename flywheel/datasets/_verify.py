@@ -80,7 +80,8 @@ def verify_datasets(store: Store, *, anchors: ChainAnchors | None = None) -> Ver
         references = conn.execute(
             select(EvalSetVersionRow.role, EvalSetVersionRow.version, EvalSetVersionRow.signoff_id)
         ).all()
-        problems.extend(_signoff_problems([tuple(r) for r in references], entries))
+        refs = [(str(role), int(number), signoff) for role, number, signoff in references]
+        problems.extend(_signoff_problems(refs, entries))
         anchored = anchors.problem(conn, DatasetAuditRow) if anchors is not None else None
         if anchored:
             problems.append(anchored)

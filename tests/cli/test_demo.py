@@ -83,6 +83,12 @@ def test_demo_run_ships_what_the_gate_passed_and_measures_the_next_week(
     assert len(merges) == report["shipped"]
     assert "Flywheel-Approver: bot-1" in merges[0].message
     assert "Flywheel-Cluster: C-" in merges[0].message
+    # the bots are accounts that signed in with their stored credentials; the chain is anchored
+    for bot in ("bot-1", "bot-2"):
+        assert oct((target / ".flywheel" / "credentials" / bot).stat().st_mode & 0o777) == "0o600"
+    verified = runner.invoke(app, ["audit", "verify"])
+    assert verified.exit_code == 0, verified.output
+    assert runner.invoke(app, ["datasets", "verify"]).exit_code == 0
     # the fixed failures joined the regression eval set, and the paired check ran
     project = load_project(target)
     with project.open_store() as store:
