@@ -79,5 +79,5 @@ def test_an_oidc_user_gets_the_role_of_their_e_mail_and_strangers_are_viewers(
 ) -> None:
     app = _app(AUTH, {"is_logged_in": True, "email": email, "sub": "123"}).run()
     assert not app.exception, app.exception
-    assert app.session_state["flywheel_user"] == {"name": email, "role": role}
+    assert app.session_state["flywheel_user"] == {"name": email, "role": role, "via": "oidc"}
     assert any(t.value == "This week" for t in app.title)

@@ -126,7 +126,11 @@ def test_sign_in_accepts_the_right_password_and_rejects_a_wrong_one(
     app.text_input(key="sign_in_password").input("alice-password")
     app.button[0].click().run()
     assert not app.exception
-    assert app.session_state["flywheel_user"] == {"name": "alice", "role": "approver"}
+    assert app.session_state["flywheel_user"] == {
+        "name": "alice",
+        "role": "approver",
+        "via": "session",  # recorded with each decision
+    }
     assert any(t.value == "This week" for t in app.title)
 
 
