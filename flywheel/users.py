@@ -293,6 +293,12 @@ def ensure_demo_account(data_dir: Path) -> tuple[str, str]:
     """The demo approver's (name, password): created once with a random password kept as its
     stored credential, so a second `make demo` prints the same and `flywheel approve ID --as
     demo-approver` signs in without a prompt."""
+    legacy = data_dir / "demo-credentials"  # where demo projects made before kept it
+    if legacy.is_file() and stored_credential(data_dir, DEMO_USER) is None:
+        password = legacy.read_text(encoding="utf-8").strip()
+        if authenticate(users_path(data_dir), DEMO_USER, password) is not None:
+            save_credential(data_dir, DEMO_USER, password)
+            legacy.unlink()
     return DEMO_USER, ensure_automated_account(data_dir, DEMO_USER)
 
 

@@ -152,3 +152,13 @@ def test_once_an_admin_exists_only_an_admin_adds_users(project: Project) -> None
     )
     assert by_root.exit_code == 0, by_root.output
     assert authenticate(path, "alice2", "another-password") is not None
+
+
+def test_a_demo_project_made_before_stored_credentials_keeps_its_demo_password(
+    project: Project,
+) -> None:
+    add_user(users_path(project.data_dir), "demo-approver", Role.approver, "old-demo-pass")
+    (project.data_dir / "demo-credentials").write_text("old-demo-pass\n")
+    assert ensure_demo_account(project.data_dir) == ("demo-approver", "old-demo-pass")
+    assert stored_credential(project.data_dir, "demo-approver") == "old-demo-pass"
+    assert not (project.data_dir / "demo-credentials").exists()
