@@ -205,11 +205,14 @@ def users_add(
 ) -> None:
     """Create a user or change their role and password (argon2 hash, never the password).
 
-    The first users may be created freely; once the file holds an admin, only an admin
-    (`--as ADMIN`, authenticated) may add or change users.
+    A project's first admin is created freely (the bootstrap); until then no other role may be
+    added, and afterwards only an admin (`--as ADMIN`, authenticated) adds or changes users.
+    Every change is recorded in the audit log.
     """
     parsed = Role.parse(role)
-    data_dir = project().data_dir
+    proj = project()
+    data_dir = proj.data_dir
+    actor = name
     if has_admin(users_path(data_dir)):
         if as_admin is None:
             raise UserError(
@@ -219,6 +222,12 @@ def users_add(
         admin = sign_in(data_dir, as_admin)
         if not admin.may(Role.admin):
             raise UserError(f"{admin.name} is a {admin.role.value}; managing users needs an admin")
+        actor = admin.name
+    elif parsed is not Role.admin:
+        raise UserError(
+            "this project has no admin yet: create one first (`flywheel users add NAME --role "
+            "admin`); the admin then adds the others with --as ADMIN"
+        )
     password: str | None
     if no_password:
         password = None
@@ -227,7 +236,15 @@ def users_add(
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     path = users_path(data_dir)
+    existed = name.strip() in load_users(path).users
     add_user(path, name, parsed, password)
+    record_event(
+        open_store(proj),
+        actor=actor,
+        action="user.change" if existed else "user.add",
+        subject=name.strip(),
+        detail={"role": parsed.value, "password": password is not None, "bootstrap": actor == name},
+    )
     if json_out:
         print_json({"user": name, "role": parsed.value, "file": str(path)})
     else:

@@ -45,18 +45,58 @@ def test_roles_are_ordered_and_unknown_roles_list_the_valid_ones() -> None:
 
 
 def test_cli_users_add_reads_the_password_from_stdin(project: Project) -> None:
+    root = runner.invoke(
+        app, ["users", "add", "root", "--role", "admin", "--password-stdin"], input="root-pass\n"
+    )
+    assert root.exit_code == 0, root.output
+    as_root = ["--as", "root"]
+    env = {"FLYWHEEL_PASSWORD": "root-pass"}
     result = runner.invoke(
         app,
-        ["users", "add", "alice", "--role", "approver", "--password-stdin", "--json"],
+        ["users", "add", "alice", "--role", "approver", "--password-stdin", "--json", *as_root],
         input="s3cret-pass\n",
+        env=env,
     )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["role"] == "approver"
     path = users_path(project.data_dir)
     assert authenticate(path, "alice", "s3cret-pass") is not None
-    short = runner.invoke(app, ["users", "add", "bob", "--password-stdin"], input="short\n")
+    short = runner.invoke(
+        app, ["users", "add", "bob", "--password-stdin", *as_root], input="short\n", env=env
+    )
     assert short.exit_code == 1
     assert "at least 8 characters" in short.output
     bad = runner.invoke(app, ["users", "add", "bob", "--role", "boss", "--password-stdin"])
     assert bad.exit_code == 1
     assert "valid roles" in bad.output
+
+
+def test_a_new_project_bootstraps_an_admin_first_and_every_user_change_is_audited(
+    project: Project,
+) -> None:
+    """Probe: `users add` minted approvers for anyone with a shell, and left no trace."""
+    from ui import audit_records
+
+    minted = runner.invoke(
+        app,
+        ["users", "add", "mallory", "--role", "approver", "--password-stdin"],
+        input="mallory-pass\n",
+    )
+    assert minted.exit_code == 1
+    assert "no admin yet" in minted.output
+    assert "mallory" not in load_users(users_path(project.data_dir)).users
+    runner.invoke(
+        app, ["users", "add", "root", "--role", "admin", "--password-stdin"], input="root-pass\n"
+    )
+    runner.invoke(
+        app,
+        ["users", "add", "alice", "--role", "approver", "--password-stdin", "--as", "root"],
+        input="alice-pass\n",
+        env={"FLYWHEEL_PASSWORD": "root-pass"},
+    )
+    with project.open_store() as store:
+        records = [(r.actor, r.action, r.subject, r.detail["role"]) for r in audit_records(store)]
+    assert records == [
+        ("root", "user.add", "alice", "approver"),
+        ("root", "user.add", "root", "admin"),
+    ]
