@@ -213,8 +213,12 @@ def counted_approvals(store: Store, candidate: Candidate, context: ApprovalConte
 
 
 def approvals_of(store: Store, candidate_id: str) -> list[str]:
-    """Who approved the candidate under the conditions that hold now (see the docstring)."""
+    """Who approved the candidate under the conditions that hold now (see the docstring); for
+    a shipped (or rolled back) fix, who shipped it."""
     candidate = StoreQueue(store).get(candidate_id)
+    ship = ship_of(store, candidate_id) if candidate.status != "gated" else None
+    if ship is not None:
+        return [str(name) for name in (ship["approvers"] or {}).get("names", [])]
     return counted_approvals(store, candidate, approval_context(store, candidate))
 
 

@@ -194,3 +194,13 @@ def test_an_owner_change_re_opens_the_decision(store: Store, config_repo: git.Re
 
     assert (outcome.status, outcome.approvals) == ("gated", ["bob"])
     assert approve(store, "cand-1", ALICE).status == "shipped"
+
+
+def test_a_shipped_fix_keeps_its_approvers_when_the_cluster_is_relabelled_later(
+    store: Store, config_repo: git.Repo
+) -> None:
+    triaged(store, severity="S2")
+    gated(store, config_repo, "cand-1")
+    approve(store, "cand-1", ALICE)
+    label_cluster(store, "C-0001", root_cause="prompt_instruction", severity="S1", reviewer="rita")
+    assert approvals_of(store, "cand-1") == ["alice"]
