@@ -53,7 +53,8 @@ def served(
     monkeypatch.delenv("FLYWHEEL_DATABASE_URL", raising=False)
     project, _ = init_project(tmp_path / "project")
     flywheel = str(Path(sys.executable).parent / "flywheel")
-    for name, role in (("alice", "approver"), ("bob", "viewer")):
+    # the project's first user is its admin, who then adds the others (`flywheel.users`)
+    for name, role in (("root", "admin"), ("alice", "approver"), ("bob", "viewer")):
         subprocess.run(
             [
                 flywheel,
@@ -65,8 +66,10 @@ def served(
                 "--role",
                 role,
                 "--password-stdin",
+                *(["--as", "root"] if name != "root" else []),
             ],
             input=f"{name}-password\n",
+            env={**os.environ, "FLYWHEEL_PASSWORD": "root-password"},
             text=True,
             check=True,
             capture_output=True,
