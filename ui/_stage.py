@@ -32,14 +32,16 @@ class QueueStage:
         shipped: list[str] = []
         refused: dict[str, str] = {}
         if context.options.auto_approve_as:
+            # signed in once for the run; a bot without its credential fails the stage loudly
+            bots = [sign_in_automated(project.data_dir, n) for n in context.options.auto_approve_as]
             waiting = StoreQueue(store).queue(status="gated", limit=10**6)
             done_clusters: set[str] = set()
             for candidate in sorted(waiting, key=_best_first):
                 if candidate.cluster_id in done_clusters:
                     why = "superseded: another fix of this cluster shipped in the same nightly run"
-                    _reject(context, candidate.id, why, refused)
+                    _reject(context, bots[0], candidate.id, why, refused)
                     continue
-                outcome = _approve_all(context, candidate.id, refused)
+                outcome = _approve_all(context, bots, candidate.id, refused)
                 if outcome is not None and outcome.get("status") == "shipped":
                     shipped.append(candidate.id)
                     done_clusters.add(candidate.cluster_id)
@@ -63,18 +65,15 @@ def _best_first(candidate: Candidate) -> tuple[float, int, float, str]:
     return (-candidate.priority, -net, gate.target_p_value or 1.0, candidate.id)
 
 
-def _bot(context: StageContext, name: str) -> User:
-    return sign_in_automated(context.project.data_dir, name)
-
-
-def _reject(context: StageContext, candidate_id: str, why: str, refused: dict[str, str]) -> None:
+def _reject(
+    context: StageContext, bot: User, candidate_id: str, why: str, refused: dict[str, str]
+) -> None:
     """The automated approver withdraws a candidate, on the record (its cluster reopens)."""
-    name = context.options.auto_approve_as[0]
     try:
         reject(
             context.store,
             candidate_id,
-            _bot(context, name),
+            bot,
             why,
             on_decided=decision_hook(context.project),
         )
@@ -83,17 +82,17 @@ def _reject(context: StageContext, candidate_id: str, why: str, refused: dict[st
 
 
 def _approve_all(
-    context: StageContext, candidate_id: str, refused: dict[str, str]
+    context: StageContext, bots: list[User], candidate_id: str, refused: dict[str, str]
 ) -> dict[str, Any] | None:
     """Approve as each automated approver until the candidate ships (or is refused)."""
     store, project = context.store, context.project
     outcome = None
-    for name in context.options.auto_approve_as:
+    for bot in bots:
         try:
             result = approve(
                 store,
                 candidate_id,
-                _bot(context, name),
+                bot,
                 "approved by the nightly run's automated approver",
                 regate=project_regate(project, store),
                 on_decided=decision_hook(project),
@@ -102,7 +101,7 @@ def _approve_all(
             reason = " ".join(str(exc).split())[:200]
             refused[candidate_id] = reason
             if StoreQueue(store).get(candidate_id).status == "gated":  # e.g. failed its re-gate
-                _reject(context, candidate_id, f"not approved: {reason}", refused)
+                _reject(context, bots[0], candidate_id, f"not approved: {reason}", refused)
             return None
         outcome = result.model_dump()
         if result.status == "shipped":

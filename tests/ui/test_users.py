@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import stat
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -100,3 +101,22 @@ def test_a_new_project_bootstraps_an_admin_first_and_every_user_change_is_audite
         ("root", "user.add", "alice", "approver"),
         ("root", "user.add", "root", "admin"),
     ]
+
+
+def test_automated_approvers_sign_in_only_with_their_stored_credential(tmp_path: Path) -> None:
+    """`--auto-approve-as NAME` used to act as NAME without any check; now NAME is an account
+    the project made, with a stored credential, and never a person's account."""
+    from flywheel.users import ensure_automated_account, sign_in_automated
+
+    password = ensure_automated_account(tmp_path, "bot-1")
+    assert ensure_automated_account(tmp_path, "bot-1") == password  # made once
+    bot = sign_in_automated(tmp_path, "bot-1")
+    assert (bot.name, bot.role, bot.via) == ("bot-1", Role.approver, "stored-credential")
+    add_user(users_path(tmp_path), "alice", Role.approver, "alice-password")
+    with pytest.raises(UserError, match="no stored credential"):
+        sign_in_automated(tmp_path, "alice")
+    with pytest.raises(UserError, match="a person"):
+        ensure_automated_account(tmp_path, "alice")
+    (tmp_path / "credentials" / "bot-1").write_text("tampered\n")
+    with pytest.raises(UserError, match="does not match"):
+        sign_in_automated(tmp_path, "bot-1")
