@@ -22,6 +22,7 @@ candidate waiting and records nothing but the failed attempt.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -31,6 +32,7 @@ from flywheel.chain import head_of
 from flywheel.errors import FlywheelError, UserError
 from flywheel.store import Store
 from flywheel.store._tables import utcnow
+from triage import human_labels
 from ui._audit import append_audit, record_event
 from ui._candidates import Candidate, StoreQueue, register_candidate
 from ui._git import MergeConflict, commit_message, main_head, merge_branch, revert_merge
@@ -186,30 +188,63 @@ def _revision_note(candidate: Candidate) -> str | None:
     return str(revised) if revised else None
 
 
-def _given(store: Store, candidate_id: str) -> list[tuple[str, dict[str, Any] | None]]:
-    """Approvals since the decision was last re-opened: (approver, context given under)."""
+Given = tuple[str, dict[str, Any] | None, datetime]
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _given(store: Store, candidate_id: str) -> list[Given]:
+    """Approvals since the decision was last re-opened: (approver, context given under, when)."""
     query = (
-        select(AuditRecordRow.actor, AuditRecordRow.action, AuditRecordRow.detail)
+        select(
+            AuditRecordRow.actor, AuditRecordRow.action, AuditRecordRow.detail, AuditRecordRow.at
+        )
         .where(
             AuditRecordRow.subject == candidate_id,
             AuditRecordRow.action.in_(("approve", "reopen")),
         )
         .order_by(AuditRecordRow.id)
     )
-    given: list[tuple[str, dict[str, Any] | None]] = []
+    given: list[Given] = []
     with store.engine.connect() as conn:
-        for actor, action, detail in conn.execute(query):
+        for actor, action, detail, at in conn.execute(query):
             if action == "reopen":
                 given = []
             else:
-                given.append((str(actor), (detail or {}).get("context")))
+                given.append((str(actor), (detail or {}).get("context"), _utc(at)))
     return given
 
 
+def _relabelled_since(store: Store, cluster_id: str, severity: str) -> list[datetime]:
+    """When reviewers labelled the cluster with another severity (a change, even if undone)."""
+    return [
+        _utc(label.created_at)
+        for label in human_labels(store)
+        if label.cluster_id == cluster_id
+        and label.severity is not None
+        and label.severity.upper() != severity
+    ]
+
+
+def _still_holds(store: Store, cluster_id: str, given: Given, now: dict[str, Any]) -> bool:
+    _, context, at = given
+    if context != now:
+        return False
+    return not any(when > at for when in _relabelled_since(store, cluster_id, now["severity"]))
+
+
 def counted_approvals(store: Store, candidate: Candidate, context: ApprovalContext) -> list[str]:
-    """The approvers whose approval still counts under ``context``."""
+    """The approvers whose approval still counts under ``context``: given under the same
+    conditions, and no reviewer gave the cluster another severity since (S1 -> S3 -> S1
+    re-opens the decision too)."""
     now = context.model_dump()
-    return [actor for actor, given in _given(store, candidate.id) if given == now]
+    return [
+        given[0]
+        for given in _given(store, candidate.id)
+        if _still_holds(store, candidate.cluster_id, given, now)
+    ]
 
 
 def approvals_of(store: Store, candidate_id: str) -> list[str]:
@@ -227,12 +262,15 @@ def _reopen_if_changed(
 ) -> None:
     """Record that earlier approvals no longer count, naming what changed."""
     now = context.model_dump()
-    stale = [(actor, given) for actor, given in _given(store, candidate.id) if given != now]
+    stale = [
+        (actor, given or {})
+        for actor, given, at in _given(store, candidate.id)
+        if not _still_holds(store, candidate.cluster_id, (actor, given, at), now)
+    ]
     if not stale:
         return
-    changed = sorted(
-        {key for _, given in stale for key in now if (given or {}).get(key) != now[key]}
-    )
+    changed = sorted({key for _, given in stale for key in now if given.get(key) != now[key]})
+    changed = changed or ["severity"]  # the same now, but relabelled in between
     record_event(
         store,
         actor=user.name,

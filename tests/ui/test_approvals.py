@@ -204,3 +204,24 @@ def test_a_shipped_fix_keeps_its_approvers_when_the_cluster_is_relabelled_later(
     approve(store, "cand-1", ALICE)
     label_cluster(store, "C-0001", root_cause="prompt_instruction", severity="S1", reviewer="rita")
     assert approvals_of(store, "cand-1") == ["alice"]
+
+
+def test_a_severity_changed_and_changed_back_still_re_opens_the_decision(
+    store: Store, config_repo: git.Repo
+) -> None:
+    """S1 -> S3 -> S1 between two approvals: alice approved before the change; the decision
+    was re-opened by it even though the severity is S1 again."""
+    triaged(store, severity="S1")
+    gated(store, config_repo, "cand-1", severity="S1")
+    approve(store, "cand-1", ALICE)
+    for severity in ("S3", "S1"):
+        label_cluster(
+            store, "C-0001", root_cause="prompt_instruction", severity=severity, reviewer="rita"
+        )
+    assert approvals_of(store, "cand-1") == []
+
+    outcome = approve(store, "cand-1", BOB)
+
+    assert (outcome.status, outcome.approvals) == ("gated", ["bob"])
+    reopen = next(r for r in audit_records(store) if r.action == "reopen")
+    assert (reopen.detail["voided"], reopen.detail["changed"]) == (["alice"], ["severity"])
