@@ -15,8 +15,12 @@ unlike a first-come budget). Anything a strategy does wrong is a recorded failur
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
 import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -240,8 +244,28 @@ def _reason(exc: BaseException) -> str:
 def default_executor(jobs: int, max_workers: int | None) -> Executor:
     workers = max_workers or min(jobs, os.cpu_count() or 1)
     return ProcessPoolExecutor(
-        max_workers=max(1, workers), mp_context=multiprocessing.get_context("spawn")
+        max_workers=max(1, workers),
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_die_with_parent,
     )
+
+
+def _die_with_parent() -> None:
+    """Linux: a worker is killed when the run that started it dies (``kill -9`` included).
+
+    Otherwise an orphaned worker could go on making a branch after the resumed run has
+    cleared the orphans, and collide with it.
+    """
+    if sys.platform != "linux":
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() == 1:  # the parent died before the request took effect
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def prepare_split(ostore: OptimizerStore, cluster: ClusterInput, config: OptimizeConfig) -> Split:
@@ -276,6 +300,9 @@ def optimize(
     chosen = resolve_strategies(strategies)
     ostore = OptimizerStore(store)
     result = OptimizeResult()
+    # A crashed earlier run may have left branches without records: clear them, so the
+    # numbers below (from the records) name free branches again.
+    workspace.clean_orphans({r.branch for r in ostore.candidates() if r.branch})
     files = workspace.config_files()
     base = workspace.head_commit()
     changes = workspace.recent_changes()
@@ -345,6 +372,7 @@ def optimize(
     finally:
         if own:
             pool.shutdown()
+    rows: list[dict[str, Any]] = []
     for job, outcome in zip(jobs, outcomes, strict=True):
         attempts = (
             outcome
@@ -355,9 +383,11 @@ def optimize(
                 )
             ]
         )
-        for attempt in attempts:
-            record = _save(ostore, job.task, attempt)
-            (result.candidates if attempt.ok else result.failures).append(record)
+        rows.extend(_values(job.task, attempt) for attempt in attempts)
+    # One transaction: a crash leaves either every record of the night or none (and then
+    # only orphan branches, which the next run clears).
+    for record in ostore.add_candidates(rows):
+        (result.candidates if record.status == "proposed" else result.failures).append(record)
     return result
 
 
@@ -379,8 +409,8 @@ def _fix_type(cluster: ClusterInput) -> str:
     return "prompt_instruction"
 
 
-def _save(ostore: OptimizerStore, task: OptimizationTask, attempt: Attempt) -> CandidateRecord:
-    values = {
+def _values(task: OptimizationTask, attempt: Attempt) -> dict[str, Any]:
+    return {
         "cluster_id": task.cluster_id,
         "strategy": attempt.strategy,
         "number": attempt.number,
@@ -397,4 +427,3 @@ def _save(ostore: OptimizerStore, task: OptimizationTask, attempt: Attempt) -> C
         "cost_usd": attempt.cost_usd,
         "detail": {"trace_ids": task.trace_ids},
     }
-    return ostore.candidate(ostore.add_candidate(values))

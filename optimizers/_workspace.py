@@ -355,9 +355,63 @@ class ConfigWorkspace:
             if delete_branch and branch in repo.heads:
                 repo.git.branch("-D", branch)
 
+    def clean_orphans(self, known_branches: set[str]) -> list[str]:
+        """Remove candidate branches and worktrees that no stored candidate names; the branches.
+
+        A run killed mid-optimize leaves branches and worktrees whose records were never
+        written; the resumed run would collide with them ("branch ... already exists"). Only
+        ``flywheel/`` branches whose head commit carries the ``Flywheel-Base`` trailer (made
+        here) are deleted, and only directories under the worktrees folder are removed, so a
+        person's own branches and files are never touched. Run it under the nightly run lock:
+        a live second run's branches would look orphaned too.
+        """
+        removed: list[str] = []
+        with self.locked() as repo:
+            repo.git.worktree("prune")
+            checked_out = _worktrees_by_branch(repo)
+            for head in list(repo.heads):
+                name = head.name
+                if not name.startswith("flywheel/") or name in known_branches:
+                    continue
+                if "\nFlywheel-Base: " not in str(head.commit.message):
+                    continue
+                path = checked_out.get(name)
+                if path is not None:
+                    try:
+                        repo.git.worktree("remove", "--force", str(path))
+                    except git.GitCommandError:
+                        shutil.rmtree(path, ignore_errors=True)
+                        repo.git.worktree("prune")
+                repo.git.branch("-D", name)
+                removed.append(name)
+            registered = {p.resolve() for p in _worktrees_by_branch(repo).values()}
+            root = self.info.worktrees.resolve()
+            if root.is_dir():
+                for cluster_dir in sorted(root.iterdir()):
+                    if not cluster_dir.is_dir() or cluster_dir.is_symlink():
+                        continue
+                    for leaf in sorted(cluster_dir.iterdir()):
+                        if leaf.is_dir() and not leaf.is_symlink() and leaf not in registered:
+                            shutil.rmtree(leaf, ignore_errors=True)
+                    if not any(cluster_dir.iterdir()):
+                        cluster_dir.rmdir()
+        return removed
+
     def candidate_branches(self) -> list[str]:
         with self.repo() as repo:
             return sorted(head.name for head in repo.heads if head.name.startswith("flywheel/"))
+
+
+def _worktrees_by_branch(repo: git.Repo) -> dict[str, Path]:
+    """Branch name -> the path of the worktree that has it checked out."""
+    found: dict[str, Path] = {}
+    path: Path | None = None
+    for line in str(repo.git.worktree("list", "--porcelain")).splitlines():
+        if line.startswith("worktree "):
+            path = Path(line[len("worktree ") :])
+        elif line.startswith("branch refs/heads/") and path is not None:
+            found[line[len("branch refs/heads/") :]] = path
+    return found
 
 
 def _git_reason(exc: git.GitCommandError) -> str:
