@@ -10,6 +10,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from flywheel.cli._common import JsonOption, console, err_console, open_store, print_json, project
 from flywheel.ingest import expand_paths, ingest_paths
 from flywheel.signals import detect_failures
+from flywheel.store import run_lock
 
 
 def ingest(
@@ -23,6 +24,13 @@ def ingest(
         help="Name of the trace source (part of a trace's key); default: the format.",
     ),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 when any record was quarantined."),
+    wait: float = typer.Option(
+        0.0,
+        "--wait",
+        min=0,
+        envvar="FLYWHEEL_INGEST_WAIT",
+        help="Seconds to wait when a nightly run or another ingest holds the lock.",
+    ),
     json_out: bool = JsonOption,
 ) -> None:
     """Ingest trace files into the project's store, then detect failing traces.
@@ -34,15 +42,18 @@ def ingest(
     proj = project()
     store = open_store(proj)
     files = expand_paths(paths)
-    with Progress(
-        TextColumn("[bold]ingest[/] {task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed} files"),
-        TimeElapsedColumn(),
-        console=err_console,
-        disable=json_out or not err_console.is_terminal,
-        transient=True,
-    ) as progress:
+    with (
+        run_lock(store, command="flywheel ingest", wait=wait),
+        Progress(
+            TextColumn("[bold]ingest[/] {task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed} files"),
+            TimeElapsedColumn(),
+            console=err_console,
+            disable=json_out or not err_console.is_terminal,
+            transient=True,
+        ) as progress,
+    ):
         task = progress.add_task("", total=len(files))
         done: set[str] = set()
 

@@ -29,6 +29,8 @@ class NightlyOptions(BaseModel):
     #: Reviewers under whose names the queue stage approves passing candidates (the demo's
     #: automated approvers); empty: candidates wait for a human.
     auto_approve_as: tuple[str, ...] = ()
+    #: Seconds to wait for another run (or an ingest) to release the pipeline lock.
+    wait: float = Field(default=0.0, ge=0)
 
 
 class StageResult(BaseModel):
