@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +33,8 @@ from optimizers._task import ConfigChange
 WORKSPACE_VERSION = 1
 CONFIG_SUFFIXES = frozenset({".md", ".yaml", ".yml", ".txt", ".json", ".toml"})
 _ACTOR = git.Actor("Flywheel", "flywheel@localhost")
+#: What `branch_name` makes: flywheel/<cluster>/<strategy>-<n>.
+_CANDIDATE_BRANCH = re.compile(r"flywheel/[a-z0-9._-]+/[a-z0-9._-]+-[0-9]+")
 
 
 class CandidateFailure(FlywheelError):
@@ -360,10 +363,10 @@ class ConfigWorkspace:
 
         A run killed mid-optimize leaves branches and worktrees whose records were never
         written; the resumed run would collide with them ("branch ... already exists"). Only
-        ``flywheel/`` branches whose head commit carries the ``Flywheel-Base`` trailer (made
-        here) are deleted, and only directories under the worktrees folder are removed, so a
-        person's own branches and files are never touched. Run it under the nightly run lock:
-        a live second run's branches would look orphaned too.
+        ``flywheel/`` branches made here are deleted (see `_made_here`), and only directories
+        under the worktrees folder are removed, so a person's own branches and files are never
+        touched. Run it under the pipeline lock: a live second run's branches would look
+        orphaned too.
         """
         removed: list[str] = []
         with self.locked() as repo:
@@ -373,9 +376,9 @@ class ConfigWorkspace:
                 name = head.name
                 if not name.startswith("flywheel/") or name in known_branches:
                     continue
-                if "\nFlywheel-Base: " not in str(head.commit.message):
-                    continue
                 path = checked_out.get(name)
+                if not self._made_here(repo, head, path):
+                    continue
                 if path is not None:
                     try:
                         repo.git.worktree("remove", "--force", str(path))
@@ -396,6 +399,24 @@ class ConfigWorkspace:
                     if not any(cluster_dir.iterdir()):
                         cluster_dir.rmdir()
         return removed
+
+    def _made_here(self, repo: git.Repo, head: git.Head, worktree: Path | None) -> bool:
+        """A candidate branch of ours: its commit has our trailer, or it was killed before
+        its commit (named like ours or checked out in our worktrees folder, and holding no
+        commit main lacks, so deleting it loses nothing)."""
+        if "\nFlywheel-Base: " in str(head.commit.message):
+            return True
+        ours = bool(_CANDIDATE_BRANCH.fullmatch(head.name)) or (
+            worktree is not None
+            and worktree.resolve().is_relative_to(self.info.worktrees.resolve())
+        )
+        if not ours:
+            return False
+        try:
+            repo.git.merge_base("--is-ancestor", head.commit.hexsha, self.info.main)
+        except git.GitCommandError:
+            return False
+        return True
 
     def candidate_branches(self) -> list[str]:
         with self.repo() as repo:

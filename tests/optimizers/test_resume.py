@@ -47,6 +47,12 @@ def test_a_rerun_after_a_crash_in_optimize_makes_the_same_candidates(
         optimize(store, ws, _clusters(), executor=DiesAfterTheJobs())
     left = ws.candidate_branches()
     assert left, "the crash should leave branches behind"
+    # a kill between `git worktree add -b` and the commit: the branch is still at main
+    first = left[0]
+    worktree = next(p for p in ws.info.worktrees.glob("*/*") if first.endswith(p.name))
+    ws.remove(first, worktree, delete_branch=True)
+    with git.Repo(ws.info.repo) as repo:
+        repo.git.worktree("add", "-b", first, str(worktree), "main")
     with project.open_store() as store:
         assert OptimizerStore(store).candidates() == []
         # a stray directory in the worktrees folder, as a kill during `worktree add` leaves
