@@ -35,9 +35,13 @@ def prompt_files(files: dict[str, str]) -> list[str]:
 def insert_instruction(text: str, sentence: str) -> str:
     """Add ``sentence`` where instructions live: the end of a rules section, else the end.
 
-    Follows the file's style: a bullet when the neighbouring instructions are bullets.
+    Follows the file's style: a bullet when the neighbouring instructions are bullets, its
+    line endings and its trailing blank lines, so the diff is the one added line.
     """
-    lines = text.rstrip("\n").split("\n") if text.strip() else []
+    newline = "\r\n" if "\r\n" in text else "\n"  # the file's own line ending
+    body = text.rstrip("\r\n")
+    tail = text[len(body) :] or newline  # and its trailing blank lines, kept as they were
+    lines = body.split(newline) if body.strip() else []
     end = len(lines)
     for index, line in enumerate(lines):
         heading = _HEADING.match(line)
@@ -52,7 +56,7 @@ def insert_instruction(text: str, sentence: str) -> str:
     bullet = _BULLET.match(previous)
     new_line = f"{bullet.group(1)}- {sentence}" if bullet else sentence
     lines.insert(insert_at, new_line)
-    return "\n".join(lines) + "\n"
+    return newline.join(lines) + tail
 
 
 def contains_sentence(text: str, sentence: str) -> bool:

@@ -9,7 +9,7 @@ import yaml
 
 from flywheel.trace import Trace
 from optimizers import OptimizationTask
-from optimizers._files import dump_yaml, load_yaml_mapping
+from optimizers._files import dump_yaml, insert_instruction, load_yaml_mapping
 from optimizers._sanitise import is_instruction_like, neutralise, safe_name
 from optimizers.strategies import FewShotMining, InstructionRules, RoutingEdits
 from tests.optimizers.conftest import FEWSHOT, SYSTEM_PROMPT, TOOLS, make_trace
@@ -162,3 +162,11 @@ def test_sanitiser_rules() -> None:
     assert safe_name("ticket_search", "the tool") == "ticket_search"
     assert safe_name("../x", "the tool") == "the tool"
     assert safe_name("a b", "the tool") == "the tool"
+
+
+def test_a_prompt_edit_adds_one_line_and_keeps_line_endings() -> None:
+    prompt = "# Assistant\r\n\r\n## Rules\r\n- Be concise.\r\n\r\n## Tone\r\nFriendly.\r\n\r\n"
+    edited = insert_instruction(prompt, "Always cite a ticket.")
+    assert edited == prompt.replace(
+        "- Be concise.\r\n", "- Be concise.\r\n- Always cite a ticket.\r\n"
+    )
