@@ -71,9 +71,17 @@ class NightlyReport(BaseModel):
         for stage in self.stages:
             text = stage.error or _short(stage.summary)
             lines.append(f"| {stage.name} | {stage.status} | {stage.seconds:.1f} | {text} |")
-        lines += self._clusters() + self._candidates() + self._decisions()
+        lines += self._not_read() + self._clusters() + self._candidates() + self._decisions()
         lines += self._queue() + self._drift()
         return "\n".join(lines) + "\n"
+
+    def _not_read(self) -> list[str]:
+        passed = self._summary("ingest").get("not_read", [])
+        if not passed:
+            return []
+        out = ["", "## Inbox entries not read", ""]
+        out += [f"- `{p.get('path')}`: {p.get('reason')}" for p in passed]
+        return out
 
     def _clusters(self) -> list[str]:
         summary = self._summary("cluster")

@@ -131,3 +131,20 @@ def test_an_existing_world_readable_database_is_tightened(
     with sqlite_project.open_store() as store:
         store.count_traces()
     assert _mode(db) == 0o600
+
+
+def test_the_nightly_report_says_which_inbox_entries_were_not_read(
+    sqlite_project: Project, tmp_path: Path
+) -> None:
+    inbox = _inbox(tmp_path)
+    report = run_nightly(sqlite_project, options=NightlyOptions(stages=("ingest",), inbox=inbox))
+    ingest = report.stage("ingest")
+    assert ingest is not None
+    assert ingest.counts["stored"] == 1
+    assert {p["path"] for p in ingest.summary["not_read"]} == {
+        "elsewhere",
+        "pipe.jsonl",
+        "shadow.jsonl",
+    }
+    assert "`shadow.jsonl`: symbolic link, not followed" in report.markdown()
+    assert b"secrethash" not in _db_bytes(sqlite_project)
