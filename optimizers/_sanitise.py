@@ -20,7 +20,7 @@ _INSTRUCTION_LIKE = re.compile(
     r"\b(?:ignore|disregard|forget|override|bypass)\b[^.\n]{0,40}?"
     r"\b(?:instructions?|rules?|prompts?|guidelines?|directions?|guardrails?|polic(?:y|ies))\b"
     r"|\bapprove\b[^.\n]{0,20}?\b(?:fix|change|candidate|pull\ request|PR|merge)\b"
-    r"|\byou\ are\ now\b|\bact\ as\b|\bnew\ instructions?\s*:"
+    r"|\byou\ are\ now\b|\bnew\ instructions?\s*:"
     r"|\b(?:system|developer)\ (?:prompt|message)\b"
     r"|^\s*(?:system|assistant|developer)\s*:"
     r"|<\|[a-z_]+\|>|\[/?INST\]|<</?SYS>>"

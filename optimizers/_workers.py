@@ -36,6 +36,7 @@ from optimizers._fixability import first_fix_type, is_config_fixable, owner_of
 from optimizers._naming import one_line
 from optimizers._protocol import NothingToPropose, Strategy
 from optimizers._registry import resolve_strategies
+from optimizers._sanitise import is_instruction_like
 from optimizers._split import Split, build_task, default_signature, make_split
 from optimizers._store import CandidateRecord, Handoff, OptimizerStore
 from optimizers._task import FIX_TYPES, OptimizationTask, Proposal
@@ -203,6 +204,17 @@ def _materialise(
         cost_usd=proposal.cost_usd,
         edits=proposal.edits,
     )
+    injected = injected_lines(task.config_files, proposal.edits)
+    if injected:
+        return base.model_copy(
+            update={
+                "reason": one_line(
+                    f"refused: the proposal adds instruction-like text ({injected[0]!r}); "
+                    "production text must not instruct the agent or its reviewers",
+                    max_len=500,
+                )
+            }
+        )
     try:
         branch = workspace.create_candidate(
             cluster_id=task.cluster_id,
@@ -233,6 +245,25 @@ def _materialise(
             "files_changed": branch.files_changed,
         }
     )
+
+
+def injected_lines(before: dict[str, str], edits: dict[str, str]) -> list[str]:
+    """Lines a proposal adds that talk to the model or a reviewer (a prompt injection).
+
+    The safety net behind every strategy, a plug-in's or one driven by an LLM that read the
+    traces: lines already in the configuration are not held against it.
+    """
+    found: list[str] = []
+    for name, text in edits.items():
+        if not isinstance(text, str):
+            continue
+        old = set(before.get(name, "").splitlines())
+        found += [
+            line.strip()
+            for line in text.splitlines()
+            if line not in old and is_instruction_like(line)
+        ]
+    return found
 
 
 def _reason(exc: BaseException) -> str:
