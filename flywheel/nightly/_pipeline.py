@@ -194,6 +194,7 @@ def _execute(
 ) -> str | None:
     """Run the stages not finished yet; the one-line failure message, or None."""
     done = _runs.stage_records(store, run_id)
+    started_at = _runs.run_info(store, run_id)["started_at"]
     previous = {n: r.summary for n, r in done.items() if r.status == "finished"}
     with _progress(progress, len(stages)) as bar:
         for position, stage in enumerate(stages):
@@ -215,6 +216,7 @@ def _execute(
                 previous=dict(previous),
                 log=log,
                 progress=progress and sys.stderr.isatty(),
+                run_started_at=started_at,
             )
             _runs.begin_stage(store, run_id, stage.name, position)
             began = time.perf_counter()

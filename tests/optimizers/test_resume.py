@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import git
 import pytest
 
+from flywheel.nightly import NightlyOptions, StageContext
 from optimizers import InlineExecutor, OptimizerStore, optimize
+from optimizers._stage import OptimizeStage
 from tests.optimizers.test_workers import _clusters, _fresh, _outcome
 
 T = TypeVar("T")
@@ -81,3 +84,31 @@ def test_a_persons_own_branch_under_flywheel_is_never_cleared(
     with project.open_store() as store:
         optimize(store, ws, _clusters(), executor=InlineExecutor())
     assert "flywheel/mine" in ws.candidate_branches()
+
+
+def test_a_resumed_stage_reports_the_candidates_its_killed_attempt_saved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project, ws = _fresh(tmp_path, "saved", monkeypatch)
+    began = datetime.now(UTC)
+    with project.open_store() as store:
+        saved = optimize(store, ws, _clusters(), executor=InlineExecutor())
+        # the rerun finds nothing left to do (no triaged cluster waits), as after such a kill
+        context = StageContext(
+            project=project, store=store, options=NightlyOptions(), run_id=1, run_started_at=began
+        )
+        result = OptimizeStage().run(context)
+        later = OptimizeStage().run(
+            StageContext(
+                project=project,
+                store=store,
+                options=NightlyOptions(),
+                run_id=2,
+                run_started_at=datetime.now(UTC) + timedelta(seconds=1),
+            )
+        )
+    assert saved.candidates
+    assert [c["id"] for c in result.summary["candidates"]] == [
+        str(c.candidate_id) for c in saved.candidates
+    ]
+    assert later.summary["candidates"] == []
