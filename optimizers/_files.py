@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError as RuamelError
 
 from flywheel.errors import FlywheelError
 from optimizers._sanitise import TracedText
@@ -90,15 +91,27 @@ def dump_yaml(original: str, data: dict[str, Any]) -> str:
     ``# from_trace: <ids>`` comment: before a new list item, else at the end of its key's line.
     """
     yaml_rt = _round_trip(original)
-    tree = yaml_rt.load(original) if original.strip() else None
+    prefix = ""
+    try:
+        tree = yaml_rt.load(original) if original.strip() else None
+    except RuamelError:  # e.g. a duplicate key PyYAML let through: rewrite the whole file
+        tree, prefix = None, _header(original)
     if not isinstance(tree, CommentedMap):
         tree = CommentedMap()
-    merged, ids = _merge(tree, data)
-    if ids:  # a traced value at the top level of an empty file: mark the document
-        merged.yaml_set_start_comment(f"from_trace: {', '.join(ids)}")
+    merged, _ = _merge(tree, data)  # a mapping marks its own keys
     out = io.StringIO()
     yaml_rt.dump(merged, out)
-    return out.getvalue()
+    return prefix + out.getvalue()
+
+
+def _header(original: str) -> str:
+    """The file's leading comment block (kept when the rest cannot be round-tripped)."""
+    header: list[str] = []
+    for line in original.splitlines():
+        if not (line.startswith("#") or not line.strip()):
+            break
+        header.append(line)
+    return "\n".join(header).strip("\n") + "\n" if any(h.strip() for h in header) else ""
 
 
 def _round_trip(original: str) -> YAML:

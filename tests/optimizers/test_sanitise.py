@@ -199,3 +199,12 @@ def test_any_strategy_adding_instruction_like_text_is_refused(
         "must not instruct the agent or its reviewers"
     ]
     assert workspace.candidate_branches() == []
+
+
+def test_a_file_the_round_trip_parser_refuses_is_rewritten_with_its_header() -> None:
+    duplicate = "# Tools\ntools: []\ntools:\n  - name: a\n"  # PyYAML keeps the last key
+    data = load_yaml_mapping("tools.yaml", duplicate)
+    data["tools"].append({"name": "b"})
+    edited = dump_yaml(duplicate, data)
+    assert edited.startswith("# Tools\n")
+    assert yaml.safe_load(edited) == {"tools": [{"name": "a"}, {"name": "b"}]}
