@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from flywheel.errors import UserError
+from flywheel.private import open_private_binary
 
 if TYPE_CHECKING:
     from flywheel.llm import LLMClient
@@ -190,9 +191,9 @@ class Embedder:
         path = self._cache_path(key)
         if path is None:
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        with tmp.open("wb") as handle:
+        tmp.unlink(missing_ok=True)
+        with os.fdopen(open_private_binary(tmp), "wb") as handle:  # vectors of users' words
             np.save(handle, vector)
         tmp.replace(path)
 

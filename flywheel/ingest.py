@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import traceback
 from collections.abc import Callable, Iterable, Iterator
@@ -20,30 +21,87 @@ ProgressCallback = Callable[[str, int], None]
 
 #: What a folder is searched for; a file named explicitly is always read.
 TRACE_SUFFIXES = frozenset({".json", ".jsonl", ".ndjson", ".gz"})
+SYMLINK_REASON = "symbolic link, not followed (pass --follow-symlinks to read it)"
 
 
-def expand_paths(paths: Iterable[Path]) -> list[Path]:
-    """Files named, plus the trace files (JSON, JSONL, gzip) under the folders named.
+@dataclass(frozen=True)
+class SkippedPath:
+    """A path discovery did not read, and why (a link, a device, a pipe)."""
 
-    Folder contents are sorted; hidden files and folders are skipped.
+    path: Path
+    reason: str
+
+
+def expand_paths(
+    paths: Iterable[Path],
+    *,
+    follow_symlinks: bool = False,
+    skipped: list[SkippedPath] | None = None,
+) -> list[Path]:
+    """Regular files named, plus the trace files (JSON, JSONL, gzip) under the folders named.
+
+    Symbolic links, inside a folder or named, are not followed unless ``follow_symlinks``: a
+    link in an inbox must not make ingest copy a file from elsewhere (``/etc/shadow``) into
+    the store. A folder named on the command line is the root even if it is a link. What is
+    passed over is appended to ``skipped`` with its reason. Folder contents are sorted;
+    hidden files and folders are skipped.
     """
     files: list[Path] = []
+    passed: list[SkippedPath] = [] if skipped is None else skipped
     for path in paths:
-        if path.is_dir():
-            files.extend(
-                sorted(
-                    p
-                    for p in path.rglob("*")
-                    if p.is_file()
-                    and p.suffix.lower() in TRACE_SUFFIXES
-                    and not any(part.startswith(".") for part in p.relative_to(path).parts)
-                )
-            )
+        if path.is_symlink() and not follow_symlinks and not path.is_dir():
+            passed.append(SkippedPath(path, SYMLINK_REASON))
+        elif path.is_dir():
+            found: list[Path] = []
+            _walk(path, found, passed, follow_symlinks, {path.resolve()})
+            files.extend(sorted(found))
         elif path.is_file():
             files.append(path)
+        elif path.exists():
+            passed.append(SkippedPath(path, "not a regular file"))
         else:
             raise UserError(f"{path}: no such file or folder")
     return files
+
+
+def _walk(
+    folder: Path,
+    found: list[Path],
+    skipped: list[SkippedPath],
+    follow_symlinks: bool,
+    visited: set[Path],
+) -> None:
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as exc:
+        skipped.append(SkippedPath(folder, f"cannot list it ({exc.strerror or exc})"))
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        path = Path(entry.path)
+        if entry.is_symlink():
+            if not follow_symlinks:
+                skipped.append(SkippedPath(path, SYMLINK_REASON))
+                continue
+            if path.is_dir():
+                real = path.resolve()
+                if real in visited:
+                    skipped.append(SkippedPath(path, "link to a folder already read (a loop)"))
+                    continue
+                visited.add(real)
+                _walk(path, found, skipped, follow_symlinks, visited)
+            elif path.is_file() and path.suffix.lower() in TRACE_SUFFIXES:
+                found.append(path)
+            elif not path.exists():
+                skipped.append(SkippedPath(path, "broken symbolic link"))
+        elif entry.is_dir(follow_symlinks=False):
+            _walk(path, found, skipped, follow_symlinks, visited)
+        elif entry.is_file(follow_symlinks=False):
+            if path.suffix.lower() in TRACE_SUFFIXES:
+                found.append(path)
+        else:
+            skipped.append(SkippedPath(path, "not a regular file"))
 
 
 def ingest_paths(
@@ -55,6 +113,7 @@ def ingest_paths(
     batch_size: int = 2000,
     max_record_bytes: int = 64 * 1024 * 1024,
     on_progress: ProgressCallback | None = None,
+    follow_symlinks: bool = False,
 ) -> IngestCounts:
     """Ingest every file; bad records are quarantined, everything else stored. Idempotent.
 
@@ -63,7 +122,7 @@ def ingest_paths(
     committed; rerunning finishes the job and counts what was already stored as duplicates.
     """
     fixed = None if format == "auto" else get_format(format)
-    files = expand_paths(paths)
+    files = expand_paths(paths, follow_symlinks=follow_symlinks)
     run_id = store.start_run([str(f) for f in files])
     total = IngestCounts()
     status = "failed"

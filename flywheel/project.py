@@ -11,6 +11,7 @@ from flywheel.chain import anchor_engine
 from flywheel.config import CONFIG_FILE, Settings, load_settings
 from flywheel.errors import ProjectNotFound
 from flywheel.llm import LLMClient
+from flywheel.private import private_dir
 from flywheel.store import Store, resolve_url
 
 DATA_DIR = ".flywheel"
@@ -110,7 +111,7 @@ def init_project(path: Path, *, config_repo: Path | None = None) -> tuple[Projec
     if config_repo is not None:
         repo = config_repo.resolve()  # relative when inside the project, so the folder can move
         _set_config_repo(config, repo.relative_to(root) if repo.is_relative_to(root) else repo)
-    (root / DATA_DIR).mkdir(exist_ok=True)
+    private_dir(root / DATA_DIR)
     project = Project(root, load_settings(root))
     project.open_store().close()
     return project, created

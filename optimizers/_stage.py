@@ -79,6 +79,24 @@ def eligible_clusters(store: Store, limit: int) -> tuple[list[str], dict[str, st
     return chosen, waiting
 
 
+def _made_earlier_in_run(context: StageContext) -> list[dict[str, str | None]]:
+    """Candidates an interrupted earlier attempt of this run saved (killed after the save,
+    before the stage was marked finished): the resumed stage's report still lists them."""
+    began = _utc(context.run_started_at)
+    if began is None:
+        return []
+    return [
+        {
+            "id": str(c.candidate_id),
+            "cluster_id": c.cluster_id,
+            "strategy": c.strategy,
+            "branch": c.branch,
+        }
+        for c in OptimizerStore(context.store).candidates(status="proposed")
+        if (made := _utc(c.created_at)) is not None and made >= began
+    ]
+
+
 class OptimizeStage:
     name = "optimize"
 
@@ -86,8 +104,9 @@ class OptimizeStage:
         store = context.store
         chosen, waiting = eligible_clusters(store, context.max_clusters)
         if not chosen:
+            earlier = _made_earlier_in_run(context)
             return StageResult(
-                summary={"clusters": [], "candidates": [], "waiting": waiting},
+                summary={"clusters": [], "candidates": earlier, "waiting": waiting},
                 counts={"clusters": 0, "candidates": 0},
             )
         verdicts = {

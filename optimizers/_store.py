@@ -124,6 +124,27 @@ class OptimizerStore:
             )
             return int(result.inserted_primary_key[0])  # type: ignore[index]
 
+    def add_candidates(self, rows: list[dict[str, Any]]) -> list[CandidateRecord]:
+        """Insert candidates in one transaction (all or none); their records, in order."""
+        ids: list[int] = []
+        with self.engine.begin() as conn:
+            for given in rows:
+                values = dict(given)
+                files = values.pop("files_changed", [])
+                result = conn.execute(
+                    insert(CandidateRow).values(files_changed={"files": list(files)}, **values)
+                )
+                ids.append(int(result.inserted_primary_key[0]))  # type: ignore[index]
+            found = (
+                {
+                    row.id: _record(row)
+                    for row in conn.execute(select(CandidateRow).where(CandidateRow.id.in_(ids)))
+                }
+                if ids
+                else {}
+            )
+        return [found[i] for i in ids]
+
     def candidates(
         self, *, cluster_id: str | None = None, status: str | None = None
     ) -> list[CandidateRecord]:

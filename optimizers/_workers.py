@@ -15,8 +15,12 @@ unlike a first-come budget). Anything a strategy does wrong is a recorded failur
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
 import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -32,6 +36,7 @@ from optimizers._fixability import first_fix_type, is_config_fixable, owner_of
 from optimizers._naming import one_line
 from optimizers._protocol import NothingToPropose, Strategy
 from optimizers._registry import resolve_strategies
+from optimizers._sanitise import is_instruction_like
 from optimizers._split import Split, build_task, default_signature, make_split
 from optimizers._store import CandidateRecord, Handoff, OptimizerStore
 from optimizers._task import FIX_TYPES, OptimizationTask, Proposal
@@ -199,6 +204,17 @@ def _materialise(
         cost_usd=proposal.cost_usd,
         edits=proposal.edits,
     )
+    injected = injected_lines(task.config_files, proposal.edits)
+    if injected:
+        return base.model_copy(
+            update={
+                "reason": one_line(
+                    f"refused: the proposal adds instruction-like text ({injected[0]!r}); "
+                    "production text must not instruct the agent or its reviewers",
+                    max_len=500,
+                )
+            }
+        )
     try:
         branch = workspace.create_candidate(
             cluster_id=task.cluster_id,
@@ -231,6 +247,25 @@ def _materialise(
     )
 
 
+def injected_lines(before: dict[str, str], edits: dict[str, str]) -> list[str]:
+    """Lines a proposal adds that talk to the model or a reviewer (a prompt injection).
+
+    The safety net behind every strategy, a plug-in's or one driven by an LLM that read the
+    traces: lines already in the configuration are not held against it.
+    """
+    found: list[str] = []
+    for name, text in edits.items():
+        if not isinstance(text, str):
+            continue
+        old = set(before.get(name, "").splitlines())
+        found += [
+            line.strip()
+            for line in text.splitlines()
+            if line not in old and is_instruction_like(line)
+        ]
+    return found
+
+
 def _reason(exc: BaseException) -> str:
     where = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
     place = f" (at {where[0].filename.rsplit('/', 1)[-1]}:{where[0].lineno})" if where else ""
@@ -240,8 +275,28 @@ def _reason(exc: BaseException) -> str:
 def default_executor(jobs: int, max_workers: int | None) -> Executor:
     workers = max_workers or min(jobs, os.cpu_count() or 1)
     return ProcessPoolExecutor(
-        max_workers=max(1, workers), mp_context=multiprocessing.get_context("spawn")
+        max_workers=max(1, workers),
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_die_with_parent,
     )
+
+
+def _die_with_parent() -> None:
+    """Linux: a worker is killed when the run that started it dies (``kill -9`` included).
+
+    Otherwise an orphaned worker could go on making a branch after the resumed run has
+    cleared the orphans, and collide with it.
+    """
+    if sys.platform != "linux":
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() == 1:  # the parent died before the request took effect
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def prepare_split(ostore: OptimizerStore, cluster: ClusterInput, config: OptimizeConfig) -> Split:
@@ -276,6 +331,9 @@ def optimize(
     chosen = resolve_strategies(strategies)
     ostore = OptimizerStore(store)
     result = OptimizeResult()
+    # A crashed earlier run may have left branches without records: clear them, so the
+    # numbers below (from the records) name free branches again.
+    workspace.clean_orphans({r.branch for r in ostore.candidates() if r.branch})
     files = workspace.config_files()
     base = workspace.head_commit()
     changes = workspace.recent_changes()
@@ -345,6 +403,7 @@ def optimize(
     finally:
         if own:
             pool.shutdown()
+    rows: list[dict[str, Any]] = []
     for job, outcome in zip(jobs, outcomes, strict=True):
         attempts = (
             outcome
@@ -355,9 +414,11 @@ def optimize(
                 )
             ]
         )
-        for attempt in attempts:
-            record = _save(ostore, job.task, attempt)
-            (result.candidates if attempt.ok else result.failures).append(record)
+        rows.extend(_values(job.task, attempt) for attempt in attempts)
+    # One transaction: a crash leaves either every record of the night or none (and then
+    # only orphan branches, which the next run clears).
+    for record in ostore.add_candidates(rows):
+        (result.candidates if record.status == "proposed" else result.failures).append(record)
     return result
 
 
@@ -379,8 +440,8 @@ def _fix_type(cluster: ClusterInput) -> str:
     return "prompt_instruction"
 
 
-def _save(ostore: OptimizerStore, task: OptimizationTask, attempt: Attempt) -> CandidateRecord:
-    values = {
+def _values(task: OptimizationTask, attempt: Attempt) -> dict[str, Any]:
+    return {
         "cluster_id": task.cluster_id,
         "strategy": attempt.strategy,
         "number": attempt.number,
@@ -397,4 +458,3 @@ def _save(ostore: OptimizerStore, task: OptimizationTask, attempt: Attempt) -> C
         "cost_usd": attempt.cost_usd,
         "detail": {"trace_ids": task.trace_ids},
     }
-    return ostore.candidate(ostore.add_candidate(values))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +33,8 @@ from optimizers._task import ConfigChange
 WORKSPACE_VERSION = 1
 CONFIG_SUFFIXES = frozenset({".md", ".yaml", ".yml", ".txt", ".json", ".toml"})
 _ACTOR = git.Actor("Flywheel", "flywheel@localhost")
+#: What `branch_name` makes: flywheel/<cluster>/<strategy>-<n>.
+_CANDIDATE_BRANCH = re.compile(r"flywheel/[a-z0-9._-]+/[a-z0-9._-]+-[0-9]+")
 
 
 class CandidateFailure(FlywheelError):
@@ -355,9 +358,81 @@ class ConfigWorkspace:
             if delete_branch and branch in repo.heads:
                 repo.git.branch("-D", branch)
 
+    def clean_orphans(self, known_branches: set[str]) -> list[str]:
+        """Remove candidate branches and worktrees that no stored candidate names; the branches.
+
+        A run killed mid-optimize leaves branches and worktrees whose records were never
+        written; the resumed run would collide with them ("branch ... already exists"). Only
+        ``flywheel/`` branches made here are deleted (see `_made_here`), and only directories
+        under the worktrees folder are removed, so a person's own branches and files are never
+        touched. Run it under the pipeline lock: a live second run's branches would look
+        orphaned too.
+        """
+        removed: list[str] = []
+        with self.locked() as repo:
+            repo.git.worktree("prune")
+            checked_out = _worktrees_by_branch(repo)
+            for head in list(repo.heads):
+                name = head.name
+                if not name.startswith("flywheel/") or name in known_branches:
+                    continue
+                path = checked_out.get(name)
+                if not self._made_here(repo, head, path):
+                    continue
+                if path is not None:
+                    try:
+                        repo.git.worktree("remove", "--force", str(path))
+                    except git.GitCommandError:
+                        shutil.rmtree(path, ignore_errors=True)
+                        repo.git.worktree("prune")
+                repo.git.branch("-D", name)
+                removed.append(name)
+            registered = {p.resolve() for p in _worktrees_by_branch(repo).values()}
+            root = self.info.worktrees.resolve()
+            if root.is_dir():
+                for cluster_dir in sorted(root.iterdir()):
+                    if not cluster_dir.is_dir() or cluster_dir.is_symlink():
+                        continue
+                    for leaf in sorted(cluster_dir.iterdir()):
+                        if leaf.is_dir() and not leaf.is_symlink() and leaf not in registered:
+                            shutil.rmtree(leaf, ignore_errors=True)
+                    if not any(cluster_dir.iterdir()):
+                        cluster_dir.rmdir()
+        return removed
+
+    def _made_here(self, repo: git.Repo, head: git.Head, worktree: Path | None) -> bool:
+        """A candidate branch of ours: its commit has our trailer, or it was killed before
+        its commit (named like ours or checked out in our worktrees folder, and holding no
+        commit main lacks, so deleting it loses nothing)."""
+        if "\nFlywheel-Base: " in str(head.commit.message):
+            return True
+        ours = bool(_CANDIDATE_BRANCH.fullmatch(head.name)) or (
+            worktree is not None
+            and worktree.resolve().is_relative_to(self.info.worktrees.resolve())
+        )
+        if not ours:
+            return False
+        try:
+            repo.git.merge_base("--is-ancestor", head.commit.hexsha, self.info.main)
+        except git.GitCommandError:
+            return False
+        return True
+
     def candidate_branches(self) -> list[str]:
         with self.repo() as repo:
             return sorted(head.name for head in repo.heads if head.name.startswith("flywheel/"))
+
+
+def _worktrees_by_branch(repo: git.Repo) -> dict[str, Path]:
+    """Branch name -> the path of the worktree that has it checked out."""
+    found: dict[str, Path] = {}
+    path: Path | None = None
+    for line in str(repo.git.worktree("list", "--porcelain")).splitlines():
+        if line.startswith("worktree "):
+            path = Path(line[len("worktree ") :])
+        elif line.startswith("branch refs/heads/") and path is not None:
+            found[line[len("branch refs/heads/") :]] = path
+    return found
 
 
 def _git_reason(exc: git.GitCommandError) -> str:

@@ -12,7 +12,7 @@ import typer
 
 from flywheel.cli._common import JsonOption, console, open_store, print_json, project
 from flywheel.errors import UserError
-from flywheel.store import Store
+from flywheel.store import Store, run_lock
 from optimizers._adapter import TriageVerdict, clusters_from_store
 from optimizers._candidates import candidate_diff, close_candidate
 from optimizers._configured import configured_strategies
@@ -85,7 +85,10 @@ def optimize(
     inputs = clusters_from_store(store, _verdicts(store), cluster_ids=cluster or None)
     if cluster and not inputs:
         raise UserError(f"no triaged active cluster among {', '.join(cluster)}")
-    result = run_optimize(store, workspace, inputs, strategies=chosen)
+    # Under the pipeline lock: optimize clears branches no record names, which a concurrent
+    # nightly's optimize would still be making.
+    with run_lock(store, command="flywheel optimize"):
+        result = run_optimize(store, workspace, inputs, strategies=chosen)
     if json_out:
         print_json([_summary(c) for c in result.candidates])
         return

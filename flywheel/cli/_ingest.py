@@ -8,8 +8,9 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from flywheel.cli._common import JsonOption, console, err_console, open_store, print_json, project
-from flywheel.ingest import expand_paths, ingest_paths
+from flywheel.ingest import SkippedPath, expand_paths, ingest_paths
 from flywheel.signals import detect_failures
+from flywheel.store import run_lock
 
 
 def ingest(
@@ -23,6 +24,18 @@ def ingest(
         help="Name of the trace source (part of a trace's key); default: the format.",
     ),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 when any record was quarantined."),
+    follow_symlinks: bool = typer.Option(
+        False,
+        "--follow-symlinks",
+        help="Read files that symbolic links point to (default: skip links, and say so).",
+    ),
+    wait: float = typer.Option(
+        0.0,
+        "--wait",
+        min=0,
+        envvar="FLYWHEEL_INGEST_WAIT",
+        help="Seconds to wait when a nightly run or another ingest holds the lock.",
+    ),
     json_out: bool = JsonOption,
 ) -> None:
     """Ingest trace files into the project's store, then detect failing traces.
@@ -33,16 +46,22 @@ def ingest(
     """
     proj = project()
     store = open_store(proj)
-    files = expand_paths(paths)
-    with Progress(
-        TextColumn("[bold]ingest[/] {task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed} files"),
-        TimeElapsedColumn(),
-        console=err_console,
-        disable=json_out or not err_console.is_terminal,
-        transient=True,
-    ) as progress:
+    skipped: list[SkippedPath] = []
+    files = expand_paths(paths, follow_symlinks=follow_symlinks, skipped=skipped)
+    for passed in skipped:
+        err_console.print(f"[yellow]skipped {passed.path}: {passed.reason}[/]", highlight=False)
+    with (
+        run_lock(store, command="flywheel ingest", wait=wait),
+        Progress(
+            TextColumn("[bold]ingest[/] {task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed} files"),
+            TimeElapsedColumn(),
+            console=err_console,
+            disable=json_out or not err_console.is_terminal,
+            transient=True,
+        ) as progress,
+    ):
         task = progress.add_task("", total=len(files))
         done: set[str] = set()
 
@@ -60,9 +79,11 @@ def ingest(
             batch_size=proj.settings.ingest.batch_size,
             max_record_bytes=proj.settings.ingest.max_record_bytes,
             on_progress=on_progress,
+            follow_symlinks=follow_symlinks,
         )
         detection = detect_failures(store, proj.settings.signals)
     report = counts.as_dict()
+    report["skipped"] = [{"path": str(s.path), "reason": s.reason} for s in skipped]
     if json_out:
         print_json(report)
     else:

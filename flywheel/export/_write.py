@@ -10,6 +10,8 @@ from typing import Any
 
 import orjson
 
+from flywheel.private import open_private_binary
+
 
 def _temp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -17,11 +19,11 @@ def _temp_path(path: Path) -> Path:
 
 def write_atomic(path: Path, chunks: Iterable[bytes]) -> int:
     """Write ``chunks`` to ``path`` atomically; the bytes written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     temp = _temp_path(path)
+    temp.unlink(missing_ok=True)  # left by a killed export of the same pid
     written = 0
     try:
-        with temp.open("wb") as handle:
+        with os.fdopen(open_private_binary(temp), "wb") as handle:
             for chunk in chunks:
                 handle.write(chunk)
                 written += len(chunk)

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from flywheel.private import private_sqlite
+
 #: Bump with a new entry in ``_MIGRATIONS`` when the schema changes.
 SCHEMA_VERSION = 1
 
@@ -46,7 +48,7 @@ class Database:
     def __init__(self, path: Path | None) -> None:
         self.path = path
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_sqlite(path)
         self._lock = threading.Lock()
         self._conn = sqlite3.connect(
             ":memory:" if path is None else str(path),

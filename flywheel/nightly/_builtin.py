@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from flywheel.errors import UserError
-from flywheel.ingest import expand_paths, ingest_paths
+from flywheel.ingest import SkippedPath, expand_paths, ingest_paths
 from flywheel.nightly._stage import StageContext, StageResult
 from flywheel.nightly._tables import InboxFileRow
 from flywheel.store import Store
@@ -35,7 +35,8 @@ class IngestStage:
         totals["quarantined"] = 0
         files: list[str] = []
         skipped = 0
-        for path in expand_paths([inbox]):
+        passed: list[SkippedPath] = []
+        for path in expand_paths([inbox], skipped=passed):
             key, size, mtime = _identity(path)
             if seen.get(key) == (size, mtime):
                 skipped += 1
@@ -59,7 +60,15 @@ class IngestStage:
             _record(context.store, key, size, mtime, context.run_id, data)
             files.append(str(path.relative_to(inbox)))
         return StageResult(
-            summary={"inbox": str(inbox), "files": files, "skipped": skipped, **totals},
+            summary={
+                "inbox": str(inbox),
+                "files": files,
+                "skipped": skipped,
+                "not_read": [
+                    {"path": str(p.path.relative_to(inbox)), "reason": p.reason} for p in passed
+                ],
+                **totals,
+            },
             counts={"files": len(files), "stored": totals["stored"] + totals["updated"]},
         )
 

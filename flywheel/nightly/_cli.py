@@ -20,6 +20,13 @@ def nightly(
     inbox: Path | None = typer.Option(
         None, "--inbox", help="Folder of new trace files (default: [nightly] inbox)."
     ),
+    wait: float = typer.Option(
+        0.0,
+        "--wait",
+        min=0,
+        envvar="FLYWHEEL_NIGHTLY_WAIT",
+        help="Seconds to wait when another run or an ingest holds the lock (default: exit).",
+    ),
     json_out: bool = JsonOption,
 ) -> None:
     """Run the loop: ingest, detect, cluster, triage, optimize, gate, queue, drift.
@@ -28,7 +35,7 @@ def nightly(
     nightly-<run id>.md and .json to [nightly] report_dir.
     """
     proj = project()
-    options = NightlyOptions(new=new, inbox=inbox.resolve() if inbox else None)
+    options = NightlyOptions(new=new, inbox=inbox.resolve() if inbox else None, wait=wait)
     try:
         report = run_nightly(proj, options=options, progress=not json_out)
     except NightlyFailed as exc:

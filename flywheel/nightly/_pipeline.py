@@ -26,7 +26,7 @@ from flywheel.nightly import _runs
 from flywheel.nightly._report import NightlyReport, StageReport
 from flywheel.nightly._stage import NightlyOptions, Stage, StageContext, StageResult
 from flywheel.project import Project
-from flywheel.store import Store
+from flywheel.store import Store, run_lock
 
 STAGE_GROUP = "flywheel.stages"
 
@@ -152,13 +152,18 @@ def run_nightly(
 ) -> NightlyReport:
     """Run (or resume) the nightly pipeline and write its report; the report.
 
+    Holds the pipeline's run lock throughout: a second run (or an ingest) started meanwhile
+    waits ``options.wait`` seconds, then stops with `LockHeld`.
     Resumes the last run if it did not finish, unless ``options.new``. Raises `NightlyFailed`
     (a `FlywheelError` carrying the report) when a stage fails; the report files are written
     either way, to ``[nightly] report_dir``.
     """
     options = options or NightlyOptions()
     report_dir = project.root / project.settings.nightly.report_dir
-    with project.open_store() as store:
+    with (
+        project.open_store() as store,
+        run_lock(store, command="flywheel nightly", wait=options.wait),
+    ):
         run_id = None if options.new else _runs.unfinished_run(store)
         resumed = run_id is not None
         if run_id is None:
@@ -189,6 +194,7 @@ def _execute(
 ) -> str | None:
     """Run the stages not finished yet; the one-line failure message, or None."""
     done = _runs.stage_records(store, run_id)
+    started_at = _runs.run_info(store, run_id)["started_at"]
     previous = {n: r.summary for n, r in done.items() if r.status == "finished"}
     with _progress(progress, len(stages)) as bar:
         for position, stage in enumerate(stages):
@@ -210,6 +216,7 @@ def _execute(
                 previous=dict(previous),
                 log=log,
                 progress=progress and sys.stderr.isatty(),
+                run_started_at=started_at,
             )
             _runs.begin_stage(store, run_id, stage.name, position)
             began = time.perf_counter()

@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from flywheel.private import private_dir, write_private_text
+
 #: Version of the JSON report; bump when a field changes meaning.
 REPORT_VERSION = 1
 
@@ -69,9 +71,17 @@ class NightlyReport(BaseModel):
         for stage in self.stages:
             text = stage.error or _short(stage.summary)
             lines.append(f"| {stage.name} | {stage.status} | {stage.seconds:.1f} | {text} |")
-        lines += self._clusters() + self._candidates() + self._decisions()
+        lines += self._not_read() + self._clusters() + self._candidates() + self._decisions()
         lines += self._queue() + self._drift()
         return "\n".join(lines) + "\n"
+
+    def _not_read(self) -> list[str]:
+        passed = self._summary("ingest").get("not_read", [])
+        if not passed:
+            return []
+        out = ["", "## Inbox entries not read", ""]
+        out += [f"- `{p.get('path')}`: {p.get('reason')}" for p in passed]
+        return out
 
     def _clusters(self) -> list[str]:
         summary = self._summary("cluster")
@@ -136,13 +146,12 @@ class NightlyReport(BaseModel):
 
     def write(self, directory: Path) -> tuple[Path, Path]:
         """``nightly-<run id>.md`` and ``.json`` in ``directory``; their paths."""
-        directory.mkdir(parents=True, exist_ok=True)
+        private_dir(directory)
         md = directory / f"nightly-{self.run_id}.md"
         js = directory / f"nightly-{self.run_id}.json"
-        md.write_text(self.markdown(), encoding="utf-8")
-        js.write_text(
-            json.dumps(self.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n",
-            encoding="utf-8",
+        write_private_text(md, self.markdown())
+        write_private_text(
+            js, json.dumps(self.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
         )
         return md, js
 

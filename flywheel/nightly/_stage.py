@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -29,6 +30,8 @@ class NightlyOptions(BaseModel):
     #: Reviewers under whose names the queue stage approves passing candidates (the demo's
     #: automated approvers); empty: candidates wait for a human.
     auto_approve_as: tuple[str, ...] = ()
+    #: Seconds to wait for another run (or an ingest) to release the pipeline lock.
+    wait: float = Field(default=0.0, ge=0)
 
 
 class StageResult(BaseModel):
@@ -58,6 +61,8 @@ class StageContext:
     log: Callable[[str], None] = field(default=lambda _message: None)
     #: Show the stage's own progress bars (replay's harness) on stderr.
     progress: bool = False
+    #: When this run began (its first attempt): what a stage made since is this run's work.
+    run_started_at: datetime | None = None
 
     @property
     def inbox(self) -> Path:

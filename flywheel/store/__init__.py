@@ -2,10 +2,13 @@
 
 from flywheel.store._db import resolve_url
 from flywheel.store._ingest import IngestCounts, PreparedTrace, prepare_trace
+from flywheel.store._locks import PIPELINE_LOCK, LockHeld, run_lock
 from flywheel.store._store import QuarantinedRecord, Store, StoredTrace, TraceSummary
 
 __all__ = [
+    "PIPELINE_LOCK",
     "IngestCounts",
+    "LockHeld",
     "PreparedTrace",
     "QuarantinedRecord",
     "Store",
@@ -13,4 +16,5 @@ __all__ = [
     "TraceSummary",
     "prepare_trace",
     "resolve_url",
+    "run_lock",
 ]

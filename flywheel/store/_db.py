@@ -9,6 +9,7 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 
 from flywheel.errors import UserError
+from flywheel.private import private_dir, private_sqlite
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -20,7 +21,7 @@ def resolve_url(url: str, base_dir: Path) -> str:
         path = Path(parsed.database)
         if not path.is_absolute():
             path = base_dir / path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         parsed = parsed.set(database=str(path))
     elif parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -33,6 +34,8 @@ def create_store_engine(url: str) -> Engine:
     except Exception as exc:
         raise UserError(f"invalid database URL '{url}': {exc}") from None
     if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:" and "mode=memory" not in url:
+            private_sqlite(Path(parsed.database))
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

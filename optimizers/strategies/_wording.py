@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from flywheel.trace import StepType, Trace
 from optimizers._evidence import request_of, tokens
+from optimizers._sanitise import TracedText, safe_name
 from optimizers._task import OptimizationTask
 
 _ARTIFACT = re.compile(r"(?i)\b(email|e-mail|reply|message|letter|note|memo)\b")
@@ -138,25 +139,33 @@ def _documents(traces: Sequence[Trace]) -> list[str]:
             if step.type in (StepType.retriever, StepType.tool) and isinstance(output, dict):
                 for doc in output.get("documents") or []:
                     doc_id = str(doc.get("id") if isinstance(doc, dict) else doc)
-                    if _DOC_ID.match(doc_id):
+                    if _DOC_ID.fullmatch(doc_id) and ".." not in doc_id:
                         found.append(doc_id)
     return found
 
 
-def _date_arguments(traces: Sequence[Trace]) -> tuple[str, str, str]:
-    """(parameter, tool, quoted phrases) of tool arguments that received a relative date."""
+def _date_arguments(traces: Sequence[Trace]) -> tuple[str, str, str, list[str]]:
+    """(parameter, tool, quoted phrases, the traces they came from) of tool arguments that
+    received a relative date. Names that are not plain identifiers (``../../etc``) are
+    replaced by neutral words: they would be copied into instructions and tool files."""
     params: Counter[tuple[str, str]] = Counter()
     phrases: Counter[str] = Counter()
+    sources: dict[tuple[str, str], list[str]] = {}
     for trace in traces:
         for step in trace.steps:
             if step.type is StepType.tool and isinstance(step.input, dict):
                 for key, value in step.input.items():
                     if isinstance(value, str) and (match := _RELATIVE.search(value)):
-                        params[(str(key), step.name or "the tool")] += 1
+                        pair = (
+                            safe_name(str(key), "date"),
+                            safe_name(step.name or "", "the tool"),
+                        )
+                        params[pair] += 1
+                        sources.setdefault(pair, []).append(trace.trace_id)
                         phrases[match.group(0).lower()] += 1
     (param, tool), _ = params.most_common(1)[0] if params else (("date", "a tool"), 0)
     quoted = _join([f"'{p}'" for p, _ in phrases.most_common(2)], "'last week' or 'yesterday'")
-    return param, tool, quoted
+    return param, tool, quoted, sources.get((param, tool), [])[:3]
 
 
 @dataclass(frozen=True)
@@ -171,6 +180,8 @@ class WordingEvidence:
     param: str
     tool: str
     phrases: str
+    #: Traces the tool and parameter names (and the document id) were read from.
+    sources: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, task: OptimizationTask) -> WordingEvidence:
@@ -180,7 +191,8 @@ class WordingEvidence:
             "email",
         )
         documents = _documents(task.failing)
-        param, tool, phrases = _date_arguments(task.failing)
+        param, tool, phrases, named_by = _date_arguments(task.failing)
+        documented_by = _document_sources(task.failing, documents[:1])
         return cls(
             noun=noun,
             verb=_most_common((m.lower() for r in requests for m in _VERB.findall(r)), "write"),
@@ -190,13 +202,26 @@ class WordingEvidence:
             param=param,
             tool=tool,
             phrases=phrases,
+            sources=tuple(dict.fromkeys([*named_by, *documented_by])),
         )
 
 
+def _document_sources(traces: Sequence[Trace], documents: list[str]) -> list[str]:
+    wanted = set(documents)
+    return [t.trace_id for t in traces if wanted & set(_documents([t]))][:3]
+
+
+#: Slots filled with names read from traces (as opposed to fixed vocabulary and counts).
+_TRACE_SLOTS = ("{param}", "{tool}", "{example_id}")
+
+
 def fill_wording(wording: str, task: OptimizationTask) -> str:
-    """The template ``wording`` in the cluster's own words (see the module docstring)."""
+    """The template ``wording`` in the cluster's own words (see the module docstring).
+
+    A `TracedText` naming its traces when a slot took a name from a trace.
+    """
     evidence = WordingEvidence.of(task)
-    return wording.format(
+    text = wording.format(
         noun=evidence.noun,
         artifact=_an(evidence.noun),
         verb=evidence.verb,
@@ -207,3 +232,6 @@ def fill_wording(wording: str, task: OptimizationTask) -> str:
         tool=evidence.tool,
         phrases=evidence.phrases,
     )
+    if evidence.sources and any(slot in wording for slot in _TRACE_SLOTS):
+        return TracedText(text, evidence.sources)
+    return text

@@ -26,7 +26,8 @@ from optimizers._evidence import (
     similarity_matrix,
     ungrounded_names,
 )
-from optimizers._files import dump_yaml, load_yaml_mapping
+from optimizers._files import FROM_TRACE, dump_yaml, load_yaml_mapping
+from optimizers._sanitise import TracedText, is_instruction_like, neutralise
 from optimizers._task import OptimizationTask, Proposal
 
 _FIXES = frozenset({"prompt_instruction"})
@@ -52,6 +53,10 @@ def _example_keys(examples: list[Any]) -> tuple[str, str]:
     return ("request", "response")
 
 
+def _ids(text: str) -> list[str]:
+    return list(text.trace_ids) if isinstance(text, TracedText) else []
+
+
 class FewShotMining:
     name = "fewshot"
 
@@ -73,14 +78,17 @@ class FewShotMining:
         grounded: list[tuple[str, str, float]] = []
         invented: list[tuple[str, str, float]] = []
         for trace, score in ranked:
-            request = scrub_pii(request_of(trace))
-            response = scrub_pii(trace.output_text.strip())
+            raw_request, raw_response = request_of(trace), trace.output_text.strip()
+            if is_instruction_like(raw_request) or is_instruction_like(raw_response):
+                continue  # text addressed to the model is no worked example (an injection)
+            request = neutralise(scrub_pii(raw_request))
+            response = neutralise(scrub_pii(raw_response))
             key = normalise(request)
-            if not response or key in known:
+            if not request or not response or key in known:
                 continue
             known.add(key)
             bucket = invented if ungrounded_names(request, response) else grounded
-            bucket.append((request, response, score))
+            bucket.append((TracedText(request, [trace.trace_id]), response, score))
         picked = grounded + invented[: len(grounded)]
         proposals: list[Proposal] = []
         for size in self.sizes:
@@ -94,7 +102,7 @@ class FewShotMining:
                 spent += cost
             if not chosen or (proposals and len(chosen) == len(proposals[-1].detail["requests"])):
                 continue
-            new = [{req_key: r, resp_key: s} for r, s, _ in chosen]
+            new = [{req_key: r, resp_key: s, FROM_TRACE: _ids(r)} for r, s, _ in chosen]
             updated = {**data, "examples": [*examples, *new]}
             proposals.append(
                 Proposal(
@@ -104,7 +112,11 @@ class FewShotMining:
                         f"traces most similar to the {len(task.failing)} failing traces of "
                         f"{task.cluster_id} (similarity {chosen[0][2]:.2f}–{chosen[-1][2]:.2f})"
                     ),
-                    detail={"requests": [r for r, _, _ in chosen], "tokens": spent},
+                    detail={
+                        "requests": [str(r) for r, _, _ in chosen],
+                        "trace_ids": [i for r, _, _ in chosen for i in _ids(r)],
+                        "tokens": spent,
+                    },
                 )
             )
             if len(proposals) >= limit:

@@ -25,6 +25,7 @@ from optimizers._files import (
     load_yaml_mapping,
     prompt_files,
 )
+from optimizers._sanitise import TracedText
 from optimizers._task import OptimizationTask, Proposal
 from optimizers.strategies._wording import fill_wording
 
@@ -292,7 +293,12 @@ def _describe_date_parameters(text: str, sentence: str) -> str | None:
                         ):
                             current = str(param.get("description", "")).strip()
                             if not contains_sentence(current, sentence):
-                                param["description"] = f"{current} {sentence}".strip()
+                                described = f"{current} {sentence}".strip()
+                                param["description"] = (
+                                    TracedText(described, sentence.trace_ids)
+                                    if isinstance(sentence, TracedText)
+                                    else described
+                                )
                                 changed = True
                 else:
                     visit(value)

@@ -36,6 +36,7 @@ from optimizers._evidence import (
 from optimizers._files import ConfigEditError, dump_yaml, load_yaml_mapping
 from optimizers._naming import ref_component
 from optimizers._protocol import NothingToPropose
+from optimizers._sanitise import TracedText, is_instruction_like, neutralise
 from optimizers._task import OptimizationTask, Proposal
 
 ROUTING_FILE = "routing.yaml"
@@ -336,10 +337,13 @@ class RoutingEdits:
         have = {normalise(e) for values in exemplars.values() for e in values}
         candidates: list[str] = []
         for item in items:
-            text = _generalise(request_of(item.trace))
+            request = request_of(item.trace)
+            if is_instruction_like(request):  # an injection is no exemplar of a route
+                continue
+            text = neutralise(_generalise(request), max_len=300)
             if len(text.split()) >= 3 and normalise(text) not in have:
                 have.add(normalise(text))
-                candidates.append(text)
+                candidates.append(TracedText(text, [item.trace.trace_id]))
         chosen = _diverse(candidates, self.max_exemplars)
         out: list[tuple[int, Proposal]] = []
         if chosen:

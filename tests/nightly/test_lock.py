@@ -1,0 +1,187 @@
+"""The pipeline lock: one nightly run or ingest at a time, a dead holder's lock taken over.
+
+Real processes: a holder in a subprocess, the CLI as the user runs it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import insert, select
+
+from flywheel.project import Project
+from flywheel.store import LockHeld, Store, run_lock
+from flywheel.store._locks import RunLockRow
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI = "from flywheel.cli import main; main()"
+HOLDER = """
+import sys
+from flywheel.store import Store, run_lock
+store = Store.open(sys.argv[1])
+with run_lock(store, command="holder", heartbeat=0.2):
+    print("held", flush=True)
+    sys.stdin.readline()
+store.close()
+"""
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+
+
+@contextmanager
+def _held(url: str) -> Iterator[subprocess.Popen[str]]:
+    """A process holding the pipeline lock until its stdin gets a line (or closes)."""
+    with subprocess.Popen(
+        [sys.executable, "-c", HOLDER, url],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    ) as proc:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "held"
+        try:
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.communicate(timeout=20)
+
+
+def _flywheel(project: Project, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", CLI, "-p", str(project.root), *args],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=120,
+        check=False,
+    )
+
+
+def _traces(path: Path, count: int) -> Path:
+    lines = [
+        json.dumps({"trace_id": f"t{i}", "input": f"question {i}", "output": "ok"})
+        for i in range(count)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_second_nightly_or_ingest_exits_with_one_line_while_a_run_holds_the_lock(
+    project: Project, tmp_path: Path
+) -> None:
+    with (project.root / "flywheel.toml").open("a") as handle:
+        handle.write('\n[nightly]\nstages = ["ingest", "detect"]\n')
+    data = _traces(tmp_path / "day.jsonl", 5)
+    with _held(project.database_url):
+        for args in (("nightly",), ("ingest", str(data))):
+            done = _flywheel(project, *args)
+            assert done.returncode == 1, done.stdout + done.stderr
+            assert "Traceback" not in done.stderr
+            lines = done.stderr.strip().splitlines()
+            assert len(lines) == 1, done.stderr
+            assert "another run holds the pipeline lock" in lines[0]
+            assert f"on {socket.gethostname()}" in lines[0]
+    with project.open_store() as store:
+        assert store.count_traces() == 0
+    # released: the same commands now run
+    assert _flywheel(project, "ingest", str(data)).returncode == 0
+    assert _flywheel(project, "nightly").returncode == 0
+
+
+def test_wait_takes_the_lock_when_the_holder_releases_it(project: Project) -> None:
+    with _held(project.database_url) as holder, Store.open(project.database_url) as store:
+        with pytest.raises(LockHeld), run_lock(store, command="test"):
+            pass
+        assert holder.stdin is not None
+        holder.stdin.write("go\n")
+        holder.stdin.flush()
+        with run_lock(store, command="test", wait=15):
+            with store.engine.connect() as conn:
+                row = conn.execute(select(RunLockRow)).one()
+            assert (row.pid, row.command) == (os.getpid(), "test")
+
+
+def test_the_lock_of_a_killed_holder_is_taken_over(project: Project) -> None:
+    with _held(project.database_url) as holder, Store.open(project.database_url) as store:
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.wait(timeout=10)
+        with run_lock(store, command="after the crash"):
+            pass
+
+
+def _plant(store: Store, *, host: str, pid: int, age: float) -> None:
+    beat = datetime.now(UTC) - timedelta(seconds=age)
+    with store.engine.begin() as conn:
+        conn.execute(
+            insert(RunLockRow).values(
+                name="pipeline",
+                token="other",
+                pid=pid,
+                host=host,
+                command="flywheel nightly",
+                acquired_at=beat,
+                heartbeat_at=beat,
+            )
+        )
+
+
+def test_a_holder_on_another_host_is_stale_only_when_its_heartbeat_is_old(
+    store: Store,
+) -> None:
+    _plant(store, host="elsewhere", pid=os.getpid(), age=5)
+    with (
+        pytest.raises(LockHeld, match=r"flywheel nightly.*on elsewhere"),
+        run_lock(store, command="test", stale_after=60),
+    ):
+        pass
+    with run_lock(store, command="test", stale_after=1):
+        pass
+    with store.engine.connect() as conn:
+        assert conn.execute(select(RunLockRow)).all() == []
+
+
+def test_the_lock_is_reentrant_in_one_process(store: Store) -> None:
+    with (
+        run_lock(store, command="outer"),
+        run_lock(store, command="inner"),
+        store.engine.connect() as conn,
+    ):
+        assert [r.command for r in conn.execute(select(RunLockRow))] == ["outer"]
+
+
+def test_two_ingests_of_one_file_at_once_never_crash(project: Project, tmp_path: Path) -> None:
+    data = _traces(tmp_path / "big.jsonl", 3000)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", CLI, "-p", str(project.root), "ingest", str(data)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_env(),
+        )
+        for _ in range(2)
+    ]
+    outcomes = []
+    for proc in procs:
+        with proc:
+            _, err = proc.communicate(timeout=120)
+            outcomes.append((proc.returncode, err))
+    for code, err in outcomes:
+        assert "Traceback" not in err, err
+        assert code == 0 or (code == 1 and "pipeline lock" in err and len(err.splitlines()) == 1)
+    assert any(code == 0 for code, _ in outcomes)
+    with project.open_store() as store:
+        assert store.count_traces() == 3000
