@@ -354,15 +354,24 @@ class ShipLine(BaseModel):
 def ships(store: Store, *, limit: int = 20) -> list[ShipLine]:
     """The latest shipped fixes and their effect: the cluster's failures a week before/after."""
     with store.engine.connect() as conn:
+        # Named columns, not the ShipRow entity: on a Core connection an entity in select()
+        # expands to its columns, so row[0] would be the ship's id, not a ShipRow.
         rows = conn.execute(
-            select(ShipRow, CandidateRow.cluster_label)
+            select(
+                ShipRow.candidate_id,
+                ShipRow.cluster_id,
+                ShipRow.merge_sha,
+                ShipRow.shipped_at,
+                ShipRow.approvers,
+                ShipRow.revert_sha,
+                CandidateRow.cluster_label,
+            )
             .join(CandidateRow, CandidateRow.id == ShipRow.candidate_id)
             .order_by(ShipRow.shipped_at.desc())
             .limit(limit)
         ).all()
         lines = []
-        for row in rows:
-            ship = row[0]
+        for ship in rows:
             at = _utc(ship.shipped_at)
             assert at is not None
             window = ClusterMemberRow.cluster_id == ship.cluster_id
@@ -382,7 +391,7 @@ def ships(store: Store, *, limit: int = 20) -> list[ShipLine]:
                 ShipLine(
                     candidate_id=ship.candidate_id,
                     cluster_id=ship.cluster_id,
-                    cluster_label=row.cluster_label,
+                    cluster_label=ship.cluster_label,
                     merge_sha=ship.merge_sha,
                     shipped_at=at,
                     approvers=list(ship.approvers.get("names", [])),

@@ -248,7 +248,26 @@ def _journey(
     assert not driver.find_elements(By.CSS_SELECTOR, "a[href^='javascript']")
     driver.save_screenshot(str(ARTIFACTS / "trace_with_markup.png"))
 
+    # This week after the ship: the shipped fix and its effect render (they crashed once).
+    open_page("This week")
+    text_shown("Shipped fixes and their effect")
+    wait.until(
+        lambda d: (
+            d.find_elements(By.CSS_SELECTOR, "[data-testid='stException']")
+            or len(d.find_elements(By.CSS_SELECTOR, "[data-testid='stDataFrame']")) >= 3
+        )
+    )
+    _no_exception(driver, "This week")
+
     for title in PAGES:
         open_page(title)
         time.sleep(1.0)  # let charts draw before the picture
         driver.save_screenshot(str(ARTIFACTS / f"page_{title.lower().replace(' ', '_')}.png"))
+        _no_exception(driver, title)
+
+
+def _no_exception(driver: Any, page: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    boxes = driver.find_elements(By.CSS_SELECTOR, "[data-testid='stException']")
+    assert not boxes, f"{page}: {boxes[0].text[:500]}"

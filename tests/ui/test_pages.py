@@ -12,7 +12,16 @@ from flywheel.project import Project, init_project
 from flywheel.store import Store
 from tests.ui._app import APP, _assert_safe, _markdown_texts, _page, _plain
 from tests.ui.conftest import gated
-from ui import Role, StoreQueue, add_user, audit_records, users_path
+from ui import (
+    Role,
+    StoreQueue,
+    User,
+    add_user,
+    approve,
+    audit_records,
+    rollback,
+    users_path,
+)
 
 
 @pytest.mark.parametrize(
@@ -203,3 +212,25 @@ def test_without_an_owner_correction_the_owner_follows_the_root_cause(
     assert shown[0].endswith(" · owner: tools")
     with app_project.open_store() as store:
         assert audit_records(store)[0].detail["owner"] is None
+
+
+def test_this_week_shows_a_shipped_fix_and_its_effect(
+    app_project: Project, config_repo: git.Repo
+) -> None:
+    with app_project.open_store() as store:
+        gated(store, config_repo, "zz-ship", priority=5.0)
+        approve(store, "zz-ship", User(name="bob", role=Role.approver), "ship it")
+    app = _page("this_week").run()
+    _assert_safe(app)
+    shipped = next(frame.value for frame in app.dataframe if "zz-ship" in frame.value.to_string())
+    row = shipped.iloc[0].to_dict()
+    assert row["cluster"] == "C-0001"
+    assert row["approvers"] == "bob"
+    assert not row["rolled back"]
+
+    with app_project.open_store() as store:
+        rollback(store, "zz-ship", User(name="bob", role=Role.approver), "made it worse")
+    app = _page("this_week").run()
+    _assert_safe(app)
+    shipped = next(frame.value for frame in app.dataframe if "zz-ship" in frame.value.to_string())
+    assert shipped.iloc[0].to_dict()["rolled back"]
