@@ -437,3 +437,45 @@ def replay_runs(store: Store, *, limit: int = 50) -> list[dict[str, Any]]:
             }
             for row in conn.execute(query)
         ]
+
+
+class CandidateLine(BaseModel):
+    id: str
+    status: str
+    gate_passed: bool
+    target_fixed: int
+    target_broken: int
+    target_cases: int
+    author: str
+    created_at: datetime
+
+
+def cluster_candidates(store: Store, cluster_id: str, *, limit: int = 50) -> list[CandidateLine]:
+    """The candidate fixes proposed for one cluster, newest first (index on cluster_id)."""
+    query = (
+        select(
+            CandidateRow.id,
+            CandidateRow.status,
+            CandidateRow.gate,
+            CandidateRow.author,
+            CandidateRow.created_at,
+        )
+        .where(CandidateRow.cluster_id == cluster_id)
+        .order_by(CandidateRow.created_at.desc(), CandidateRow.id)
+        .limit(limit)
+    )
+    with store.engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return [
+        CandidateLine(
+            id=row.id,
+            status=row.status,
+            gate_passed=bool(row.gate.get("passed")),
+            target_fixed=int(row.gate.get("target_fixed") or 0),
+            target_broken=int(row.gate.get("target_broken") or 0),
+            target_cases=int(row.gate.get("target_cases") or 0),
+            author=row.author,
+            created_at=_utc(row.created_at) or row.created_at,
+        )
+        for row in rows
+    ]

@@ -52,10 +52,12 @@ def test_this_week_compares_with_last_week_and_charts_it(app_project: Project) -
 def test_clusters_page_shows_one_cluster_with_trend_and_map(app_project: Project) -> None:
     app = _page("clusters").run()
     first = app.selectbox(key="cluster_id").value
-    other = next(o for o in app.selectbox(key="cluster_id").options if o != first)
+    options = [_plain(o).split(" · ")[0] for o in app.selectbox(key="cluster_id").options]
+    other = next(o for o in options if o != first)
     app.selectbox(key="cluster_id").select(other).run()
     _assert_safe(app)
     assert _plain(app.header[0].value).startswith(f"{other}:")
+    assert app.query_params["cluster"] == other  # the URL names the open cluster
     assert len(app.get("vega_lite_chart")) == 2  # weekly trend and 2-D map
     viewer = _page("clusters", Role.viewer).run()
     assert any("needs the reviewer role" in _plain(c.value) for c in viewer.caption)
@@ -173,16 +175,16 @@ def test_a_reviewer_corrects_a_cluster_triage_as_a_human_label(app_project: Proj
         [record] = triage_clusters(store, cluster_ids=[cluster])
     app = _page("clusters", Role.reviewer, user="rita").run()
     assert str(app.selectbox(key="cluster_id").value) == cluster
-    app.selectbox(key="label_root_cause").select("retrieval_ranking")
-    app.selectbox(key="label_severity").select("S1")
-    app.selectbox(key="label_owner").select("product")
-    app.text_input(key="label_note").input("wrong notes retrieved")
-    app.button(key="FormSubmitter:triage_label-Save label").click().run()
+    app.selectbox(key=f"label_root_cause_{cluster}").select("retrieval_ranking")
+    app.selectbox(key=f"label_severity_{cluster}").select("S1")
+    app.selectbox(key=f"label_owner_{cluster}").select("product")
+    app.text_input(key=f"label_note_{cluster}").input("wrong notes retrieved")
+    app.button(key=f"FormSubmitter:triage_label_{cluster}-Save label").click().run()
     assert not app.exception, app.exception
     assert any("Label saved" in _plain(s.value) for s in app.success), app.error
     shown = [str(t.value) for t in app.text]
-    assert "root cause: retrieval_ranking · severity: S1 · owner: product" in shown
-    assert any(t.startswith("corrected by rita (triage said: ") for t in shown), shown
+    assert "Root cause: retrieval_ranking · severity: S1 · owner: product" in shown
+    assert any(t.startswith("Corrected by rita (triage said: ") for t in shown), shown
     with app_project.open_store() as store:
         labels = human_labels(store)
         assert [(h.cluster_id, h.root_cause, h.severity, h.reviewer) for h in labels] == [
@@ -205,10 +207,10 @@ def test_without_an_owner_correction_the_owner_follows_the_root_cause(
     with app_project.open_store() as store:
         triage_clusters(store, cluster_ids=[cluster])
     app = _page("clusters", Role.reviewer, user="rita").run()
-    app.selectbox(key="label_root_cause").select("tool_arguments")
-    app.button(key="FormSubmitter:triage_label-Save label").click().run()
-    shown = [str(t.value) for t in app.text if str(t.value).startswith("root cause: ")]
-    assert shown[0].startswith("root cause: tool_arguments · severity: S")
+    app.selectbox(key=f"label_root_cause_{cluster}").select("tool_arguments")
+    app.button(key=f"FormSubmitter:triage_label_{cluster}-Save label").click().run()
+    shown = [str(t.value) for t in app.text if str(t.value).startswith("Root cause: ")]
+    assert shown[0].startswith("Root cause: tool_arguments · severity: S")
     assert shown[0].endswith(" · owner: tools")
     with app_project.open_store() as store:
         assert audit_records(store)[0].detail["owner"] is None
@@ -234,3 +236,56 @@ def test_this_week_shows_a_shipped_fix_and_its_effect(
     _assert_safe(app)
     shipped = next(frame.value for frame in app.dataframe if "zz-ship" in frame.value.to_string())
     assert shipped.iloc[0].to_dict()["rolled back"]
+
+
+def test_the_correction_form_shows_the_picked_clusters_own_triage(app_project: Project) -> None:
+    from triage import triage_clusters
+
+    app = _page("clusters", Role.reviewer, user="rita").run()
+    options = [_plain(o).split(" · ")[0] for o in app.selectbox(key="cluster_id").options]
+    first, second = options[:2]
+    with app_project.open_store() as store:
+        records = {r.cluster_id: r for r in triage_clusters(store, cluster_ids=[first, second])}
+    app = _page("clusters", Role.reviewer, user="rita").run()
+    app.selectbox(key="cluster_id").select(first).run()
+    other_cause = next(
+        o.split(" ")[0]
+        for o in app.selectbox(key=f"label_root_cause_{first}").options
+        if not o.startswith(records[second].root_cause + " ")
+    )
+    app.selectbox(key=f"label_root_cause_{first}").select(other_cause)
+    app.selectbox(key=f"label_severity_{first}").select("S4").run()  # edited, not saved
+
+    app.selectbox(key="cluster_id").select(second).run()
+    assert not app.exception
+    assert app.selectbox(key=f"label_root_cause_{second}").value == records[second].root_cause
+    assert app.selectbox(key=f"label_severity_{second}").value == records[second].severity
+    app.button(key=f"FormSubmitter:triage_label_{second}-Save label").click().run()
+    with app_project.open_store() as store:
+        from triage import human_labels
+
+        [label] = human_labels(store)
+    assert (label.cluster_id, label.root_cause) == (second, records[second].root_cause)
+
+
+def test_a_link_opens_a_cluster_with_its_candidates_and_traces(
+    app_project: Project, config_repo: git.Repo
+) -> None:
+    with app_project.open_store() as store:
+        gated(store, config_repo, "zz-fix", priority=5.0)
+    app = AppTest.from_file(str(APP), default_timeout=60)
+    app.session_state["flywheel_user"] = {"name": "alice", "role": "admin"}
+    app.query_params["cluster"] = "c-0001"  # as pasted, any case
+    app.switch_page("pages/clusters.py").run()
+    _assert_safe(app)
+    assert _plain(app.header[0].value).startswith("C-0001:")
+    links = app.get("page_link")
+    targets = {(link.proto.page, link.proto.query_string) for link in links}
+    assert ("approvals", "candidate=zz-fix") in targets  # the cluster's candidate fix
+    assert any(page == "traces" and query.startswith("trace=") for page, query in targets)
+
+    app = AppTest.from_file(str(APP), default_timeout=60)
+    app.session_state["flywheel_user"] = {"name": "alice", "role": "admin"}
+    app.query_params["cluster"] = "C-9999"
+    app.switch_page("pages/clusters.py").run()
+    assert any("No active cluster C" in _plain(w.value) for w in app.warning)
