@@ -64,7 +64,9 @@ def test_clusters_page_shows_one_cluster_with_trend_and_map(app_project: Project
 
 
 def test_trace_explorer_renders_markup_as_text_only(app_project: Project) -> None:
-    app = _page("traces").run()
+    app = _page("traces")
+    app.query_params["trace"] = "t-9999"  # a link or a pasted URL opens the trace
+    app.run()
     _assert_safe(app)
     assert str(app.selectbox(key="trace_open").value).startswith("t-9999")
     code = "\n".join(str(c.value) for c in app.code)
@@ -289,3 +291,42 @@ def test_a_link_opens_a_cluster_with_its_candidates_and_traces(
     app.query_params["cluster"] = "C-9999"
     app.switch_page("pages/clusters.py").run()
     assert any("No active cluster C" in _plain(w.value) for w in app.warning)
+
+
+def test_traces_are_newest_first_by_their_own_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flywheel.ingest import ingest_paths
+    from tests.ingest.test_native import trace, write_lines
+    from ui._queries import TraceFilter, search_traces
+
+    monkeypatch.delenv("FLYWHEEL_DATABASE_URL", raising=False)
+    project, _ = init_project(tmp_path / "project")
+    monkeypatch.setenv("FLYWHEEL_PROJECT", str(project.root))
+    # Ingested newest first (a backfill): ingestion order is the reverse of time order.
+    stamps = [f"2026-11-{day:02d}T09:00:00Z" for day in range(20, 4, -1)]
+    lines = [trace(n, timestamp=stamp) for n, stamp in enumerate(stamps)]
+    with project.open_store() as store:
+        ingest_paths(store, [write_lines(tmp_path / "t.jsonl", lines)])
+        first, more = search_traces(store, TraceFilter(), limit=5)
+        assert [t.trace_id for t in first] == ["t-0", "t-1", "t-2", "t-3", "t-4"]
+        assert more
+        from ui._queries import cursor_of
+
+        second, _ = search_traces(store, TraceFilter(), limit=5, after=cursor_of(first[-1]))
+        assert [t.trace_id for t in second] == ["t-5", "t-6", "t-7", "t-8", "t-9"]
+    app = _page("traces").run()
+    assert app.selectbox(key="trace_open").value == "t-0 (native)"
+    shown = app.dataframe[0].value
+    assert list(shown["Trace"][:3]) == ["t-0", "t-1", "t-2"]
+    assert shown["Time"][0] == "20 Nov 2026, 09:00 UTC"
+
+
+def test_the_trace_cluster_filter_ignores_case(app_project: Project) -> None:
+    from ui._queries import TraceFilter, search_traces
+
+    with app_project.open_store() as store:
+        upper, _ = search_traces(store, TraceFilter(cluster_id="C-0002"), limit=20)
+        lower, _ = search_traces(store, TraceFilter(cluster_id=" c-0002 "), limit=20)
+    assert upper
+    assert [t.pk for t in lower] == [t.pk for t in upper]
