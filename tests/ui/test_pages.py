@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import git
 import pytest
@@ -305,7 +306,9 @@ def test_traces_are_newest_first_by_their_own_time(
     monkeypatch.setenv("FLYWHEEL_PROJECT", str(project.root))
     # Ingested newest first (a backfill): ingestion order is the reverse of time order.
     stamps = [f"2026-11-{day:02d}T09:00:00Z" for day in range(20, 4, -1)]
-    lines = [trace(n, timestamp=stamp) for n, stamp in enumerate(stamps)]
+    lines: list[bytes | str | dict[str, Any]] = [
+        trace(n, timestamp=stamp) for n, stamp in enumerate(stamps)
+    ]
     with project.open_store() as store:
         ingest_paths(store, [write_lines(tmp_path / "t.jsonl", lines)])
         first, more = search_traces(store, TraceFilter(), limit=5)
