@@ -510,3 +510,61 @@ def cluster_candidates(store: Store, cluster_id: str, *, limit: int = 50) -> lis
         )
         for row in rows
     ]
+
+
+class GateOutcome(BaseModel):
+    """A candidate whose latest replay gate decision did not pass, and the gate's reasons."""
+
+    candidate_id: str
+    cluster_id: str | None
+    decision: str
+    reasons: list[str]
+    target_fixed: int | None
+    target_broken: int | None
+    target_cases: int | None
+    decided_at: datetime
+
+
+def gate_outcomes(
+    store: Store, decisions: tuple[str, ...] = ("fail", "inconclusive"), *, limit: int = 200
+) -> list[GateOutcome]:
+    """Candidates whose latest gate decision is one of ``decisions``, newest first."""
+    from replay._tables import GateDecisionRow
+
+    latest = (
+        select(func.max(GateDecisionRow.id).label("id"))
+        .group_by(GateDecisionRow.candidate_id)
+        .subquery()
+    )
+    query = (
+        select(
+            GateDecisionRow.candidate_id,
+            GateDecisionRow.cluster_id,
+            GateDecisionRow.decision,
+            GateDecisionRow.report,
+            GateDecisionRow.created_at,
+        )
+        .join(latest, latest.c.id == GateDecisionRow.id)
+        .where(GateDecisionRow.decision.in_(decisions))
+        .order_by(GateDecisionRow.id.desc())
+        .limit(limit)
+    )
+    with store.engine.connect() as conn:
+        rows = conn.execute(query).all()
+    outcomes = []
+    for row in rows:
+        report = row.report or {}
+        target = report.get("target") or {}
+        outcomes.append(
+            GateOutcome(
+                candidate_id=row.candidate_id,
+                cluster_id=row.cluster_id,
+                decision=row.decision,
+                reasons=[str(r) for r in report.get("reasons") or []],
+                target_fixed=target.get("fixed"),
+                target_broken=target.get("broken"),
+                target_cases=target.get("cases"),
+                decided_at=_utc(row.created_at) or row.created_at,
+            )
+        )
+    return outcomes

@@ -215,6 +215,11 @@ def _journey(
     )
     comment.send_keys("verified in the browser")
     button("Approve").click()
+    main_before = config_repo.heads.main.commit.hexsha
+    text_shown("This merges")  # a confirmation step before anything is merged
+    assert config_repo.heads.main.commit.hexsha == main_before
+    driver.save_screenshot(str(ARTIFACTS / "approve_confirmation.png"))
+    button("Yes, approve and ship").click()
     text_shown("cand-ok shipped")
     driver.save_screenshot(str(ARTIFACTS / "approved.png"))
 
@@ -241,6 +246,11 @@ def _journey(
 
     # Trace content is text: the <script> and <img> of the trace are never elements.
     open_page("Traces")
+    wanted = wait.until(
+        ec.element_to_be_clickable((By.CSS_SELECTOR, "input[aria-label='Trace id starts with']"))
+    )
+    wanted.send_keys("t-1")
+    button("Search").click()
     text_shown('alert("xss")')
     for script in driver.find_elements(By.TAG_NAME, "script"):
         assert "xss" not in (script.get_attribute("innerHTML") or "")

@@ -104,13 +104,21 @@ def test_approval_in_the_page_merges_and_self_approval_is_refused(
     app = _page("approvals", Role.approver).run()
     _assert_safe(app)
     assert app.selectbox(key="candidate_id").value == "zz-mine"  # highest priority first
-    assert any("fixed" in str(c.value) for c in app.caption)
+    assert any("Replay gate: passed" in _plain(s.value) for s in app.success)
+    assert any("broken" in _plain(c.value) for c in app.caption)
     app.button(key="FormSubmitter:decision-Approve").click().run()
     assert any("authored this candidate" in _plain(e.value) for e in app.error)
+    assert not [b for b in app.button if b.key == "confirm_approve"]  # refused at once
 
     app.selectbox(key="candidate_id").select("zz-theirs").run()
     app.text_area(key="decision_comment").input("ship it")
     app.button(key="FormSubmitter:decision-Approve").click().run()
+    _assert_safe(app)
+    # A confirmation first: nothing is merged until the approver confirms.
+    assert any("This merges" in _plain(w.value) for w in app.warning)
+    with app_project.open_store() as store:
+        assert StoreQueue(store).get("zz-theirs").status == "gated"
+    app.button(key="confirm_approve").click().run()
     _assert_safe(app)
     assert any("shipped: merge commit" in _plain(s.value) for s in app.success)
     with app_project.open_store() as store:
@@ -333,3 +341,83 @@ def test_the_trace_cluster_filter_ignores_case(app_project: Project) -> None:
         lower, _ = search_traces(store, TraceFilter(cluster_id=" c-0002 "), limit=20)
     assert upper
     assert [t.pk for t in lower] == [t.pk for t in upper]
+
+
+def _gate_report(candidate_id: str, decision: str, reasons: list[str]) -> dict[str, Any]:
+    return {
+        "candidate_id": candidate_id,
+        "cluster_id": "C-0002",
+        "decision": decision,
+        "reasons": reasons,
+        "target": {"cases": 12, "fixed": 2, "broken": 3},
+    }
+
+
+def test_candidates_the_gate_did_not_pass_are_listed_with_its_reasons(
+    app_project: Project,
+) -> None:
+    from replay import ReplayStore
+
+    with app_project.open_store() as store:
+        replay = ReplayStore(store)
+        for cid, decision, reasons in (
+            ("opt-7", "pass", []),
+            ("opt-7", "fail", ["blocking set: 2 newly failing cases"]),  # latest counts
+            ("opt-8", "inconclusive", ["target slice: 4 cases, too few to judge"]),
+            ("opt-9", "fail", ["regression pass rate fell 6 pp"]),
+            ("opt-9", "pass", []),  # passed at last: not listed
+        ):
+            replay.save_gate_decision(
+                _gate_report(cid, decision, reasons),
+                cluster_id="C-0002",
+                p_value=None,
+                baseline_digest="b",
+                candidate_digest=cid,
+            )
+    app = _page("approvals", Role.viewer).run()
+    app.radio(key="queue_status").set_value("gate_failed").run()
+    _assert_safe(app)
+    shown = app.dataframe[0].value
+    assert list(shown["Candidate"]) == ["opt-8", "opt-7"]
+    assert list(shown["Gate"]) == ["inconclusive", "fail"]
+    assert shown["Reasons"][1] == "blocking set: 2 newly failing cases"
+    assert shown["Broken"][1] == "3"
+
+
+def test_a_gate_with_an_empty_blocking_set_says_it_checked_nothing(
+    app_project: Project, config_repo: git.Repo
+) -> None:
+    from ui import register_candidate
+
+    with app_project.open_store() as store:
+        candidate = gated(store, config_repo, "zz-unguarded", priority=9.0)
+        unguarded = candidate.model_copy(
+            update={
+                "id": "zz-unguarded-2",
+                "gate": candidate.gate.model_copy(update={"blocking_cases": 0}),
+            }
+        )
+        register_candidate(store, unguarded)
+    app = _page("approvals", Role.approver)
+    app.query_params["candidate"] = "zz-unguarded-2"
+    app.run()
+    _assert_safe(app)
+    assert app.selectbox(key="candidate_id").value == "zz-unguarded-2"
+    assert any("blocking set had no cases" in _plain(w.value) for w in app.warning)
+    assert not any("newly failing of 0" in _plain(c.value) for c in app.caption)
+    assert "no blocking cases: nothing was checked" in app.dataframe[1].value.to_string()
+
+
+def test_a_candidate_link_opens_it_whatever_its_status(
+    app_project: Project, config_repo: git.Repo
+) -> None:
+    with app_project.open_store() as store:
+        gated(store, config_repo, "zz-done", priority=1.0)
+        approve(store, "zz-done", User(name="bob", role=Role.approver), "fine")
+    app = _page("approvals", Role.approver)
+    app.query_params["candidate"] = "zz-done"
+    app.run()
+    _assert_safe(app)
+    assert app.radio(key="queue_status").value == "shipped"
+    assert app.selectbox(key="candidate_id").value == "zz-done"
+    assert any(f.label == "Roll back" for f in app.button)

@@ -20,7 +20,7 @@ from ui._queries import (
     cluster_map,
     reference_end,
 )
-from ui._render import escape, plain, show_error
+from ui._render import escape, plain, shorten, show_error
 from ui._rules import check_label
 from ui._triage import SEVERITIES, correct_triage, owners, taxonomy, triage_views
 
@@ -82,12 +82,9 @@ st.dataframe(
     key="cluster_table",
 )
 download_csv(table, "clusters.csv", key="clusters_csv")
-labels = {row["Cluster"]: f"{row['Cluster']} · {row['Label']}" for row in table}
-cluster_id = str(
-    st.selectbox(
-        "Cluster", ids, key="cluster_id", format_func=lambda c: plain(labels[c], limit=100)
-    )
-)
+# Select box options are drawn as text (not Markdown): only shortened, never escaped.
+labels = {row["Cluster"]: shorten(f"{row['Cluster']} · {row['Label']}", 100) for row in table}
+cluster_id = str(st.selectbox("Cluster", ids, key="cluster_id", format_func=lambda c: labels[c]))
 remember("cluster", cluster_id)
 detail = cluster_detail(db, cluster_id)
 if detail is None:
