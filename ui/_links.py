@@ -59,13 +59,16 @@ def param(kind: str) -> str | None:
 def adopt(kind: str, widget_key: str, choices: list[str]) -> str | None:
     """Let a new ``?kind=value`` in the URL pick the widget's value, once per new value.
 
-    The widget keeps the user's later picks (the URL follows them through `remember`);
+    The widget keeps the user's later picks (the URL follows them through `remember`); a
+    widget drawn afresh (the page opened again, by a link or the sidebar) takes the URL's;
     matching is case-insensitive, so ``?cluster=c-0003`` opens ``C-0003``. Returns the value
     when it names none of the choices (for the page to say so), else None.
     """
     wanted = param(kind)
     seen_key = f"_{kind}_from_url"
-    if wanted is None or st.session_state.get(seen_key) == wanted:
+    if wanted is None or (
+        st.session_state.get(seen_key) == wanted and widget_key in st.session_state
+    ):
         return None
     st.session_state[seen_key] = wanted
     by_folded = {choice.casefold(): choice for choice in choices}

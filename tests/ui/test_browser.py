@@ -269,6 +269,8 @@ def _journey(
     )
     _no_exception(driver, "This week")
 
+    _links_and_row_clicks(driver, wait, open_page)
+
     for title in PAGES:
         open_page(title)
         time.sleep(1.0)  # let charts draw before the picture
@@ -281,3 +283,54 @@ def _no_exception(driver: Any, page: str) -> None:
 
     boxes = driver.find_elements(By.CSS_SELECTOR, "[data-testid='stException']")
     assert not boxes, f"{page}: {boxes[0].text[:500]}"
+
+
+def _links_and_row_clicks(driver: Any, wait: Any, open_page: Callable[[str], None]) -> None:
+    """A click on a clusters-table row opens that cluster; an exemplar opens its trace, the
+    trace's cluster opens the cluster, all in the signed-in session, each in the URL."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+
+    def header() -> str:
+        return str(
+            wait.until(ec.presence_of_element_located((By.TAG_NAME, "h2"))).text.split(":")[0]
+        )
+
+    open_page("Clusters")
+    first = header()
+    grid = wait.until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='stDataFrame']"))
+    )
+    box = grid.rect
+    # The row-selection checkbox of the third row (the grid is a canvas: click by position).
+    ActionChains(driver).move_to_element_with_offset(
+        grid, 16 - box["width"] / 2, 36 + 35 * 2 + 17 - box["height"] / 2
+    ).click().perform()
+    wait.until(lambda d: header() != first)
+    picked = header()
+    wait.until(lambda d: f"cluster={picked}" in d.current_url)
+    _no_exception(driver, "Clusters after a row click")
+    driver.save_screenshot(str(ARTIFACTS / "cluster_picked_by_row.png"))
+
+    exemplar = wait.until(
+        ec.element_to_be_clickable((By.XPATH, "//a[contains(@href, 'traces?trace=')]"))
+    )
+    opened = str(exemplar.get_attribute("href")).rsplit("trace=", 1)[1]
+    exemplar.click()
+    wait.until(ec.presence_of_element_located((By.XPATH, "//h1[contains(., 'Traces')]")))
+    wait.until(lambda d: header() == opened)
+    assert f"trace={opened}" in driver.current_url
+    # The cluster filter ignores case; the first trace's cluster is a link back.
+    typed = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "input[aria-label='Cluster']")))
+    typed.send_keys(picked.lower())
+    driver.find_element(By.XPATH, "//button[.//p[text()='Search']]").click()
+    cluster_link = wait.until(
+        ec.element_to_be_clickable((By.XPATH, "//a[contains(@href, 'clusters?cluster=')]"))
+    )
+    _no_exception(driver, "Traces opened from an exemplar")
+    driver.save_screenshot(str(ARTIFACTS / "trace_from_exemplar.png"))
+    assert cluster_link.text == f"In cluster {picked}"
+    cluster_link.click()
+    wait.until(ec.presence_of_element_located((By.XPATH, "//h1[contains(., 'Clusters')]")))
+    wait.until(lambda d: header() == picked)

@@ -421,3 +421,17 @@ def test_a_candidate_link_opens_it_whatever_its_status(
     assert app.radio(key="queue_status").value == "shipped"
     assert app.selectbox(key="candidate_id").value == "zz-done"
     assert any(f.label == "Roll back" for f in app.button)
+
+
+def test_another_status_stays_picked_after_a_candidate_link(
+    app_project: Project, config_repo: git.Repo
+) -> None:
+    with app_project.open_store() as store:
+        gated(store, config_repo, "zz-open", priority=1.0)
+    app = _page("approvals", Role.approver)
+    app.query_params["candidate"] = "zz-open"
+    app.run()
+    app.radio(key="queue_status").set_value("gate_failed").run()
+    app.run()  # any later rerun (a click) keeps the list the approver picked
+    assert app.radio(key="queue_status").value == "gate_failed"
+    assert "candidate" not in app.query_params

@@ -68,7 +68,8 @@ if flash_error:
 FAILED = "gate_failed"
 # ?candidate=ID opens that candidate whatever its status (so the status is picked first).
 wanted = param("candidate")
-if wanted and st.session_state.get("_candidate_from_url") != wanted:
+fresh = "candidate_id" not in st.session_state  # the page opened again (a link, the sidebar)
+if wanted and (st.session_state.get("_candidate_from_url") != wanted or fresh):
     try:
         st.session_state["queue_status"] = queue.get(wanted).status
     except UserError:
@@ -84,6 +85,7 @@ status = st.radio(
     ),
 )
 if status == FAILED:
+    st.query_params.pop("candidate", None)  # the list names no one candidate
     failed = gate_outcomes(db)
     if not failed:
         st.info(
@@ -121,6 +123,7 @@ if wanted and wanted not in {c.id for c in candidates}:
         candidates = [queue.get(wanted), *candidates]
     candidates = [c for c in candidates if c.status == status]
 if not candidates:
+    st.query_params.pop("candidate", None)
     st.info(
         {
             "gated": "Nothing waits for a decision. Candidates arrive when a fix passes its "
@@ -151,7 +154,7 @@ st.dataframe(queue_rows, hide_index=True, width="stretch")
 download_csv(queue_rows, f"candidates_{status}.csv", key="queue_csv")
 by_id = {c.id: c for c in candidates}
 ids = list(by_id)
-if wanted in by_id and st.session_state.get("_candidate_from_url") != wanted:
+if wanted in by_id and (st.session_state.get("_candidate_from_url") != wanted or fresh):
     st.session_state["candidate_id"] = wanted
     st.session_state["_candidate_from_url"] = wanted
 if st.session_state.get("candidate_id") not in by_id:

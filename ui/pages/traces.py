@@ -123,7 +123,11 @@ by_label = {f"{t.trace_id} ({t.source})": t for t in listed}
 labels = list(by_label)
 
 
-if wanted and opened and st.session_state.get("_trace_from_url") != wanted:
+if (
+    wanted
+    and opened
+    and (st.session_state.get("_trace_from_url") != wanted or "trace_open" not in st.session_state)
+):
     st.session_state["trace_open"] = labels[0]
 if st.session_state.get("trace_open") not in labels:
     st.session_state.pop("trace_open", None)
