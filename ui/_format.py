@@ -87,3 +87,67 @@ def download_csv(
         return
     data = pd.DataFrame.from_records(records).to_csv(index=False).encode("utf-8")
     st.download_button(label, data, file_name=file_name, mime="text/csv", key=key)
+
+
+#: Column names that say more than their words (the rest: ``failing_week`` -> "Failing week").
+_NAMES = {
+    "id": "#",
+    "pk": "#",
+    "cluster_id": "Cluster",
+    "candidate_id": "Candidate",
+    "trace_id": "Trace",
+    "case_id": "Case",
+    "run_id": "Run",
+    "triage_said": "Triage said",
+    "p_value": "p-value",
+    "replay_run": "Replay run",
+    "gate_passed": "Gate passed",
+}
+
+
+def column_name(key: str) -> str:
+    """``cluster_id`` -> "Cluster", ``target_fixed`` -> "Target fixed"."""
+    if key in _NAMES:
+        return _NAMES[key]
+    words = key.replace("_", " ").strip()
+    if words.endswith(" id"):
+        words = words[:-3]
+    return words[:1].upper() + words[1:]
+
+
+def cell(value: Any) -> Any:
+    """A value as a person reads it: — for nothing, yes/no, dates, details instead of dicts."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return yes_no(value)
+    if isinstance(value, datetime):
+        return when(value)
+    if isinstance(value, dict):
+        return details(value)
+    if isinstance(value, list | tuple | set):
+        return ", ".join(str(cell(v)) for v in value) or "—"
+    if isinstance(value, float):
+        return round(value, 4)
+    return value
+
+
+def show_table(
+    records: list[dict[str, Any]],
+    *,
+    key: str,
+    file_name: str,
+    names: dict[str, str] | None = None,
+    drop: tuple[str, ...] = (),
+) -> list[dict[str, Any]]:
+    """Records as a table with human column names and values, and a CSV download of it.
+
+    Returns the rows as shown (for a page that needs them)."""
+    names = names or {}
+    rows = [
+        {names.get(k, column_name(k)): cell(v) for k, v in record.items() if k not in drop}
+        for record in records
+    ]
+    st.dataframe(rows, hide_index=True, width="stretch")
+    download_csv(rows, file_name, key=key)
+    return rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -237,16 +238,16 @@ def test_this_week_shows_a_shipped_fix_and_its_effect(
     _assert_safe(app)
     shipped = next(frame.value for frame in app.dataframe if "zz-ship" in frame.value.to_string())
     row = shipped.iloc[0].to_dict()
-    assert row["cluster"] == "C-0001"
-    assert row["approvers"] == "bob"
-    assert not row["rolled back"]
+    assert row["Cluster"] == "C-0001"
+    assert row["Approvers"] == "bob"
+    assert row["Rolled back"] == "no"
 
     with app_project.open_store() as store:
         rollback(store, "zz-ship", User(name="bob", role=Role.approver), "made it worse")
     app = _page("this_week").run()
     _assert_safe(app)
     shipped = next(frame.value for frame in app.dataframe if "zz-ship" in frame.value.to_string())
-    assert shipped.iloc[0].to_dict()["rolled back"]
+    assert shipped.iloc[0].to_dict()["Rolled back"] == "yes"
 
 
 def test_the_correction_form_shows_the_picked_clusters_own_triage(app_project: Project) -> None:
@@ -435,3 +436,58 @@ def test_another_status_stays_picked_after_a_candidate_link(
     app.run()  # any later rerun (a click) keeps the list the approver picked
     assert app.radio(key="queue_status").value == "gate_failed"
     assert "candidate" not in app.query_params
+
+
+RAW = re.compile(r"^(None|nan|NaN|\{.*\}|\[.*\]|True|False)$")
+
+
+@pytest.mark.parametrize(
+    "page", ["this_week", "clusters", "traces", "approvals", "datasets", "replay_runs", "audit"]
+)
+def test_tables_speak_to_people_not_in_column_names_or_python_values(
+    app_project: Project, config_repo: git.Repo, page: str
+) -> None:
+    with app_project.open_store() as store:
+        gated(store, config_repo, "zz-table", priority=9.0)
+        approve(store, "zz-table", User(name="bob", role=Role.approver), "ok")
+        gated(store, config_repo, "zz-waiting", priority=8.0)
+    app = _page(page).run()
+    _assert_safe(app)
+    assert app.dataframe, page
+    for frame in app.dataframe:
+        table = frame.value
+        for column in table.columns:
+            assert "_" not in str(column), (page, column)
+            assert column == "p-value" or str(column)[:1] == str(column)[:1].upper(), column
+            for value in table[column]:
+                assert value is not None, (page, column)
+                assert not RAW.match(str(value)), (page, column, value)
+
+
+def test_the_audit_log_filters_by_action_and_who(
+    app_project: Project, config_repo: git.Repo
+) -> None:
+    with app_project.open_store() as store:
+        gated(store, config_repo, "zz-audited", priority=9.0)
+        approve(store, "zz-audited", User(name="bob", role=Role.approver), "ok")
+    app = _page("audit").run()
+    app.text_input(key="audit_action").input("ship").run()
+    shown = app.dataframe[0].value
+    assert list(shown["Action"]) == ["ship"]
+    assert list(shown["Subject"]) == ["zz-audited"]
+    assert "merge sha: " in shown["Details"][0]
+    app.text_input(key="audit_action").input("").run()
+    app.text_input(key="audit_actor").input("nobody").run()
+    assert not app.dataframe
+    assert any("No record matches" in i.value for i in app.info)
+
+
+def test_daily_volume_is_bars_per_day_with_whole_number_ticks(app_project: Project) -> None:
+    import json as json_
+
+    app = _page("this_week").run()
+    spec = json_.loads(app.get("vega_lite_chart")[0].proto.spec)
+    assert spec["mark"]["type"] == "bar"
+    assert spec["encoding"]["x"]["type"] == "ordinal"  # one bar per day, not an hourly axis
+    assert spec["encoding"]["y"]["axis"]["format"] == "d"
+    assert spec["encoding"]["y"]["axis"]["tickMinStep"] == 1
