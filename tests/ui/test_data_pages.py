@@ -92,7 +92,8 @@ def test_exports_page_runs_an_export_and_shows_its_dataset_card(app_project: Pro
     assert record  # a real eval record
     listed = next(f for f in _frames(app) if f and "Dataset card" in f[0])
     assert [(r["File"], r["Records"]) for r in listed] == [(written.name, 1)]
-    assert [b.label for b in app.get("download_button")][-1] == f"Download {written.name}"
+    labels = [b.proto.label for b in app.get("download_button")]
+    assert labels[-1] == f"Download {written.name}"
     code = "\n".join(str(c.value) for c in app.code)
     assert "provenance" in code  # the card (as text) and the first record
 
