@@ -271,6 +271,18 @@ def _journey(
 
     _links_and_row_clicks(driver, wait, open_page)
 
+    # A pasted link (or a reload) asks for sign-in, then opens what it named.
+    driver.get(f"{url}/clusters?cluster=c-0003")
+    sign_in("alice", "alice-password")
+    wait.until(ec.presence_of_element_located((By.XPATH, "//h1[contains(., 'Clusters')]")))
+    wait.until(
+        ec.presence_of_element_located(
+            (By.XPATH, "//h2[starts-with(normalize-space(.), 'C-0003:')]")
+        )
+    )
+    wait.until(lambda d: "cluster=C-0003" in d.current_url)
+    driver.save_screenshot(str(ARTIFACTS / "pasted_link_after_sign_in.png"))
+
     for title in PAGES:
         open_page(title)
         time.sleep(1.0)  # let charts draw before the picture
