@@ -491,3 +491,17 @@ def test_daily_volume_is_bars_per_day_with_whole_number_ticks(app_project: Proje
     assert spec["encoding"]["x"]["type"] == "ordinal"  # one bar per day, not an hourly axis
     assert spec["encoding"]["y"]["axis"]["format"] == "d"
     assert spec["encoding"]["y"]["axis"]["tickMinStep"] == 1
+
+
+def test_after_five_wrong_passwords_even_the_right_one_waits(app_project: Project) -> None:
+    add_user(users_path(app_project.data_dir), "carol", Role.approver, "carol-password")
+    app = AppTest.from_file(str(APP), default_timeout=60).run()
+    app.text_input(key="sign_in_name").input("carol")
+    for n in range(5):
+        app.text_input(key="sign_in_password").input(f"guess-{n}")
+        app.button[0].click().run()
+        assert [e.value for e in app.error] == ["Wrong user name or password."]
+    app.text_input(key="sign_in_password").input("carol-password")
+    app.button[0].click().run()
+    assert "flywheel_user" not in app.session_state
+    assert any("Too many wrong passwords" in e.value for e in app.error)

@@ -60,3 +60,24 @@ def test_cli_users_add_reads_the_password_from_stdin(project: Project) -> None:
     bad = runner.invoke(app, ["users", "add", "bob", "--role", "boss", "--password-stdin"])
     assert bad.exit_code == 1
     assert "valid roles" in bad.output
+
+
+def test_five_wrong_passwords_lock_the_name_for_a_while() -> None:
+    from ui._lockout import SignInGuard
+
+    now = [1000.0]
+    guard = SignInGuard(limit=5, window=900, clock=lambda: now[0])
+    for _ in range(4):
+        guard.failed("users.toml", "Alice")
+    assert guard.locked_for("users.toml", "alice") == 0
+    guard.failed("users.toml", "alice ")
+    assert guard.locked_for("users.toml", "ALICE") == 900
+    assert guard.locked_for("users.toml", "bob") == 0
+    assert guard.locked_for("other.toml", "alice") == 0
+    now[0] += 899
+    assert guard.locked_for("users.toml", "alice") == 1
+    now[0] += 1
+    assert guard.locked_for("users.toml", "alice") == 0
+    guard.failed("users.toml", "alice")
+    guard.succeeded("users.toml", "alice")
+    assert guard.locked_for("users.toml", "alice") == 0
