@@ -568,3 +568,30 @@ def gate_outcomes(
             )
         )
     return outcomes
+
+
+def weekly_rates(store: Store, end: datetime, *, weeks: int = 8) -> list[Week]:
+    """The failing rate of each of the ``weeks`` 7-day windows up to ``end``, oldest first
+    (two index-only counts per week)."""
+    return [_week(store, end - (k + 1) * WEEK, end - k * WEEK) for k in reversed(range(weeks))]
+
+
+def cluster_weeks(store: Store, end: datetime, *, weeks: int = 6) -> dict[str, list[int]]:
+    """Every cluster's failing traces in each of the ``weeks`` 7-day windows up to ``end``,
+    oldest first (one grouped pass over the members of those weeks)."""
+    stamp = ClusterMemberRow.timestamp
+    sums = [
+        func.sum(case(((stamp >= end - (k + 1) * WEEK) & (stamp < end - k * WEEK), 1), else_=0))
+        for k in reversed(range(weeks))
+    ]
+    query = (
+        select(ClusterMemberRow.cluster_id, *sums)
+        .where(
+            ClusterMemberRow.cluster_id.is_not(None),
+            stamp >= end - weeks * WEEK,
+            stamp < end,
+        )
+        .group_by(ClusterMemberRow.cluster_id)
+    )
+    with store.engine.connect() as conn:
+        return {str(row[0]): [int(n or 0) for n in row[1:]] for row in conn.execute(query)}

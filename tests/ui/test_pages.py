@@ -460,6 +460,9 @@ def test_tables_speak_to_people_not_in_column_names_or_python_values(
             assert "_" not in str(column), (page, column)
             assert column == "p-value" or str(column)[:1] == str(column)[:1].upper(), column
             for value in table[column]:
+                if column == "Last 6 weeks":  # a sparkline's weekly counts
+                    assert [int(n) for n in value] == list(value), (page, column)
+                    continue
                 assert value is not None, (page, column)
                 assert not RAW.match(str(value)), (page, column, value)
 
@@ -505,3 +508,26 @@ def test_after_five_wrong_passwords_even_the_right_one_waits(app_project: Projec
     app.button[0].click().run()
     assert "flywheel_user" not in app.session_state
     assert any("Too many wrong passwords" in e.value for e in app.error)
+
+
+def test_weekly_trends_agree_with_the_two_week_counts(app_project: Project) -> None:
+    from ui._queries import cluster_lines, cluster_weeks, reference_end, week_overview, weekly_rates
+
+    with app_project.open_store() as store:
+        end = reference_end(store)
+        assert end is not None
+        lines = cluster_lines(store, end)
+        weeks = cluster_weeks(store, end)
+        rates = weekly_rates(store, end)
+        overview = week_overview(store, end)
+    for line in lines:
+        assert weeks.get(line.id, [0] * 6)[-2:] == [line.last_week, line.this_week], line.id
+    assert len(rates) == 8
+    assert (rates[-1].traces, rates[-1].failing) == (
+        overview.this_week.traces,
+        overview.this_week.failing,
+    )
+    assert rates[-2].traces == overview.last_week.traces
+    app = _page("clusters").run()
+    assert "Last 6 weeks" in app.dataframe[0].value.columns
+    assert len(_page("this_week").run().get("vega_lite_chart")) >= 3  # with the weekly rate

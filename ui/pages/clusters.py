@@ -18,6 +18,7 @@ from ui._queries import (
     cluster_detail,
     cluster_lines,
     cluster_map,
+    cluster_weeks,
     reference_end,
 )
 from ui._render import escape, plain, shorten, show_error
@@ -39,6 +40,8 @@ def _priority(cluster: str) -> float | None:
     return views[cluster].priority if cluster in views else None
 
 
+end = reference_end(db)
+trends = cluster_weeks(db, end) if end is not None else {}
 ranked = sorted(
     lines,
     key=lambda line: (_priority(line.id) is not None, _priority(line.id) or 0.0, line.size),
@@ -52,6 +55,7 @@ table = [
         "Failing traces": line.size,
         "This week": line.this_week,
         "Growth": "new" if line.new else growth_text(line.growth),
+        "Last 6 weeks": trends.get(line.id, [0] * 6),
         "Root cause": views[line.id].root_cause if line.id in views else "not triaged",
         "Severity": views[line.id].severity if line.id in views else "—",
         "Owner": views[line.id].owner if line.id in views else "—",
@@ -80,8 +84,17 @@ st.dataframe(
     on_select=_picked_row,
     selection_mode="single-row",
     key="cluster_table",
+    column_config={
+        "Last 6 weeks": st.column_config.LineChartColumn(
+            "Last 6 weeks", help="Failing traces per week, oldest first", y_min=0
+        )
+    },
 )
-download_csv(table, "clusters.csv", key="clusters_csv")
+download_csv(
+    [{k: v for k, v in row.items() if k != "Last 6 weeks"} for row in table],
+    "clusters.csv",
+    key="clusters_csv",
+)
 # Select box options are drawn as text (not Markdown): only shortened, never escaped.
 labels = {row["Cluster"]: shorten(f"{row['Cluster']} · {row['Label']}", 100) for row in table}
 cluster_id = str(st.selectbox("Cluster", ids, key="cluster_id", format_func=lambda c: labels[c]))

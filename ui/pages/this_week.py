@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import altair as alt
@@ -13,7 +13,7 @@ from ui._charts import chart
 from ui._context import store
 from ui._format import COUNT_AXIS, download_csv, growth_text, priority_text, when, yes_no
 from ui._links import go
-from ui._queries import cluster_lines, reference_end, ships, week_overview
+from ui._queries import cluster_lines, reference_end, ships, week_overview, weekly_rates
 from ui._triage import triage_views
 
 current_user()
@@ -62,6 +62,35 @@ if overview.daily:
         width="stretch",
     )
     st.caption("Traces per day over the last two weeks, failing ones in red.")
+
+weeks = [w for w in weekly_rates(db, end) if w.traces]
+if len(weeks) > 1:
+    trend = [
+        {
+            "week": f"{w.start:%-d %b}–{(w.end - timedelta(microseconds=1)):%-d %b}",
+            "failing rate": w.failing_rate,
+            "traces": w.traces,
+            "failing": w.failing,
+        }
+        for w in weeks
+    ]
+    st.altair_chart(
+        chart(trend)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("week:O", title=None, sort=None),
+            y=alt.Y("failing rate:Q", title="failing rate", axis=alt.Axis(format=".0%")),
+            tooltip=[
+                alt.Tooltip("week:O"),
+                alt.Tooltip("failing rate:Q", format=".1%"),
+                alt.Tooltip("failing:Q", format=","),
+                alt.Tooltip("traces:Q", format=","),
+            ],
+        )
+        .properties(height=180),
+        width="stretch",
+    )
+    st.caption("Failing rate per 7-day week, up to the newest trace.")
 
 st.subheader("Clusters that grew or appeared")
 lines = cluster_lines(db, end)
