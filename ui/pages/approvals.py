@@ -202,7 +202,7 @@ def _verdict(candidate: Candidate) -> None:
     )
     ci = gate.regression_ci
     b.metric(
-        "Regression pass rate",
+        "Regression case set, pass rate",
         _pp(gate.regression_delta) if gate.regression_delta is not None else "—",
     )
     b.caption(
@@ -259,7 +259,7 @@ def _gate_table(candidate: Candidate) -> None:
             "Threshold": f"α {gate.target_alpha}" if gate.target_alpha is not None else "—",
         },
         {
-            "Check": "regression set (non-inferiority)",
+            "Check": "regression case set, replayed (non-inferiority)",
             "Result": f"pass rate {_pp(gate.regression_delta)}"
             if gate.regression_delta is not None
             else "—",

@@ -51,11 +51,16 @@ if any(sizes.values()):
     st.caption("The holdout is frozen and read only through its guard: its cases are not listed.")
 else:
     st.write(
-        "No eval set yet: shipped fixes join the regression set, and "
+        "No eval set yet: shipped fixes join the regression eval set, and "
         "`flywheel datasets sync` puts new failure clusters into the backlog."
     )
 
 st.subheader("Replay case sets")
+st.caption(
+    "What the replay gate and the nightly replay: frozen versions built from the eval sets "
+    "above (flywheel cases build). The gate's regression case set is built from the "
+    "regression eval set."
+)
 sets = case_set_versions(db)
 if sets:
     show_table(

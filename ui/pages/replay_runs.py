@@ -55,7 +55,10 @@ if drift:
         width="stretch",
     )
     source = "the nightly's drift stage" if latest.source == "nightly" else "baseline replays"
-    st.caption(f"Main's pass rate on the regression set, from {source}.")
+    st.caption(
+        f"Main's pass rate on the regression case set (replay's version of the regression "
+        f"eval set on the Datasets page), from {source}."
+    )
 else:
     st.info(
         "No drift measured yet: the nightly (flywheel nightly) replays main on the regression "
