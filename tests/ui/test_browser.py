@@ -289,6 +289,43 @@ def _journey(
         driver.save_screenshot(str(ARTIFACTS / f"page_{title.lower().replace(' ', '_')}.png"))
         _no_exception(driver, title)
 
+    # Roll the shipped fix back (a link to it), then This week and the audit log still render.
+    driver.get(f"{url}/approvals?candidate=cand-ok")
+    sign_in("alice", "alice-password")
+    text_shown("Shipped as merge commit")
+    why = wait.until(
+        ec.element_to_be_clickable((By.CSS_SELECTOR, "textarea[aria-label='Why roll back?']"))
+    )
+    why.send_keys("made the latency worse")
+    button("Roll back").click()
+    text_shown("cand-ok rolled back")
+    driver.save_screenshot(str(ARTIFACTS / "rolled_back.png"))
+    assert "Flywheel-Rollback-Of: " in str(config_repo.heads.main.commit.message)
+    for title in ("This week", "Audit log"):
+        open_page(title)
+        time.sleep(1.0)
+        _no_exception(driver, f"{title} after the rollback")
+    driver.save_screenshot(str(ARTIFACTS / "audit_after_rollback.png"))
+    button("Sign out").click()
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "input[aria-label='User name']")))
+
+    # A viewer sees every page and can change nothing.
+    driver.get(url)
+    sign_in("bob", "bob-password")
+    wait.until(ec.presence_of_element_located((By.XPATH, "//h1[contains(., 'This week')]")))
+    for title in [*PAGES, "Audit log"]:
+        open_page(title)
+        time.sleep(0.5)
+        _no_exception(driver, f"{title} (viewer)")
+        if title in ("Approvals", "Exports"):
+            text_shown("needs the approver role")
+        for label in ("Approve", "Reject", "Roll back", "Save label", "Export now"):
+            assert not driver.find_elements(By.XPATH, f"//button[.//p[text()='{label}']]"), (
+                title,
+                label,
+            )
+    driver.save_screenshot(str(ARTIFACTS / "viewer_audit_log.png"))
+
 
 def _no_exception(driver: Any, page: str) -> None:
     from selenium.webdriver.common.by import By
