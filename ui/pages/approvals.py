@@ -150,10 +150,27 @@ queue_rows = [
     }
     for c in candidates
 ]
-st.dataframe(queue_rows, hide_index=True, width="stretch")
-download_csv(queue_rows, f"candidates_{status}.csv", key="queue_csv")
 by_id = {c.id: c for c in candidates}
 ids = list(by_id)
+
+
+def _picked_row() -> None:
+    """A click on a queue row opens that candidate (before the select box is drawn)."""
+    rows = st.session_state["queue_table"]["selection"]["rows"]
+    if rows and rows[0] < len(ids):
+        st.session_state["candidate_id"] = ids[rows[0]]
+
+
+st.caption("Click a row to open its candidate.")
+st.dataframe(
+    queue_rows,
+    hide_index=True,
+    width="stretch",
+    on_select=_picked_row,
+    selection_mode="single-row",
+    key="queue_table",
+)
+download_csv(queue_rows, f"candidates_{status}.csv", key="queue_csv")
 if wanted in by_id and (st.session_state.get("_candidate_from_url") != wanted or fresh):
     st.session_state["candidate_id"] = wanted
     st.session_state["_candidate_from_url"] = wanted
