@@ -268,6 +268,19 @@ def _journey(
         )
     )
     _no_exception(driver, "This week")
+    # A click on a row of "Clusters that grew or appeared" opens that cluster.
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    grid = driver.find_elements(By.CSS_SELECTOR, "[data-testid='stDataFrame']")[0]
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", grid)
+    time.sleep(0.5)
+    box = grid.rect
+    ActionChains(driver).move_to_element_with_offset(
+        grid, 16 - box["width"] / 2, 36 + 17 - box["height"] / 2
+    ).click().perform()
+    wait.until(ec.presence_of_element_located((By.XPATH, "//h1[contains(., 'Clusters')]")))
+    wait.until(lambda d: "cluster=C-" in d.current_url)
+    _no_exception(driver, "Clusters opened from This week")
 
     _links_and_row_clicks(driver, wait, open_page)
 
