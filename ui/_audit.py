@@ -74,12 +74,22 @@ def record_event(
 
 
 def audit_records(
-    store: Store, *, limit: int = 50, offset: int = 0, subject: str | None = None
+    store: Store,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    subject: str | None = None,
+    actor: str | None = None,
+    action: str | None = None,
 ) -> list[AuditRecord]:
-    """Newest first, one page."""
+    """Newest first, one page; optionally only one subject's, actor's or action's records."""
     query = select(AuditRecordRow).order_by(AuditRecordRow.id.desc()).limit(limit).offset(offset)
     if subject is not None:
         query = query.where(AuditRecordRow.subject == subject)
+    if actor is not None:
+        query = query.where(AuditRecordRow.actor == actor)
+    if action is not None:
+        query = query.where(AuditRecordRow.action == action.replace(" ", "_"))
     with store.engine.connect() as conn:
         rows = conn.execute(query)
         return [AuditRecord.model_validate(row, from_attributes=True) for row in rows]

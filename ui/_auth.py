@@ -17,10 +17,13 @@ from typing import Any
 import streamlit as st
 
 from ui._context import data_dir
+from ui._lockout import SignInGuard
 from ui._render import plain
 from ui._users import Role, User, authenticate, find_user, load_users, users_path
 
 SESSION_KEY = "flywheel_user"
+#: Wrong passwords per user name, for this server process.
+GUARD = SignInGuard()
 
 
 def auth_section() -> Mapping[str, Any]:
@@ -82,9 +85,18 @@ def _local_user() -> User | None:
         password = st.text_input("Password", type="password", key="sign_in_password")
         submitted = st.form_submit_button("Sign in")
     if submitted:
+        wait = GUARD.locked_for(str(path), name)
+        if wait > 0:
+            st.error(
+                f"Too many wrong passwords for this user name. Try again in "
+                f"{max(1, round(wait / 60))} min."
+            )
+            return None
         user = authenticate(path, name, password)
         if user is not None:
+            GUARD.succeeded(str(path), name)
             return user.model_copy(update={"via": "session"})
+        GUARD.failed(str(path), name)
         st.error("Wrong user name or password.")
     return None
 

@@ -241,13 +241,39 @@ class TraceFilter(BaseModel):
     cluster_id: str | None = None
 
 
+#: Where a page of traces ends: the last trace's timestamp (None sorts last) and primary key.
+Cursor = tuple[datetime | None, int]
+
+
+def resolve_cluster(store: Store, cluster_id: str) -> str:
+    """The stored cluster id a typed one names, ignoring case (``c-0003`` is ``C-0003``)."""
+    wanted = cluster_id.strip()
+    query = select(ClusterRow.id).where(func.lower(ClusterRow.id) == wanted.lower()).limit(1)
+    with store.engine.connect() as conn:
+        found = conn.execute(query).scalar_one_or_none()
+    return str(found) if found is not None else wanted
+
+
 def search_traces(
-    store: Store, where: TraceFilter, *, limit: int = 50, after_pk: int | None = None
+    store: Store, where: TraceFilter, *, limit: int = 50, after: Cursor | None = None
 ) -> tuple[list[TraceSummary], bool]:
-    """One page, newest first (keyset paging on the primary key); and whether more exist."""
-    query = select(*_SUMMARY).order_by(TraceRow.id.desc()).limit(limit + 1)
-    if after_pk is not None:
-        query = query.where(TraceRow.id < after_pk)
+    """One page, newest first by the trace's own timestamp (keyset paging on timestamp and
+    primary key; traces without a timestamp come last); and whether more exist."""
+    query = (
+        select(*_SUMMARY)
+        .order_by(TraceRow.timestamp.desc().nulls_last(), TraceRow.id.desc())
+        .limit(limit + 1)
+    )
+    if after is not None:
+        at, pk = after
+        if at is None:
+            query = query.where(TraceRow.timestamp.is_(None), TraceRow.id < pk)
+        else:
+            query = query.where(
+                (TraceRow.timestamp < at)
+                | ((TraceRow.timestamp == at) & (TraceRow.id < pk))
+                | TraceRow.timestamp.is_(None)
+            )
     if where.failing is not None:
         query = query.where(TraceRow.failing.is_(where.failing))
     if where.route:
@@ -257,12 +283,17 @@ def search_traces(
     if where.text:
         query = query.where(TraceRow.input_preview.contains(where.text, autoescape=True))
     if where.cluster_id:
+        cluster = resolve_cluster(store, where.cluster_id)
         query = query.join(ClusterMemberRow, ClusterMemberRow.trace_pk == TraceRow.id).where(
-            ClusterMemberRow.cluster_id == where.cluster_id
+            ClusterMemberRow.cluster_id == cluster
         )
     with store.engine.connect() as conn:
         rows = [_summary(row) for row in conn.execute(query)]
     return rows[:limit], len(rows) > limit
+
+
+def cursor_of(trace: TraceSummary) -> Cursor:
+    return (trace.timestamp, trace.pk)
 
 
 def routes(store: Store, limit: int = 200) -> list[str]:
@@ -354,15 +385,24 @@ class ShipLine(BaseModel):
 def ships(store: Store, *, limit: int = 20) -> list[ShipLine]:
     """The latest shipped fixes and their effect: the cluster's failures a week before/after."""
     with store.engine.connect() as conn:
+        # Named columns, not the ShipRow entity: on a Core connection an entity in select()
+        # expands to its columns, so row[0] would be the ship's id, not a ShipRow.
         rows = conn.execute(
-            select(ShipRow, CandidateRow.cluster_label)
+            select(
+                ShipRow.candidate_id,
+                ShipRow.cluster_id,
+                ShipRow.merge_sha,
+                ShipRow.shipped_at,
+                ShipRow.approvers,
+                ShipRow.revert_sha,
+                CandidateRow.cluster_label,
+            )
             .join(CandidateRow, CandidateRow.id == ShipRow.candidate_id)
             .order_by(ShipRow.shipped_at.desc())
             .limit(limit)
         ).all()
         lines = []
-        for row in rows:
-            ship = row[0]
+        for ship in rows:
             at = _utc(ship.shipped_at)
             assert at is not None
             window = ClusterMemberRow.cluster_id == ship.cluster_id
@@ -382,7 +422,7 @@ def ships(store: Store, *, limit: int = 20) -> list[ShipLine]:
                 ShipLine(
                     candidate_id=ship.candidate_id,
                     cluster_id=ship.cluster_id,
-                    cluster_label=row.cluster_label,
+                    cluster_label=ship.cluster_label,
                     merge_sha=ship.merge_sha,
                     shipped_at=at,
                     approvers=list(ship.approvers.get("names", [])),
@@ -428,3 +468,130 @@ def replay_runs(store: Store, *, limit: int = 50) -> list[dict[str, Any]]:
             }
             for row in conn.execute(query)
         ]
+
+
+class CandidateLine(BaseModel):
+    id: str
+    status: str
+    gate_passed: bool
+    target_fixed: int
+    target_broken: int
+    target_cases: int
+    author: str
+    created_at: datetime
+
+
+def cluster_candidates(store: Store, cluster_id: str, *, limit: int = 50) -> list[CandidateLine]:
+    """The candidate fixes proposed for one cluster, newest first (index on cluster_id)."""
+    query = (
+        select(
+            CandidateRow.id,
+            CandidateRow.status,
+            CandidateRow.gate,
+            CandidateRow.author,
+            CandidateRow.created_at,
+        )
+        .where(CandidateRow.cluster_id == cluster_id)
+        .order_by(CandidateRow.created_at.desc(), CandidateRow.id)
+        .limit(limit)
+    )
+    with store.engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return [
+        CandidateLine(
+            id=row.id,
+            status=row.status,
+            gate_passed=bool(row.gate.get("passed")),
+            target_fixed=int(row.gate.get("target_fixed") or 0),
+            target_broken=int(row.gate.get("target_broken") or 0),
+            target_cases=int(row.gate.get("target_cases") or 0),
+            author=row.author,
+            created_at=_utc(row.created_at) or row.created_at,
+        )
+        for row in rows
+    ]
+
+
+class GateOutcome(BaseModel):
+    """A candidate whose latest replay gate decision did not pass, and the gate's reasons."""
+
+    candidate_id: str
+    cluster_id: str | None
+    decision: str
+    reasons: list[str]
+    target_fixed: int | None
+    target_broken: int | None
+    target_cases: int | None
+    decided_at: datetime
+
+
+def gate_outcomes(
+    store: Store, decisions: tuple[str, ...] = ("fail", "inconclusive"), *, limit: int = 200
+) -> list[GateOutcome]:
+    """Candidates whose latest gate decision is one of ``decisions``, newest first."""
+    from replay._tables import GateDecisionRow
+
+    latest = (
+        select(func.max(GateDecisionRow.id).label("id"))
+        .group_by(GateDecisionRow.candidate_id)
+        .subquery()
+    )
+    query = (
+        select(
+            GateDecisionRow.candidate_id,
+            GateDecisionRow.cluster_id,
+            GateDecisionRow.decision,
+            GateDecisionRow.report,
+            GateDecisionRow.created_at,
+        )
+        .join(latest, latest.c.id == GateDecisionRow.id)
+        .where(GateDecisionRow.decision.in_(decisions))
+        .order_by(GateDecisionRow.id.desc())
+        .limit(limit)
+    )
+    with store.engine.connect() as conn:
+        rows = conn.execute(query).all()
+    outcomes = []
+    for row in rows:
+        report = row.report or {}
+        target = report.get("target") or {}
+        outcomes.append(
+            GateOutcome(
+                candidate_id=row.candidate_id,
+                cluster_id=row.cluster_id,
+                decision=row.decision,
+                reasons=[str(r) for r in report.get("reasons") or []],
+                target_fixed=target.get("fixed"),
+                target_broken=target.get("broken"),
+                target_cases=target.get("cases"),
+                decided_at=_utc(row.created_at) or row.created_at,
+            )
+        )
+    return outcomes
+
+
+def weekly_rates(store: Store, end: datetime, *, weeks: int = 8) -> list[Week]:
+    """The failing rate of each of the ``weeks`` 7-day windows up to ``end``, oldest first
+    (two index-only counts per week)."""
+    return [_week(store, end - (k + 1) * WEEK, end - k * WEEK) for k in reversed(range(weeks))]
+
+
+def cluster_weeks(store: Store, end: datetime, *, weeks: int = 6) -> dict[str, list[int]]:
+    """Every cluster's failing traces in each of the ``weeks`` 7-day windows up to ``end``,
+    oldest first (one grouped pass over the members of those weeks)."""
+    stamp = ClusterMemberRow.timestamp
+    sums = [
+        func.sum(case(((stamp >= end - (k + 1) * WEEK) & (stamp < end - k * WEEK), 1), else_=0))
+        for k in reversed(range(weeks))
+    ]
+    query = (
+        select(ClusterMemberRow.cluster_id, *sums)
+        .where(
+            ClusterMemberRow.cluster_id.is_not(None),
+            stamp >= end - weeks * WEEK,
+            stamp < end,
+        )
+        .group_by(ClusterMemberRow.cluster_id)
+    )
+    with store.engine.connect() as conn:
+        return {str(row[0]): [int(n or 0) for n in row[1:]] for row in conn.execute(query)}

@@ -19,12 +19,15 @@ from flywheel.trace import as_text
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=^\"'])")
 
 
+def shorten(text: object, limit: int = 120) -> str:
+    """One line of at most ``limit`` characters (for places drawn as text, like options)."""
+    flat = " ".join(str(text).split())
+    return flat[: limit - 1] + "…" if len(flat) > limit else flat
+
+
 def plain(text: object, *, limit: int = 120) -> str:
     """Text safe to use as a widget label: one line, Markdown and HTML characters escaped."""
-    flat = " ".join(str(text).split())
-    if len(flat) > limit:
-        flat = flat[: limit - 1] + "…"
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", shorten(text, limit))
 
 
 def escape(text: object) -> str:

@@ -46,6 +46,8 @@ class TriageView(BaseModel):
     fixable: bool | None = None
     rationale: str = ""
     evidence: list[str] = Field(default_factory=list)
+    #: The traces the evidence cites, in order, each once (for links to them).
+    evidence_traces: list[str] = Field(default_factory=list)
     record_id: int | None = None
     #: Who corrected this triage (root cause / severity / owner), when a human label stands.
     corrected_by: str | None = None
@@ -94,6 +96,7 @@ def _agent_views(store: Store) -> dict[str, TriageView]:
                 f"{ref.trace_id}{'/' + ref.step_id if ref.step_id else ''}: {ref.why}"
                 for ref in record.evidence
             ],
+            evidence_traces=list(dict.fromkeys(ref.trace_id for ref in record.evidence)),
             record_id=record.record_id,
         )
         for record in stored_records(store)

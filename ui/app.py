@@ -9,24 +9,36 @@ import streamlit as st
 from ui._auth import session_user, sidebar_identity, sign_in_page
 
 HERE = Path(__file__).parent / "pages"
+#: (script, title, URL path); the first is the default page.
+PAGES = (
+    ("this_week.py", "This week", "this_week"),
+    ("clusters.py", "Clusters", "clusters"),
+    ("traces.py", "Traces", "traces"),
+    ("approvals.py", "Approvals", "approvals"),
+    ("datasets.py", "Datasets", "datasets"),
+    ("replay_runs.py", "Replay runs", "replay_runs"),
+    ("exports.py", "Exports", "exports"),
+    ("audit.py", "Audit log", "audit"),
+)
 
 st.set_page_config(page_title="Flywheel", layout="wide")
 user = session_user()
 if user is None:
-    # Until someone signs in, the only page is the sign-in form: no other page is routable.
-    st.navigation([st.Page(sign_in_page, title="Sign in")], position="hidden").run()
+    # Until someone signs in, every page's URL shows only the sign-in form: no other page is
+    # routable. A pasted link or a reload keeps its path and query, so once signed in the
+    # page it named opens (a page is known by its URL path).
+    st.navigation(
+        [
+            st.Page(sign_in_page, title="Sign in", url_path=path, default=n == 0)
+            for n, (_, _, path) in enumerate(PAGES)
+        ],
+        position="hidden",
+    ).run()
     st.stop()
 sidebar_identity(user)
-navigation = st.navigation(
+st.navigation(
     [
-        st.Page(HERE / "this_week.py", title="This week", default=True),
-        st.Page(HERE / "clusters.py", title="Clusters"),
-        st.Page(HERE / "traces.py", title="Traces"),
-        st.Page(HERE / "approvals.py", title="Approvals"),
-        st.Page(HERE / "datasets.py", title="Datasets"),
-        st.Page(HERE / "replay_runs.py", title="Replay runs"),
-        st.Page(HERE / "exports.py", title="Exports"),
-        st.Page(HERE / "audit.py", title="Audit log"),
+        st.Page(HERE / script, title=title, url_path=path, default=n == 0)
+        for n, (script, title, path) in enumerate(PAGES)
     ]
-)
-navigation.run()
+).run()

@@ -218,6 +218,11 @@ def _journey(
     )
     comment.send_keys("verified in the browser")
     button("Approve").click()
+    main_before = config_repo.heads.main.commit.hexsha
+    text_shown("This merges")  # a confirmation step before anything is merged
+    assert config_repo.heads.main.commit.hexsha == main_before
+    driver.save_screenshot(str(ARTIFACTS / "approve_confirmation.png"))
+    button("Yes, approve and ship").click()
     text_shown("cand-ok shipped")
     driver.save_screenshot(str(ARTIFACTS / "approved.png"))
 
@@ -244,6 +249,11 @@ def _journey(
 
     # Trace content is text: the <script> and <img> of the trace are never elements.
     open_page("Traces")
+    wanted = wait.until(
+        ec.element_to_be_clickable((By.CSS_SELECTOR, "input[aria-label='Trace id starts with']"))
+    )
+    wanted.send_keys("t-1")
+    button("Search").click()
     text_shown('alert("xss")')
     for script in driver.find_elements(By.TAG_NAME, "script"):
         assert "xss" not in (script.get_attribute("innerHTML") or "")
@@ -251,7 +261,141 @@ def _journey(
     assert not driver.find_elements(By.CSS_SELECTOR, "a[href^='javascript']")
     driver.save_screenshot(str(ARTIFACTS / "trace_with_markup.png"))
 
+    # This week after the ship: the shipped fix and its effect render (they crashed once).
+    open_page("This week")
+    text_shown("Shipped fixes and their effect")
+    wait.until(
+        lambda d: (
+            d.find_elements(By.CSS_SELECTOR, "[data-testid='stException']")
+            or len(d.find_elements(By.CSS_SELECTOR, "[data-testid='stDataFrame']")) >= 3
+        )
+    )
+    _no_exception(driver, "This week")
+    # A click on a row of "Clusters that grew or appeared" opens that cluster.
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    grid = driver.find_elements(By.CSS_SELECTOR, "[data-testid='stDataFrame']")[0]
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", grid)
+    time.sleep(0.5)
+    box = grid.rect
+    ActionChains(driver).move_to_element_with_offset(
+        grid, 16 - box["width"] / 2, 36 + 17 - box["height"] / 2
+    ).click().perform()
+    wait.until(ec.presence_of_element_located((By.XPATH, "//h1[contains(., 'Clusters')]")))
+    wait.until(lambda d: "cluster=C-" in d.current_url)
+    _no_exception(driver, "Clusters opened from This week")
+
+    _links_and_row_clicks(driver, wait, open_page)
+
+    # A pasted link (or a reload) asks for sign-in, then opens what it named.
+    driver.get(f"{url}/clusters?cluster=c-0003")
+    sign_in("alice", "alice-password")
+    wait.until(ec.presence_of_element_located((By.XPATH, "//h1[contains(., 'Clusters')]")))
+    wait.until(
+        ec.presence_of_element_located(
+            (By.XPATH, "//h2[starts-with(normalize-space(.), 'C-0003:')]")
+        )
+    )
+    wait.until(lambda d: "cluster=C-0003" in d.current_url)
+    driver.save_screenshot(str(ARTIFACTS / "pasted_link_after_sign_in.png"))
+
     for title in PAGES:
         open_page(title)
         time.sleep(1.0)  # let charts draw before the picture
         driver.save_screenshot(str(ARTIFACTS / f"page_{title.lower().replace(' ', '_')}.png"))
+        _no_exception(driver, title)
+
+    # Roll the shipped fix back (a link to it), then This week and the audit log still render.
+    driver.get(f"{url}/approvals?candidate=cand-ok")
+    sign_in("alice", "alice-password")
+    text_shown("Shipped as merge commit")
+    why = wait.until(
+        ec.element_to_be_clickable((By.CSS_SELECTOR, "textarea[aria-label='Why roll back?']"))
+    )
+    why.send_keys("made the latency worse")
+    button("Roll back").click()
+    text_shown("cand-ok rolled back")
+    driver.save_screenshot(str(ARTIFACTS / "rolled_back.png"))
+    assert "Flywheel-Rollback-Of: " in str(config_repo.heads.main.commit.message)
+    for title in ("This week", "Audit log"):
+        open_page(title)
+        time.sleep(1.0)
+        _no_exception(driver, f"{title} after the rollback")
+    driver.save_screenshot(str(ARTIFACTS / "audit_after_rollback.png"))
+    button("Sign out").click()
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "input[aria-label='User name']")))
+
+    # A viewer sees every page and can change nothing.
+    driver.get(url)
+    sign_in("bob", "bob-password")
+    wait.until(ec.presence_of_element_located((By.XPATH, "//h1[contains(., 'This week')]")))
+    for title in [*PAGES, "Audit log"]:
+        open_page(title)
+        time.sleep(0.5)
+        _no_exception(driver, f"{title} (viewer)")
+        if title in ("Approvals", "Exports"):
+            text_shown("needs the approver role")
+        for label in ("Approve", "Reject", "Roll back", "Save label", "Export now"):
+            assert not driver.find_elements(By.XPATH, f"//button[.//p[text()='{label}']]"), (
+                title,
+                label,
+            )
+    driver.save_screenshot(str(ARTIFACTS / "viewer_audit_log.png"))
+
+
+def _no_exception(driver: Any, page: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    boxes = driver.find_elements(By.CSS_SELECTOR, "[data-testid='stException']")
+    assert not boxes, f"{page}: {boxes[0].text[:500]}"
+
+
+def _links_and_row_clicks(driver: Any, wait: Any, open_page: Callable[[str], None]) -> None:
+    """A click on a clusters-table row opens that cluster; an exemplar opens its trace, the
+    trace's cluster opens the cluster, all in the signed-in session, each in the URL."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+
+    def header() -> str:
+        return str(
+            wait.until(ec.presence_of_element_located((By.TAG_NAME, "h2"))).text.split(":")[0]
+        )
+
+    open_page("Clusters")
+    first = header()
+    grid = wait.until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='stDataFrame']"))
+    )
+    box = grid.rect
+    # The row-selection checkbox of the third row (the grid is a canvas: click by position).
+    ActionChains(driver).move_to_element_with_offset(
+        grid, 16 - box["width"] / 2, 36 + 35 * 2 + 17 - box["height"] / 2
+    ).click().perform()
+    wait.until(lambda d: header() != first)
+    picked = header()
+    wait.until(lambda d: f"cluster={picked}" in d.current_url)
+    _no_exception(driver, "Clusters after a row click")
+    driver.save_screenshot(str(ARTIFACTS / "cluster_picked_by_row.png"))
+
+    exemplar = wait.until(
+        ec.element_to_be_clickable((By.XPATH, "//a[contains(@href, 'traces?trace=')]"))
+    )
+    opened = str(exemplar.get_attribute("href")).rsplit("trace=", 1)[1]
+    exemplar.click()
+    wait.until(ec.presence_of_element_located((By.XPATH, "//h1[contains(., 'Traces')]")))
+    wait.until(lambda d: header() == opened)
+    assert f"trace={opened}" in driver.current_url
+    # The cluster filter ignores case; the first trace's cluster is a link back.
+    typed = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "input[aria-label='Cluster']")))
+    typed.send_keys(picked.lower())
+    driver.find_element(By.XPATH, "//button[.//p[text()='Search']]").click()
+    cluster_link = wait.until(
+        ec.element_to_be_clickable((By.XPATH, "//a[contains(@href, 'clusters?cluster=')]"))
+    )
+    _no_exception(driver, "Traces opened from an exemplar")
+    driver.save_screenshot(str(ARTIFACTS / "trace_from_exemplar.png"))
+    assert cluster_link.text == f"In cluster {picked}"
+    cluster_link.click()
+    wait.until(ec.presence_of_element_located((By.XPATH, "//h1[contains(., 'Clusters')]")))
+    wait.until(lambda d: header() == picked)

@@ -22,16 +22,16 @@ def test_datasets_page_browses_eval_sets_by_role_and_case_set_versions(
     app = _page("datasets").run()
     _assert_safe(app)
     metrics = {m.label: m.value for m in app.metric}
-    assert metrics["regression"] == "1"
-    assert metrics["holdout"] == "0"
+    assert metrics["regression eval set"] == "1 case"
+    assert metrics["holdout eval set"] == "0 cases"
     assert "holdout" not in app.selectbox(key="eval_role").options
     app.selectbox(key="eval_role").select("regression").run()
     frames = _frames(app)
-    [case] = next(f for f in frames if f and "tags" in f[0])
-    assert (case["trace"], case["added by"], case["tags"]) == ("t-9999", "rita", "regression")
-    assert "<script>" in str(case["expected"])  # shown as a table cell: text
-    versions = next(f for f in frames if f and "version" in f[0])
-    assert [v["cases"] for v in versions] == [1]
+    [case] = next(f for f in frames if f and "Tags" in f[0])
+    assert (case["Trace"], case["Added by"], case["Tags"]) == ("t-9999", "rita", "regression")
+    assert "<script>" in str(case["Expected"])  # shown as a table cell: text
+    versions = next(f for f in frames if f and "Version" in f[0])
+    assert [v["Cases"] for v in versions] == [1]
 
     sets = app.selectbox(key="case_set")
     assert len(sets.options) == 2  # the target slice and the regression set
@@ -41,9 +41,9 @@ def test_datasets_page_browses_eval_sets_by_role_and_case_set_versions(
     assert any(o.startswith("regression · regression · ") for o in sets.options)
     sets.select(regression).run()
     _assert_safe(app)
-    cases = next(f for f in _frames(app) if f and "stratum" in f[0])
-    assert [c["case"] for c in cases] == ["case-1", "case-2", "case-3"]
-    assert cases[0]["expected"] == "reference=notes/q1.md"
+    cases = next(f for f in _frames(app) if f and "Stratum" in f[0])
+    assert [c["Case"] for c in cases] == ["case-1", "case-2", "case-3"]
+    assert cases[0]["Expected"] == "reference=notes/q1.md"
 
 
 def test_replay_runs_page_charts_main_drift_from_the_nightly(app_project: Project) -> None:
@@ -54,11 +54,11 @@ def test_replay_runs_page_charts_main_drift_from_the_nightly(app_project: Projec
     assert metrics["Measurements"].value == str(len(NIGHTS))
     assert len(app.get("vega_lite_chart")) == 1
     assert any("nightly's drift stage" in c.value for c in app.caption)
-    nightly = next(f for f in _frames(app) if f and "stage" in f[0])
-    assert nightly[0]["stage"] == "drift"
-    assert nightly[0]["seconds"] == 1.0 + len(NIGHTS) - 1  # the newest run is selected
-    replays = next(f for f in _frames(app) if f and "case set" in f[0])
-    assert (replays[0]["candidate"], replays[0]["pass"], replays[0]["fail"]) == (
+    nightly = next(f for f in _frames(app) if f and "Stage" in f[0])
+    assert nightly[0]["Stage"] == "drift"
+    assert nightly[0]["Seconds"] == 1.0 + len(NIGHTS) - 1  # the newest run is selected
+    replays = next(f for f in _frames(app) if f and "Case set" in f[0])
+    assert (replays[0]["Candidate"], replays[0]["Pass"], replays[0]["Fail"]) == (
         "(baseline)",
         2,
         1,
@@ -90,8 +90,10 @@ def test_exports_page_runs_an_export_and_shows_its_dataset_card(app_project: Pro
     [written] = list(exports_dir(app_project).glob("eval-*.jsonl"))
     record = json.loads(written.read_text(encoding="utf-8").splitlines()[0])
     assert record  # a real eval record
-    listed = next(f for f in _frames(app) if f and "card" in f[0])
-    assert [(r["file"], r["records"]) for r in listed] == [(written.name, 1)]
+    listed = next(f for f in _frames(app) if f and "Dataset card" in f[0])
+    assert [(r["File"], r["Records"]) for r in listed] == [(written.name, 1)]
+    labels = [b.proto.label for b in app.get("download_button")]
+    assert labels[-1] == f"Download {written.name}"
     code = "\n".join(str(c.value) for c in app.code)
     assert "provenance" in code  # the card (as text) and the first record
 

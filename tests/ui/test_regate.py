@@ -266,10 +266,13 @@ def test_the_approval_page_re_gates_a_stale_candidate_and_sends_a_conflict_to_re
     assert any("B re-gated on main" in _plain(s.value) for s in app.success), app.error
     assert not any("main has moved" in _plain(w.value) for w in app.warning)
     app.button(key="FormSubmitter:decision-Approve").click().run()
+    app.button(key="confirm_approve").click().run()
     assert any("B shipped: merge commit" in _plain(s.value) for s in app.success), app.error
 
     app.selectbox(key="candidate_id").select("C").run()
     app.button(key="FormSubmitter:decision-Approve").click().run()
+    assert any("main has moved" in _plain(w.value) for w in app.warning)
+    app.button(key="confirm_approve").click().run()
     _assert_safe(app)
     assert any("conflicts with main" in _plain(e.value) for e in app.error)
     with regate_project.open_store() as store:

@@ -120,3 +120,24 @@ def test_automated_approvers_sign_in_only_with_their_stored_credential(tmp_path:
     (tmp_path / "credentials" / "bot-1").write_text("tampered\n")
     with pytest.raises(UserError, match="does not match"):
         sign_in_automated(tmp_path, "bot-1")
+
+
+def test_five_wrong_passwords_lock_the_name_for_a_while() -> None:
+    from ui._lockout import SignInGuard
+
+    now = [1000.0]
+    guard = SignInGuard(limit=5, window=900, clock=lambda: now[0])
+    for _ in range(4):
+        guard.failed("users.toml", "Alice")
+    assert guard.locked_for("users.toml", "alice") == 0
+    guard.failed("users.toml", "alice ")
+    assert guard.locked_for("users.toml", "ALICE") == 900
+    assert guard.locked_for("users.toml", "bob") == 0
+    assert guard.locked_for("other.toml", "alice") == 0
+    now[0] += 899
+    assert guard.locked_for("users.toml", "alice") == 1
+    now[0] += 1
+    assert guard.locked_for("users.toml", "alice") == 0
+    guard.failed("users.toml", "alice")
+    guard.succeeded("users.toml", "alice")
+    assert guard.locked_for("users.toml", "alice") == 0

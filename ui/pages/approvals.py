@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import streamlit as st
 
 from flywheel.errors import UserError
@@ -17,14 +19,24 @@ from ui._approvals import (
 )
 from ui._audit import audit_records
 from ui._auth import current_user
-from ui._candidates import Candidate, StoreQueue
+from ui._candidates import Candidate, GateSummary, StoreQueue
 from ui._context import project, store
+from ui._format import (
+    STATUS_WORDS,
+    count,
+    details,
+    download_csv,
+    number,
+    priority_text,
+    when,
+)
 from ui._git import MergeConflict
 from ui._import import decision_hook, import_gated
-from ui._queries import candidate_counts
+from ui._links import link, param, remember
+from ui._queries import candidate_counts, gate_outcomes
 from ui._regate import project_regate
 from ui._render import escape, plain, show_error, show_pair
-from ui._rules import approvers_needed
+from ui._rules import approvers_needed, check_approve
 from ui._users import Role
 
 PAGE = 20
@@ -35,7 +47,8 @@ queue = StoreQueue(db)
 st.title("Approval queue")
 counts = candidate_counts(db)
 st.caption(
-    " · ".join(f"{status}: {n}" for status, n in sorted(counts.items())) or "No candidates yet."
+    " · ".join(f"{STATUS_WORDS.get(status, status)}: {n}" for status, n in sorted(counts.items()))
+    or "No candidates yet."
 )
 if user.may(Role.approver) and st.button("Import gated candidates from replay"):
     try:
@@ -52,110 +65,246 @@ flash_error = st.session_state.pop("approval_flash_error", None)
 if flash_error:
     st.error(escape(flash_error))
 
+FAILED = "gate_failed"
+# ?candidate=ID opens that candidate whatever its status (so the status is picked first).
+wanted = param("candidate")
+fresh = "candidate_id" not in st.session_state  # the page opened again (a link, the sidebar)
+if wanted and (st.session_state.get("_candidate_from_url") != wanted or fresh):
+    try:
+        st.session_state["queue_status"] = queue.get(wanted).status
+    except UserError:
+        st.warning(escape(f"No candidate {wanted} in the approval queue."))
+        st.session_state["_candidate_from_url"] = wanted
 status = st.radio(
     "Show",
-    ["gated", "needs_rework", "shipped", "rejected", "rolled_back"],
+    ["gated", "needs_rework", "shipped", "rejected", "rolled_back", FAILED],
     horizontal=True,
     key="queue_status",
+    format_func=lambda s: (
+        "failed or inconclusive at the gate" if s == FAILED else STATUS_WORDS.get(s, s)
+    ),
 )
+if status == FAILED:
+    st.query_params.pop("candidate", None)  # the list names no one candidate
+    failed = gate_outcomes(db)
+    if not failed:
+        st.info(
+            "No candidate failed its replay gate or came out inconclusive. Gate decisions appear "
+            "here after flywheel gate (or the nightly run) judges a candidate."
+        )
+        st.stop()
+    st.caption(
+        "Candidates the replay gate did not pass: they never reach the queue. The reasons are "
+        "the gate's own; an inconclusive one may pass with more cases (flywheel gate --repeats)."
+    )
+    failed_rows = [
+        {
+            "Candidate": f.candidate_id,
+            "Cluster": f.cluster_id or "—",
+            "Gate": f.decision,
+            "Fixed": number(f.target_fixed),
+            "Broken": number(f.target_broken),
+            "Target cases": number(f.target_cases),
+            "Reasons": "; ".join(f.reasons) or "—",
+            "Decided": when(f.decided_at),
+        }
+        for f in failed
+    ]
+    st.dataframe(failed_rows, hide_index=True, width="stretch")
+    download_csv(failed_rows, "gate_failures.csv", key="failed_csv")
+    st.stop()
+
 total = queue.count(status=status)
 pages = max(1, -(-total // PAGE))
 page = int(st.number_input("Page", 1, pages, 1, key="queue_page")) if pages > 1 else 1
 candidates = queue.queue(status=status, limit=PAGE, offset=(page - 1) * PAGE)
+if wanted and wanted not in {c.id for c in candidates}:
+    with contextlib.suppress(UserError):
+        candidates = [queue.get(wanted), *candidates]
+    candidates = [c for c in candidates if c.status == status]
 if not candidates:
-    st.info(f"No {status} candidates.")
-    st.stop()
-st.dataframe(
-    [
+    st.query_params.pop("candidate", None)
+    st.info(
         {
-            "candidate": c.id,
-            "cluster": c.cluster_id,
-            "severity": c.severity,
-            "priority": c.priority,
-            "fixed": c.gate.target_fixed,
-            "broken": c.gate.target_broken,
-            "p": c.gate.target_p_value,
-            "gate": "pass" if c.gate.passed else "fail",
-            "author": c.author,
-        }
-        for c in candidates
-    ],
+            "gated": "Nothing waits for a decision. Candidates arrive when a fix passes its "
+            "replay gate: Import gated candidates from replay, or run flywheel nightly.",
+            "needs_rework": "No candidate needs rework.",
+            "shipped": "No fix has shipped yet.",
+            "rejected": "No candidate was rejected.",
+            "rolled_back": "No fix was rolled back.",
+        }.get(status, "No candidates.")
+    )
+    st.stop()
+queue_rows = [
+    {
+        "Candidate": c.id,
+        "Cluster": c.cluster_id,
+        "Severity": c.severity,
+        "Priority": priority_text(c.priority),
+        "Fixed": c.gate.target_fixed,
+        "Broken": c.gate.target_broken,
+        "Target cases": c.gate.target_cases,
+        "p-value": f"{c.gate.target_p_value:.3g}" if c.gate.target_p_value is not None else "—",
+        "Gate": "passed" if c.gate.passed else "failed",
+        "Author": c.author,
+    }
+    for c in candidates
+]
+by_id = {c.id: c for c in candidates}
+ids = list(by_id)
+
+
+def _picked_row() -> None:
+    """A click on a queue row opens that candidate (before the select box is drawn)."""
+    rows = st.session_state["queue_table"]["selection"]["rows"]
+    if rows and rows[0] < len(ids):
+        st.session_state["candidate_id"] = ids[rows[0]]
+
+
+st.caption("Click a row to open its candidate.")
+st.dataframe(
+    queue_rows,
     hide_index=True,
     width="stretch",
+    on_select=_picked_row,
+    selection_mode="single-row",
+    key="queue_table",
 )
-by_id = {c.id: c for c in candidates}
-chosen = by_id[str(st.selectbox("Candidate", list(by_id), key="candidate_id"))]
+download_csv(queue_rows, f"candidates_{status}.csv", key="queue_csv")
+if wanted in by_id and (st.session_state.get("_candidate_from_url") != wanted or fresh):
+    st.session_state["candidate_id"] = wanted
+    st.session_state["_candidate_from_url"] = wanted
+if st.session_state.get("candidate_id") not in by_id:
+    st.session_state.pop("candidate_id", None)
+chosen = by_id[str(st.selectbox("Candidate", ids, key="candidate_id"))]
+remember("candidate", chosen.id)
+
+
+def _pp(value: float) -> str:
+    return f"{value * 100:+.1f} pp"
 
 
 def _interval(low: float | None, high: float | None) -> str:
-    return "—" if low is None or high is None else f"[{low:+.3f}, {high:+.3f}]"
+    return "—" if low is None or high is None else f"[{_pp(low)}, {_pp(high)}]"
 
 
-def _gate(candidate: Candidate) -> None:
+def _ratio_interval(low: float | None, high: float | None) -> str:
+    return "—" if low is None or high is None else f"[x{low:.2f}, x{high:.2f}]"
+
+
+def _blocking(gate: GateSummary) -> str:
+    if gate.blocking_cases == 0:
+        return "no blocking cases: nothing was checked"
+    return f"{gate.blocking_failures} newly failing of {count(gate.blocking_cases, 'case')}"
+
+
+def _verdict(candidate: Candidate) -> None:
+    """The gate's verdict and its numbers, each with its interval, at a glance."""
+    gate = candidate.gate
+    reasons = [str(r) for r in (getattr(gate, "reasons", None) or [])]
+    if gate.passed:
+        st.success("Replay gate: passed" + (f" ({'; '.join(reasons)})" if reasons else ""))
+    else:
+        st.error(escape("Replay gate: failed. " + ("; ".join(reasons) or "see the numbers")))
+    a, b, c, d = st.columns(4)
+    a.metric("Target cases fixed", f"{gate.target_fixed} of {gate.target_cases}")
+    a.caption(
+        f"{count(gate.target_broken, 'case')} broken · "
+        + (
+            f"p = {gate.target_p_value:.3g} (one-sided McNemar)"
+            if gate.target_p_value is not None
+            else "no p-value"
+        )
+        + (f" vs α {gate.target_alpha}" if gate.target_alpha is not None else "")
+    )
+    ci = gate.regression_ci
+    b.metric(
+        "Regression case set, pass rate",
+        _pp(gate.regression_delta) if gate.regression_delta is not None else "—",
+    )
+    b.caption(
+        "95% CI "
+        + _interval(ci.low if ci else None, ci.high if ci else None)
+        + (
+            f" · must stay above {_pp(-gate.regression_margin)}"
+            if gate.regression_margin is not None
+            else ""
+        )
+    )
+    c.metric(
+        "Blocking set",
+        "no cases" if gate.blocking_cases == 0 else f"{gate.blocking_failures} newly failing",
+    )
+    c.caption(
+        "No blocking cases were replayed, so this check proved nothing."
+        if gate.blocking_cases == 0
+        else f"of {count(gate.blocking_cases, 'case')}; any newly failing case blocks the fix"
+    )
+    over = [name for name, guard in gate.guardrails.items() if not guard.ok]
+    d.metric(
+        "Guardrails",
+        "none measured"
+        if not gate.guardrails
+        else ("within budget" if not over else f"over: {', '.join(over)}"),
+    )
+    d.caption(
+        " · ".join(
+            f"{name.replace('_', ' ')} x{guard.ratio:.2f} (budget x{guard.budget})"
+            for name, guard in gate.guardrails.items()
+        )
+        or "latency, cost and tool calls were not compared"
+    )
+    if gate.blocking_cases == 0:
+        st.warning(
+            "The blocking set had no cases: nothing guarded against breaking a known-good "
+            "behaviour. Add cases to the regression eval set (Datasets page) before trusting "
+            "this gate."
+        )
+
+
+def _gate_table(candidate: Candidate) -> None:
     gate = candidate.gate
     ci = gate.regression_ci
     rows = [
         {
-            "check": "target slice (McNemar, one-sided)",
-            "result": f"fixed {gate.target_fixed} / broken {gate.target_broken} "
-            f"of {gate.target_cases}",
-            "statistic": f"p = {gate.target_p_value:.4g}"
+            "Check": "target slice (McNemar, one-sided)",
+            "Result": f"fixed {gate.target_fixed}, broke {gate.target_broken} "
+            f"of {count(gate.target_cases, 'case')}",
+            "Statistic": f"p = {gate.target_p_value:.4g}"
             if gate.target_p_value is not None
             else "—",
-            "threshold": f"alpha {gate.target_alpha}" if gate.target_alpha is not None else "—",
+            "Threshold": f"α {gate.target_alpha}" if gate.target_alpha is not None else "—",
         },
         {
-            "check": "regression set (non-inferiority)",
-            "result": f"delta {gate.regression_delta:+.3f}"
+            "Check": "regression case set, replayed (non-inferiority)",
+            "Result": f"pass rate {_pp(gate.regression_delta)}"
             if gate.regression_delta is not None
             else "—",
-            "statistic": "95% CI " + _interval(ci.low if ci else None, ci.high if ci else None),
-            "threshold": f"margin -{gate.regression_margin}"
+            "Statistic": "95% CI " + _interval(ci.low if ci else None, ci.high if ci else None),
+            "Threshold": f"margin {_pp(-gate.regression_margin)}"
             if gate.regression_margin is not None
             else "—",
         },
         {
-            "check": "blocking set",
-            "result": f"{gate.blocking_failures} newly failing of {gate.blocking_cases}",
-            "statistic": "",
-            "threshold": "0",
+            "Check": "blocking set",
+            "Result": _blocking(gate),
+            "Statistic": "—",
+            "Threshold": "0 newly failing",
         },
     ]
     for name, guard in gate.guardrails.items():
         iv = guard.interval
         rows.append(
             {
-                "check": f"guardrail: {name}",
-                "result": f"x{guard.ratio:.2f} of baseline ({'ok' if guard.ok else 'over'})",
-                "statistic": _interval(iv.low if iv else None, iv.high if iv else None),
-                "threshold": f"budget x{guard.budget}",
+                "Check": f"guardrail: {name.replace('_', ' ')}",
+                "Result": f"x{guard.ratio:.2f} of baseline "
+                f"({'within budget' if guard.ok else 'over budget'})",
+                "Statistic": "95% CI "
+                + _ratio_interval(iv.low if iv else None, iv.high if iv else None),
+                "Threshold": f"budget x{guard.budget}",
             }
         )
     st.dataframe(rows, hide_index=True, width="stretch")
-
-
-st.header(plain(f"{chosen.id} · {chosen.cluster_id} {chosen.cluster_label}", limit=200))
-approved_by = approvals_of(db, chosen.id)
-st.text(
-    f"severity {chosen.severity} · priority {chosen.priority:.2f} · author {chosen.author} · "
-    f"strategy {chosen.strategy or '—'} · replay run {chosen.replay_run}\n"
-    f"branch {chosen.branch} (base {chosen.base_sha[:12]}) · approvals "
-    f"{len(approved_by)}/{approvers_needed(chosen.severity)}"
-    + (f" ({', '.join(approved_by)})" if approved_by else "")
-)
-st.subheader("Rationale")
-st.text(chosen.rationale or "—")
-st.subheader("Diff")
-st.code(chosen.diff or "(empty diff)", language="diff")
-st.subheader("Gate: " + ("passed" if chosen.gate.passed else "failed"))
-_gate(chosen)
-st.subheader("Cases that flipped")
-if not chosen.flips:
-    st.write("None recorded.")
-for flip in chosen.flips[:20]:
-    st.caption(plain(f"{flip.direction} · {flip.slice} · case {flip.case_id}", limit=200))
-    st.code(flip.input or "—", language=None, wrap_lines=True)
-    show_pair("baseline", flip.baseline_output, "candidate", flip.candidate_output)
 
 
 def _stale(candidate: Candidate) -> bool:
@@ -174,6 +323,130 @@ def _after_regate_error(exc: UserError) -> None:
     show_error(exc)
 
 
+def _approve(candidate: Candidate, comment: str, *, stale: bool) -> None:
+    try:
+        with st.spinner("Re-gating on main's head..." if stale else "Approving..."):
+            outcome = approve(
+                db,
+                candidate.id,
+                user,
+                comment,
+                regate=project_regate(project(), db),
+                on_decided=decision_hook(project()),
+            )
+    except UserError as exc:
+        _after_regate_error(exc)
+        return
+    prefix = f"re-gated on main {outcome.regated_on[:12]}, passed; " if outcome.regated_on else ""
+    st.session_state["approval_flash"] = prefix + (
+        f"{candidate.id} shipped: merge commit {outcome.merge_sha}"
+        if outcome.merge_sha
+        else f"{candidate.id}: approval {len(outcome.approvals)} of "
+        f"{outcome.approvals_needed} recorded"
+    )
+    st.rerun()
+
+
+def _decide(candidate: Candidate, approved_by: list[str]) -> None:
+    """Approve (after a confirmation), reject, or re-gate a waiting candidate."""
+    stale = _stale(candidate)
+    if stale:
+        st.warning(
+            escape(
+                f"main has moved since this candidate was gated on {candidate.base_sha[:12]}. "
+                "Approving re-gates it first: main is merged into its branch and the agent is "
+                "replayed on the stored case sets; it ships only if it still passes."
+            )
+        )
+        if st.button("Re-gate on main's head", key="regate"):
+            try:
+                with st.spinner("Re-gating: merging main and replaying..."):
+                    fresh = regate_candidate(
+                        db,
+                        candidate.id,
+                        user,
+                        project_regate(project(), db),
+                        on_decided=decision_hook(project()),
+                    )
+            except UserError as exc:
+                _after_regate_error(exc)
+            else:
+                verdict = "passes" if fresh.gate.passed else "fails"
+                st.session_state["approval_flash"] = (
+                    f"{candidate.id} re-gated on main {fresh.base_sha[:12]}: it {verdict} its gate"
+                )
+                st.rerun()
+    pending = st.session_state.get("approve_pending")
+    if pending and pending.get("candidate") == candidate.id:
+        ships = len(set(approved_by)) + 1 >= approvers_needed(candidate.severity)
+        st.warning(
+            escape(
+                f"Approve {candidate.id}? "
+                + (
+                    f"This merges {candidate.branch} into {candidate.main_branch} of "
+                    f"{candidate.repo}"
+                    + (" after re-gating it on main's head" if stale else "")
+                    + "; a rollback reverts it."
+                    if ships
+                    else "This records your approval; a "
+                    f"{candidate.severity} fix needs {approvers_needed(candidate.severity)} "
+                    "approvers before it ships."
+                )
+            )
+        )
+        yes, no = st.columns(2)
+        if yes.button(
+            "Yes, approve" + (" and ship" if ships else ""), key="confirm_approve", type="primary"
+        ):
+            st.session_state.pop("approve_pending", None)
+            _approve(candidate, str(pending.get("comment", "")), stale=stale)
+        if no.button("Cancel", key="cancel_approve"):
+            st.session_state.pop("approve_pending", None)
+            st.rerun()
+        return
+    with st.form("decision"):
+        comment = st.text_area("Comment", key="decision_comment")
+        go, stop = st.columns(2)
+        approved = go.form_submit_button("Approve", type="primary")
+        rejected = stop.form_submit_button("Reject")
+    if approved:
+        try:
+            check_approve(
+                user,
+                author=candidate.author,
+                status=candidate.status,
+                severity=candidate.severity,
+                approved_by=approved_by,
+            )
+        except UserError:
+            _approve(candidate, comment, stale=stale)  # refused: approve() audits the attempt
+        else:
+            st.session_state["approve_pending"] = {"candidate": candidate.id, "comment": comment}
+            st.rerun()
+    if rejected:
+        try:
+            reject(db, candidate.id, user, comment, on_decided=decision_hook(project()))
+        except UserError as exc:
+            _after_regate_error(exc)
+        else:
+            st.session_state["approval_flash"] = f"{candidate.id} rejected"
+            st.rerun()
+
+
+# -- the decision: what changes, for which cluster, the gate's verdict, any staleness ----------
+approved_by = approvals_of(db, chosen.id)
+st.header(plain(f"{chosen.id}: a fix for {chosen.cluster_id}", limit=200))
+link("cluster", chosen.cluster_id, f"{chosen.cluster_id} · {chosen.cluster_label or 'cluster'}")
+st.text(
+    f"{STATUS_WORDS.get(chosen.status, chosen.status).capitalize()} · severity "
+    f"{chosen.severity} · priority {priority_text(chosen.priority)} · by {chosen.author}"
+    f"{' (' + chosen.strategy + ')' if chosen.strategy else ''} · gated {when(chosen.created_at)}\n"
+    f"Changes branch {chosen.branch} (off {chosen.base_sha[:12]}) · approvals "
+    f"{len(approved_by)} of {approvers_needed(chosen.severity)}"
+    + (f" ({', '.join(approved_by)})" if approved_by else "")
+)
+_verdict(chosen)
+
 if chosen.status == "needs_rework":
     reasons = [
         r for r in audit_records(db, subject=chosen.id, limit=50) if r.action == "needs_rework"
@@ -185,73 +458,11 @@ if chosen.status == "needs_rework":
 if not user.may(Role.approver):
     st.info(f"Deciding needs the approver role; you are a {user.role.value}.")
 elif chosen.status == "gated":
-    stale = _stale(chosen)
-    if stale:
-        st.warning(
-            escape(
-                f"main has moved since this candidate was gated on {chosen.base_sha[:12]}. "
-                "Approving re-gates it first: main is merged into its branch and the agent is "
-                "replayed on the stored case sets; it ships only if it still passes."
-            )
-        )
-        if st.button("Re-gate on main's head", key="regate"):
-            try:
-                with st.spinner("Re-gating: merging main and replaying..."):
-                    fresh = regate_candidate(
-                        db,
-                        chosen.id,
-                        user,
-                        project_regate(project(), db),
-                        on_decided=decision_hook(project()),
-                    )
-            except UserError as exc:
-                _after_regate_error(exc)
-            else:
-                verdict = "passes" if fresh.gate.passed else "fails"
-                st.session_state["approval_flash"] = (
-                    f"{chosen.id} re-gated on main {fresh.base_sha[:12]}: it {verdict} its gate"
-                )
-                st.rerun()
-    with st.form("decision"):
-        comment = st.text_area("Comment", key="decision_comment")
-        go, stop = st.columns(2)
-        approved = go.form_submit_button("Approve", type="primary")
-        rejected = stop.form_submit_button("Reject")
-    if approved or rejected:
-        try:
-            if approved:
-                with st.spinner("Re-gating on main's head..." if stale else "Approving..."):
-                    outcome = approve(
-                        db,
-                        chosen.id,
-                        user,
-                        comment,
-                        regate=project_regate(project(), db),
-                        on_decided=decision_hook(project()),
-                    )
-                prefix = (
-                    f"re-gated on main {outcome.regated_on[:12]}, passed; "
-                    if outcome.regated_on
-                    else ""
-                )
-                message = prefix + (
-                    f"{chosen.id} shipped: merge commit {outcome.merge_sha}"
-                    if outcome.merge_sha
-                    else f"{chosen.id}: approval {len(outcome.approvals)} of "
-                    f"{outcome.approvals_needed} recorded"
-                )
-            else:
-                reject(db, chosen.id, user, comment, on_decided=decision_hook(project()))
-                message = f"{chosen.id} rejected"
-        except UserError as exc:
-            _after_regate_error(exc)
-        else:
-            st.session_state["approval_flash"] = message
-            st.rerun()
+    _decide(chosen, approved_by)
 elif chosen.status == "shipped":
     ship = ship_of(db, chosen.id)
     if ship:
-        st.text(f"merge commit {ship['merge_sha']} at {ship['shipped_at']}")
+        st.text(f"Shipped as merge commit {ship['merge_sha']} on {when(ship['shipped_at'])}")
     with st.form("rollback"):
         comment = st.text_area("Why roll back?", key="rollback_comment")
         if st.form_submit_button("Roll back"):
@@ -265,13 +476,36 @@ elif chosen.status == "shipped":
                 )
                 st.rerun()
 
+# -- what changes: the diff; then the evidence ---------------------------------------------------
+st.subheader("Diff")
+st.code(chosen.diff or "(empty diff)", language="diff", wrap_lines=True)
+st.subheader("Rationale")
+st.text(chosen.rationale or "—")
+st.subheader("Gate details")
+st.caption(f"Replay run {chosen.replay_run}")
+_gate_table(chosen)
+st.subheader(f"Cases that flipped ({len(chosen.flips)})")
+if not chosen.flips:
+    st.write("None recorded.")
+for flip in chosen.flips[:20]:
+    with st.expander(plain(f"{flip.direction} · {flip.slice} · case {flip.case_id}", limit=200)):
+        st.code(flip.input or "—", language=None, wrap_lines=True)
+        show_pair("baseline", flip.baseline_output, "candidate", flip.candidate_output)
+if len(chosen.flips) > 20:
+    st.caption(f"and {count(len(chosen.flips) - 20, 'more case')}")
+
 st.subheader("Audit trail of this candidate")
-st.dataframe(
-    [
-        {"#": r.id, "at": r.at.isoformat(timespec="seconds"), "who": r.actor, "action": r.action}
-        | {"detail": str(r.detail)}
-        for r in audit_records(db, subject=chosen.id, limit=50)
-    ],
-    hide_index=True,
-    width="stretch",
-)
+trail = [
+    {
+        "#": r.id,
+        "When": when(r.at),
+        "Who": r.actor,
+        "Action": r.action.replace("_", " "),
+        "Details": details(r.detail),
+    }
+    for r in audit_records(db, subject=chosen.id, limit=50)
+]
+if trail:
+    st.dataframe(trail, hide_index=True, width="stretch")
+else:
+    st.write("Nothing recorded yet.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import altair as alt
 import streamlit as st
 
@@ -9,8 +11,17 @@ from flywheel.errors import UserError
 from ui._auth import current_user
 from ui._charts import chart
 from ui._context import project, store
-from ui._queries import cluster_detail, cluster_lines, cluster_map, reference_end
-from ui._render import escape, plain, show_error
+from ui._format import COUNT_AXIS, STATUS_WORDS, count, download_csv, growth_text, priority_text
+from ui._links import adopt, link, remember
+from ui._queries import (
+    cluster_candidates,
+    cluster_detail,
+    cluster_lines,
+    cluster_map,
+    cluster_weeks,
+    reference_end,
+)
+from ui._render import escape, plain, shorten, show_error
 from ui._rules import check_label
 from ui._triage import SEVERITIES, correct_triage, owners, taxonomy, triage_views
 
@@ -23,95 +34,167 @@ if not lines:
     st.stop()
 names = taxonomy(project().root)
 views = triage_views(db, names)
-table = sorted(
-    (
-        {
-            "cluster": line.id,
-            "label": line.label,
-            "priority": views[line.id].priority if line.id in views else None,
-            "size": line.size,
-            "this week": line.this_week,
-            "growth": line.growth,
-            "root cause": views[line.id].root_cause if line.id in views else "not triaged",
-            "severity": views[line.id].severity if line.id in views else "",
-            "owner": views[line.id].owner if line.id in views else "",
-            "reviewed": bool(views[line.id].corrected_by) if line.id in views else False,
-        }
-        for line in lines
-    ),
-    key=lambda row: (row["priority"] is not None, row["priority"] or 0.0, row["size"]),
+
+
+def _priority(cluster: str) -> float | None:
+    return views[cluster].priority if cluster in views else None
+
+
+end = reference_end(db)
+trends = cluster_weeks(db, end) if end is not None else {}
+ranked = sorted(
+    lines,
+    key=lambda line: (_priority(line.id) is not None, _priority(line.id) or 0.0, line.size),
     reverse=True,
 )
-picked = st.dataframe(
+table = [
+    {
+        "Cluster": line.id,
+        "Label": line.label,
+        "Priority": priority_text(_priority(line.id)),
+        "Failing traces": line.size,
+        "This week": line.this_week,
+        "Growth": "new" if line.new else growth_text(line.growth),
+        "Last 6 weeks": trends.get(line.id, [0] * 6),
+        "Root cause": views[line.id].root_cause if line.id in views else "not triaged",
+        "Severity": views[line.id].severity if line.id in views else "—",
+        "Owner": views[line.id].owner if line.id in views else "—",
+        "Reviewed": "yes" if line.id in views and views[line.id].corrected_by else "no",
+    }
+    for line in ranked
+]
+ids = [str(row["Cluster"]) for row in table]
+unknown = adopt("cluster", "cluster_id", ids)
+if unknown:
+    st.warning(escape(f"No active cluster {unknown}; showing the first instead."))
+
+
+def _picked_row() -> None:
+    """A click on a table row picks that cluster (before the select box below is drawn)."""
+    rows = st.session_state["cluster_table"]["selection"]["rows"]
+    if rows and rows[0] < len(ids):
+        st.session_state["cluster_id"] = ids[rows[0]]
+
+
+st.caption("Click a row to open its cluster.")
+st.dataframe(
     table,
     hide_index=True,
     width="stretch",
-    on_select="rerun",
+    on_select=_picked_row,
     selection_mode="single-row",
     key="cluster_table",
-    column_config={"growth": st.column_config.NumberColumn(format="percent")},
+    column_config={
+        "Last 6 weeks": st.column_config.LineChartColumn(
+            "Last 6 weeks", help="Failing traces per week, oldest first", y_min=0
+        )
+    },
 )
-ids = [str(row["cluster"]) for row in table]
-rows = picked.selection.rows if picked is not None else []
-default = rows[0] if rows else 0
-cluster_id = st.selectbox("Cluster", ids, index=default, key="cluster_id")
-detail = cluster_detail(db, str(cluster_id))
+download_csv(
+    [{k: v for k, v in row.items() if k != "Last 6 weeks"} for row in table],
+    "clusters.csv",
+    key="clusters_csv",
+)
+# Select box options are drawn as text (not Markdown): only shortened, never escaped.
+labels = {row["Cluster"]: shorten(f"{row['Cluster']} · {row['Label']}", 100) for row in table}
+cluster_id = str(st.selectbox("Cluster", ids, key="cluster_id", format_func=lambda c: labels[c]))
+remember("cluster", cluster_id)
+detail = cluster_detail(db, cluster_id)
 if detail is None:
     st.stop()
 
 st.header(plain(f"{detail.id}: {detail.label}", limit=200))
-st.text(f"{detail.size} failing traces · keywords: {', '.join(detail.keywords) or '—'}")
+st.text(f"{count(detail.size, 'failing trace')} · keywords: {', '.join(detail.keywords) or '—'}")
 if detail.description:
     st.text(detail.description)
 view = views.get(detail.id)
 if view is not None:
     st.subheader("Triage")
-    st.text(f"root cause: {view.root_cause} · severity: {view.severity} · owner: {view.owner}")
+    st.text(f"Root cause: {view.root_cause} · severity: {view.severity} · owner: {view.owner}")
     if view.corrected_by:
-        st.text(f"corrected by {view.corrected_by} (triage said: {view.triage_said})")
+        st.text(f"Corrected by {view.corrected_by} (triage said: {view.triage_said})")
     st.text(view.rationale)
-    st.caption("Evidence (trace / step ids)")
+    st.caption("Evidence")
     st.text("\n".join(view.evidence) or "—")
+    for trace_id in view.evidence_traces[:10]:
+        link("trace", trace_id, f"Open trace {trace_id}")
+
+st.subheader("Candidate fixes")
+proposed = cluster_candidates(db, detail.id)
+if not proposed:
+    st.write(
+        "No candidate fix for this cluster yet. The optimizers propose them: "
+        f"flywheel optimize --cluster {detail.id}"
+    )
+for candidate in proposed:
+    gate = "passed its gate" if candidate.gate_passed else "failed its gate"
+    link(
+        "candidate",
+        candidate.id,
+        f"{candidate.id} · {STATUS_WORDS.get(candidate.status, candidate.status)} · {gate} "
+        f"(fixed {candidate.target_fixed}, broke {candidate.target_broken} "
+        f"of {count(candidate.target_cases, 'case')}) · by {candidate.author}",
+    )
+
 left, right = st.columns(2)
 with left:
-    st.subheader("Weekly trend")
+    st.subheader("Failing traces per week")
     if detail.weekly:
         trend = [{"week": w, "traces": n} for w, n in detail.weekly.items()]
         st.altair_chart(
-            chart(trend).mark_line(point=True).encode(x="week:N", y="traces:Q"),
+            chart(trend)
+            .mark_bar()
+            .encode(
+                x=alt.X("week:N", title="ISO week"),
+                y=alt.Y("traces:Q", title="failing traces", axis=COUNT_AXIS),
+                tooltip=[alt.Tooltip("week:N", title="week"), alt.Tooltip("traces:Q")],
+            )
+            .properties(height=240),
             width="stretch",
         )
     else:
         st.write("No timestamps on these traces.")
 with right:
     st.subheader("Exemplars")
-    st.dataframe(
-        [{"trace": t.trace_id, "request": t.input_preview} for t in detail.exemplars],
-        hide_index=True,
-        width="stretch",
-    )
+    if not detail.exemplars:
+        st.write("No exemplars stored; clustering picks them on its next run.")
+    for exemplar in detail.exemplars:
+        link("trace", exemplar.trace_id, f"{exemplar.trace_id} · {exemplar.input_preview or ''}")
 
 st.subheader("Map of failing traces")
 points = cluster_map(db)
 if points:
+    biggest = [c for c, _ in Counter(p["cluster"] for p in points).most_common(8)]
     for point in points:
-        point["this cluster"] = point["cluster"] == detail.id
+        if point["cluster"] == detail.id:
+            point["group"] = f"{detail.id} (this cluster)"
+        elif point["cluster"] in biggest:
+            point["group"] = point["cluster"]
+        else:
+            point["group"] = "other clusters"
     st.altair_chart(
         chart(points)
-        .mark_circle(size=18)
+        .mark_circle()
         .encode(
             x=alt.X("x:Q", axis=None),
             y=alt.Y("y:Q", axis=None),
-            color=alt.Color("cluster:N", legend=None),
-            opacity=alt.condition("datum['this cluster']", alt.value(1.0), alt.value(0.25)),
-            tooltip=["cluster:N", "trace_id:N"],
+            color=alt.Color("group:N", title="Cluster", legend=alt.Legend(orient="right")),
+            size=alt.condition(alt.datum.cluster == detail.id, alt.value(60), alt.value(14)),
+            opacity=alt.condition(alt.datum.cluster == detail.id, alt.value(1.0), alt.value(0.35)),
+            tooltip=[
+                alt.Tooltip("cluster:N", title="cluster"),
+                alt.Tooltip("trace_id:N", title="trace"),
+            ],
         )
         .properties(height=360),
         width="stretch",
     )
-    st.caption("2-D projection (PCA) of the failure signatures' embeddings; a sample.")
+    st.caption(
+        "2-D projection (PCA) of the failure signatures' embeddings, a sample; the largest "
+        "clusters in colour, this one drawn larger."
+    )
 else:
-    st.write("No cached embeddings to draw a map from yet.")
+    st.write("No cached embeddings to draw a map from yet; they appear after flywheel cluster.")
 
 st.subheader("Correct the triage")
 label_flash = st.session_state.pop("label_flash", None)
@@ -125,19 +208,19 @@ else:
     causes = names.names
     current = view.root_cause if view is not None and view.root_cause in causes else causes[0]
     owner_names = owners(names)
-    with st.form("triage_label"):
+    with st.form(f"triage_label_{detail.id}"):
         cause = st.selectbox(
             "Root cause",
             causes,
             index=causes.index(current),
             format_func=lambda n: f"{n} (owner: {names.root_causes[n].owner})",
-            key="label_root_cause",
+            key=f"label_root_cause_{detail.id}",
         )
         severity = st.selectbox(
             "Severity",
             SEVERITIES,
             index=SEVERITIES.index(view.severity) if view and view.severity in SEVERITIES else 1,
-            key="label_severity",
+            key=f"label_severity_{detail.id}",
         )
         owner = st.selectbox(
             "Owner",
@@ -145,9 +228,9 @@ else:
             index=1 + owner_names.index(view.owner)
             if view is not None and view.corrected_by and view.owner in owner_names
             else 0,
-            key="label_owner",
+            key=f"label_owner_{detail.id}",
         )
-        note = st.text_input("Note", key="label_note")
+        note = st.text_input("Note", key=f"label_note_{detail.id}")
         if st.form_submit_button("Save label"):
             chosen_owner = None if owner not in owner_names else str(owner)
             try:

@@ -8,8 +8,12 @@ from flywheel.errors import UserError
 from ui._auth import current_user
 from ui._context import project, store
 from ui._exports import KINDS, exported_files, exports_dir, run_export
+from ui._format import show_table
 from ui._render import escape, show_error
 from ui._users import Role
+
+#: Larger exports are copied from the server, not sent through the browser session.
+DOWNLOAD_LIMIT = 100 * 1024 * 1024
 
 user = current_user()
 db = store()
@@ -46,22 +50,34 @@ files = exported_files(folder)
 if not files:
     st.info("No exports in this folder yet.")
     st.stop()
-st.dataframe(
+show_table(
     [
         {
             "file": f.name,
             "records": f.records,
-            "bytes": f.bytes,
-            "written": f.modified.isoformat(timespec="seconds"),
+            "size": f"{f.bytes / 1024:,.1f} KB",
+            "written": f.modified,
             "card": f.card.name if f.card else "—",
         }
         for f in files
     ],
-    hide_index=True,
-    width="stretch",
+    key="exports_csv",
+    file_name="exports.csv",
+    names={"card": "Dataset card"},
 )
 by_name = {f.name: f for f in files}
 chosen = by_name[str(st.selectbox("Export", list(by_name), key="export_file"))]
+if chosen.bytes <= DOWNLOAD_LIMIT:
+    with chosen.path.open("rb") as data:
+        st.download_button(
+            f"Download {chosen.name}",
+            data.read(),
+            file_name=chosen.name,
+            mime="application/jsonl",
+            key="export_download",
+        )
+else:
+    st.caption(escape(f"Too large to download through the app; the file is {chosen.path}"))
 st.subheader("Dataset card")
 if chosen.card is not None:
     st.code(chosen.card.read_text(encoding="utf-8"), language="markdown", wrap_lines=True)

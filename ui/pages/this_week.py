@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+from typing import Any
+
 import altair as alt
 import streamlit as st
 
 from ui._auth import current_user
 from ui._charts import chart
 from ui._context import store
-from ui._queries import cluster_lines, reference_end, ships, week_overview
+from ui._format import COUNT_AXIS, download_csv, growth_text, priority_text, when, yes_no
+from ui._links import go
+from ui._queries import cluster_lines, reference_end, ships, week_overview, weekly_rates
 from ui._triage import triage_views
 
 current_user()
@@ -33,18 +38,59 @@ c.metric(
     delta_color="inverse",
 )
 if overview.daily:
+    days = sorted({str(row["day"]) for row in overview.daily})
+    labels = {d: f"{date.fromisoformat(d):%a %-d %b}" for d in days}
+    daily = [{**row, "date": labels[str(row["day"])]} for row in overview.daily]
     st.altair_chart(
-        chart(overview.daily)
+        chart(daily)
         .mark_bar()
         .encode(
-            x=alt.X("day:T", title="day"),
-            y=alt.Y("traces:Q", title="traces"),
-            color=alt.Color("failing:N", scale=alt.Scale(range=["#d62728", "#9ecae1"])),
-            tooltip=["day:T", "failing:N", "traces:Q"],
+            x=alt.X("date:O", title=None, sort=[labels[d] for d in days]),
+            y=alt.Y("traces:Q", title="traces per day", axis=COUNT_AXIS),
+            color=alt.Color(
+                "failing:N",
+                title="Traces",
+                scale=alt.Scale(domain=["failing", "ok"], range=["#d62728", "#9ecae1"]),
+            ),
+            tooltip=[
+                alt.Tooltip("date:O", title="day"),
+                alt.Tooltip("failing:N", title="status"),
+                alt.Tooltip("traces:Q", title="traces", format=","),
+            ],
         )
         .properties(height=220),
         width="stretch",
     )
+    st.caption("Traces per day over the last two weeks, failing ones in red.")
+
+weeks = [w for w in weekly_rates(db, end) if w.traces]
+if len(weeks) > 1:
+    trend = [
+        {
+            "week": f"{w.start:%-d %b}–{(w.end - timedelta(microseconds=1)):%-d %b}",
+            "failing rate": w.failing_rate,
+            "traces": w.traces,
+            "failing": w.failing,
+        }
+        for w in weeks
+    ]
+    st.altair_chart(
+        chart(trend)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("week:O", title=None, sort=None),
+            y=alt.Y("failing rate:Q", title="failing rate", axis=alt.Axis(format=".0%")),
+            tooltip=[
+                alt.Tooltip("week:O"),
+                alt.Tooltip("failing rate:Q", format=".1%"),
+                alt.Tooltip("failing:Q", format=","),
+                alt.Tooltip("traces:Q", format=","),
+            ],
+        )
+        .properties(height=180),
+        width="stretch",
+    )
+    st.caption("Failing rate per 7-day week, up to the newest trace.")
 
 st.subheader("Clusters that grew or appeared")
 lines = cluster_lines(db, end)
@@ -60,29 +106,35 @@ elif not moving:
 else:
     frame = [
         {
-            "cluster": line.id,
-            "label": line.label,
-            "last week": line.last_week,
-            "this week": line.this_week,
-            "growth": "new" if line.new else f"{line.growth:+.0%}",
+            "Cluster": line.id,
+            "Label": line.label,
+            "Last week": line.last_week,
+            "This week": line.this_week,
+            "Growth": "new" if line.new else growth_text(line.growth),
         }
         for line in moving
     ]
-    st.dataframe(frame, hide_index=True, width="stretch")
+    st.caption("Click a row to open its cluster.")
+    grown = st.dataframe(
+        frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row"
+    )
+    if grown is not None and grown.selection.rows:
+        go("cluster", str(frame[grown.selection.rows[0]]["Cluster"]))
+    download_csv(frame, "clusters_moving.csv", key="moving_csv")
     long = [
-        {"cluster": row["cluster"], "week": week, "value": row[week]}
+        {"cluster": row["Cluster"], "week": week, "value": row[week]}
         for row in frame
-        for week in ("last week", "this week")
+        for week in ("Last week", "This week")
     ]
     st.altair_chart(
         chart(long)
         .mark_bar()
         .encode(
-            x=alt.X("cluster:N", sort=None),
+            x=alt.X("cluster:N", sort=None, title=None),
             xOffset="week:N",
-            y=alt.Y("value:Q", title="failing traces"),
-            color="week:N",
-            tooltip=["cluster:N", "week:N", "value:Q"],
+            y=alt.Y("value:Q", title="failing traces", axis=COUNT_AXIS),
+            color=alt.Color("week:N", title=None),
+            tooltip=["cluster:N", "week:N", alt.Tooltip("value:Q", title="failing traces")],
         )
         .properties(height=220),
         width="stretch",
@@ -96,59 +148,95 @@ else:
     triage = [view.model_dump() for view in views.values()]
     left, right = st.columns(2)
     left.altair_chart(
-        chart(triage).mark_bar().encode(y="root_cause:N", x="count():Q"),
+        chart(triage)
+        .mark_bar()
+        .encode(
+            y=alt.Y("root_cause:N", title="root cause"),
+            x=alt.X("count():Q", title="clusters", axis=COUNT_AXIS),
+        ),
         width="stretch",
     )
     right.altair_chart(
-        chart(triage).mark_bar().encode(x="severity:N", y="count():Q"),
+        chart(triage)
+        .mark_bar()
+        .encode(
+            x=alt.X("severity:N", title="severity"),
+            y=alt.Y("count():Q", title="clusters", axis=COUNT_AXIS),
+        ),
         width="stretch",
     )
 
 st.subheader("Top priorities")
 if views:
     ranked = sorted(views.values(), key=lambda v: v.priority or 0.0, reverse=True)[:10]
-    st.dataframe(
-        [v.model_dump(exclude={"rationale", "evidence"}) for v in ranked],
-        hide_index=True,
-        width="stretch",
-    )
+    top_rows: list[dict[str, Any]] = [
+        {
+            "Cluster": v.cluster_id,
+            "Priority": priority_text(v.priority),
+            "Root cause": v.root_cause,
+            "Severity": v.severity,
+            "Owner": v.owner,
+            "Fixable": yes_no(v.fixable),
+            "Corrected by": v.corrected_by or "—",
+        }
+        for v in ranked
+    ]
 elif lines:
     st.caption("Without triage, ranked by failing traces this week.")
     top = sorted(lines, key=lambda line: line.this_week, reverse=True)[:10]
-    st.dataframe(
-        [{"cluster": t.id, "label": t.label, "this week": t.this_week} for t in top],
-        hide_index=True,
-        width="stretch",
+    top_rows = [{"Cluster": t.id, "Label": t.label, "This week": t.this_week} for t in top]
+else:
+    top_rows = []
+if top_rows:
+    st.caption("Click a row to open its cluster.")
+    picked = st.dataframe(
+        top_rows, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row"
     )
+    if picked is not None and picked.selection.rows:
+        go("cluster", str(top_rows[picked.selection.rows[0]]["Cluster"]))
 
 st.subheader("Shipped fixes and their effect")
 shipped = ships(db)
 if not shipped:
-    st.write("No fix has shipped yet.")
+    st.write("No fix has shipped yet. Approve one on the Approvals page.")
 else:
     effect = [
         {
-            "candidate": s.candidate_id,
-            "cluster": s.cluster_id,
-            "shipped": s.shipped_at.isoformat(timespec="minutes"),
-            "failing week before": s.failing_week_before,
-            "failing week after": s.failing_week_after,
-            "rolled back": s.rolled_back,
-            "approvers": ", ".join(s.approvers),
+            "Candidate": s.candidate_id,
+            "Cluster": s.cluster_id,
+            "Shipped": when(s.shipped_at),
+            "Failing week before": s.failing_week_before,
+            "Failing week after": s.failing_week_after,
+            "Rolled back": yes_no(s.rolled_back),
+            "Approvers": ", ".join(s.approvers) or "—",
         }
         for s in shipped
     ]
-    st.dataframe(effect, hide_index=True, width="stretch")
+    st.caption("Click a row to open the fix on the Approvals page (and roll it back there).")
+    opened = st.dataframe(
+        effect, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row"
+    )
+    if opened is not None and opened.selection.rows:
+        go("candidate", str(effect[opened.selection.rows[0]]["Candidate"]))
+    download_csv(effect, "shipped_fixes.csv", key="shipped_csv")
     st.altair_chart(
         chart(
             [
-                {"candidate": row["candidate"], "window": window, "value": row[window]}
+                {"candidate": row["Candidate"], "window": window, "value": row[window]}
                 for row in effect
-                for window in ("failing week before", "failing week after")
+                for window in ("Failing week before", "Failing week after")
             ]
         )
         .mark_bar()
-        .encode(x="candidate:N", xOffset="window:N", y="value:Q", color="window:N")
+        .encode(
+            x=alt.X("candidate:N", title=None),
+            xOffset=alt.XOffset("window:N", sort=["Failing week before", "Failing week after"]),
+            y=alt.Y("value:Q", title="failing traces in the cluster", axis=COUNT_AXIS),
+            color=alt.Color(
+                "window:N", title=None, sort=["Failing week before", "Failing week after"]
+            ),
+            tooltip=["candidate:N", "window:N", alt.Tooltip("value:Q", title="failing traces")],
+        )
         .properties(height=200),
         width="stretch",
     )

@@ -10,10 +10,28 @@ from flywheel.errors import UserError
 from flywheel.trace import Step, StepType
 from ui._auth import current_user
 from ui._context import store
-from ui._queries import TraceFilter, cluster_of, routes, search_traces
-from ui._render import plain, show_error, show_text
+from ui._format import count, download_csv, number, when
+from ui._links import link, param, remember
+from ui._queries import (
+    Cursor,
+    TraceFilter,
+    cluster_of,
+    cursor_of,
+    routes,
+    search_traces,
+    traces_by_id,
+)
+from ui._render import escape, plain, show_error, show_text
 
 PAGE = 50
+STATUS: dict[bool | None, str] = {True: "failing", False: "ok"}
+
+
+def forget_trace() -> None:
+    """A new search or page opens its own first trace, not the one the URL named."""
+    st.query_params.pop("trace", None)
+    st.session_state.pop("trace_open", None)
+
 
 current_user()
 db = store()
@@ -25,9 +43,10 @@ with st.form("trace_filter"):
     trace_id = b.text_input("Trace id starts with", key="f_id")
     status = c.selectbox("Status", ["all", "failing", "ok"], key="f_status")
     route = d.selectbox("Route", ["any", *routes(db)], key="f_route")
-    cluster = e.text_input("Cluster", key="f_cluster")
+    cluster = e.text_input("Cluster", key="f_cluster", placeholder="e.g. C-0003")
     if st.form_submit_button("Search"):
         st.session_state["trace_pages"] = [None]
+        forget_trace()
 where = TraceFilter(
     text=text,
     trace_id=trace_id,
@@ -35,42 +54,86 @@ where = TraceFilter(
     route=None if route == "any" else route,
     cluster_id=cluster.strip() or None,
 )
-pages: list[int | None] = st.session_state.setdefault("trace_pages", [None])
-found, more = search_traces(db, where, limit=PAGE, after_pk=pages[-1])
+pages: list[Cursor | None] = st.session_state.setdefault("trace_pages", [None])
+found, more = search_traces(db, where, limit=PAGE, after=pages[-1])
 back, page_label, forward = st.columns([1, 3, 1])
 if back.button("Newer", disabled=len(pages) == 1):
     pages.pop()
+    forget_trace()
     st.rerun()
-page_label.caption(f"Page {len(pages)} · {len(found)} traces, newest first")
+page_label.caption(
+    f"Page {len(pages)} · {count(len(found), 'trace')}, newest first (by the trace's time)"
+)
 if forward.button("Older", disabled=not more) and found:
-    pages.append(found[-1].pk)
+    pages.append(cursor_of(found[-1]))
+    forget_trace()
     st.rerun()
-if not found:
-    st.info("No trace matches.")
+
+# ?trace=ID opens that trace even when it is not on this page of results.
+wanted = param("trace")
+opened = [t for t in found if t.trace_id == wanted]
+if wanted and not opened:
+    opened = traces_by_id(db, [wanted])
+    if not opened:
+        st.warning(escape(f"No trace {wanted}."))
+listed = opened + [t for t in found if t not in opened]
+if not listed:
+    st.info(
+        "No trace matches. Clear a filter, or ingest traces: flywheel ingest FILE"
+        if any((text, trace_id, status != "all", route != "any", cluster.strip()))
+        else "No traces yet. Ingest some: flywheel ingest FILE"
+    )
     st.stop()
+rows = [
+    {
+        "Trace": t.trace_id,
+        "Time": when(t.timestamp),
+        "Request": t.input_preview,
+        "Route": t.route or "—",
+        "Status": STATUS.get(t.failing, "not scored"),
+        "Failure score": number(t.failure_score),
+        "Tool calls": t.tool_calls,
+        "Errors": t.error_count,
+        "Latency (ms)": number(t.latency_ms, 0),
+    }
+    for t in found
+]
+
+
+def _picked_row() -> None:
+    picked = st.session_state["trace_table"]["selection"]["rows"]
+    if picked and picked[0] < len(found):
+        chosen = found[picked[0]]
+        st.session_state["trace_open"] = f"{chosen.trace_id} ({chosen.source})"
+        st.query_params["trace"] = chosen.trace_id
+        st.session_state["_trace_from_url"] = chosen.trace_id
+
+
+st.caption("Click a row to open its trace.")
 st.dataframe(
-    (
-        [
-            {
-                "trace": t.trace_id,
-                "time": t.timestamp.isoformat(timespec="seconds") if t.timestamp else None,
-                "request": t.input_preview,
-                "route": t.route,
-                "failing": t.failing,
-                "score": t.failure_score,
-                "tools": t.tool_calls,
-                "errors": t.error_count,
-                "latency ms": t.latency_ms,
-            }
-            for t in found
-        ]
-    ),
+    rows,
     hide_index=True,
     width="stretch",
+    on_select=_picked_row,
+    selection_mode="single-row",
+    key="trace_table",
 )
-by_label = {f"{t.trace_id} ({t.source})": t for t in found}
-chosen = st.selectbox("Open trace", list(by_label), key="trace_open")
+download_csv(rows, "traces.csv", key="traces_csv")
+by_label = {f"{t.trace_id} ({t.source})": t for t in listed}
+labels = list(by_label)
+
+
+if (
+    wanted
+    and opened
+    and (st.session_state.get("_trace_from_url") != wanted or "trace_open" not in st.session_state)
+):
+    st.session_state["trace_open"] = labels[0]
+if st.session_state.get("trace_open") not in labels:
+    st.session_state.pop("trace_open", None)
+chosen = st.selectbox("Open trace", labels, key="trace_open")
 summary = by_label[str(chosen)]
+remember("trace", summary.trace_id)
 try:
     stored = db.get_trace(summary.trace_id, summary.source)
 except UserError as exc:
@@ -79,12 +142,21 @@ except UserError as exc:
 trace = stored.trace
 
 st.header(plain(trace.trace_id))
-st.text(
-    f"source {stored.source} · version {stored.version} · failing {stored.failing} "
-    f"(score {stored.failure_score}) · cluster {cluster_of(db, stored.pk) or '—'}\n"
-    f"session {trace.session_id or '—'} · user {trace.user_id or '—'} · "
-    f"time {trace.timestamp or '—'} · latency {trace.latency_ms or '—'} ms"
+score = (
+    f" (failure score {number(stored.failure_score)})" if stored.failure_score is not None else ""
 )
+st.text(
+    f"{STATUS.get(stored.failing, 'not scored').capitalize()}{score} · source {stored.source} · "
+    f"version {stored.version}\n"
+    f"Session {trace.session_id or '—'} · user {trace.user_id or '—'} · "
+    f"time {when(trace.timestamp)} · latency "
+    f"{number(trace.latency_ms, 0) + ' ms' if trace.latency_ms is not None else '—'}"
+)
+member_of = cluster_of(db, stored.pk)
+if member_of:
+    link("cluster", member_of, f"In cluster {member_of}")
+else:
+    st.caption("In no cluster.")
 left, right = st.columns(2)
 with left:
     show_text(trace.input, label="Input")
@@ -133,19 +205,19 @@ if trace.feedback or trace.scores:
         (
             [
                 {
-                    "kind": f.kind.value,
-                    "value": f.value,
-                    "comment": f.comment,
-                    "source": f.source.value,
+                    "Kind": f.kind.value,
+                    "Value": "—" if f.value is None else str(f.value),
+                    "Comment": f.comment or "—",
+                    "Source": f.source.value,
                 }
                 for f in trace.feedback
             ]
             + [
                 {
-                    "kind": f"score:{sc.name}",
-                    "value": sc.value,
-                    "comment": sc.comment,
-                    "source": sc.source,
+                    "Kind": f"score: {sc.name}",
+                    "Value": "—" if sc.value is None else str(sc.value),
+                    "Comment": sc.comment or "—",
+                    "Source": str(sc.source or "—"),
                 }
                 for sc in trace.scores
             ]
@@ -154,7 +226,7 @@ if trace.feedback or trace.scores:
         width="stretch",
     )
 else:
-    st.write("None.")
+    st.write("No feedback or scores on this trace.")
 st.subheader("Failure signals")
 signals = db.signals_of(stored.pk)
 if signals:
@@ -162,10 +234,10 @@ if signals:
         (
             [
                 {
-                    "kind": s.kind.value,
-                    "strength": s.strength,
-                    "evidence": s.evidence,
-                    "step": s.step_id,
+                    "Signal": s.kind.value.replace("_", " "),
+                    "Strength": number(s.strength),
+                    "Evidence": s.evidence or "—",
+                    "Step": s.step_id or "—",
                 }
                 for s in signals
             ]
@@ -174,4 +246,4 @@ if signals:
         width="stretch",
     )
 else:
-    st.write("None derived yet.")
+    st.write("No failure signal derived yet; flywheel detect derives them.")
