@@ -5,14 +5,17 @@ from __future__ import annotations
 import multiprocessing
 import signal
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from flywheel.config import ScoreRule
 from flywheel.errors import FlywheelError, UserError
 from flywheel.formats import Rejected, TraceFormat, TraceSource, detect_format, get_format
+from flywheel.signals import ScoreDirections
 from flywheel.store import IngestCounts, PreparedTrace, Store, prepare_trace
+from flywheel.trace import RAW_SUFFIX, Trace
 
 #: Called after each batch with (file, records read so far in that file).
 ProgressCallback = Callable[[str, int], None]
@@ -27,23 +30,37 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
 
     Folder contents are sorted; hidden files and folders are skipped.
     """
+    return find_trace_files(paths)[0]
+
+
+def find_trace_files(paths: Iterable[Path]) -> tuple[list[Path], list[dict[str, str]]]:
+    """`expand_paths`, and the other (non-hidden) files under the folders, each with why it
+    was not read: a folder is never passed over in silence."""
     files: list[Path] = []
+    skipped: list[dict[str, str]] = []
     for path in paths:
         if path.is_dir():
-            files.extend(
-                sorted(
-                    p
-                    for p in path.rglob("*")
-                    if p.is_file()
-                    and p.suffix.lower() in TRACE_SUFFIXES
-                    and not any(part.startswith(".") for part in p.relative_to(path).parts)
-                )
-            )
+            for p in sorted(path.rglob("*")):
+                if not p.is_file() or any(
+                    part.startswith(".") for part in p.relative_to(path).parts
+                ):
+                    continue
+                if p.suffix.lower() in TRACE_SUFFIXES:
+                    files.append(p)
+                else:
+                    suffixes = ", ".join(sorted(TRACE_SUFFIXES))
+                    skipped.append(
+                        {
+                            "file": str(p),
+                            "reason": f"not a trace file by its name (folders are searched "
+                            f"for {suffixes}); name the file to read it anyway",
+                        }
+                    )
         elif path.is_file():
             files.append(path)
         else:
             raise UserError(f"{path}: no such file or folder")
-    return files
+    return files, skipped
 
 
 def ingest_paths(
@@ -55,17 +72,24 @@ def ingest_paths(
     batch_size: int = 2000,
     max_record_bytes: int = 64 * 1024 * 1024,
     on_progress: ProgressCallback | None = None,
+    score_rules: Mapping[str, ScoreRule] | None = None,
 ) -> IngestCounts:
     """Ingest every file; bad records are quarantined, everything else stored. Idempotent.
 
     ``source`` names where the traces come from (part of their key); by default the format's
     name. The run row is kept current batch by batch, so an interrupted run shows what it
     committed; rerunning finishes the job and counts what was already stored as duplicates.
+
+    ``score_rules`` (``[signals.scores]``) are what the scores read are checked against: a
+    score whose values contradict its direction gets a line in ``warnings``, as does each
+    feedback kind or source, or step type, read as a known meaning.
     """
     fixed = None if format == "auto" else get_format(format)
-    files = expand_paths(paths)
+    files, skipped = find_trace_files(paths)
     run_id = store.start_run([str(f) for f in files])
-    total = IngestCounts()
+    total = IngestCounts(skipped=skipped)
+    directions = ScoreDirections(score_rules)
+    notes_seen: set[str] = set()
     status = "failed"
     try:
         for file in files:
@@ -77,8 +101,11 @@ def ingest_paths(
                 source,
                 batch_size,
                 on_progress,
+                directions,
+                notes_seen,
             )
             total.add(counts)
+        total.warnings.extend(directions.warnings())
         status = "completed"
     except KeyboardInterrupt:
         status = "interrupted"
@@ -95,33 +122,60 @@ class _Batch:
     prepared: list[PreparedTrace] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     read: int = 0
+    #: Values read as a known meaning (``feedback kind 'escalation' read as 'implicit'``).
+    notes: set[str] = field(default_factory=set)
+    directions: ScoreDirections = field(default_factory=ScoreDirections)
 
 
-def _batches(src: TraceSource, fmt: TraceFormat, batch_size: int) -> Iterator[_Batch]:
+def _notes(trace: Trace) -> Iterator[str]:
+    for fb in trace.feedback:
+        if fb.model_extra:
+            yield from fb.unknown_values
+    for step in trace.steps:
+        extra = step.model_extra
+        if extra and "type" + RAW_SUFFIX in extra:
+            yield f"step type {extra['type' + RAW_SUFFIX]!r} read as 'other'"
+
+
+def _batches(
+    src: TraceSource,
+    fmt: TraceFormat,
+    batch_size: int,
+    rules: Mapping[str, ScoreRule] | None = None,
+) -> Iterator[_Batch]:
     """Parse and prepare a file's records in batches; a repeated trace id starts a new batch
     so that a changed second copy in the same file becomes a new version of the first."""
-    batch, seen, read = _Batch(), set[str](), 0
+    batch, seen, read = _Batch(directions=ScoreDirections(rules)), set[str](), 0
     for record in fmt.read(src):
         read += 1
         item = record if isinstance(record, Rejected) else prepare_trace(record)
+        if not isinstance(item, Rejected) and not isinstance(record, Rejected):
+            batch.notes.update(_notes(record.trace))
+            batch.directions.add(record.trace)
         if isinstance(item, Rejected):
             batch.rejected.append(item)
         else:
             if item.trace_id in seen:
+                # The new copy's scores stay with it: they were counted in the old batch.
                 yield batch
-                batch, seen = _Batch(read=read - 1), set()
+                batch, seen = _Batch(read=read - 1, directions=ScoreDirections(rules)), set()
             batch.prepared.append(item)
             seen.add(item.trace_id)
         if len(batch.prepared) + len(batch.rejected) >= batch_size:
             batch.read = read
             yield batch
-            batch, seen = _Batch(read=read), set()
+            batch, seen = _Batch(read=read, directions=ScoreDirections(rules)), set()
     batch.read = read
     yield batch
 
 
 def _parse_in_child(
-    out: Connection, parents_end: Connection, src: TraceSource, fmt: TraceFormat, batch_size: int
+    out: Connection,
+    parents_end: Connection,
+    src: TraceSource,
+    fmt: TraceFormat,
+    batch_size: int,
+    rules: Mapping[str, ScoreRule] | None,
 ) -> None:  # pragma: no cover - runs in the parser process; its output is tested
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interrupt means
     # Without this copy of the read end, a parent killed mid-file would leave this process
@@ -129,7 +183,7 @@ def _parse_in_child(
     # them the dead parent's open transaction on PostgreSQL).
     parents_end.close()
     try:
-        for batch in _batches(src, fmt, batch_size):
+        for batch in _batches(src, fmt, batch_size, rules):
             out.send(batch)
         out.send(None)
     except BaseException:
@@ -138,19 +192,26 @@ def _parse_in_child(
         out.close()
 
 
-def _parsed_batches(src: TraceSource, fmt: TraceFormat, batch_size: int) -> Iterator[_Batch]:
+def _parsed_batches(
+    src: TraceSource,
+    fmt: TraceFormat,
+    batch_size: int,
+    rules: Mapping[str, ScoreRule] | None = None,
+) -> Iterator[_Batch]:
     """`_batches`, computed in a forked parser process so parsing and writing use two cores.
 
     Where fork is unavailable, parsing runs in this process. The pipe holds a few batches at
     most (the child blocks on a full pipe), so memory stays bounded whatever the file size.
     """
     if "fork" not in multiprocessing.get_all_start_methods():
-        yield from _batches(src, fmt, batch_size)
+        yield from _batches(src, fmt, batch_size, rules)
         return
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(
-        target=_parse_in_child, args=(sender, receiver, src, fmt, batch_size), daemon=True
+        target=_parse_in_child,
+        args=(sender, receiver, src, fmt, batch_size, rules),
+        daemon=True,
     )
     child.start()
     sender.close()
@@ -181,6 +242,8 @@ def _ingest_file(
     source: str | None,
     batch_size: int,
     on_progress: ProgressCallback | None,
+    directions: ScoreDirections,
+    notes_seen: set[str],
 ) -> IngestCounts:
     counts = IngestCounts()
     if src.path.stat().st_size == 0:
@@ -199,9 +262,13 @@ def _ingest_file(
         counts.add(store.write_batch(run_id, source or "unknown", [], [rejected]))
         return counts
     key = source or fmt.name
-    for batch in _parsed_batches(src, fmt, batch_size):
+    for batch in _parsed_batches(src, fmt, batch_size, directions.rules):
         if batch.prepared or batch.rejected:
             counts.add(store.write_batch(run_id, key, batch.prepared, batch.rejected))
+        directions.merge(batch.directions)
+        for note in sorted(batch.notes - notes_seen):
+            counts.warnings.append(f"{note} (first in {src.name})")
+        notes_seen |= batch.notes
         if on_progress:
             on_progress(src.name, batch.read)
     return counts

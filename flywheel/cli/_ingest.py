@@ -60,6 +60,7 @@ def ingest(
             batch_size=proj.settings.ingest.batch_size,
             max_record_bytes=proj.settings.ingest.max_record_bytes,
             on_progress=on_progress,
+            score_rules=proj.settings.signals.scores,
         )
         detection = detect_failures(store, proj.settings.signals)
     report = counts.as_dict()
@@ -77,5 +78,11 @@ def ingest(
             err_console.print(f"[yellow]{where}:{field} {error['reason']}[/]", highlight=False)
         if len(counts.errors) > 20:
             err_console.print(f"... and {len(counts.errors) - 20} more: `flywheel quarantine`")
+        for skipped in counts.skipped[:20]:
+            err_console.print(f"skipped {skipped['file']}: {skipped['reason']}", highlight=False)
+        if len(counts.skipped) > 20:
+            err_console.print(f"... and {len(counts.skipped) - 20} more files skipped (--json)")
+        for warning in counts.warnings:
+            err_console.print(f"[yellow]warning: {warning}[/]", highlight=False)
     if strict and counts.quarantined:
         raise typer.Exit(1)

@@ -117,7 +117,12 @@ def test_score_thresholds_come_from_config(store: Store, ingest: Ingest) -> None
 
     (signal,) = store.signals_of(pks["judged"])
     assert signal.kind is SignalKind.low_score
-    assert signal.detail == {"score": "helpfulness", "value": 6, "threshold": 7}
+    assert signal.detail == {
+        "score": "helpfulness",
+        "value": 6,
+        "threshold": 7,
+        "higher_is_better": True,
+    }
     assert 0.5 < signal.strength < 0.6
 
 
