@@ -1,0 +1,343 @@
+# ruff: noqa: E501
+"""Real exports, as their tools wrote them (tests/fixtures/real, PROVENANCE.md there): each file
+is ingested by auto-detection, then checked the way a user would check it: the format chosen,
+the number of traces, each trace's step tree (kinds and parents), models, tokens, errors,
+feedback and scores, the answer, and which traces are flagged failing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flywheel.config import SignalsConfig
+from flywheel.formats import TraceSource, detect_format
+from flywheel.ingest import ingest_paths
+from flywheel.signals import detect_failures
+from flywheel.store import Store
+from tests.formats.real._summary import summarise
+
+ROOT = Path(__file__).parents[2] / "fixtures" / "real"
+
+
+@dataclass(frozen=True)
+class Trace:
+    steps: str
+    models: list[str] = field(default_factory=list)
+    tokens: int = 0
+    errors: int = 0
+    feedback: list[tuple[str, float | None, str]] = field(default_factory=list)
+    scores: list[tuple[str, float]] = field(default_factory=list)
+    failing: bool = False
+    answer: str = ""
+
+
+@dataclass(frozen=True)
+class Expected:
+    format: str
+    read: int
+    quarantined: int
+    traces: dict[str, Trace]
+
+
+EXPECTED: dict[str, Expected] = {
+    "langfuse/agno-2025-06-11.json": Expected(
+        "langfuse",
+        read=1,
+        quarantined=0,
+        traces={
+            "080130871f53145aecf7c29d5dfb6e4c": Trace(
+                steps="chain llm<0 llm<1 chain<0 llm<0 llm<4",
+                models=["gpt-4o-mini"],
+                tokens=3839,
+                answer="To find out what's currently trending on",
+            ),
+        },
+    ),
+    "langfuse/autogen-2025-06-06.json": Expected(
+        "langfuse",
+        read=1,
+        quarantined=0,
+        traces={
+            "1b72c51fabed12ae7df83bfd4a09f545": Trace(
+                steps="chain llm<0",
+                models=["gpt-4o"],
+                tokens=44,
+                answer="Hello World!",
+            ),
+        },
+    ),
+    "langfuse/google-adk-2025-08-28.json": Expected(
+        "langfuse",
+        read=1,
+        quarantined=0,
+        traces={
+            "b82a0bdc1994fc5d1c8576ca032543f7": Trace(
+                steps="chain agent<0 llm<1 tool<2 llm<1",
+                models=["gemini-2.0-flash"],
+                tokens=76,
+                scores=[("hallucination", 0.0), ("toxicity", 0.0)],
+                answer="Hello Langfuse 👋!\n",
+            ),
+        },
+    ),
+    "langfuse/google-gemini-2025-08-01.json": Expected(
+        "langfuse",
+        read=1,
+        quarantined=0,
+        traces={
+            "9f2f0fe0228fd81a9fe75882934b384a": Trace(
+                steps="llm",
+                models=["gemini-2.5-flash"],
+                tokens=2061,
+                scores=[("hallucination", 0.1), ("toxicity", 0.0)],
+                answer="**Langfuse** is an **open-source observa",
+            ),
+        },
+    ),
+    "langfuse/google-vertex-tools-langchain-2025-09-19.json": Expected(
+        "langfuse",
+        read=1,
+        quarantined=0,
+        traces={
+            "vertex-gemini-trace-001": Trace(
+                steps="llm",
+                models=["gemini-2.5-flash"],
+                tokens=1215,
+                answer="Thank you, John Smith. Which of our serv",
+            ),
+        },
+    ),
+    "langfuse/koog-2025-08-26.json": Expected(
+        "langfuse",
+        read=1,
+        quarantined=0,
+        traces={
+            "dff173a675b759ce1b70e522b27d6846": Trace(
+                steps="agent agent<0 chain<1 chain<1 llm<3 chain<1 chain<5 chain<5 chain<1 llm<8 chain<1",
+                models=["gpt-4o"],
+                tokens=340,
+            ),
+        },
+    ),
+    "langfuse/langgraph-2025-08-22.json": Expected(
+        "langfuse",
+        read=1,
+        quarantined=0,
+        traces={
+            "e1fde3efec57ce8a69bafd3fb928a7eb": Trace(
+                steps="chain chain<0 llm<1 chain<1 chain<0 chain<4 chain<0 llm<6 chain<6",
+                models=["gpt-4o-2024-08-06"],
+                tokens=234,
+                scores=[("hallucination", 0.1), ("toxicity", 0.0)],
+                answer='The search for "example" primarily leads',
+            ),
+        },
+    ),
+    "langfuse/llamaindex-2025-06-05.json": Expected(
+        "langfuse",
+        read=1,
+        quarantined=0,
+        traces={
+            "12ea412956f99347b0503c1144acd0ec": Trace(
+                steps="chain llm<0",
+                models=["gpt-4o"],
+                tokens=94,
+                answer="Langfuse is a tool designed to help deve",
+            ),
+        },
+    ),
+    "langfuse/microsoft-agent-2025-10-14.json": Expected(
+        "langfuse",
+        read=1,
+        quarantined=0,
+        traces={
+            "e3a407423619277a2dcef3c13dc89982": Trace(
+                steps="agent llm<0 tool<0 llm<0",
+                models=["gpt-4o", "unknown"],
+                tokens=1427,
+                scores=[("hallucination", 1.0), ("toxicity", 0.0)],
+                failing=True,
+                answer="The weather in Portland is currently sto",
+            ),
+        },
+    ),
+    "langfuse/openai-agents-2025-09-30.json": Expected(
+        "langfuse",
+        read=1,
+        quarantined=0,
+        traces={
+            "fee618f96dc31e0ca38b2f7b26eb8b29": Trace(
+                steps="agent agent<0 llm<1 tool<1 llm<1",
+                models=["gpt-4.1-2025-04-14"],
+                tokens=184,
+                scores=[("hallucination", 0.0), ("toxicity", 0.8)],
+                failing=True,
+            ),
+        },
+    ),
+    "langfuse/openai-assistants-2024-05-29.json": Expected(
+        "langfuse",
+        read=1,
+        quarantined=0,
+        traces={
+            "b3b7b128-5664-4f42-9fab-31999da9e2f1": Trace(
+                steps="chain chain chain llm<2",
+                models=["gpt-4"],
+                tokens=89,
+                answer="Sure, first subtract 11 from both sides ",
+            ),
+        },
+    ),
+    "langfuse/pydantic-ai-tools-2025-12-04.json": Expected(
+        "langfuse",
+        read=1,
+        quarantined=0,
+        traces={
+            "7a38edd8123db47ad8dcb8aa4c5e3926": Trace(
+                steps="chain chain<0 llm<1 chain<1 tool<3 tool<3 tool<3 llm<1 chain<0 llm<8 chain<0 llm<10",
+                models=["gpt-4o-mini-2024-07-18"],
+                tokens=1524,
+                answer="Why do programmers hate nature?  \nIt has",
+            ),
+        },
+    ),
+    "langsmith/langsmith_js_wrap_openai_default.json": Expected(
+        "langsmith",
+        read=1,
+        quarantined=0,
+        traces={
+            "dc34609e-3eeb-459d-bc2a-6fedb01d2e6e": Trace(
+                steps="llm",
+                models=["gpt-4o-mini"],
+                tokens=18,
+                answer="Howdy! How can I assist you today?",
+            ),
+        },
+    ),
+    "langsmith/langsmith_js_wrap_openai_reasoning.json": Expected(
+        "langsmith",
+        read=1,
+        quarantined=0,
+        traces={
+            "e954b8e3-c337-4a05-bf0a-ca2baac3ba48": Trace(
+                steps="llm",
+                models=["o1-mini"],
+                tokens=1944,
+                answer="Certainly! Below is a Bash script that t",
+            ),
+        },
+    ),
+    "langsmith/langsmith_js_wrap_openai_stream.json": Expected(
+        "langsmith",
+        read=1,
+        quarantined=0,
+        traces={
+            "33c08c32-435c-4788-b973-b5bee4a31f87": Trace(
+                steps="llm",
+                models=["gpt-4o-mini"],
+                tokens=18,
+                answer="Howdy! How can I assist you today?",
+            ),
+        },
+    ),
+    "langsmith/langsmith_py_wrap_openai_.json": Expected(
+        "langsmith",
+        read=1,
+        quarantined=0,
+        traces={
+            "d0d84d31-923d-4cb5-94a8-40a0a0087578": Trace(
+                steps="llm",
+                models=["gpt-4o-mini"],
+                tokens=18,
+                answer="Howdy! How can I assist you today?",
+            ),
+        },
+    ),
+    "langsmith/langsmith_py_wrap_openai_reasoning.json": Expected(
+        "langsmith",
+        read=1,
+        quarantined=0,
+        traces={
+            "a8b34ded-ccd2-4fb7-bccb-9cd625066a14": Trace(
+                steps="llm",
+                models=["o1-mini"],
+                tokens=2540,
+                answer="Certainly! Below is a **Bash script** th",
+            ),
+        },
+    ),
+    "langsmith/langsmith_py_wrap_openai_stream.json": Expected(
+        "langsmith",
+        read=1,
+        quarantined=0,
+        traces={
+            "fe8ffecb-72ce-4cd2-bdb7-01f34654c391": Trace(
+                steps="llm",
+                models=["gpt-4o-mini"],
+                tokens=18,
+                answer="Howdy! How can I assist you today?",
+            ),
+        },
+    ),
+    "langsmith/langsmith_py_wrap_openai_stream_no_usage.json": Expected(
+        "langsmith",
+        read=1,
+        quarantined=0,
+        traces={
+            "de56b9f0-eed2-4195-8786-c6dc0fa897e3": Trace(
+                steps="llm",
+                models=["gpt-4o-mini"],
+                answer="Howdy! How can I assist you today?",
+            ),
+        },
+    ),
+    "otel/opentelemetry-proto-trace.json": Expected(
+        "otlp",
+        read=1,
+        quarantined=0,
+        traces={
+            "5B8EFFF798038103D269B633813FC60C": Trace(
+                steps="other<?",
+            ),
+        },
+    ),
+}
+
+
+def test_every_fixture_is_expected_and_has_provenance() -> None:
+    files = sorted(
+        str(p.relative_to(ROOT)) for p in ROOT.rglob("*") if p.is_file() and p.suffix != ".md"
+    )
+    assert files == sorted(EXPECTED)
+    provenance = (ROOT / "PROVENANCE.md").read_text(encoding="utf-8")
+    assert [f for f in files if f"| {f} |" not in provenance] == []
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_a_real_export_reads_as_its_user_would_check_it(name: str, store: Store) -> None:
+    expected = EXPECTED[name]
+    path = ROOT / name
+
+    chosen = detect_format(TraceSource(path))
+    counts = ingest_paths(store, [path])
+    detect_failures(store, SignalsConfig())
+
+    assert chosen is not None
+    assert chosen.name == expected.format
+    assert (counts.read, counts.quarantined) == (expected.read, expected.quarantined), counts.errors
+    got: dict[str, Any] = summarise(store)
+    assert sorted(got) == sorted(expected.traces)
+    for trace_id, trace in expected.traces.items():
+        assert got[trace_id] == {
+            "steps": trace.steps,
+            "models": trace.models,
+            "tokens": trace.tokens,
+            "errors": trace.errors,
+            "feedback": trace.feedback,
+            "scores": trace.scores,
+            "failing": trace.failing,
+            "answer": trace.answer,
+        }, trace_id
