@@ -22,7 +22,7 @@ ProgressCallback = Callable[[str, int], None]
 
 
 #: What a folder is searched for; a file named explicitly is always read.
-TRACE_SUFFIXES = frozenset({".json", ".jsonl", ".ndjson", ".gz"})
+TRACE_SUFFIXES = frozenset({".json", ".jsonl", ".ndjson", ".gz", ".traj"})
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:

@@ -8,12 +8,14 @@ from flywheel.formats.langfuse import LangfuseFormat
 from flywheel.formats.langsmith import LangSmithFormat
 from flywheel.formats.native import NativeFormat
 from flywheel.formats.otlp import OtlpFormat
+from flywheel.formats.swe_agent import SweAgentFormat
 from flywheel.formats.taubench import TauBenchFormat
 
 # Detection order: the most specific formats first, the native JSONL last.
 register_format(OtlpFormat())
 register_format(LangSmithFormat())
 register_format(LangfuseFormat())
+register_format(SweAgentFormat())
 register_format(TauBenchFormat())  # tau-bench runs are chats too: before chat
 register_format(ChatFormat())
 register_format(NativeFormat())

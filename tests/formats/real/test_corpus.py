@@ -304,6 +304,112 @@ EXPECTED: dict[str, Expected] = {
             ),
         },
     ),
+    "sharegpt/fastchat-dummy_conversation.json": Expected(
+        "chat",
+        read=8,
+        quarantined=0,
+        traces={
+            "identity_0": Trace(
+                steps="other llm other llm",
+                answer="You too!",
+            ),
+            "identity_1": Trace(
+                steps="other llm",
+                answer="My name is Vicuna, and I'm a language mo",
+            ),
+            "identity_2": Trace(
+                steps="other llm other llm other llm",
+                answer="Goodbye! If you have any more questions ",
+            ),
+            "identity_3": Trace(
+                steps="other llm other llm",
+                answer="You too!",
+            ),
+            "identity_4": Trace(
+                steps="other llm",
+                answer="I'm a language model called Vicuna, and ",
+            ),
+            "identity_5": Trace(
+                steps="other llm other llm other llm",
+                answer="Goodbye! If you have any more questions ",
+            ),
+            "identity_6": Trace(
+                steps="other llm other llm",
+                answer="You too!",
+            ),
+            "identity_7": Trace(
+                steps="other llm",
+                answer="My name is Vicuna, and I'm a language mo",
+            ),
+        },
+    ),
+    "sharegpt/llama-factory-glaive_toolcall_en_demo.json": Expected(
+        "chat",
+        read=6,
+        quarantined=0,
+        traces={
+            "llama-factory-glaive_toolcall_en_demo-2": Trace(
+                steps="other llm other llm tool<3 tool llm other llm",
+                answer="I'm sorry, but as an AI, I don't have th",
+            ),
+            "llama-factory-glaive_toolcall_en_demo-39": Trace(
+                steps="other llm other llm other llm other llm other llm",
+                answer="Augmented reality (AR) and virtual reali",
+            ),
+            "llama-factory-glaive_toolcall_en_demo-84": Trace(
+                steps="other llm other llm other llm other llm",
+                answer="The fall of the Roman Empire was a compl",
+            ),
+            "llama-factory-glaive_toolcall_en_demo-121": Trace(
+                steps="other llm tool<1 tool llm other llm tool<6 tool llm other llm tool<11 tool llm",
+                answer="The area of the square with side length ",
+            ),
+            "llama-factory-glaive_toolcall_en_demo-174": Trace(
+                steps="other llm other llm",
+                answer="Sure! Supervised learning is a type of m",
+            ),
+            "llama-factory-glaive_toolcall_en_demo-195": Trace(
+                steps="other llm other llm",
+                answer="Good question! If the rocket is launched",
+            ),
+        },
+    ),
+    "swe-agent/6e44b9__sweagenttestrepo-1c2844.traj": Expected(
+        "swe-agent",
+        read=1,
+        quarantined=0,
+        traces={
+            "6e44b9__sweagenttestrepo-1c2844": Trace(
+                steps="agent llm<0 tool<0 llm<0 tool<0 llm<0 tool<0 llm<0 tool<0 llm<0 tool<0",
+                models=["gpt-4o"],
+                tokens=7384,
+                answer="\r\ndiff --git a/tests/missing_colon.py b/",
+            ),
+        },
+    ),
+    "swe-agent/function_calling_simple.traj": Expected(
+        "chat",
+        read=1,
+        quarantined=0,
+        traces={
+            "function_calling_simple": Trace(
+                steps="other other llm tool<2 tool llm tool<5 tool llm tool<8 tool llm tool<11 tool llm tool<14 tool",
+                answer="The script ran successfully, printing th",
+            ),
+        },
+    ),
+    "swe-agent/swe-agent__test-repo-i1.traj": Expected(
+        "swe-agent",
+        read=1,
+        quarantined=0,
+        traces={
+            "swe-agent__test-repo-i1": Trace(
+                steps="agent llm<0 tool<0 llm<0 tool<0 llm<0 tool<0 llm<0 tool<0 llm<0 tool<0",
+                tokens=53187,
+                answer="\ndiff --git a/tests/missing_colon.py b/t",
+            ),
+        },
+    ),
 }
 
 
