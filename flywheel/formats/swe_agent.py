@@ -65,8 +65,8 @@ class SweAgentFormat:
 
 
 def _trace(data: dict[str, Any], stem: str) -> dict[str, Any]:
-    info = data.get("info") if isinstance(data.get("info"), dict) else {}
-    stats = info.get("model_stats") if isinstance(info.get("model_stats"), dict) else {}
+    info = _dict(data.get("info"))
+    stats = _dict(info.get("model_stats"))
     history = [m for m in data.get("history") or [] if isinstance(m, dict)]
     status = str(info.get("exit_status") or "")
     failed = bool(status) and (status != "submitted")
@@ -152,6 +152,10 @@ def _model(replay_config: Any) -> str | None:
     model = agent.get("model") if isinstance(agent, dict) else None
     name = model.get("name") if isinstance(model, dict) else None
     return name if isinstance(name, str) and name else None
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _int(value: Any) -> int | None:
