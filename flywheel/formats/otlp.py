@@ -22,6 +22,14 @@ Mapping (OpenInference semantic conventions, https://github.com/Arize-ai/openinf
   annotation becomes `Feedback` (a thumb when its name or label says thumbs, a rating when it
   has a score, otherwise a comment), any other annotation with a score becomes a `Score`.
   Annotations on non-root spans carry the span id as ``step_id``.
+- Evaluation results written as plain span attributes are scores too: ``eval.<name>`` /
+  ``eval.<name>.score`` / ``evaluation.<name>.value`` / ``<name>.score`` (with ``.label`` and
+  ``.explanation`` beside them), read in the score's own direction later on.
+- Feedback written as a span event (named ``feedback``, ``user_feedback``, ``thumbs``,
+  ``rating``, ``annotation``, ``escalation``... or anything ending in ``feedback``) becomes
+  `Feedback`: its ``kind`` / ``type``, ``value`` / ``score`` / ``rating``, ``comment`` and
+  ``source`` attributes (with or without the event's name as a prefix); a kind or source of the
+  producer's own is kept as it is and mapped to a known meaning by `Feedback`.
 - Every attribute not consumed above is kept in ``Step.metadata`` (``Trace.metadata`` gets
   the resource attributes and the root span's ``metadata``/``tag.tags``).
 """
@@ -50,6 +58,30 @@ _DOCUMENT_KEY = re.compile(
     r"^(retrieval\.documents|reranker\.output_documents)\.(\d+)\.document\.(\w+)$"
 )
 _MESSAGE_KEY = re.compile(r"^llm\.(input|output)_messages\.(\d+)\.message\.(\w+)$")
+#: ``eval.faithfulness``, ``eval.hallucination.score``, ``evaluation.toxicity.label``,
+#: ``hallucination.score``: evaluation results as plain span attributes.
+_EVAL_KEY = re.compile(
+    r"^(?:(?:eval|evals|evaluation|evaluations)\.(?P<name>[\w-]+)"
+    r"(?:\.(?P<field>score|value|label|explanation|reason))?"
+    r"|(?P<bare>[\w-]+)\.(?P<bare_field>score))$"
+)
+#: Namespaces whose ``*.score`` attributes are not evaluations (a retrieved document's score).
+_NOT_EVAL = ("retrieval.", "reranker.", "llm.", "gen_ai.", "embedding.", "document.")
+#: Span events that carry feedback (besides any name ending in "feedback").
+_FEEDBACK_EVENTS = {
+    "feedback",
+    "user_feedback",
+    "user.feedback",
+    "thumbs",
+    "thumb",
+    "rating",
+    "annotation",
+    "human_feedback",
+    "correction",
+    "comment",
+    "escalation",
+    "reopened",
+}
 _THUMB_WORDS = {"thumb", "thumbs", "like", "user_feedback", "user-feedback", "feedback"}
 _THUMB_LABELS = {
     "up": 1.0,
@@ -236,6 +268,7 @@ def _span(span: Any, where: str, resource: dict[str, Any], scope: Any) -> _Span:
     if "tag.tags" in attrs:
         trace_metadata["tags"] = attrs.pop("tag.tags")
     annotations = _annotations(attrs)
+    annotations.extend(_evaluation_attributes(attrs))
 
     error, exception_extra, other_events = _errors(span.get("status"), events, annotations)
     metadata.update(attrs)
@@ -421,6 +454,74 @@ def _annotations(attrs: dict[str, Any]) -> list[dict[str, Any]]:
     return [found[key] for key in sorted(found)]
 
 
+def _evaluation_attributes(attrs: dict[str, Any]) -> list[dict[str, Any]]:
+    """Scores written as plain attributes (``eval.<name>``...), taken out of ``attrs``."""
+    found: dict[str, dict[str, Any]] = {}
+    for key in list(attrs):
+        if key.startswith(_NOT_EVAL):
+            continue
+        match = _EVAL_KEY.match(key)
+        if match is None:
+            continue
+        name = match.group("name") or match.group("bare")
+        part = match.group("field") or match.group("bare_field") or "score"
+        if part == "value":
+            part = "score"
+        if part == "reason":
+            part = "explanation"
+        value = attrs[key]
+        if part == "score" and isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                continue
+        if part == "score" and (isinstance(value, bool) or not isinstance(value, int | float)):
+            continue
+        found.setdefault(name, {"name": name, "annotator_kind": "LLM"})[part] = value
+        attrs.pop(key)
+    return [found[name] for name in sorted(found)]
+
+
+def _is_feedback_event(name: Any) -> bool:
+    if not isinstance(name, str):
+        return False
+    text = name.strip().lower()
+    return text in _FEEDBACK_EVENTS or text.endswith("feedback")
+
+
+def _event_feedback(name: str, attrs: dict[str, Any]) -> dict[str, Any]:
+    """A feedback event as an annotation-like record with ``feedback`` ready for `Feedback`."""
+    prefix = f"{name}."
+    flat = {(k[len(prefix) :] if k.startswith(prefix) else k): v for k, v in attrs.items()}
+    for short in ("feedback.", "user_feedback."):
+        flat = {(k[len(short) :] if k.startswith(short) else k): v for k, v in flat.items()}
+    kind = flat.get("kind") or flat.get("type")
+    if kind is None:
+        kind = "thumb" if name.lower() in ("thumbs", "thumb") else name
+        kind = "rating" if name.lower() == "rating" else kind
+    value = next((flat[k] for k in ("value", "score", "rating", "thumb") if k in flat), None)
+    if isinstance(value, str):
+        label = value.strip().lower()
+        value = _THUMB_LABELS.get(label, value)
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                value = None
+    record: dict[str, Any] = {"kind": kind, "value": value}
+    for key in ("comment", "text", "message", "reason"):
+        if isinstance(flat.get(key), str):
+            record["comment"] = flat[key]
+            break
+    source = flat.get("source") or flat.get("annotator_kind") or flat.get("by")
+    if source is not None:
+        record["source"] = str(source).lower()
+    if isinstance(flat.get("scale"), int | float) and flat["scale"] > 0:
+        record["scale"] = flat["scale"]
+    record["event"] = name
+    return {"feedback": record}
+
+
 def _errors(
     status: Any, events: list[Any], annotations: list[dict[str, Any]]
 ) -> tuple[str | None, dict[str, Any], list[Any]]:
@@ -443,6 +544,8 @@ def _errors(
             error = ": ".join(str(part) for part in (kind, message) if part) or "exception"
             if attrs.get("exception.stacktrace"):
                 extra["exception.stacktrace"] = attrs["exception.stacktrace"]
+        elif _is_feedback_event(event.get("name")):
+            annotations.append(_event_feedback(str(event["name"]), attrs))
         elif event.get("name") == "gen_ai.evaluation.result":
             annotations.append(
                 {
@@ -466,6 +569,9 @@ def _errors(
 
 def _judgement(annotation: dict[str, Any], step_id: str | None) -> tuple[str, dict[str, Any]]:
     """("feedback" | "score" | "metadata", record) for one OpenInference annotation."""
+    if isinstance(annotation.get("feedback"), dict):  # a feedback event, already shaped
+        event = {k: v for k, v in annotation["feedback"].items() if v is not None}
+        return "feedback", {**event, **({"step_id": step_id} if step_id else {})}
     name = annotation.get("name")
     score = annotation.get("score")
     label = annotation.get("label")
