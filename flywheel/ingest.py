@@ -12,7 +12,14 @@ from pathlib import Path
 
 from flywheel.config import ScoreRule
 from flywheel.errors import FlywheelError, UserError
-from flywheel.formats import Rejected, TraceFormat, TraceSource, detect_format, get_format
+from flywheel.formats import (
+    Rejected,
+    TraceFormat,
+    TraceSource,
+    detect,
+    get_format,
+    sniff_confidence,
+)
 from flywheel.signals import ScoreDirections
 from flywheel.store import IngestCounts, PreparedTrace, Store, prepare_trace
 from flywheel.trace import RAW_SUFFIX, Trace
@@ -234,6 +241,32 @@ def _parsed_batches(
         child.join()
 
 
+def _choose_format(src: TraceSource, fixed: TraceFormat | None) -> tuple[TraceFormat | None, str]:
+    """The format to read ``src`` with and why; None and the reason when there is none.
+
+    A forced format reads the file unless it does not look like that format and another one
+    does: then the file is refused, naming the format it looks like (a forced LangSmith read
+    of Phoenix spans stored one junk trace per span).
+    """
+    if fixed is None:
+        found = detect(src)
+        if found is None:
+            return None, (
+                "could not recognise the trace format (no reader took its first records); "
+                "pass --format (see `flywheel ingest --help`)"
+            )
+        return found.format, found.reason
+    if sniff_confidence(fixed, src, src.head()) > 0:
+        return fixed, f"read as {fixed.name} (--format)"
+    found = detect(src)
+    if found is not None and found.format is not fixed:
+        return None, (
+            f"does not look like {fixed.name}: it looks like {found.format.name}; "
+            f"drop --format or pass --format {found.format.name}"
+        )
+    return fixed, f"read as {fixed.name} (--format; its reader did not recognise the file)"
+
+
 def _ingest_file(
     store: Store,
     run_id: int,
@@ -251,16 +284,13 @@ def _ingest_file(
             {"file": src.name, "line": None, "field": None, "reason": "empty file: nothing to read"}
         )
         return counts
-    fmt = fixed or detect_format(src)
+    fmt, why = _choose_format(src, fixed)
     if fmt is None:
-        rejected = Rejected(
-            src.name,
-            None,
-            "could not recognise the trace format; pass --format (see `flywheel ingest --help`)",
-            raw=src.head(4096),
-        )
+        rejected = Rejected(src.name, None, why, raw=src.head(4096))
         counts.add(store.write_batch(run_id, source or "unknown", [], [rejected]))
+        counts.skipped.append({"file": src.name, "reason": why})
         return counts
+    counts.files.append({"file": src.name, "format": fmt.name, "why": why})
     key = source or fmt.name
     for batch in _parsed_batches(src, fmt, batch_size, directions.rules):
         if batch.prepared or batch.rejected:

@@ -381,7 +381,11 @@ def agent_names(steps: Sequence[Step]) -> list[str]:
 class ChatFormat:
     name = "chat"
 
-    def sniff(self, source: TraceSource, head: bytes) -> bool:
+    def sniff(self, source: TraceSource, head: bytes) -> float:
+        # Messages are everywhere: a format with its own keys that also matches reads better.
+        return 0.7 if self._looks_like_chat(head) else 0.0
+
+    def _looks_like_chat(self, head: bytes) -> bool:
         text = head_text(head)
         if not text.startswith(("[", "{")) or looks_native(text):
             return False

@@ -127,7 +127,7 @@ class OtlpFormat:
         return head.lstrip()[:1] in (b"{", b"[") and b'"resourceSpans"' in head
 
     def read(self, source: TraceSource) -> Iterator[Record]:
-        traces: dict[str, _TraceSpans] = {}
+        traces: dict[str, TraceSpans] = {}
         records = source.json_auto()
         for item in records:
             if isinstance(item, Rejected):
@@ -140,10 +140,10 @@ class OtlpFormat:
                     continue
                 group = traces.get(span.trace_id)
                 if group is None:
-                    group = traces[span.trace_id] = _TraceSpans(span.trace_id, line)
+                    group = traces[span.trace_id] = TraceSpans(span.trace_id, line)
                 group.spans.append(span)
         for group in traces.values():
-            yield _build(group, source.name)
+            yield build_spans_trace(group, source.name)
 
 
 @dataclass
@@ -169,7 +169,9 @@ class _Span:
 
 
 @dataclass
-class _TraceSpans:
+class TraceSpans:
+    """The spans of one trace read so far (shared with the Phoenix span format)."""
+
     trace_id: str
     line: int
     spans: list[_Span] = field(default_factory=list)
@@ -210,13 +212,21 @@ def _spans_of(document: Any, file: str, line: int, raw: bytes) -> Iterator[_Span
             for i, span in enumerate(spans):
                 span_where = f"{scope_where}.spans[{i}]"
                 try:
-                    yield _span(span, span_where, resource, scope_name)
+                    yield read_span(span, span_where, resource, scope_name)
                 except BadField as bad:
                     span_raw = json.dumps(span, default=str).encode() if span else raw
                     yield Rejected(file, line, bad.reason, bad.field, span_raw)
 
 
-def _span(span: Any, where: str, resource: dict[str, Any], scope: Any) -> _Span:
+def read_span(
+    span: Any,
+    where: str,
+    resource: dict[str, Any],
+    scope: Any,
+    *,
+    extra_annotations: list[dict[str, Any]] | None = None,
+) -> _Span:
+    """One OTLP span (attributes as OTLP pairs or a flat object) read into a step."""
     if not isinstance(span, dict):
         raise BadField(where, "expected a span object")
     trace_id = _ident(span.get("traceId"), f"{where}.traceId")
@@ -269,6 +279,7 @@ def _span(span: Any, where: str, resource: dict[str, Any], scope: Any) -> _Span:
         trace_metadata["tags"] = attrs.pop("tag.tags")
     annotations = _annotations(attrs)
     annotations.extend(_evaluation_attributes(attrs))
+    annotations.extend(extra_annotations or [])
 
     error, exception_extra, other_events = _errors(span.get("status"), events, annotations)
     metadata.update(attrs)
@@ -614,7 +625,8 @@ def _thumb(name: Any, score: float | None, label: Any) -> float | None:
     return None
 
 
-def _build(group: _TraceSpans, file: str) -> Record:
+def build_spans_trace(group: TraceSpans, file: str) -> Record:
+    """The trace of a group of spans, once the whole file was read."""
     spans = sorted(group.spans, key=lambda s: (s.start_ns is None, s.start_ns if s.start_ns else 0))
     ids = {span.id for span in spans}
     tops = [span for span in spans if span.parent_id is None or span.parent_id not in ids]

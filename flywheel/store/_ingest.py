@@ -35,6 +35,8 @@ class IngestCounts:
     errors: list[dict[str, Any]] = field(default_factory=list)
     #: Files in the folders named that no reader takes, each with why.
     skipped: list[dict[str, str]] = field(default_factory=list)
+    #: Each file read, the format it was read as, and why that one.
+    files: list[dict[str, str]] = field(default_factory=list)
     #: Things stored but worth a look: values read as a known meaning, scores that look
     #: inverted. One line each, no repeats.
     warnings: list[str] = field(default_factory=list)
@@ -47,6 +49,7 @@ class IngestCounts:
         self.quarantined += other.quarantined
         self.errors.extend(other.errors)
         self.skipped.extend(other.skipped)
+        self.files.extend(other.files)
         self.warnings.extend(w for w in other.warnings if w not in self.warnings)
 
     def as_dict(self) -> dict[str, Any]:
@@ -57,6 +60,7 @@ class IngestCounts:
             "duplicates": self.duplicates,
             "quarantined": self.quarantined,
             "errors": self.errors,
+            "files": self.files,
             "skipped": self.skipped,
             "warnings": self.warnings,
         }
