@@ -12,6 +12,7 @@ from flywheel.formats._registry import (
 )
 from flywheel.formats._source import Parsed, Record, Rejected, TraceSource
 from flywheel.formats.chat import ChatFormat
+from flywheel.formats.inspect_ai import InspectFormat
 from flywheel.formats.langfuse import LangfuseFormat
 from flywheel.formats.langsmith import LangSmithFormat
 from flywheel.formats.native import NativeFormat
@@ -26,6 +27,7 @@ register_format(PhoenixFormat())
 register_format(LangSmithFormat())
 register_format(LangfuseFormat())
 register_format(SweAgentFormat())
+register_format(InspectFormat())
 register_format(TauBenchFormat())  # tau-bench runs are chats too: before chat
 register_format(ChatFormat())
 register_format(NativeFormat())

@@ -410,6 +410,76 @@ EXPECTED: dict[str, Expected] = {
             ),
         },
     ),
+    "inspect/2024-11-05T13-31-45-05-00_input-task_8zXjbRzCWrL9GXiXo2vus9.json": Expected(
+        "inspect",
+        read=1,
+        quarantined=0,
+        traces={
+            "input_task-2BnNsHEspZ94qvnbpxq9wJ-1-e1": Trace(
+                steps="other other llm",
+                models=["gpt-4o-mini-2024-07-18"],
+                tokens=99,
+                scores=[("model_graded_fact", 1.0)],
+                answer="Yo, in February, St. Paul usually chills",
+            ),
+        },
+    ),
+    "inspect/log_formats.json": Expected(
+        "inspect",
+        read=1,
+        quarantined=0,
+        traces={
+            "popularity-BpiPFmbVcMCRUAXv8ovCTx-1-e1": Trace(
+                steps="other other llm",
+                models=["llama3.1"],
+                tokens=68,
+                scores=[("match", 0.0)],
+                failing=True,
+                answer="No",
+            ),
+        },
+    ),
+    "inspect/log_images.json": Expected(
+        "inspect",
+        read=1,
+        quarantined=0,
+        traces={
+            "images-4hZVSqgqbdNBk7pFLr5RWq-1-e1": Trace(
+                steps="other other llm",
+                models=["gpt-4o-2024-08-06"],
+                tokens=326,
+                scores=[("match", 0.0)],
+                failing=True,
+                answer="[Abstract]",
+            ),
+        },
+    ),
+    "inspect/log_read_sample.json": Expected(
+        "inspect",
+        read=1,
+        quarantined=0,
+        traces={
+            "popularity-XmHATth6rmyTfFuHGKdQRd-1-e1": Trace(
+                steps="other other llm",
+                models=["gemma3"],
+                tokens=69,
+                scores=[("match", 1.0)],
+                answer="Yes\n",
+            ),
+        },
+    ),
+    "inspect/log_tool_call_error.json": Expected(
+        "inspect",
+        read=1,
+        quarantined=0,
+        traces={
+            "...-1-e4": Trace(
+                steps="tool tool tool tool tool tool tool tool tool tool tool",
+                errors=11,
+                failing=True,
+            ),
+        },
+    ),
 }
 
 
