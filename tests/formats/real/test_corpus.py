@@ -480,6 +480,90 @@ EXPECTED: dict[str, Expected] = {
             ),
         },
     ),
+    "openhands/basic.json": Expected(
+        "openhands",
+        read=1,
+        quarantined=0,
+        traces={
+            "basic": Trace(
+                steps="other llm tool<1 llm",
+                models=["claude-3-5-sonnet-20241022"],
+                tokens=9444,
+                answer="I've created a simple implementation of ",
+            ),
+        },
+    ),
+    "openhands/basic_gui_mode.json": Expected(
+        "openhands",
+        read=1,
+        quarantined=0,
+        traces={
+            "basic_gui_mode": Trace(
+                steps="other llm tool<1 llm tool<3 llm tool<5 llm tool<7 llm",
+                models=["claude-3-5-sonnet-20241022"],
+                tokens=19321,
+                answer="I've created a complete Vue.js todo appl",
+            ),
+        },
+    ),
+    "openhands/basic_interactions.json": Expected(
+        "openhands",
+        read=1,
+        quarantined=0,
+        traces={
+            "basic_interactions": Trace(
+                steps="other llm other llm other llm",
+                models=["gpt-4o-2024-08-06"],
+                tokens=2483,
+                answer="All done! What's next on the agenda?",
+            ),
+        },
+    ),
+    "openhands/wrong_initial_state.json": Expected(
+        "openhands",
+        read=1,
+        quarantined=0,
+        traces={
+            "wrong_initial_state": Trace(
+                steps="other llm tool<1 llm tool<3 llm tool<5 llm",
+                models=["claude-3-5-sonnet-20241022"],
+                tokens=15186,
+                answer="The file has been successfully renamed f",
+            ),
+        },
+    ),
+    "tau-bench/gpt-4o-airline.json": Expected(
+        "taubench",
+        read=4,
+        quarantined=0,
+        traces={
+            "airline-task6-trial0": Trace(
+                steps="other other llm other llm tool<4 llm other llm tool<8 llm other llm tool<12 llm tool<14 llm tool<16 llm other llm tool<20 llm other",
+                scores=[("reward", 1.0)],
+                answer="Your reservation has been successfully u",
+            ),
+            "airline-task11-trial0": Trace(
+                steps="other other llm other llm tool<4 llm tool<6 llm other llm tool<10 llm tool<12 llm other llm tool<16 llm other llm tool<20 llm tool<22 llm tool<24 llm other llm tool<28 llm other llm tool<32 llm other",
+                errors=1,
+                scores=[("reward", 1.0)],
+                failing=True,
+                answer="The booking for Ivan Smith has been succ",
+            ),
+            "airline-task0-trial0": Trace(
+                steps="other other llm other llm other llm tool<6 llm tool<8 llm other llm tool<12 llm other llm tool<16 llm other llm tool<20 llm tool<22 llm tool<24 llm other llm tool<28 llm other",
+                errors=1,
+                scores=[("reward", 0.0)],
+                failing=True,
+                answer="Your flight from New York (JFK) to Seatt",
+            ),
+            "airline-task1-trial0": Trace(
+                steps="other other llm other llm other llm other llm other llm other",
+                scores=[("reward", 0.0)],
+                failing=True,
+                answer="You're welcome! If you have any other qu",
+            ),
+        },
+    ),
 }
 
 
