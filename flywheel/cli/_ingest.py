@@ -8,7 +8,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from flywheel.cli._common import JsonOption, console, err_console, open_store, print_json, project
-from flywheel.ingest import expand_paths, ingest_paths
+from flywheel.ingest import find_trace_files, ingest_paths
 from flywheel.signals import detect_failures
 
 
@@ -33,7 +33,7 @@ def ingest(
     """
     proj = project()
     store = open_store(proj)
-    files = expand_paths(paths)
+    files, skipped = find_trace_files(paths)
     with Progress(
         TextColumn("[bold]ingest[/] {task.description}"),
         BarColumn(),
@@ -62,6 +62,7 @@ def ingest(
             on_progress=on_progress,
             score_rules=proj.settings.signals.scores,
         )
+        counts.skipped[:0] = skipped  # the folders were searched here, not by ingest_paths
         detection = detect_failures(store, proj.settings.signals)
     report = counts.as_dict()
     if json_out:
