@@ -33,7 +33,7 @@ def ingest(
     """
     proj = project()
     store = open_store(proj)
-    files, skipped = find_trace_files(paths)
+    files, not_read = find_trace_files(paths)
     with Progress(
         TextColumn("[bold]ingest[/] {task.description}"),
         BarColumn(),
@@ -62,7 +62,7 @@ def ingest(
             on_progress=on_progress,
             score_rules=proj.settings.signals.scores,
         )
-        counts.skipped[:0] = skipped  # the folders were searched here, not by ingest_paths
+        counts.skipped[:0] = not_read  # the folders were searched here, not by ingest_paths
         detection = detect_failures(store, proj.settings.signals)
     report = counts.as_dict()
     if json_out:
