@@ -20,6 +20,7 @@ from flywheel.formats.openhands import OpenHandsFormat
 from flywheel.formats.otlp import OtlpFormat
 from flywheel.formats.phoenix import PhoenixFormat
 from flywheel.formats.swe_agent import SweAgentFormat
+from flywheel.formats.tau2 import Tau2Format
 from flywheel.formats.taubench import TauBenchFormat
 
 # Detection order: the most specific formats first, the native JSONL last.
@@ -30,6 +31,7 @@ register_format(LangfuseFormat())
 register_format(SweAgentFormat())
 register_format(InspectFormat())
 register_format(OpenHandsFormat())
+register_format(Tau2Format())
 register_format(TauBenchFormat())  # tau-bench runs are chats too: before chat
 register_format(ChatFormat())
 register_format(NativeFormat())
