@@ -201,7 +201,17 @@ def _flatten(run: Any, where: str, line: int, parent: str | None = None) -> list
     return result
 
 
+#: A record with none of these is not a run, whatever ids it has (Phoenix spans have ids too).
+_RUN_KEYS = ("run_type", "inputs", "outputs", "dotted_order", "parent_run_id", "child_runs")
+
+
 def _convert(run: dict[str, Any], where: str, line: int, parent: str | None) -> _Run:
+    if not any(key in run for key in _RUN_KEYS):
+        keys = ", ".join(list(run)[:6])
+        raise BadField(
+            where or "run",
+            f"not a LangSmith run: none of {', '.join(_RUN_KEYS)} (found {keys})",
+        )
     run_id = _ident(run.get("id"), field_path(where, "id"))
     if run_id is None:
         raise BadField(field_path(where, "id"), "missing: every run needs an id")

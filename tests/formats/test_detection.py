@@ -161,3 +161,22 @@ def test_an_unrecognised_file_is_listed_as_skipped_with_a_reason(
     assert counts.quarantined == 1
     assert [s["file"] for s in counts.skipped] == [str(path)]
     assert "could not recognise the trace format" in counts.skipped[0]["reason"]
+
+
+def test_a_forced_langsmith_read_rejects_records_that_are_not_runs(
+    store: Store, tmp_path: Path
+) -> None:
+    # No other reader takes this file either, so --format is obeyed record by record.
+    path = tmp_path / "things.jsonl"
+    path.write_text(
+        json.dumps({"id": "a", "name": "not a run"})
+        + "\n"
+        + json.dumps({"id": "b", "run_type": "llm", "inputs": {"q": "hi"}})
+        + "\n",
+        encoding="utf-8",
+    )
+
+    counts = ingest_paths(store, [path], format="langsmith")
+
+    assert (counts.stored, counts.quarantined) == (1, 1)
+    assert counts.errors[0]["reason"].startswith("not a LangSmith run: none of run_type")
