@@ -14,7 +14,9 @@ Mapping (OpenInference semantic conventions, https://github.com/Arize-ai/openinf
   ``llm.token_count.{prompt,completion,total}`` the usage (``prompt_tokens``...),
   ``llm.model_name`` the model, ``llm.cost.total`` the cost, ``tool.name`` a tool step's name.
 - A span with status ERROR or an ``exception`` event has ``Step.error``.
-- The root span (no parent) gives the trace's input, output, timestamp and latency. A trace
+- The root span (no parent) gives the trace's input, output (its last AI message when the
+  output is a whole ``messages`` state or completion: `flywheel.formats._fields.answer`),
+  timestamp and latency. A trace
   whose root never arrived is still yielded from the spans present, with
   ``metadata["incomplete"] = True`` and ``metadata["missing_parent_ids"]``.
 - Feedback follows the OpenInference annotation convention (``annotations.N.annotation.*``,
@@ -45,7 +47,7 @@ from typing import Any
 
 import orjson
 
-from flywheel.formats._fields import BadField, list_field
+from flywheel.formats._fields import BadField, answer, list_field
 from flywheel.formats._source import Record, Rejected, TraceSource, build_trace
 
 _STATUS_ERROR = {2, "2", "STATUS_CODE_ERROR", "ERROR"}
@@ -655,7 +657,7 @@ def build_spans_trace(group: TraceSpans, file: str) -> Record:
     data = {
         "trace_id": group.trace_id,
         "input": with_input.step["input"] if with_input else root.step["name"],
-        "output": root.step["output"],
+        "output": answer(root.step["output"]),
         "session_id": root.session_id or next((s.session_id for s in spans if s.session_id), None),
         "user_id": root.user_id or next((s.user_id for s in spans if s.user_id), None),
         "timestamp": root.step["start_time"],

@@ -114,3 +114,28 @@ def test_span_events_and_eval_attributes_become_feedback_and_scores(
         ("relevance", 0.8),
     ]
     assert evals.failing is True  # a hallucination of 0.9 is bad, read in its own direction
+
+
+def test_the_answer_is_the_last_ai_message_of_a_messages_state(
+    store: Store, tmp_path: Path
+) -> None:
+    # LangGraph-style output: the whole state, the user's turn included.
+    state = json.dumps(
+        {
+            "messages": [
+                {"type": "human", "content": "Where is my parcel?"},
+                {"type": "ai", "content": "It left the depot this morning."},
+            ]
+        }
+    )
+    document = _document("t-state", {"output.mime_type": "application/json"}, [])
+    attributes = document["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["attributes"]
+    for pair in attributes:
+        if pair["key"] == "output.value":
+            pair["value"] = {"stringValue": state}
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+
+    ingest_paths(store, [path])
+
+    assert store.get_trace("t-state").trace.output_text == "It left the depot this morning."
