@@ -564,6 +564,55 @@ EXPECTED: dict[str, Expected] = {
             ),
         },
     ),
+    "agentrx-tau/hallucination_doubt.json": Expected(
+        "taubench",
+        read=1,
+        quarantined=0,
+        traces={
+            "retail-task39-trial39": Trace(
+                steps="other other llm other llm tool<4 llm other llm tool<8 llm tool<10 llm other llm other llm other llm tool<18 llm tool<20 llm other llm other",
+                errors=1,
+                scores=[("reward", 0.0)],
+                failing=True,
+                answer="Unfortunately, I can't place new orders ",
+            ),
+        },
+    ),
+    "agentrx-tau/instruction_adherence_failure.json": Expected(
+        "taubench",
+        read=1,
+        quarantined=0,
+        traces={
+            "retail-task12-trial12": Trace(
+                steps="other other llm other llm tool<4 llm tool<6 llm other llm tool<10 llm tool<12 llm other llm tool<16 llm tool<18 llm other llm other llm tool<24",
+                scores=[("reward", 0.0)],
+                failing=True,
+                answer="Refunds for returned items must go to th",
+            ),
+        },
+    ),
+    "magentic-one/intent_plan_misalignment.json": Expected(
+        "chat",
+        read=1,
+        quarantined=0,
+        traces={
+            "intent_plan_misalignment": Trace(
+                steps="other agent agent agent agent agent agent agent agent agent agent agent agent agent agent agent agent",
+                answer="Max time (1500s) reached.\nFINAL ANSWER: ",
+            ),
+        },
+    ),
+    "magentic-one/misinterpret_tool_info_1.json": Expected(
+        "chat",
+        read=1,
+        quarantined=0,
+        traces={
+            "misinterpret_tool_info_1": Trace(
+                steps="other agent agent agent agent agent agent agent agent agent agent agent agent agent agent agent llm agent agent agent",
+                answer="No agent selected.\n  response = await cl",
+            ),
+        },
+    ),
 }
 
 
