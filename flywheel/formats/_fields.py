@@ -58,9 +58,9 @@ def answer(output: Any) -> Any:
 
     Producers often record the whole state as the output: an OpenAI completion (the first
     choice), LangChain ``generations``, a ``messages`` list that still holds the user's turn
-    (the last ``ai`` / ``assistant`` message), Gemini ``candidates`` / ``content.parts``, or a
-    list of OpenTelemetry GenAI messages (``role`` + ``parts``). Read as text, those joined the
-    user's words with the reply.
+    (the last ``ai`` / ``assistant`` message), Gemini ``candidates`` / ``content.parts``, an
+    Anthropic message's ``content`` blocks, or a list of OpenTelemetry GenAI messages
+    (``role`` + ``parts``). Read as text, those joined the user's words with the reply.
     """
     if isinstance(output, list) and output and all(isinstance(m, dict) for m in output):
         for message in reversed(output):
@@ -77,6 +77,10 @@ def answer(output: Any) -> Any:
         if text is not None:
             return text
     content = output.get("content")
+    if isinstance(content, list) and content and isinstance(content[0], dict):
+        text = _message_text(output)  # an Anthropic message: content blocks
+        if text is not None:
+            return text
     if isinstance(content, dict) and isinstance(content.get("parts"), list):
         text = _message_text(content)
         if text is not None:

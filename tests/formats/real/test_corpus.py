@@ -613,6 +613,62 @@ EXPECTED: dict[str, Expected] = {
             ),
         },
     ),
+    "langfuse/claude-agent-2025-12-22.trace.json": Expected(
+        "langfuse",
+        read=1,
+        quarantined=0,
+        traces={
+            "097f1d8982fa909b8cffb14a166ec272": Trace(
+                steps="llm<1 chain llm<1 llm<1 tool<1 tool<1 llm<1",
+                models=["claude-sonnet-4-5-20250929"],
+                tokens=266,
+                scores=[("correctness", 0.0), ("hallucination", 1.0), ("toxicity", 0.0)],
+                failing=True,
+                answer="Great! Here's the current weather for bo",
+            ),
+        },
+    ),
+    "langfuse/crewai-2025-07-11.trace.json": Expected(
+        "langfuse",
+        read=1,
+        quarantined=0,
+        traces={
+            "a287bb31e317433610d8827617471140": Trace(
+                steps="chain<1 chain chain<0 chain<0 chain<3 llm<3",
+                models=["gpt-4o-mini"],
+                tokens=354,
+                scores=[("hallucination", 1.0), ("toxicity", 0.8)],
+                failing=True,
+            ),
+        },
+    ),
+    "langfuse/pydantic-ai-with-gemini-2025-12-24.trace.json": Expected(
+        "langfuse",
+        read=1,
+        quarantined=0,
+        traces={
+            "f68601af42c4a35e1d5e4699de569c1f": Trace(
+                steps="llm",
+                models=["gemini-2.5-flash"],
+                tokens=199,
+                answer='{"answer": "2", "rationale": "The operat',
+            ),
+        },
+    ),
+    "langfuse/vercel-aisdk-2025-11-17.trace.json": Expected(
+        "langfuse",
+        read=1,
+        quarantined=0,
+        traces={
+            "df41e597d0a85e0d7a6ae8ebfaa70aa0": Trace(
+                steps="llm llm<0 tool<0",
+                models=["gpt-5"],
+                tokens=204,
+                scores=[("hallucination", 0.0), ("toxicity", 0.0)],
+                answer='[{"input": "{\\"location\\":\\"San Francisc',
+            ),
+        },
+    ),
 }
 
 
