@@ -16,6 +16,7 @@ from flywheel.formats.inspect_ai import InspectFormat
 from flywheel.formats.langfuse import LangfuseFormat
 from flywheel.formats.langsmith import LangSmithFormat
 from flywheel.formats.native import NativeFormat
+from flywheel.formats.openai_agents import OpenAIAgentsFormat
 from flywheel.formats.openhands import OpenHandsFormat
 from flywheel.formats.otlp import OtlpFormat
 from flywheel.formats.phoenix import PhoenixFormat
@@ -31,6 +32,7 @@ register_format(LangfuseFormat())
 register_format(SweAgentFormat())
 register_format(InspectFormat())
 register_format(OpenHandsFormat())
+register_format(OpenAIAgentsFormat())
 register_format(Tau2Format())
 register_format(TauBenchFormat())  # tau-bench runs are chats too: before chat
 register_format(ChatFormat())

@@ -130,7 +130,7 @@ def _message_text(message: Any) -> str | None:
         parts = [
             p.get("text") if isinstance(p.get("text"), str) else p.get("content")
             for p in content
-            if isinstance(p, dict) and p.get("type", "text") == "text"
+            if isinstance(p, dict) and p.get("type", "text") in ("text", "output_text")
         ]
         content = "\n".join(p for p in parts if isinstance(p, str)) or None
     if isinstance(content, str) and content:
