@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -34,13 +34,72 @@ class IngestConfig(_Section):
     max_record_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
 
 
+class ScoreRule(_Section):
+    """What one named score means: which direction is bad, and from where.
+
+    ``{bad_below = 0.5}``: higher is better, a value under 0.5 is a failure signal (the
+    default for scores not named: faithfulness, relevance, correctness...).
+    ``{bad_above = 0.5}``: higher is worse (hallucination, toxicity, latency, cost...).
+    ``{better = "lower"}`` (or ``"higher"``): the direction only, never judged on its own.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    bad_below: float | None = None
+    bad_above: float | None = None
+    better: Literal["higher", "lower"] | None = None
+
+    @model_validator(mode="after")
+    def _one_direction(self) -> ScoreRule:
+        if self.bad_below is not None and self.bad_above is not None:
+            raise ValueError("give bad_below (higher is better) or bad_above, not both")
+        if self.bad_below is None and self.bad_above is None and self.better is None:
+            raise ValueError('give bad_below, bad_above or better = "higher" | "lower"')
+        implied = "higher" if self.bad_below is not None else "lower"
+        given = (self.bad_below, self.bad_above) != (None, None)
+        if self.better is not None and given and self.better != implied:
+            raise ValueError(f"better = {self.better!r} contradicts the threshold given")
+        return self
+
+    @property
+    def higher_is_better(self) -> bool:
+        if self.bad_below is not None:
+            return True
+        if self.bad_above is not None:
+            return False
+        return self.better == "higher"
+
+    @property
+    def threshold(self) -> float | None:
+        return self.bad_below if self.bad_below is not None else self.bad_above
+
+    def is_bad(self, value: float) -> bool:
+        """Whether ``value`` is on the bad side of the threshold (never, without one)."""
+        if self.bad_below is not None:
+            return value < self.bad_below
+        if self.bad_above is not None:
+            return value > self.bad_above
+        return False
+
+    def describe(self) -> str:
+        if self.bad_below is not None:
+            return f"bad below {self.bad_below:g}"
+        if self.bad_above is not None:
+            return f"bad above {self.bad_above:g}"
+        return f"{self.better} is better"
+
+
 class SignalsConfig(_Section):
     """Thresholds of failure detection. Strengths are in [0, 1]; combination is a noisy-OR."""
 
     #: A trace fails when its combined signal reaches this value.
     failing_threshold: float = Field(default=0.5, ge=0, le=1)
-    #: Scores below these values are a low-score signal; ``default`` applies to unnamed scores.
-    low_score_thresholds: dict[str, float] = Field(default_factory=lambda: {"default": 0.5})
+    #: What each named score means (`ScoreRule`), over the built-in defaults for well-known
+    #: evaluator names (`flywheel.signals.score_rule`); ``default`` applies to names neither
+    #: lists. In `flywheel.toml`: ``[signals.scores]`` ``hallucination = {bad_above = 0.3}``.
+    scores: dict[str, ScoreRule] = Field(
+        default_factory=lambda: {"default": ScoreRule(bad_below=0.5)}
+    )
     #: A rating at or below this fraction of its scale is a low rating.
     low_rating_fraction: float = Field(default=0.4, ge=0, le=1)
     #: Robust z-score (median / MAD, per route) above which latency, cost, tool calls are odd.
@@ -54,6 +113,23 @@ class SignalsConfig(_Section):
     session_window_s: float = Field(default=600, gt=0)
     #: Extra complaint phrases, added to the built-in list.
     complaint_phrases: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_thresholds(cls, data: Any) -> Any:
+        """``low_score_thresholds = {name = 0.5}`` (the old key) means ``bad_below`` rules."""
+        if not isinstance(data, dict) or "low_score_thresholds" not in data:
+            return data
+        data = dict(data)
+        legacy = data.pop("low_score_thresholds")
+        if not isinstance(legacy, dict):
+            raise ValueError("low_score_thresholds must be a table of name = threshold")
+        rules = dict(data.get("scores") or {})
+        for name, threshold in legacy.items():
+            rules.setdefault(name, {"bad_below": threshold})
+        rules.setdefault("default", {"bad_below": 0.5})
+        data["scores"] = rules
+        return data
 
 
 class ClusteringConfig(_Section):

@@ -6,21 +6,35 @@ import multiprocessing
 import os
 import signal
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from flywheel.config import ScoreRule
 from flywheel.errors import FlywheelError, UserError
-from flywheel.formats import Rejected, TraceFormat, TraceSource, detect_format, get_format
+from flywheel.formats import (
+    Rejected,
+    TraceFormat,
+    TraceSource,
+    detect,
+    get_format,
+    sniff_confidence,
+)
+from flywheel.signals import ScoreDirections
 from flywheel.store import IngestCounts, PreparedTrace, Store, prepare_trace
+from flywheel.trace import RAW_SUFFIX, Trace
 
 #: Called after each batch with (file, records read so far in that file).
 ProgressCallback = Callable[[str, int], None]
 
 
 #: What a folder is searched for; a file named explicitly is always read.
-TRACE_SUFFIXES = frozenset({".json", ".jsonl", ".ndjson", ".gz"})
+TRACE_SUFFIXES = frozenset({".json", ".jsonl", ".ndjson", ".gz", ".traj"})
+NOT_TRACE_REASON = (
+    f"not a trace file by its name (folders are searched for {', '.join(sorted(TRACE_SUFFIXES))}); "
+    "name the file to read it anyway"
+)
 SYMLINK_REASON = "symbolic link, not followed (pass --follow-symlinks to read it)"
 
 
@@ -30,6 +44,9 @@ class SkippedPath:
 
     path: Path
     reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"file": str(self.path), "reason": self.reason}
 
 
 def expand_paths(
@@ -100,6 +117,8 @@ def _walk(
         elif entry.is_file(follow_symlinks=False):
             if path.suffix.lower() in TRACE_SUFFIXES:
                 found.append(path)
+            else:
+                skipped.append(SkippedPath(path, NOT_TRACE_REASON))
         else:
             skipped.append(SkippedPath(path, "not a regular file"))
 
@@ -114,17 +133,26 @@ def ingest_paths(
     max_record_bytes: int = 64 * 1024 * 1024,
     on_progress: ProgressCallback | None = None,
     follow_symlinks: bool = False,
+    score_rules: Mapping[str, ScoreRule] | None = None,
 ) -> IngestCounts:
     """Ingest every file; bad records are quarantined, everything else stored. Idempotent.
 
     ``source`` names where the traces come from (part of their key); by default the format's
     name. The run row is kept current batch by batch, so an interrupted run shows what it
     committed; rerunning finishes the job and counts what was already stored as duplicates.
+
+    ``score_rules`` (``[signals.scores]``) are what the scores read are checked against: a
+    score whose values contradict its direction gets a line in ``warnings``, as does each
+    feedback kind or source, or step type, read as a known meaning.
     """
     fixed = None if format == "auto" else get_format(format)
-    files = expand_paths(paths, follow_symlinks=follow_symlinks)
+    passed: list[SkippedPath] = []
+    files = expand_paths(paths, follow_symlinks=follow_symlinks, skipped=passed)
+    skipped = [passed_path.as_dict() for passed_path in passed]
     run_id = store.start_run([str(f) for f in files])
-    total = IngestCounts()
+    total = IngestCounts(skipped=skipped)
+    directions = ScoreDirections(score_rules)
+    notes_seen: set[str] = set()
     status = "failed"
     try:
         for file in files:
@@ -136,8 +164,11 @@ def ingest_paths(
                 source,
                 batch_size,
                 on_progress,
+                directions,
+                notes_seen,
             )
             total.add(counts)
+        total.warnings.extend(directions.warnings())
         status = "completed"
     except KeyboardInterrupt:
         status = "interrupted"
@@ -154,33 +185,60 @@ class _Batch:
     prepared: list[PreparedTrace] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     read: int = 0
+    #: Values read as a known meaning (``feedback kind 'escalation' read as 'implicit'``).
+    notes: set[str] = field(default_factory=set)
+    directions: ScoreDirections = field(default_factory=ScoreDirections)
 
 
-def _batches(src: TraceSource, fmt: TraceFormat, batch_size: int) -> Iterator[_Batch]:
+def _notes(trace: Trace) -> Iterator[str]:
+    for fb in trace.feedback:
+        if fb.model_extra:
+            yield from fb.unknown_values
+    for step in trace.steps:
+        extra = step.model_extra
+        if extra and "type" + RAW_SUFFIX in extra:
+            yield f"step type {extra['type' + RAW_SUFFIX]!r} read as 'other'"
+
+
+def _batches(
+    src: TraceSource,
+    fmt: TraceFormat,
+    batch_size: int,
+    rules: Mapping[str, ScoreRule] | None = None,
+) -> Iterator[_Batch]:
     """Parse and prepare a file's records in batches; a repeated trace id starts a new batch
     so that a changed second copy in the same file becomes a new version of the first."""
-    batch, seen, read = _Batch(), set[str](), 0
+    batch, seen, read = _Batch(directions=ScoreDirections(rules)), set[str](), 0
     for record in fmt.read(src):
         read += 1
         item = record if isinstance(record, Rejected) else prepare_trace(record)
+        if not isinstance(item, Rejected) and not isinstance(record, Rejected):
+            batch.notes.update(_notes(record.trace))
+            batch.directions.add(record.trace)
         if isinstance(item, Rejected):
             batch.rejected.append(item)
         else:
             if item.trace_id in seen:
+                # The new copy's scores stay with it: they were counted in the old batch.
                 yield batch
-                batch, seen = _Batch(read=read - 1), set()
+                batch, seen = _Batch(read=read - 1, directions=ScoreDirections(rules)), set()
             batch.prepared.append(item)
             seen.add(item.trace_id)
         if len(batch.prepared) + len(batch.rejected) >= batch_size:
             batch.read = read
             yield batch
-            batch, seen = _Batch(read=read), set()
+            batch, seen = _Batch(read=read, directions=ScoreDirections(rules)), set()
     batch.read = read
     yield batch
 
 
 def _parse_in_child(
-    out: Connection, parents_end: Connection, src: TraceSource, fmt: TraceFormat, batch_size: int
+    out: Connection,
+    parents_end: Connection,
+    src: TraceSource,
+    fmt: TraceFormat,
+    batch_size: int,
+    rules: Mapping[str, ScoreRule] | None,
 ) -> None:  # pragma: no cover - runs in the parser process; its output is tested
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interrupt means
     # Without this copy of the read end, a parent killed mid-file would leave this process
@@ -188,7 +246,7 @@ def _parse_in_child(
     # them the dead parent's open transaction on PostgreSQL).
     parents_end.close()
     try:
-        for batch in _batches(src, fmt, batch_size):
+        for batch in _batches(src, fmt, batch_size, rules):
             out.send(batch)
         out.send(None)
     except BaseException:
@@ -197,19 +255,26 @@ def _parse_in_child(
         out.close()
 
 
-def _parsed_batches(src: TraceSource, fmt: TraceFormat, batch_size: int) -> Iterator[_Batch]:
+def _parsed_batches(
+    src: TraceSource,
+    fmt: TraceFormat,
+    batch_size: int,
+    rules: Mapping[str, ScoreRule] | None = None,
+) -> Iterator[_Batch]:
     """`_batches`, computed in a forked parser process so parsing and writing use two cores.
 
     Where fork is unavailable, parsing runs in this process. The pipe holds a few batches at
     most (the child blocks on a full pipe), so memory stays bounded whatever the file size.
     """
     if "fork" not in multiprocessing.get_all_start_methods():
-        yield from _batches(src, fmt, batch_size)
+        yield from _batches(src, fmt, batch_size, rules)
         return
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(
-        target=_parse_in_child, args=(sender, receiver, src, fmt, batch_size), daemon=True
+        target=_parse_in_child,
+        args=(sender, receiver, src, fmt, batch_size, rules),
+        daemon=True,
     )
     child.start()
     sender.close()
@@ -232,6 +297,32 @@ def _parsed_batches(src: TraceSource, fmt: TraceFormat, batch_size: int) -> Iter
         child.join()
 
 
+def _choose_format(src: TraceSource, fixed: TraceFormat | None) -> tuple[TraceFormat | None, str]:
+    """The format to read ``src`` with and why; None and the reason when there is none.
+
+    A forced format reads the file unless it does not look like that format and another one
+    does: then the file is refused, naming the format it looks like (a forced LangSmith read
+    of Phoenix spans stored one junk trace per span).
+    """
+    if fixed is None:
+        found = detect(src)
+        if found is None:
+            return None, (
+                "could not recognise the trace format (no reader took its first records); "
+                "pass --format (see `flywheel ingest --help`)"
+            )
+        return found.format, found.reason
+    if sniff_confidence(fixed, src, src.head()) > 0:
+        return fixed, f"read as {fixed.name} (--format)"
+    found = detect(src)
+    if found is not None and found.format is not fixed:
+        return None, (
+            f"does not look like {fixed.name}: it looks like {found.format.name}; "
+            f"drop --format or pass --format {found.format.name}"
+        )
+    return fixed, f"read as {fixed.name} (--format; its reader did not recognise the file)"
+
+
 def _ingest_file(
     store: Store,
     run_id: int,
@@ -240,6 +331,8 @@ def _ingest_file(
     source: str | None,
     batch_size: int,
     on_progress: ProgressCallback | None,
+    directions: ScoreDirections,
+    notes_seen: set[str],
 ) -> IngestCounts:
     counts = IngestCounts()
     if src.path.stat().st_size == 0:
@@ -247,20 +340,21 @@ def _ingest_file(
             {"file": src.name, "line": None, "field": None, "reason": "empty file: nothing to read"}
         )
         return counts
-    fmt = fixed or detect_format(src)
+    fmt, why = _choose_format(src, fixed)
     if fmt is None:
-        rejected = Rejected(
-            src.name,
-            None,
-            "could not recognise the trace format; pass --format (see `flywheel ingest --help`)",
-            raw=src.head(4096),
-        )
+        rejected = Rejected(src.name, None, why, raw=src.head(4096))
         counts.add(store.write_batch(run_id, source or "unknown", [], [rejected]))
+        counts.skipped.append({"file": src.name, "reason": why})
         return counts
+    counts.files.append({"file": src.name, "format": fmt.name, "why": why})
     key = source or fmt.name
-    for batch in _parsed_batches(src, fmt, batch_size):
+    for batch in _parsed_batches(src, fmt, batch_size, directions.rules):
         if batch.prepared or batch.rejected:
             counts.add(store.write_batch(run_id, key, batch.prepared, batch.rejected))
+        directions.merge(batch.directions)
+        for note in sorted(batch.notes - notes_seen):
+            counts.warnings.append(f"{note} (first in {src.name})")
+        notes_seen |= batch.notes
         if on_progress:
             on_progress(src.name, batch.read)
     return counts

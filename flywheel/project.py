@@ -33,8 +33,13 @@ batch_size = 2000
 [signals]
 # A trace is failing when its combined signal (noisy-OR of signal strengths) reaches this.
 failing_threshold = 0.5
-# Scores under these values are failure signals (`default` for scores not named here).
-low_score_thresholds = { default = 0.5 }
+
+# What each score means: `bad_below` (higher is better) or `bad_above` (higher is worse).
+# Well-known evaluator names (hallucination, toxicity, faithfulness, relevance...) have
+# built-in directions; `default` applies to the others.
+[signals.scores]
+default = { bad_below = 0.5 }
+# hallucination = { bad_above = 0.5 }
 """
 
 

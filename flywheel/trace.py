@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 #: Version of the native trace record; bump with a migration when the shape changes.
 TRACE_SCHEMA_VERSION = 1
@@ -61,7 +61,46 @@ _STEP_SYNONYMS: dict[str, StepType] = {
     "span": StepType.chain,
     "event": StepType.other,
     "unknown": StepType.other,
+    # OpenAI Agents SDK span types, agent frameworks' and evaluation tools' step names.
+    "response": StepType.llm,
+    "completion": StepType.llm,
+    "chat_model": StepType.llm,
+    "llm_call": StepType.llm,
+    "model": StepType.llm,
+    "handoff": StepType.router,
+    "routing": StepType.router,
+    "custom": StepType.other,
+    "function_call": StepType.tool,
+    "tool_use": StepType.tool,
+    "action": StepType.tool,
+    "mcp_tools": StepType.tool,
+    "mcp_list_tools": StepType.tool,
+    "embed": StepType.embedding,
+    "rerank": StepType.reranker,
+    "workflow": StepType.chain,
+    "task": StepType.chain,
+    "pipeline": StepType.chain,
+    "eval": StepType.evaluator,
+    "evaluation": StepType.evaluator,
+    "guardrails": StepType.guardrail,
 }
+
+#: The field an unknown enum value is kept in, next to the known meaning it was mapped to.
+RAW_SUFFIX = "_raw"
+
+
+def _known(value: object, names: dict[str, Any]) -> bool:
+    return isinstance(value, str) and (value in names or value.strip().lower() in names)
+
+
+def step_type_is_known(value: object) -> bool:
+    """Whether a producer's step kind maps onto a step type by name or a known synonym."""
+    return (
+        value is None
+        or isinstance(value, StepType)
+        or _known(value, _STEP_BY_NAME)
+        or _known(value, _STEP_SYNONYMS)
+    )
 
 
 class FeedbackKind(StrEnum):
@@ -76,6 +115,172 @@ class FeedbackSource(StrEnum):
     user = "user"
     reviewer = "reviewer"
     system = "system"
+
+
+#: Producers' feedback kinds with a clear meaning, and the value a bare one implies.
+_KIND_SYNONYMS: dict[str, tuple[FeedbackKind, float | None]] = {
+    **dict.fromkeys(
+        (
+            "thumbs",
+            "vote",
+            "reaction",
+            "emoji",
+            "binary",
+            "boolean",
+            "helpful",
+            "slack_reaction",
+            "user_score",
+            "user_feedback",
+        ),
+        (FeedbackKind.thumb, None),
+    ),
+    **dict.fromkeys(
+        ("thumbs_up", "thumb_up", "upvote", "like", "liked", "positive"), (FeedbackKind.thumb, 1.0)
+    ),
+    **dict.fromkeys(
+        (
+            "thumbs_down",
+            "thumb_down",
+            "downvote",
+            "dislike",
+            "disliked",
+            "negative",
+            "flag",
+            "flagged",
+            "report",
+        ),
+        (FeedbackKind.thumb, -1.0),
+    ),
+    **dict.fromkeys(
+        ("stars", "star", "score", "numeric", "scale", "nps", "csat", "likert", "grade"),
+        (FeedbackKind.rating, None),
+    ),
+    **dict.fromkeys(
+        ("text", "note", "free_text", "freetext", "remark", "review", "message", "annotation"),
+        (FeedbackKind.comment, None),
+    ),
+    **dict.fromkeys(
+        ("edit", "fix", "rewrite", "corrected", "expected_output", "ground_truth", "reference"),
+        (FeedbackKind.correction, None),
+    ),
+    **dict.fromkeys(
+        (
+            "escalation",
+            "escalated",
+            "escalate",
+            "reopened",
+            "reopen",
+            "handoff",
+            "handover",
+            "human_handoff",
+            "abandon",
+            "abandoned",
+            "complaint",
+            "refund",
+            "regenerate",
+            "regenerated",
+            "retry",
+            "retried",
+        ),
+        (FeedbackKind.implicit, -1.0),
+    ),
+    **dict.fromkeys(
+        (
+            "copy",
+            "copied",
+            "accepted",
+            "accept",
+            "resolved",
+            "purchase",
+            "converted",
+            "shared",
+            "kept",
+        ),
+        (FeedbackKind.implicit, 1.0),
+    ),
+    **dict.fromkeys(
+        ("behavioral", "behavioural", "signal", "click", "event", "session"),
+        (FeedbackKind.implicit, None),
+    ),
+}
+_KINDS: dict[str, FeedbackKind] = {kind.value: kind for kind in FeedbackKind}
+_SOURCE_SYNONYMS: dict[str, FeedbackSource] = {
+    **dict.fromkeys(
+        (
+            "human",
+            "end_user",
+            "enduser",
+            "customer",
+            "client",
+            "app",
+            "ui",
+            "web",
+            "api",
+            "ide",
+            "slack",
+            "slack_reaction",
+            "chat",
+            "widget",
+            "mobile",
+            "email",
+            "user_feedback",
+            "feedback",
+            "users",
+            "product",
+        ),
+        FeedbackSource.user,
+    ),
+    **dict.fromkeys(
+        (
+            "annotator",
+            "annotation",
+            "labeler",
+            "labeller",
+            "expert",
+            "human_review",
+            "human_annotation",
+            "review",
+            "qa",
+            "admin",
+            "operator",
+            "support",
+            "support_agent",
+            "developer",
+            "sme",
+            "grader",
+        ),
+        FeedbackSource.reviewer,
+    ),
+    **dict.fromkeys(
+        (
+            "llm",
+            "judge",
+            "llm_judge",
+            "llm_as_judge",
+            "evaluator",
+            "eval",
+            "auto",
+            "automatic",
+            "automated",
+            "model",
+            "monitor",
+            "heuristic",
+            "rule",
+            "metric",
+            "code",
+            "pipeline",
+            "online_eval",
+            "app_signal",
+            "telemetry",
+        ),
+        FeedbackSource.system,
+    ),
+}
+_SOURCES: dict[str, FeedbackSource] = {source.value: source for source in FeedbackSource}
+
+
+def _canonical(value: object) -> str:
+    return str(value).strip().lower().replace("-", "_").replace(" ", "_")
 
 
 class _Open(BaseModel):
@@ -101,10 +306,36 @@ class Step(_Open):
     cost_usd: float | None = Field(default=None, ge=0)
     metadata: dict[str, Any] = Field(default_factory=dict)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _keep_unknown_type(cls, data: Any) -> Any:
+        """A step kind no name or synonym maps is read as ``other``, kept in ``type_raw``."""
+        if isinstance(data, dict):
+            kind = data.get("type")
+            if (
+                isinstance(kind, str)
+                and kind not in _STEP_BY_NAME
+                and not step_type_is_known(kind)
+                and "type" + RAW_SUFFIX not in data
+            ):
+                return {**data, "type" + RAW_SUFFIX: kind}
+        return data
+
     @field_validator("type", mode="before")
     @classmethod
     def _coerce_type(cls, value: object) -> StepType:
         return StepType.coerce(value)
+
+
+def _inferred_kind(data: dict[str, Any]) -> FeedbackKind:
+    value = data.get("value")
+    if isinstance(value, bool) or value in (-1, 1):
+        return FeedbackKind.thumb
+    if isinstance(value, int | float):
+        return FeedbackKind.rating
+    if data.get("correction") is not None:
+        return FeedbackKind.correction
+    return FeedbackKind.comment if data.get("comment") else FeedbackKind.implicit
 
 
 class Feedback(_Open):
@@ -120,6 +351,58 @@ class Feedback(_Open):
     source: FeedbackSource = FeedbackSource.user
     scale: float | None = Field(default=None, gt=0)
     timestamp: datetime | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _liberal(cls, data: Any) -> Any:
+        """Unknown kinds and sources are mapped to a known meaning, the raw value kept.
+
+        ``escalation`` becomes negative implicit feedback, ``slack_reaction`` a thumb, ``ide``
+        a user...; a kind nothing maps is implicit feedback (a comment, if it has only a
+        comment), a source nothing maps is the user. The producer's value stays in
+        ``kind_raw`` / ``source_raw``. A missing kind is inferred from what is given.
+        """
+        if not isinstance(data, dict):
+            return data
+        kind, source = data.get("kind"), data.get("source")
+        known_kind = isinstance(kind, FeedbackKind) or (isinstance(kind, str) and kind in _KINDS)
+        known_source = source is None or isinstance(source, FeedbackSource)
+        known_source = known_source or (isinstance(source, str) and source in _SOURCES)
+        if known_kind and known_source:
+            return data
+        data = dict(data)
+        if kind is None:
+            data["kind"] = _inferred_kind(data)
+        elif not known_kind:
+            text = _canonical(kind)
+            mapped, implied = _KIND_SYNONYMS.get(text) or (_KINDS.get(text), None)
+            if mapped is None:
+                bare_comment = data.get("value") is None and data.get("comment")
+                mapped = FeedbackKind.comment if bare_comment else FeedbackKind.implicit
+            if mapped.value != kind:
+                data.setdefault("kind" + RAW_SUFFIX, kind)
+            data["kind"] = mapped
+            if implied is not None and data.get("value") is None:
+                data["value"] = implied
+            elif mapped is FeedbackKind.thumb and isinstance(data.get("value"), bool):
+                data["value"] = 1.0 if data["value"] else -1.0
+        if not known_source:
+            text = _canonical(source)
+            mapped_source = _SOURCES.get(text) or _SOURCE_SYNONYMS.get(text, FeedbackSource.user)
+            if mapped_source.value != source:
+                data.setdefault("source" + RAW_SUFFIX, source)
+            data["source"] = mapped_source
+        return data
+
+    @property
+    def unknown_values(self) -> list[str]:
+        """``kind 'escalation'``-style notes for values this record's producer chose."""
+        extra = self.model_extra or {}
+        return [
+            f"feedback {name} {extra[name + RAW_SUFFIX]!r} read as {getattr(self, name).value!r}"
+            for name in ("kind", "source")
+            if name + RAW_SUFFIX in extra
+        ]
 
 
 class Score(_Open):

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from flywheel.signals import score_goodness
 from flywheel.trace import FailureSignal, FeedbackKind, Step, StepType, Trace, as_text
 
 #: Every fact the detectors know, in a fixed order (the feature vector of a cluster).
@@ -599,13 +600,14 @@ def _score_facts(
         facts.append(Fact("negative_feedback", None, "the user gave negative feedback"))
     kinds = {s.kind.value for s in signals if not s.positive}
     judged = kinds <= {"low_score"} and "low_score" in kinds
-    values = [s.value for s in trace.scores]
+    # On one scale where 1 is good: a high hallucination is a low score.
+    values = [score_goodness(s.name, s.value) for s in trace.scores]
     spread = max(values) - min(values) if len(values) >= 2 else 0.0
     if judged and not trace.errors:
         facts.append(Fact("judge_only", None, "flagged only by judge scores"))
         if spread >= 0.5 or positive_user:
-            low = min(trace.scores, key=lambda s: s.value)
-            high = max(trace.scores, key=lambda s: s.value)
+            low = min(trace.scores, key=lambda s: score_goodness(s.name, s.value))
+            high = max(trace.scores, key=lambda s: score_goodness(s.name, s.value))
             why = (
                 f"{low.name}={low.value:.2f} but {high.name}={high.value:.2f}"
                 if spread >= 0.5

@@ -48,8 +48,6 @@ def ingest(
     store = open_store(proj)
     skipped: list[SkippedPath] = []
     files = expand_paths(paths, follow_symlinks=follow_symlinks, skipped=skipped)
-    for passed in skipped:
-        err_console.print(f"[yellow]skipped {passed.path}: {passed.reason}[/]", highlight=False)
     with (
         run_lock(store, command="flywheel ingest", wait=wait),
         Progress(
@@ -80,10 +78,11 @@ def ingest(
             max_record_bytes=proj.settings.ingest.max_record_bytes,
             on_progress=on_progress,
             follow_symlinks=follow_symlinks,
+            score_rules=proj.settings.signals.scores,
         )
+        counts.skipped[:0] = [passed.as_dict() for passed in skipped]  # searched here
         detection = detect_failures(store, proj.settings.signals)
     report = counts.as_dict()
-    report["skipped"] = [{"path": str(s.path), "reason": s.reason} for s in skipped]
     if json_out:
         print_json(report)
     else:
@@ -98,5 +97,11 @@ def ingest(
             err_console.print(f"[yellow]{where}:{field} {error['reason']}[/]", highlight=False)
         if len(counts.errors) > 20:
             err_console.print(f"... and {len(counts.errors) - 20} more: `flywheel quarantine`")
+        for entry in counts.skipped[:20]:
+            err_console.print(f"skipped {entry['file']}: {entry['reason']}", highlight=False)
+        if len(counts.skipped) > 20:
+            err_console.print(f"... and {len(counts.skipped) - 20} more files skipped (--json)")
+        for warning in counts.warnings:
+            err_console.print(f"[yellow]warning: {warning}[/]", highlight=False)
     if strict and counts.quarantined:
         raise typer.Exit(1)

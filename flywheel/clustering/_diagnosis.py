@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from flywheel.clustering._signature import DIAGNOSIS, truncate
 from flywheel.errors import UserError
 from flywheel.llm import BudgetExceeded, LLMClient, LLMError, ProviderError
-from flywheel.signals import trace_symptoms
+from flywheel.signals import score_is_bad, trace_symptoms
 from flywheel.trace import StepType, Trace
 
 #: Raise when the prompt or the digest changes: signatures with a diagnosis are rebuilt.
@@ -85,7 +85,7 @@ def trace_digest(trace: Trace) -> dict[str, Any]:
     comments = [truncate(fb.comment, _FIELD_CHARS) for fb in trace.feedback if fb.comment]
     if comments:
         digest["feedback"] = comments[:5]
-    low = sorted(f"{s.name} {s.value:g}" for s in trace.scores if s.value < 0.5)
+    low = sorted(f"{s.name} {s.value:g}" for s in trace.scores if score_is_bad(s.name, s.value))
     if low:
         digest["low_scores"] = low
     try:

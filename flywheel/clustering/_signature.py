@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from flywheel.errors import UserError
-from flywheel.signals import trace_symptoms
+from flywheel.signals import score_is_bad, trace_symptoms
 from flywheel.trace import FailureSignal, SignalKind, StepType, Trace
 
 TRUNCATED = " …[truncated]"
@@ -126,8 +126,15 @@ def _feedback(trace: Trace, signals: Sequence[FailureSignal], limit: int) -> str
 
 
 def _scores(trace: Trace, signals: Sequence[FailureSignal], limit: int) -> str:
-    low = [s for s in trace.scores if s.value < 0.5]
-    return ", ".join(f"low {s.name}" for s in sorted(low, key=lambda s: s.name))
+    # The score signals read each score in its own direction (a high hallucination is bad).
+    bad = {
+        str(signal.detail["score"])
+        for signal in signals
+        if signal.kind in (SignalKind.low_score, SignalKind.task_failure)
+        and signal.detail.get("score")
+    }
+    bad.update(s.name for s in trace.scores if score_is_bad(s.name, s.value))
+    return ", ".join(f"bad {name}" for name in sorted(bad))
 
 
 def _output(trace: Trace, signals: Sequence[FailureSignal], limit: int) -> str:

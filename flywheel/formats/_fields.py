@@ -48,3 +48,91 @@ def timestamp_field(value: Any, where: str) -> datetime | None:
     except (ValueError, OverflowError, OSError):
         pass
     raise BadField(where, f"expected an ISO 8601 timestamp, got {value!r}")
+
+
+_AI_TYPES = {"ai", "assistant", "aimessage", "aimessagechunk", "model"}
+
+
+def answer(output: Any) -> Any:
+    """The AI's reply in a trace's output when the output holds one, else the output.
+
+    Producers often record the whole state as the output: an OpenAI completion (the first
+    choice), LangChain ``generations``, a ``messages`` list that still holds the user's turn
+    (the last ``ai`` / ``assistant`` message), Gemini ``candidates`` / ``content.parts``, an
+    Anthropic message's ``content`` blocks, or a list of OpenTelemetry GenAI messages
+    (``role`` + ``parts``). Read as text, those joined the user's words with the reply.
+    """
+    if isinstance(output, list) and output and all(isinstance(m, dict) for m in output):
+        for message in reversed(output):
+            if _is_ai(message):
+                text = _message_text(message)
+                if text is not None:
+                    return text
+        return output
+    if not isinstance(output, dict):
+        return output
+    candidates = output.get("candidates")
+    if isinstance(candidates, list) and candidates and isinstance(candidates[0], dict):
+        text = _message_text(candidates[0].get("content"))
+        if text is not None:
+            return text
+    content = output.get("content")
+    if isinstance(content, list) and content and isinstance(content[0], dict):
+        text = _message_text(output)  # an Anthropic message: content blocks
+        if text is not None:
+            return text
+    if isinstance(content, dict) and isinstance(content.get("parts"), list):
+        text = _message_text(content)
+        if text is not None:
+            return text
+    choices = output.get("choices")
+    if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+        text = _message_text(choices[0].get("message")) or _message_text(choices[0])
+        if text is not None:
+            return text
+    generations = output.get("generations")
+    while isinstance(generations, list) and generations:
+        generations = generations[0]
+    if isinstance(generations, dict):
+        text = generations.get("text")
+        text = text if isinstance(text, str) and text else _message_text(generations.get("message"))
+        if text is not None:
+            return text
+    messages = output.get("messages")
+    if isinstance(messages, list):
+        for message in reversed(messages):
+            if _is_ai(message):
+                text = _message_text(message)
+                if text is not None:
+                    return text
+    return output
+
+
+def _is_ai(message: Any) -> bool:
+    if not isinstance(message, dict):
+        return False
+    kind = message.get("role") or message.get("type")
+    ident = message.get("id")
+    if kind == "constructor" and isinstance(ident, list) and ident:
+        kind = ident[-1]
+    return str(kind).lower() in _AI_TYPES
+
+
+def _message_text(message: Any) -> str | None:
+    if isinstance(message, dict) and isinstance(message.get("kwargs"), dict):
+        message = message["kwargs"]  # a LangChain-serialised message
+    if not isinstance(message, dict):
+        return None
+    content = message.get("content")
+    if content is None and isinstance(message.get("parts"), list):
+        content = message["parts"]  # Gemini and OpenTelemetry GenAI messages
+    if isinstance(content, list):
+        parts = [
+            p.get("text") if isinstance(p.get("text"), str) else p.get("content")
+            for p in content
+            if isinstance(p, dict) and p.get("type", "text") in ("text", "output_text")
+        ]
+        content = "\n".join(p for p in parts if isinstance(p, str)) or None
+    if isinstance(content, str) and content:
+        return content
+    return None

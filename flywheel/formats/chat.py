@@ -4,7 +4,12 @@ Accepted shapes, as one JSON document or as JSONL (one conversation per line):
 
 - a list of messages ``[{"role", "content", "tool_calls"?, "tool_call_id"?, "name"?}, ...]``;
 - an object ``{"messages": [...], "id"?: ...}`` as in OpenAI fine-tuning files (other keys
-  go to the trace's metadata);
+  go to the trace's metadata), or with the messages under ``history`` (SWE-agent
+  demonstrations, agent frameworks' logs);
+- ShareGPT: ``{"id"?, "conversations": [{"from": "human" | "gpt" | "system" | "tool"...,
+  "value": ...}]}``, each turn read as the message ``{"role", "content"}`` (``human`` is the
+  user, ``gpt`` the assistant, ``function_call`` an assistant's tool call, ``observation`` /
+  ``function_response`` the tool's answer);
 - a JSON list of such conversations.
 
 Multi-agent step lists (Magentic-One, AutoGen) use the agent as the role, e.g. ``"WebSurfer"``,
@@ -143,7 +148,7 @@ def is_json_lines(source: TraceSource) -> bool:
 
 def file_stem(source: TraceSource) -> str:
     name = source.path.name
-    for suffix in (".gz", ".jsonl", ".ndjson", ".json"):
+    for suffix in (".gz", ".jsonl", ".ndjson", ".json", ".traj"):
         name = name.removesuffix(suffix)
     return name or source.path.name
 
@@ -162,9 +167,65 @@ def _is_conversation(value: Any) -> bool:
     if isinstance(value, list):
         return bool(value) and is_message(value[0])
     if isinstance(value, dict):
-        messages = value.get("messages")
-        return isinstance(messages, list) and bool(messages) and is_message(messages[0])
+        found = _messages_of(value)
+        return found is not None and bool(found[1]) and is_message(found[1][0])
     return False
+
+
+#: Where a conversation object keeps its messages, most common first.
+_MESSAGE_KEYS = ("messages", "conversations", "history")
+#: ShareGPT speakers as chat roles.
+_SHAREGPT_ROLES = {
+    "human": "user",
+    "user": "user",
+    "gpt": "assistant",
+    "chatgpt": "assistant",
+    "bard": "assistant",
+    "bing": "assistant",
+    "assistant": "assistant",
+    "model": "assistant",
+    "function_call": "assistant",
+    "system": "system",
+    "tool": "tool",
+    "function": "tool",
+    "observation": "tool",
+    "function_response": "tool",
+}
+
+
+def _messages_of(data: dict[str, Any]) -> tuple[str, list[Any]] | None:
+    """The key and the messages of a conversation object (ShareGPT turns as messages)."""
+    for key in _MESSAGE_KEYS:
+        value = data.get(key)
+        if not isinstance(value, list):
+            continue
+        first = value[0] if value else None
+        if key == "conversations" and isinstance(first, dict) and "from" in first:
+            return key, [_sharegpt_turn(turn) for turn in value]
+        if key != "history" or not value or is_message(value[0]):
+            return key, value
+    return None
+
+
+def _sharegpt_turn(turn: Any) -> Any:
+    if not isinstance(turn, dict) or "from" not in turn:
+        return turn
+    speaker = str(turn["from"])
+    rest = {k: v for k, v in turn.items() if k not in ("from", "value")}
+    role = _SHAREGPT_ROLES.get(speaker.lower(), speaker)
+    value = turn.get("value")
+    if speaker.lower() == "function_call" and isinstance(value, str):
+        try:
+            call = json.loads(value)
+        except ValueError:
+            call = None
+        if isinstance(call, dict) and isinstance(call.get("name"), str) and call["name"]:
+            arguments = call.get("arguments")
+            function = {"name": call["name"], "arguments": arguments}
+            if not isinstance(arguments, str | dict):
+                function["arguments"] = json.dumps(arguments)
+            return {"role": role, "content": None, "tool_calls": [{"function": function}], **rest}
+    return {"role": role, "content": value, **rest}
 
 
 # -- messages -> steps ------------------------------------------------------------------------
@@ -320,7 +381,11 @@ def agent_names(steps: Sequence[Step]) -> list[str]:
 class ChatFormat:
     name = "chat"
 
-    def sniff(self, source: TraceSource, head: bytes) -> bool:
+    def sniff(self, source: TraceSource, head: bytes) -> float:
+        # Messages are everywhere: a format with its own keys that also matches reads better.
+        return 0.7 if self._looks_like_chat(head) else 0.0
+
+    def _looks_like_chat(self, head: bytes) -> bool:
         text = head_text(head)
         if not text.startswith(("[", "{")) or looks_native(text):
             return False
@@ -328,9 +393,11 @@ class ChatFormat:
         if value is not None:
             return is_message(value) or _is_conversation(value)
         # The first record is longer than the head: judge by how the file opens.
+        if re.match(r'\[?\s*\{[^\n]*?"conversations"\s*:\s*\[\s*\{\s*"from"', text):
+            return True
         return '"role"' in text and (
             re.match(r'\[\s*\[?\s*\{\s*"(role|content|name)"\s*:', text) is not None
-            or re.match(r'\{[^\n]*?"messages"\s*:\s*\[\s*\{', text) is not None
+            or re.match(r'\{[^\n]*?"(messages|history)"\s*:\s*\[\s*\{', text) is not None
         )
 
     def read(self, source: TraceSource) -> Iterator[Record]:
@@ -348,7 +415,7 @@ class ChatFormat:
             yield Rejected(source.name, 1, f"the document is empty; {_SHAPE_HINT}")
             return
         good = [item for item in records if not isinstance(item, Rejected)]
-        if good and isinstance(good[0][1], dict) and "messages" not in good[0][1]:
+        if good and isinstance(good[0][1], dict) and _messages_of(good[0][1]) is None:
             yield self._message_list(source, records, stem)
             return
         many = len(records) > 1
@@ -391,18 +458,19 @@ class ChatFormat:
             return self._build(source, items, {}, line, raw, trace_id=default_id, prefix="")
         if not isinstance(data, dict):
             return Rejected(source.name, line, f"{_SHAPE_HINT}; got {type(data).__name__}", raw=raw)
-        if "messages" not in data:
+        found = _messages_of(data)
+        if found is None:
+            if "messages" in data:
+                return Rejected(
+                    source.name, line, "must be a list of messages", field="messages", raw=raw
+                )
             hint = "a single message, not a conversation" if is_message(data) else None
             keys = ", ".join(list(data)[:5])
             reason = hint or f"found an object with keys {keys}"
             return Rejected(source.name, line, f"{_SHAPE_HINT}; {reason}", raw=raw)
-        messages = data["messages"]
-        if not isinstance(messages, list):
-            return Rejected(
-                source.name, line, "must be a list of messages", field="messages", raw=raw
-            )
+        messages_key, messages = found
         trace_id = default_id
-        rest = {k: v for k, v in data.items() if k != "messages"}
+        rest = {k: v for k, v in data.items() if k != messages_key}
         for key in _ID_KEYS:
             if key in rest:
                 value = rest.pop(key)
@@ -421,7 +489,9 @@ class ChatFormat:
         if metadata is not None and not isinstance(metadata, dict):
             extra["metadata"] = metadata
         items = [(line, message) for message in messages]
-        return self._build(source, items, extra, line, raw, trace_id=trace_id, prefix="messages.")
+        return self._build(
+            source, items, extra, line, raw, trace_id=trace_id, prefix=f"{messages_key}."
+        )
 
     def _build(
         self,

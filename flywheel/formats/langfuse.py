@@ -1,19 +1,21 @@
 """Langfuse exports: traces with their observations and scores.
 
 Accepted shapes: a JSON array of traces, the public API's page ``{"data": [...], "meta": ...}``,
-or JSONL with one record per line. A trace (``id``, ``name``, ``input``, ``output``,
-``sessionId``, ``userId``, ``timestamp``, ``metadata``, ``tags``, ``latency`` in seconds,
-``totalCost``) carries its ``observations`` and ``scores`` as objects (``GET /traces/{id}``) or
-as lists of ids (``GET /traces``); observations and scores exported flat beside the traces,
-each with its ``traceId``, are attached to their trace. Traces are yielded once the file is
-read, so a flat observation may come before or after its trace.
+JSONL with one record per line, or the UI's "download trace" file ``{"trace": {...},
+"observations": [...]}`` (one per file or per line). A trace (``id``, ``name``, ``input``,
+``output``, ``sessionId``, ``userId``, ``timestamp``, ``metadata``, ``tags``, ``latency`` in
+seconds, ``totalCost``) carries its ``observations`` and ``scores`` as objects (``GET
+/traces/{id}``) or as lists of ids (``GET /traces``); observations and scores exported flat
+beside the traces, each with its ``traceId``, are attached to their trace. Traces are yielded
+once the file is read, so a flat observation may come before or after its trace.
 
 Mapping:
 
 - An observation becomes a step: ``type`` GENERATION -> llm, SPAN -> chain, EVENT -> other
   (the newer AGENT, TOOL, RETRIEVER... types map to themselves); ``parentObservationId`` the
   parent; ``usageDetails`` (or the older ``usage``) ``input`` / ``output`` / ``total`` become
-  ``prompt_tokens`` / ``completion_tokens`` / ``total_tokens`` (other keys kept as they are);
+  ``prompt_tokens`` / ``completion_tokens`` / ``total_tokens`` (other keys kept as they are),
+  else the flat ``inputUsage`` / ``outputUsage`` / ``totalUsage``;
   ``calculatedTotalCost`` or ``costDetails.total`` the cost; ``level`` ERROR makes
   ``statusMessage`` the step error.
 - A score becomes `Feedback` when it is user feedback: its name is thumbs-like
@@ -37,7 +39,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from flywheel.formats._fields import BadField, field_path, list_field, timestamp_field
+from flywheel.formats._fields import BadField, answer, field_path, list_field, timestamp_field
 from flywheel.formats._source import Record, Rejected, TraceSource, build_trace
 
 _THUMB_NAMES = {
@@ -144,6 +146,8 @@ class _Collected:
     def add(self, row: Any, where: str, line: int) -> None:
         if not isinstance(row, dict):
             raise BadField(where or "record", "expected a trace, observation or score object")
+        if isinstance(row.get("trace"), dict) and "id" not in row and "traceId" not in row:
+            row, where = _downloaded(row), field_path(where, "trace")
         if "observations" in row or "traceId" not in row:
             trace_id = _ident(row.get("id"), field_path(where, "id"))
             observations = list_field(row.get("observations"), field_path(where, "observations"))
@@ -183,6 +187,35 @@ class _Collected:
     def traces(self, file: str) -> Iterator[Record]:
         for trace_id, slot in self.pending.items():
             yield _build(trace_id, slot, file)
+
+
+def _downloaded(row: dict[str, Any]) -> dict[str, Any]:
+    """The UI's download ``{"trace": {...}, "observations": [...]}`` as one trace record."""
+    trace = dict(row["trace"])
+    observations = [o for o in trace.get("observations") or [] if isinstance(o, dict)]
+    if isinstance(row.get("observations"), list):
+        observations.extend(row["observations"])
+    trace["observations"] = observations
+    if isinstance(row.get("scores"), list) and not trace.get("scores"):
+        trace["scores"] = row["scores"]
+    return trace
+
+
+def _decoded(value: Any) -> Any:
+    """A JSON text the UI wrote as a string (``'"hello"'``, ``'{...}'``), even one encoded twice
+    (a string holding a JSON string), as its value."""
+    for _ in range(2):
+        if not (
+            isinstance(value, str)
+            and value[:1] in ('"', "{", "[")
+            and value[-1:] in ('"', "}", "]")
+        ):
+            break
+        try:
+            value = json.loads(value)
+        except ValueError:
+            break
+    return value
 
 
 def _ident(value: Any, where: str) -> str:
@@ -261,7 +294,17 @@ def _usage(obs: dict[str, Any]) -> dict[str, int] | None:
         }
         if usage and any(usage.values()):
             return usage
-    return None
+    # The observations API's flat totals (``inputUsage``...), when no details were kept.
+    flat = {
+        ours: int(obs[theirs])
+        for theirs, ours in (
+            ("inputUsage", "prompt_tokens"),
+            ("outputUsage", "completion_tokens"),
+            ("totalUsage", "total_tokens"),
+        )
+        if isinstance(obs.get(theirs), int | float) and not isinstance(obs.get(theirs), bool)
+    }
+    return flat if any(flat.values()) else None
 
 
 def _score(score: dict[str, Any], where: str) -> dict[str, Any]:
@@ -322,7 +365,7 @@ def _build(trace_id: str, slot: _Pending, file: str) -> Record:
     tops = [s for s in steps if s["parent_id"] is None or s["parent_id"] not in ids]
     missing = sorted({s["parent_id"] for s in tops if s["parent_id"] is not None})
     row = slot.trace["row"] if slot.trace else {}
-    metadata = _mapping(row.get("metadata"), "metadata")
+    metadata = _mapping(_decoded(row.get("metadata")), "metadata")
     for key, value in row.items():
         if key not in _TRACE_FIELDS and value is not None:
             metadata[key] = value
@@ -343,14 +386,15 @@ def _build(trace_id: str, slot: _Pending, file: str) -> Record:
     if targets["label"]:
         metadata["labels"] = targets["label"]
     root = tops[0] if tops else None
-    trace_input = row.get("input")
+    trace_input = _decoded(row.get("input"))
     if trace_input is None and root is not None:
-        trace_input = root["input"]
+        trace_input = _decoded(root["input"])
     if trace_input is None or trace_input == "":
         trace_input = row.get("name") or (root["name"] if root else None) or trace_id
-    output = row.get("output")
+    output = _decoded(row.get("output"))
     if output is None and root is not None:
-        output = root["output"]
+        output = _decoded(root["output"])
+    output = answer(output)
     latency = _number(row.get("latency"))
     timestamp = slot.trace["timestamp"] if slot.trace else None
     data = {

@@ -1,4 +1,6 @@
-"""LangSmith run exports: a JSON array, JSONL, or the ``{"runs": [...]}`` page of the runs API.
+"""LangSmith run exports: a JSON array, JSONL, the ``{"runs": [...]}`` page of the runs API,
+or the SDK's batch payload ``{"post": [...], "patch": [...]}`` (what ``/runs/batch`` receives:
+a patch completes the posted run of the same id, or of the id its ``dotted_order`` ends in).
 
 Each record is a run (``id``, ``name``, ``run_type``, ``inputs``, ``outputs``, ``error``,
 ``start_time``, ``end_time``, ``parent_run_id``, ``trace_id``, ``extra``, ``tags``...). Nested
@@ -11,7 +13,8 @@ Field mapping:
 
 - ``run_type`` gives `Step.type`; ``prompt`` (a template being formatted, not a model call)
   becomes ``chain``. An ``llm`` run's usage comes from ``prompt_tokens`` /
-  ``completion_tokens`` / ``total_tokens`` (or ``outputs.llm_output.token_usage``), its model
+  ``completion_tokens`` / ``total_tokens`` (or the output's ``usage_metadata``, ``usage`` or
+  ``llm_output.token_usage``), its model
   from ``extra.metadata.ls_model_name`` or the invocation parameters, its cost from
   ``total_cost``. Other runs carry their children's totals, so those stay in their metadata
   (the root's ``total_cost`` is the trace's cost).
@@ -29,6 +32,10 @@ Field mapping:
   list): thumbs-like keys become a user thumb (+1 when ``avg`` >= 0.5); every other key with
   a numeric ``avg`` (``correctness``, ``helpfulness``... usually written by evaluators) a
   `Score` of that average. The raw stats stay in the step's metadata.
+- The trace's output is the answer: the last AI message of the root run's output (an OpenAI
+  completion's first choice, LangChain ``generations``, or the last ``ai`` / ``assistant``
+  message of a ``messages`` state that also holds the user's), the whole output otherwise; the
+  root step keeps the output as it was.
 - Feedback on a child run carries the run id as ``step_id``. Every field not read above is
   kept in the step's metadata (the root's also in the trace's).
 """
@@ -36,11 +43,12 @@ Field mapping:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from flywheel.formats._fields import BadField, field_path, timestamp_field
+from flywheel.formats._fields import BadField, answer, field_path, timestamp_field
 from flywheel.formats._source import Record, Rejected, TraceSource, build_trace
 
 _THUMB_KEYS = {
@@ -85,6 +93,8 @@ class LangSmithFormat:
     name = "langsmith"
 
     def sniff(self, source: TraceSource, head: bytes) -> bool:
+        if _BATCH.match(head) is not None:
+            return True
         return (
             head.lstrip()[:1] in (b"{", b"[")
             and b'"run_type"' in head
@@ -101,6 +111,8 @@ class LangSmithFormat:
             line, data, raw = item
             if isinstance(data, dict) and isinstance(data.get("runs"), list):
                 rows = [(f"runs[{i}]", run) for i, run in enumerate(data["runs"])]
+            elif _is_batch(data):
+                rows = _batch_rows(data)
             else:
                 rows = [("", data)]
             for where, row in rows:
@@ -109,6 +121,48 @@ class LangSmithFormat:
                 except BadField as bad:
                     yield Rejected(source.name, line, bad.reason, bad.field, raw)
         yield from _assemble(runs, source.name)
+
+
+_BATCH = re.compile(rb'\s*\{\s*"(post|patch)"\s*:\s*\[')
+
+
+def _is_batch(data: Any) -> bool:
+    return (
+        isinstance(data, dict)
+        and "id" not in data
+        and any(isinstance(data.get(key), list) for key in ("post", "patch"))
+    )
+
+
+def _batch_rows(data: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The runs of a batch payload, each patch merged into the run it completes."""
+    rows: list[tuple[str, Any]] = []
+    by_id: dict[str, dict[str, Any]] = {}
+    for key in ("post", "patch"):
+        for i, run in enumerate(data.get(key) or []):
+            where = f"{key}[{i}]"
+            run_id = (
+                run.get("id") or _id_of_dotted(run.get("dotted_order"))
+                if isinstance(run, dict)
+                else None
+            )
+            if not isinstance(run_id, str | int) or isinstance(run_id, bool):
+                rows.append((where, run))  # rejected with the reason when converted
+                continue
+            known = by_id.get(str(run_id))
+            if known is None:
+                by_id[str(run_id)] = merged = {**run, "id": run_id}
+                rows.append((where, merged))
+            else:
+                known.update({k: v for k, v in run.items() if v is not None})
+    return rows
+
+
+def _id_of_dotted(value: Any) -> str | None:
+    """``20241013T070537170001Z<run id>`` (the last dotted segment) -> the run id."""
+    if not isinstance(value, str) or "Z" not in value:
+        return None
+    return value.rsplit(".", 1)[-1].split("Z", 1)[1] or None
 
 
 @dataclass
@@ -147,7 +201,17 @@ def _flatten(run: Any, where: str, line: int, parent: str | None = None) -> list
     return result
 
 
+#: A record with none of these is not a run, whatever ids it has (Phoenix spans have ids too).
+_RUN_KEYS = ("run_type", "inputs", "outputs", "dotted_order", "parent_run_id", "child_runs")
+
+
 def _convert(run: dict[str, Any], where: str, line: int, parent: str | None) -> _Run:
+    if not any(key in run for key in _RUN_KEYS):
+        keys = ", ".join(list(run)[:6])
+        raise BadField(
+            where or "run",
+            f"not a LangSmith run: none of {', '.join(_RUN_KEYS)} (found {keys})",
+        )
     run_id = _ident(run.get("id"), field_path(where, "id"))
     if run_id is None:
         raise BadField(field_path(where, "id"), "missing: every run needs an id")
@@ -235,6 +299,22 @@ def _usage(run: dict[str, Any]) -> dict[str, int] | None:
     if usage:
         return usage
     outputs = run.get("outputs")
+    # The SDK's wrappers write LangChain's ``usage_metadata``; OpenAI completions ``usage``.
+    for key, names in (
+        ("usage_metadata", ("input_tokens", "output_tokens", "total_tokens")),
+        ("usage", ("prompt_tokens", "completion_tokens", "total_tokens")),
+    ):
+        counts = outputs.get(key) if isinstance(outputs, dict) else None
+        if isinstance(counts, dict):
+            usage = {
+                ours: counts[theirs]
+                for ours, theirs in zip(
+                    ("prompt_tokens", "completion_tokens", "total_tokens"), names, strict=True
+                )
+                if isinstance(counts.get(theirs), int) and not isinstance(counts[theirs], bool)
+            }
+            if usage:
+                return usage
     llm_output = outputs.get("llm_output") if isinstance(outputs, dict) else None
     token_usage = llm_output.get("token_usage") if isinstance(llm_output, dict) else None
     if isinstance(token_usage, dict):
@@ -368,7 +448,7 @@ def _build(trace_id: str, runs: list[_Run], file: str) -> Record:
     step_input = root.step["input"]
     if step_input is None or step_input == "":
         step_input = root.step["name"] or trace_id
-    output = root.step["output"]
+    output = answer(root.step["output"])
     cost = _number(root.raw.get("total_cost"))
     if cost is None:
         costs = [run.step["cost_usd"] for run in runs if run.step["cost_usd"] is not None]

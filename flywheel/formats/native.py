@@ -10,9 +10,11 @@ from flywheel.formats._source import Record, Rejected, TraceSource, build_trace
 class NativeFormat:
     name = "native"
 
-    def sniff(self, source: TraceSource, head: bytes) -> bool:
+    def sniff(self, source: TraceSource, head: bytes) -> float:
         first = head.lstrip().split(b"\n", 1)[0]
-        return first.startswith(b"{") and b'"trace_id"' in first and b'"input"' in first
+        # Two common key names: a specific format that also matches is the better reading.
+        native = first.startswith(b"{") and b'"trace_id"' in first and b'"input"' in first
+        return 0.8 if native else 0.0
 
     def read(self, source: TraceSource) -> Iterator[Record]:
         for item in source.json_lines():

@@ -14,7 +14,9 @@ Mapping (OpenInference semantic conventions, https://github.com/Arize-ai/openinf
   ``llm.token_count.{prompt,completion,total}`` the usage (``prompt_tokens``...),
   ``llm.model_name`` the model, ``llm.cost.total`` the cost, ``tool.name`` a tool step's name.
 - A span with status ERROR or an ``exception`` event has ``Step.error``.
-- The root span (no parent) gives the trace's input, output, timestamp and latency. A trace
+- The root span (no parent) gives the trace's input, output (its last AI message when the
+  output is a whole ``messages`` state or completion: `flywheel.formats._fields.answer`),
+  timestamp and latency. A trace
   whose root never arrived is still yielded from the spans present, with
   ``metadata["incomplete"] = True`` and ``metadata["missing_parent_ids"]``.
 - Feedback follows the OpenInference annotation convention (``annotations.N.annotation.*``,
@@ -22,6 +24,14 @@ Mapping (OpenInference semantic conventions, https://github.com/Arize-ai/openinf
   annotation becomes `Feedback` (a thumb when its name or label says thumbs, a rating when it
   has a score, otherwise a comment), any other annotation with a score becomes a `Score`.
   Annotations on non-root spans carry the span id as ``step_id``.
+- Evaluation results written as plain span attributes are scores too: ``eval.<name>`` /
+  ``eval.<name>.score`` / ``evaluation.<name>.value`` / ``<name>.score`` (with ``.label`` and
+  ``.explanation`` beside them), read in the score's own direction later on.
+- Feedback written as a span event (named ``feedback``, ``user_feedback``, ``thumbs``,
+  ``rating``, ``annotation``, ``escalation``... or anything ending in ``feedback``) becomes
+  `Feedback`: its ``kind`` / ``type``, ``value`` / ``score`` / ``rating``, ``comment`` and
+  ``source`` attributes (with or without the event's name as a prefix); a kind or source of the
+  producer's own is kept as it is and mapped to a known meaning by `Feedback`.
 - Every attribute not consumed above is kept in ``Step.metadata`` (``Trace.metadata`` gets
   the resource attributes and the root span's ``metadata``/``tag.tags``).
 """
@@ -37,7 +47,7 @@ from typing import Any
 
 import orjson
 
-from flywheel.formats._fields import BadField, list_field
+from flywheel.formats._fields import BadField, answer, list_field
 from flywheel.formats._source import Record, Rejected, TraceSource, build_trace
 
 _STATUS_ERROR = {2, "2", "STATUS_CODE_ERROR", "ERROR"}
@@ -50,6 +60,30 @@ _DOCUMENT_KEY = re.compile(
     r"^(retrieval\.documents|reranker\.output_documents)\.(\d+)\.document\.(\w+)$"
 )
 _MESSAGE_KEY = re.compile(r"^llm\.(input|output)_messages\.(\d+)\.message\.(\w+)$")
+#: ``eval.faithfulness``, ``eval.hallucination.score``, ``evaluation.toxicity.label``,
+#: ``hallucination.score``: evaluation results as plain span attributes.
+_EVAL_KEY = re.compile(
+    r"^(?:(?:eval|evals|evaluation|evaluations)\.(?P<name>[\w-]+)"
+    r"(?:\.(?P<field>score|value|label|explanation|reason))?"
+    r"|(?P<bare>[\w-]+)\.(?P<bare_field>score))$"
+)
+#: Namespaces whose ``*.score`` attributes are not evaluations (a retrieved document's score).
+_NOT_EVAL = ("retrieval.", "reranker.", "llm.", "gen_ai.", "embedding.", "document.")
+#: Span events that carry feedback (besides any name ending in "feedback").
+_FEEDBACK_EVENTS = {
+    "feedback",
+    "user_feedback",
+    "user.feedback",
+    "thumbs",
+    "thumb",
+    "rating",
+    "annotation",
+    "human_feedback",
+    "correction",
+    "comment",
+    "escalation",
+    "reopened",
+}
 _THUMB_WORDS = {"thumb", "thumbs", "like", "user_feedback", "user-feedback", "feedback"}
 _THUMB_LABELS = {
     "up": 1.0,
@@ -95,7 +129,7 @@ class OtlpFormat:
         return head.lstrip()[:1] in (b"{", b"[") and b'"resourceSpans"' in head
 
     def read(self, source: TraceSource) -> Iterator[Record]:
-        traces: dict[str, _TraceSpans] = {}
+        traces: dict[str, TraceSpans] = {}
         records = source.json_auto()
         for item in records:
             if isinstance(item, Rejected):
@@ -108,10 +142,10 @@ class OtlpFormat:
                     continue
                 group = traces.get(span.trace_id)
                 if group is None:
-                    group = traces[span.trace_id] = _TraceSpans(span.trace_id, line)
+                    group = traces[span.trace_id] = TraceSpans(span.trace_id, line)
                 group.spans.append(span)
         for group in traces.values():
-            yield _build(group, source.name)
+            yield build_spans_trace(group, source.name)
 
 
 @dataclass
@@ -137,7 +171,9 @@ class _Span:
 
 
 @dataclass
-class _TraceSpans:
+class TraceSpans:
+    """The spans of one trace read so far (shared with the Phoenix span format)."""
+
     trace_id: str
     line: int
     spans: list[_Span] = field(default_factory=list)
@@ -178,13 +214,21 @@ def _spans_of(document: Any, file: str, line: int, raw: bytes) -> Iterator[_Span
             for i, span in enumerate(spans):
                 span_where = f"{scope_where}.spans[{i}]"
                 try:
-                    yield _span(span, span_where, resource, scope_name)
+                    yield read_span(span, span_where, resource, scope_name)
                 except BadField as bad:
                     span_raw = json.dumps(span, default=str).encode() if span else raw
                     yield Rejected(file, line, bad.reason, bad.field, span_raw)
 
 
-def _span(span: Any, where: str, resource: dict[str, Any], scope: Any) -> _Span:
+def read_span(
+    span: Any,
+    where: str,
+    resource: dict[str, Any],
+    scope: Any,
+    *,
+    extra_annotations: list[dict[str, Any]] | None = None,
+) -> _Span:
+    """One OTLP span (attributes as OTLP pairs or a flat object) read into a step."""
     if not isinstance(span, dict):
         raise BadField(where, "expected a span object")
     trace_id = _ident(span.get("traceId"), f"{where}.traceId")
@@ -236,6 +280,8 @@ def _span(span: Any, where: str, resource: dict[str, Any], scope: Any) -> _Span:
     if "tag.tags" in attrs:
         trace_metadata["tags"] = attrs.pop("tag.tags")
     annotations = _annotations(attrs)
+    annotations.extend(_evaluation_attributes(attrs))
+    annotations.extend(extra_annotations or [])
 
     error, exception_extra, other_events = _errors(span.get("status"), events, annotations)
     metadata.update(attrs)
@@ -421,6 +467,74 @@ def _annotations(attrs: dict[str, Any]) -> list[dict[str, Any]]:
     return [found[key] for key in sorted(found)]
 
 
+def _evaluation_attributes(attrs: dict[str, Any]) -> list[dict[str, Any]]:
+    """Scores written as plain attributes (``eval.<name>``...), taken out of ``attrs``."""
+    found: dict[str, dict[str, Any]] = {}
+    for key in list(attrs):
+        if key.startswith(_NOT_EVAL):
+            continue
+        match = _EVAL_KEY.match(key)
+        if match is None:
+            continue
+        name = match.group("name") or match.group("bare")
+        part = match.group("field") or match.group("bare_field") or "score"
+        if part == "value":
+            part = "score"
+        if part == "reason":
+            part = "explanation"
+        value = attrs[key]
+        if part == "score" and isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                continue
+        if part == "score" and (isinstance(value, bool) or not isinstance(value, int | float)):
+            continue
+        found.setdefault(name, {"name": name, "annotator_kind": "LLM"})[part] = value
+        attrs.pop(key)
+    return [found[name] for name in sorted(found)]
+
+
+def _is_feedback_event(name: Any) -> bool:
+    if not isinstance(name, str):
+        return False
+    text = name.strip().lower()
+    return text in _FEEDBACK_EVENTS or text.endswith("feedback")
+
+
+def _event_feedback(name: str, attrs: dict[str, Any]) -> dict[str, Any]:
+    """A feedback event as an annotation-like record with ``feedback`` ready for `Feedback`."""
+    prefix = f"{name}."
+    flat = {(k[len(prefix) :] if k.startswith(prefix) else k): v for k, v in attrs.items()}
+    for short in ("feedback.", "user_feedback."):
+        flat = {(k[len(short) :] if k.startswith(short) else k): v for k, v in flat.items()}
+    kind = flat.get("kind") or flat.get("type")
+    if kind is None:
+        kind = "thumb" if name.lower() in ("thumbs", "thumb") else name
+        kind = "rating" if name.lower() == "rating" else kind
+    value = next((flat[k] for k in ("value", "score", "rating", "thumb") if k in flat), None)
+    if isinstance(value, str):
+        label = value.strip().lower()
+        value = _THUMB_LABELS.get(label, value)
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                value = None
+    record: dict[str, Any] = {"kind": kind, "value": value}
+    for key in ("comment", "text", "message", "reason"):
+        if isinstance(flat.get(key), str):
+            record["comment"] = flat[key]
+            break
+    source = flat.get("source") or flat.get("annotator_kind") or flat.get("by")
+    if source is not None:
+        record["source"] = str(source).lower()
+    if isinstance(flat.get("scale"), int | float) and flat["scale"] > 0:
+        record["scale"] = flat["scale"]
+    record["event"] = name
+    return {"feedback": record}
+
+
 def _errors(
     status: Any, events: list[Any], annotations: list[dict[str, Any]]
 ) -> tuple[str | None, dict[str, Any], list[Any]]:
@@ -443,6 +557,8 @@ def _errors(
             error = ": ".join(str(part) for part in (kind, message) if part) or "exception"
             if attrs.get("exception.stacktrace"):
                 extra["exception.stacktrace"] = attrs["exception.stacktrace"]
+        elif _is_feedback_event(event.get("name")):
+            annotations.append(_event_feedback(str(event["name"]), attrs))
         elif event.get("name") == "gen_ai.evaluation.result":
             annotations.append(
                 {
@@ -466,6 +582,9 @@ def _errors(
 
 def _judgement(annotation: dict[str, Any], step_id: str | None) -> tuple[str, dict[str, Any]]:
     """("feedback" | "score" | "metadata", record) for one OpenInference annotation."""
+    if isinstance(annotation.get("feedback"), dict):  # a feedback event, already shaped
+        event = {k: v for k, v in annotation["feedback"].items() if v is not None}
+        return "feedback", {**event, **({"step_id": step_id} if step_id else {})}
     name = annotation.get("name")
     score = annotation.get("score")
     label = annotation.get("label")
@@ -508,7 +627,8 @@ def _thumb(name: Any, score: float | None, label: Any) -> float | None:
     return None
 
 
-def _build(group: _TraceSpans, file: str) -> Record:
+def build_spans_trace(group: TraceSpans, file: str) -> Record:
+    """The trace of a group of spans, once the whole file was read."""
     spans = sorted(group.spans, key=lambda s: (s.start_ns is None, s.start_ns if s.start_ns else 0))
     ids = {span.id for span in spans}
     tops = [span for span in spans if span.parent_id is None or span.parent_id not in ids]
@@ -537,7 +657,7 @@ def _build(group: _TraceSpans, file: str) -> Record:
     data = {
         "trace_id": group.trace_id,
         "input": with_input.step["input"] if with_input else root.step["name"],
-        "output": root.step["output"],
+        "output": answer(root.step["output"]),
         "session_id": root.session_id or next((s.session_id for s in spans if s.session_id), None),
         "user_id": root.user_id or next((s.user_id for s in spans if s.user_id), None),
         "timestamp": root.step["start_time"],

@@ -34,6 +34,7 @@ class IngestStage:
         totals: dict[str, int] = {"read": 0, "stored": 0, "updated": 0, "duplicates": 0}
         totals["quarantined"] = 0
         files: list[str] = []
+        warnings: list[str] = []
         skipped = 0
         passed: list[SkippedPath] = []
         for path in expand_paths([inbox], skipped=passed):
@@ -48,6 +49,7 @@ class IngestStage:
                     [path],
                     batch_size=settings.batch_size,
                     max_record_bytes=settings.max_record_bytes,
+                    score_rules=context.project.settings.signals.scores,
                 )
             except OSError as exc:
                 raise UserError(
@@ -55,6 +57,7 @@ class IngestStage:
                     "permissions or move it out of the inbox"
                 ) from None
             data = counts.as_dict()
+            warnings.extend(w for w in counts.warnings if w not in warnings)
             for name in totals:
                 totals[name] += int(data.get(name, 0))
             _record(context.store, key, size, mtime, context.run_id, data)
@@ -68,6 +71,7 @@ class IngestStage:
                     {"path": str(p.path.relative_to(inbox)), "reason": p.reason} for p in passed
                 ],
                 **totals,
+                **({"warnings": warnings} if warnings else {}),
             },
             counts={"files": len(files), "stored": totals["stored"] + totals["updated"]},
         )

@@ -7,9 +7,10 @@ Strengths (how strongly one signal alone says the trace failed):
 - a user's thumbs down 0.9, a system's 0.7; implicit negative feedback a producer recorded 0.5;
 - a user's low rating 0.6 at the low-rating line up to 0.9 at the bottom of the scale;
 - a user's correction 0.8, a written complaint 0.7;
-- a score below its threshold 0.5 just under the line up to 1.0 at zero (or twice as far below
-  as the threshold is from zero), so with the default failing threshold a score under its
-  configured line fails the trace on its own;
+- a score on the bad side of its threshold (below it where higher is better, above it where
+  higher is worse: `flywheel.signals.score_rule`) 0.5 just past the line up to 1.0 at twice
+  the threshold's distance from zero, so with the default failing threshold a score past its
+  line fails the trace on its own;
 - ``reward == 0`` (tau-bench's outcome) is a ``task_failure`` at 1.0;
 - a step error 0.6, a timeout 0.7.
 
@@ -24,6 +25,7 @@ from collections.abc import Iterator
 
 from flywheel.config import SignalsConfig
 from flywheel.signals._complaints import matcher_for
+from flywheel.signals._scores import score_rule
 from flywheel.signals._text import first_line, quote
 from flywheel.trace import (
     FailureSignal,
@@ -177,17 +179,20 @@ def _score_signal(
             evidence=f"task reward {value:g}{by}: the task was not accomplished",
             detail=detail,
         )
-    thresholds = config.low_score_thresholds
-    threshold = thresholds.get(name, thresholds.get("default"))
-    if threshold is None or value >= threshold:
+    rule = score_rule(name, config.scores)
+    threshold = rule.threshold
+    if threshold is None or not rule.is_bad(value):
         return None
     span = abs(threshold) if threshold != 0 else 1.0
-    depth = min(1.0, (threshold - value) / span)
+    gap = threshold - value if rule.higher_is_better else value - threshold
+    depth = min(1.0, gap / span)
     detail["threshold"] = threshold
+    detail["higher_is_better"] = rule.higher_is_better
+    side = "below" if rule.higher_is_better else "above"
     return FailureSignal(
         kind=SignalKind.low_score,
         strength=round(0.5 + 0.5 * depth, 4),
-        evidence=f"score '{name}'{by} {value:g} below its threshold {threshold:g}",
+        evidence=f"score '{name}'{by} {value:g} {side} its threshold {threshold:g}",
         detail=detail,
     )
 

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from flywheel.signals._scores import score_goodness, score_rule
 from flywheel.trace import FeedbackKind, FeedbackSource, StepType, Trace
 
 #: Evaluator scores at or above this pass clearly, below ``FAIL_LINE`` fail clearly.
@@ -156,9 +157,14 @@ def _all(trace: Trace) -> Iterator[Symptom]:
 
 
 def _evaluators(trace: Trace) -> Iterator[Symptom]:
-    judged = [s for s in trace.scores if s.name.lower() not in OUTCOME_SCORES]
-    high = [s for s in judged if s.value >= PASS_LINE]
-    low = [s for s in judged if s.value < FAIL_LINE]
+    # Each judge's value on a 0..1 scale where 1 is good (a high hallucination is a low one).
+    judged = [
+        (s, score_goodness(s.name, s.value))
+        for s in trace.scores
+        if s.name.lower() not in OUTCOME_SCORES and score_rule(s.name).threshold is not None
+    ]
+    high = [s for s, good in judged if good >= PASS_LINE]
+    low = [s for s, good in judged if good < FAIL_LINE]
     if high and low:
         yield Symptom(
             "evaluators_disagree",
@@ -170,9 +176,9 @@ def _evaluators(trace: Trace) -> Iterator[Symptom]:
             continue
         if fb.kind is FeedbackKind.thumb:
             liked, disliked = liked or fb.value > 0, disliked or fb.value < 0
-    if liked and any(s.value < 0.5 for s in judged):
+    if liked and any(good < 0.5 for _, good in judged):
         yield Symptom("judge_contradicts_user", "the user liked an answer a judge scored low")
-    if disliked and judged and all(s.value >= PASS_LINE for s in judged):
+    if disliked and judged and all(good >= PASS_LINE for _, good in judged):
         yield Symptom("judge_contradicts_user", "every judge passed an answer the user disliked")
 
 

@@ -33,6 +33,13 @@ class IngestCounts:
     duplicates: int = 0
     quarantined: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
+    #: Files in the folders named that no reader takes, each with why.
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    #: Each file read, the format it was read as, and why that one.
+    files: list[dict[str, str]] = field(default_factory=list)
+    #: Things stored but worth a look: values read as a known meaning, scores that look
+    #: inverted. One line each, no repeats.
+    warnings: list[str] = field(default_factory=list)
 
     def add(self, other: IngestCounts) -> None:
         self.read += other.read
@@ -41,6 +48,9 @@ class IngestCounts:
         self.duplicates += other.duplicates
         self.quarantined += other.quarantined
         self.errors.extend(other.errors)
+        self.skipped.extend(other.skipped)
+        self.files.extend(other.files)
+        self.warnings.extend(w for w in other.warnings if w not in self.warnings)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -50,6 +60,9 @@ class IngestCounts:
             "duplicates": self.duplicates,
             "quarantined": self.quarantined,
             "errors": self.errors,
+            "files": self.files,
+            "skipped": self.skipped,
+            "warnings": self.warnings,
         }
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from flywheel.signals import score_goodness
 from flywheel.trace import Trace
 from optimizers._evidence import (
     approx_tokens,
@@ -35,7 +36,7 @@ _FIXES = frozenset({"prompt_instruction"})
 
 def _quality(trace: Trace) -> float:
     """0..1: how much the trace looks like a success worth imitating."""
-    scores = [min(1.0, max(0.0, score.value)) for score in trace.scores]
+    scores = [score_goodness(score.name, score.value) for score in trace.scores]
     base = float(np.mean(scores)) if scores else 0.5
     thumbs = [fb.value for fb in trace.feedback if fb.value is not None and fb.kind == "thumb"]
     if any(v > 0 for v in thumbs):

@@ -62,7 +62,7 @@ def test_links_in_the_inbox_are_skipped_with_a_reason(
     report = json.loads(result.stdout)
     assert report["stored"] == 1
     assert report["quarantined"] == 0
-    reasons = {Path(s["path"]).name: s["reason"] for s in report["skipped"]}
+    reasons = {Path(s["file"]).name: s["reason"] for s in report["skipped"]}
     assert reasons["shadow.jsonl"].startswith("symbolic link, not followed")
     assert reasons["elsewhere"].startswith("symbolic link, not followed")
     assert reasons["pipe.jsonl"] == "not a regular file"

@@ -111,13 +111,20 @@ def test_a_good_score_a_mid_rating_and_a_praising_comment_raise_nothing(
 
 def test_score_thresholds_come_from_config(store: Store, ingest: Ingest) -> None:
     pks = ingest([record("judged", scores={"helpfulness": 6, "groundedness": 0.45})])
-    config = SignalsConfig(low_score_thresholds={"helpfulness": 7, "default": 0.4})
+    config = SignalsConfig.model_validate(
+        {"scores": {"helpfulness": {"bad_below": 7}, "default": {"bad_below": 0.4}}}
+    )
 
     detect_failures(store, config)
 
     (signal,) = store.signals_of(pks["judged"])
     assert signal.kind is SignalKind.low_score
-    assert signal.detail == {"score": "helpfulness", "value": 6, "threshold": 7}
+    assert signal.detail == {
+        "score": "helpfulness",
+        "value": 6,
+        "threshold": 7,
+        "higher_is_better": True,
+    }
     assert 0.5 < signal.strength < 0.6
 
 
