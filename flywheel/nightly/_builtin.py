@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from flywheel.errors import UserError
-from flywheel.ingest import expand_paths, ingest_paths
+from flywheel.ingest import expand_paths, ingest_paths, window_of
 from flywheel.nightly._stage import StageContext, StageResult
 from flywheel.nightly._tables import InboxFileRow
 from flywheel.store import Store
@@ -47,6 +47,7 @@ class IngestStage:
                     [path],
                     batch_size=settings.batch_size,
                     max_record_bytes=settings.max_record_bytes,
+                    timestamp_window=window_of(settings),
                 )
             except OSError as exc:
                 raise UserError(
