@@ -10,11 +10,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy.exc import DBAPIError
 
 from flywheel.errors import UserError
 from flywheel.formats import Rejected
 from flywheel.store._codec import InvalidStoredTrace, decode_payload, decode_trace
-from flywheel.store._db import create_store_engine, is_migrated, migrate
+from flywheel.store._db import create_store_engine, is_migrated, migrate, safe_url, unavailable
 from flywheel.store._ingest import IngestCounts, PreparedTrace, write_batch
 from flywheel.store._tables import (
     IngestionRun,
@@ -86,10 +87,16 @@ class Store:
     def open(cls, url: str, *, create: bool = True) -> Store:
         """Open the database at ``url``, migrating it to the newest schema when ``create``."""
         store = cls(create_store_engine(url))
-        if create:
-            migrate(store.engine)
-        elif not is_migrated(store.engine):
-            raise UserError(f"no Flywheel database at {url}; run `flywheel init` first")
+        try:
+            if create:
+                migrate(store.engine)
+            elif not is_migrated(store.engine):
+                raise UserError(
+                    f"no Flywheel database at {safe_url(url)}; run `flywheel init` first"
+                )
+        except DBAPIError as exc:
+            store.close()
+            raise unavailable(url, exc) from None
         return store
 
     def close(self) -> None:
