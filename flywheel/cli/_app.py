@@ -17,11 +17,10 @@ from typer.core import TyperGroup
 from flywheel.cli import _bench, _cluster, _datasets, _demo, _ingest, _reports, _traces
 from flywheel.cli._common import JsonOption, console, err_console, print_json, state
 from flywheel.errors import FlywheelError
-from flywheel.store._db import one_line
 from flywheel.nightly._cli import nightly
 from flywheel.project import init_project
+from flywheel.store._db import one_line
 from flywheel.trace import FailureSignal, Trace
-
 
 #: Set to 1 to see the traceback of an unexpected error instead of its one-line summary.
 DEBUG_ENV = "FLYWHEEL_DEBUG"

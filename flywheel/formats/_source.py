@@ -177,7 +177,9 @@ def _iter_document(name: str, text: str) -> Iterator[tuple[int, Any, bytes] | Re
             yield Rejected(name, exc.lineno, f"invalid JSON: {exc.msg} (column {exc.colno})")
             return
         except RecursionError:
-            yield Rejected(name, _line_of(text, pos), _TOO_DEEP, raw=text[pos : pos + 4096].encode())
+            yield Rejected(
+                name, _line_of(text, pos), _TOO_DEEP, raw=text[pos : pos + 4096].encode()
+            )
             return
         yield _line_of(text, pos), value, text[pos:end].encode()
         return

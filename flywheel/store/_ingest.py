@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
 from pydantic import ValidationError
 from sqlalchemy import Connection, insert, literal, select, update
 
@@ -121,9 +120,9 @@ def prepare_trace(
     """Serialise, hash and summarise one trace; a trace that would not read back is rejected.
 
     The one rule that keeps a stored record from crashing a later stage: the payload is
-    stored only if it validates again as a `Trace` (every stage reads it that way). JSON
-    turns some values into others (NaN into null, a surrogate into an error), so checking
-    the model before serialising is not enough.
+    stored only if it validates again as a `Trace` (every stage reads it that way), and what
+    is stored is the trace as read back. JSON turns some values into others (NaN into null,
+    a surrogate into an error), so checking the model before serialising is not enough.
     """
     trace = parsed.trace
     try:
@@ -131,12 +130,17 @@ def prepare_trace(
     except (TypeError, ValueError, RecursionError) as exc:  # an int over 64 bits, deep nesting
         return Rejected(parsed.file, parsed.line, f"cannot be stored as JSON: {exc}")
     try:
-        Trace.model_validate_json(payload)
+        trace = Trace.model_validate_json(payload)
     except ValidationError as exc:
         bad = validation_rejection(exc, file=parsed.file, line=parsed.line, raw=payload)
         return Rejected(
             bad.file, bad.line, f"would not read back once stored: {bad.reason}", bad.field
         )
+    # Store what reads back, so that reading and storing again changes nothing (a NaN in
+    # free-form data became null above; a null output then disappears).
+    canonical = trace.to_json()
+    if canonical != payload:
+        payload = canonical
     window = window or TimestampWindow()
     timestamp, flag = window.check(trace.timestamp, now or utcnow())
     route = trace.route

@@ -27,7 +27,6 @@ from flywheel.store._tables import (
 )
 from flywheel.trace import FailureSignal, Trace
 
-
 #: A "running" ingestion run that has not committed a batch for this long is abandoned.
 STALE_RUN_AFTER = timedelta(minutes=30)
 

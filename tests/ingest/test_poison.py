@@ -78,7 +78,10 @@ def test_the_probe_keeps_the_trace_drops_the_score_and_detection_runs(
         ("cost_usd", {"cost_usd": "inf"}),
         ("steps.0.latency_ms", {"steps": [{"id": "s", "latency_ms": "Infinity"}]}),
         ("steps.0.cost_usd", {"steps": [{"id": "s", "cost_usd": -0.1}]}),
-        ("steps.0.usage.prompt_tokens", {"steps": [{"id": "s", "usage": {"prompt_tokens": "NaN"}}]}),
+        (
+            "steps.0.usage.prompt_tokens",
+            {"steps": [{"id": "s", "usage": {"prompt_tokens": "NaN"}}]},
+        ),
         ("steps.0.usage.details", {"steps": [{"id": "s", "usage": {"details": {"cached": 3}}}]}),
     ],
 )
@@ -122,7 +125,7 @@ def test_a_record_that_would_not_read_back_is_quarantined_on_write(
     deeper: Any = "leaf"
     for _ in range(400):
         deeper = [deeper]
-    lines = [
+    lines: list[str | bytes | dict[str, Any]] = [
         json.dumps({"trace_id": "deep", "input": {"q": deep}}),
         json.dumps({"trace_id": "deeper", "input": {"q": deeper}}),
         json.dumps(trace(1)),
@@ -135,9 +138,7 @@ def test_a_record_that_would_not_read_back_is_quarantined_on_write(
     assert detect_failures(store, SignalsConfig()).evaluated == 1
 
 
-def test_a_document_nested_too_deep_for_python_is_quarantined(
-    store: Store, tmp_path: Path
-) -> None:
+def test_a_document_nested_too_deep_for_python_is_quarantined(store: Store, tmp_path: Path) -> None:
     path = tmp_path / "deep.json"
     path.write_text(
         '[{"id": "r1", "trace_id": "r1", "name": "x", "run_type": "chain", "inputs": {}},'
@@ -178,7 +179,8 @@ def test_text_columns_hold_no_nul_and_a_huge_route_is_cut(store: Store, tmp_path
     assert counts.stored == 1
     [row] = store.list_traces()
     assert "\x00" not in row.input_preview
-    assert row.route is not None and len(row.route) == 200
+    assert row.route is not None
+    assert len(row.route) == 200
     assert store.get_trace("t").trace.input == "a\x00b" * 10  # the payload keeps it all
 
 

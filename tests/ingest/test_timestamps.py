@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
@@ -44,7 +45,7 @@ def test_a_far_future_trace_is_kept_flagged_and_out_of_the_week(
     store: Store, tmp_path: Path
 ) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
-    lines = [
+    lines: list[str | bytes | dict[str, Any]] = [
         _record("today", _iso(now - timedelta(hours=1))),
         _record("far", FAR_FUTURE),
         _record("next-month", _iso(now + timedelta(days=30))),
@@ -62,13 +63,15 @@ def test_a_far_future_trace_is_kept_flagged_and_out_of_the_week(
     # Kept: the payload has the producer's timestamp; findable: the flag says why.
     far = store.get_trace("far")
     assert far.trace.timestamp == datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
-    assert far.timestamp_flag is not None and "9999-12-31" in far.timestamp_flag
+    assert far.timestamp_flag is not None
+    assert "9999-12-31" in far.timestamp_flag
     assert {row.trace_id for row in store.list_traces(flagged=True)} == set(flagged)
     assert store.count_traces(flagged=True) == 4
 
     # Never moves the week, and every stage reading timestamps goes on.
     end = reference_end(store)
-    assert end is not None and end <= now + timedelta(seconds=1)
+    assert end is not None
+    assert end <= now + timedelta(seconds=1)
     assert week_overview(store, end).this_week.traces == 1
     cluster_lines(store, end)
     assert detect_failures(store, SignalsConfig()).evaluated == 5
@@ -87,7 +90,8 @@ def test_flywheel_toml_sets_the_window_and_traces_list_finds_the_flagged(
 ) -> None:
     toml = project.root / "flywheel.toml"
     text = toml.read_text()
-    assert "max_future_hours = 24" in text and "max_past_days = 3650" in text
+    assert "max_future_hours = 24" in text
+    assert "max_past_days = 3650" in text
     text = text.replace("max_future_hours = 24", "max_future_hours = 1")
     toml.write_text(text.replace("max_past_days = 3650", "max_past_days = 30"))
     now = datetime.now(UTC)
@@ -110,7 +114,8 @@ def test_flywheel_toml_sets_the_window_and_traces_list_finds_the_flagged(
     assert stats["timestamps_flagged"] == 2
     toml.write_text(toml.read_text().replace("max_future_hours = 1", "max_futur_hours = 1"))
     typo = runner.invoke(app, ["stats"])
-    assert typo.exit_code == 1 and "max_futur_hours" in typo.output
+    assert typo.exit_code == 1
+    assert "max_futur_hours" in typo.output
 
 
 @pytest.mark.parametrize("stamp", [datetime(9999, 12, 31, 23, 59, 59, 999999), datetime(1, 1, 1)])
@@ -133,7 +138,8 @@ def test_a_database_from_before_the_window_still_renders_its_week(
                 )
             )
     end = reference_end(store)
-    assert end is not None and now - timedelta(days=2) < end <= now
+    assert end is not None
+    assert now - timedelta(days=2) < end <= now
     assert week_overview(store, end).this_week.traces == 1
     cluster_lines(store, end)
     only_extreme = reference_end(store, now=datetime(1, 1, 2, tzinfo=UTC))
@@ -169,5 +175,6 @@ def test_the_migration_flags_extreme_timestamps_already_stored(tmp_path: Path) -
         rows = {r.trace_id: r for r in conn.execute(select(TraceRow))}
     assert rows["far"].timestamp is None
     assert "9999-12-31" in (rows["far"].timestamp_flag or "")
-    assert rows["ok"].timestamp is not None and rows["ok"].timestamp_flag is None
+    assert rows["ok"].timestamp is not None
+    assert rows["ok"].timestamp_flag is None
     store.close()
