@@ -178,3 +178,19 @@ def test_the_migration_flags_extreme_timestamps_already_stored(tmp_path: Path) -
     assert rows["ok"].timestamp is not None
     assert rows["ok"].timestamp_flag is None
     store.close()
+
+
+def test_the_migration_matches_the_models_of_its_tables(store: Store) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from flywheel.store._tables import Base
+
+    def ours(_object: object, name: str | None, type_: str, *_args: object) -> bool:
+        return type_ != "table" or name in {"traces", "ingestion_runs"}
+
+    with store.engine.connect() as conn:
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_object": ours}
+        )
+        assert compare_metadata(context, Base.metadata) == []
