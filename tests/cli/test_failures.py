@@ -118,3 +118,23 @@ def test_a_run_whose_process_is_gone_shows_abandoned(project: Project) -> None:
     toml.write_text(toml.read_text().replace("stale_run_minutes = 30", "stale_run_minutes = 1"))
     stats = json.loads(runner.invoke(app, ["stats", "--json"]).stdout)
     assert {run["id"]: run["status"] for run in stats["ingestion_runs"]}[busy] == "abandoned"
+
+
+def test_the_poison_probe_from_the_shell_every_command_goes_on(
+    project: Project, tmp_path: Path
+) -> None:
+    probe = tmp_path / "probe.jsonl"
+    probe.write_text('{"trace_id":"t1","input":"hi","scores":[{"name":"q","value":"NaN"}]}\n')
+    first = runner.invoke(app, ["ingest", str(probe)])
+    assert first.exit_code == 0, first.output
+    assert "stored 1" in first.stdout
+    assert first.stderr.strip().splitlines() == [
+        f"{probe}:1: trace 't1' kept, field 'scores.0.value (q)' dropped: not a finite number "
+        "(NaN or infinity) (NaN)"
+    ]
+    later = write_lines(tmp_path / "later.jsonl", [trace(2)])
+    for command in (["ingest", str(later)], ["signals"], ["stats"], ["traces", "show", "t1"]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 0, (command, result.output)
+    shown = runner.invoke(app, ["traces", "show", "t1"]).stdout
+    assert "dropped: scores.0.value (q) = NaN" in shown
