@@ -32,6 +32,14 @@ class IngestConfig(_Section):
     batch_size: int = Field(default=2000, ge=1)
     #: A record larger than this is quarantined instead of parsed.
     max_record_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    #: A trace timestamp more than this many hours after the ingest time is flagged: kept in
+    #: the trace, but it counts in no week and never moves "this week" (`traces list --flagged`).
+    max_future_hours: float = Field(default=24, ge=0, allow_inf_nan=False)
+    #: Likewise for a timestamp more than this many days before the ingest time (a clock at 0).
+    max_past_days: float = Field(default=3650, gt=0, le=36500, allow_inf_nan=False)
+    #: A "running" ingest that has committed nothing for this long shows as abandoned (one on
+    #: this host whose process is gone shows so at once).
+    stale_run_minutes: float = Field(default=30, gt=0, allow_inf_nan=False)
 
 
 class ScoreRule(_Section):

@@ -15,3 +15,7 @@ class ConfigError(UserError):
 
 class ProjectNotFound(UserError):
     """No Flywheel project in the current directory or the one given."""
+
+
+class DatabaseUnavailable(FlywheelError):
+    """The database cannot be reached or opened (server down, wrong URL, no permission)."""

@@ -8,12 +8,14 @@ import signal
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from flywheel.config import ScoreRule
+from flywheel.config import IngestConfig, ScoreRule
 from flywheel.errors import FlywheelError, UserError
 from flywheel.formats import (
+    Record,
     Rejected,
     TraceFormat,
     TraceSource,
@@ -22,11 +24,19 @@ from flywheel.formats import (
     sniff_confidence,
 )
 from flywheel.signals import ScoreDirections
-from flywheel.store import IngestCounts, PreparedTrace, Store, prepare_trace
+from flywheel.store import IngestCounts, PreparedTrace, Store, TimestampWindow, prepare_trace
+from flywheel.store._tables import utcnow
 from flywheel.trace import RAW_SUFFIX, Trace
 
 #: Called after each batch with (file, records read so far in that file).
 ProgressCallback = Callable[[str, int], None]
+
+
+def window_of(config: IngestConfig) -> TimestampWindow:
+    """The timestamp window the ``[ingest]`` settings describe."""
+    return TimestampWindow(
+        future=timedelta(hours=config.max_future_hours), past=timedelta(days=config.max_past_days)
+    )
 
 
 #: What a folder is searched for; a file named explicitly is always read.
@@ -131,6 +141,7 @@ def ingest_paths(
     source: str | None = None,
     batch_size: int = 2000,
     max_record_bytes: int = 64 * 1024 * 1024,
+    timestamp_window: TimestampWindow | None = None,
     on_progress: ProgressCallback | None = None,
     follow_symlinks: bool = False,
     score_rules: Mapping[str, ScoreRule] | None = None,
@@ -144,8 +155,14 @@ def ingest_paths(
     ``score_rules`` (``[signals.scores]``) are what the scores read are checked against: a
     score whose values contradict its direction gets a line in ``warnings``, as does each
     feedback kind or source, or step type, read as a known meaning.
+
+    A trace whose timestamp is outside ``timestamp_window`` around the start of the run is
+    stored with that timestamp flagged (see `TimestampWindow`).
     """
     fixed = None if format == "auto" else get_format(format)
+    if source is not None and not 0 < len(source) <= SOURCE_CHARS:
+        raise UserError(f"--source must be 1 to {SOURCE_CHARS} characters, got {len(source)}")
+    window = _Window(timestamp_window or TimestampWindow(), utcnow())
     passed: list[SkippedPath] = []
     files = expand_paths(paths, follow_symlinks=follow_symlinks, skipped=passed)
     skipped = [passed_path.as_dict() for passed_path in passed]
@@ -162,7 +179,7 @@ def ingest_paths(
                 TraceSource(file, max_record_bytes),
                 fixed,
                 source,
-                batch_size,
+                _Options(batch_size, window, directions.rules),
                 on_progress,
                 directions,
                 notes_seen,
@@ -176,6 +193,27 @@ def ingest_paths(
     finally:
         store.finish_run(run_id, status)
     return total
+
+
+#: Width of the ``source`` column.
+SOURCE_CHARS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class _Window:
+    """The timestamp window and the ingest time it is around (one per run)."""
+
+    window: TimestampWindow
+    now: datetime
+
+
+@dataclass(frozen=True)
+class _Options:
+    """How a file's records are parsed: batch size, timestamp window, score rules."""
+
+    batch_size: int
+    window: _Window
+    rules: Mapping[str, ScoreRule] | None = None
 
 
 @dataclass
@@ -200,18 +238,18 @@ def _notes(trace: Trace) -> Iterator[str]:
             yield f"step type {extra['type' + RAW_SUFFIX]!r} read as 'other'"
 
 
-def _batches(
-    src: TraceSource,
-    fmt: TraceFormat,
-    batch_size: int,
-    rules: Mapping[str, ScoreRule] | None = None,
-) -> Iterator[_Batch]:
+def _batches(src: TraceSource, fmt: TraceFormat, options: _Options) -> Iterator[_Batch]:
     """Parse and prepare a file's records in batches; a repeated trace id starts a new batch
     so that a changed second copy in the same file becomes a new version of the first."""
-    batch, seen, read = _Batch(directions=ScoreDirections(rules)), set[str](), 0
-    for record in fmt.read(src):
+    window = options.window
+    batch, seen, read = _Batch(directions=ScoreDirections(options.rules)), set[str](), 0
+    for record in _guarded(src, fmt):
         read += 1
-        item = record if isinstance(record, Rejected) else prepare_trace(record)
+        item = (
+            record
+            if isinstance(record, Rejected)
+            else prepare_trace(record, window=window.window, now=window.now)
+        )
         if not isinstance(item, Rejected) and not isinstance(record, Rejected):
             batch.notes.update(_notes(record.trace))
             batch.directions.add(record.trace)
@@ -221,15 +259,40 @@ def _batches(
             if item.trace_id in seen:
                 # The new copy's scores stay with it: they were counted in the old batch.
                 yield batch
-                batch, seen = _Batch(read=read - 1, directions=ScoreDirections(rules)), set()
+                batch, seen = (
+                    _Batch(read=read - 1, directions=ScoreDirections(options.rules)),
+                    set(),
+                )
             batch.prepared.append(item)
             seen.add(item.trace_id)
-        if len(batch.prepared) + len(batch.rejected) >= batch_size:
+        if len(batch.prepared) + len(batch.rejected) >= options.batch_size:
             batch.read = read
             yield batch
-            batch, seen = _Batch(read=read, directions=ScoreDirections(rules)), set()
+            batch, seen = _Batch(read=read, directions=ScoreDirections(options.rules)), set()
     batch.read = read
     yield batch
+
+
+def _guarded(src: TraceSource, fmt: TraceFormat) -> Iterator[Record]:
+    """``fmt.read(src)``, where a reader that raises (it must not) ends its file with a
+    `Rejected` instead of ending the whole ingest."""
+    records = fmt.read(src)
+    count = 0
+    while True:
+        try:
+            record = next(records)
+        except StopIteration:
+            return
+        except Exception as exc:  # a reader bug on hostile input: record it, go on
+            yield Rejected(
+                src.name,
+                None,
+                f"the {fmt.name} reader failed after {count} records ({type(exc).__name__}: "
+                f"{str(exc)[:300]}); the rest of this file was skipped",
+            )
+            return
+        count += 1
+        yield record
 
 
 def _parse_in_child(
@@ -237,8 +300,7 @@ def _parse_in_child(
     parents_end: Connection,
     src: TraceSource,
     fmt: TraceFormat,
-    batch_size: int,
-    rules: Mapping[str, ScoreRule] | None,
+    options: _Options,
 ) -> None:  # pragma: no cover - runs in the parser process; its output is tested
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interrupt means
     # Without this copy of the read end, a parent killed mid-file would leave this process
@@ -246,7 +308,7 @@ def _parse_in_child(
     # them the dead parent's open transaction on PostgreSQL).
     parents_end.close()
     try:
-        for batch in _batches(src, fmt, batch_size, rules):
+        for batch in _batches(src, fmt, options):
             out.send(batch)
         out.send(None)
     except BaseException:
@@ -255,26 +317,19 @@ def _parse_in_child(
         out.close()
 
 
-def _parsed_batches(
-    src: TraceSource,
-    fmt: TraceFormat,
-    batch_size: int,
-    rules: Mapping[str, ScoreRule] | None = None,
-) -> Iterator[_Batch]:
+def _parsed_batches(src: TraceSource, fmt: TraceFormat, options: _Options) -> Iterator[_Batch]:
     """`_batches`, computed in a forked parser process so parsing and writing use two cores.
 
     Where fork is unavailable, parsing runs in this process. The pipe holds a few batches at
     most (the child blocks on a full pipe), so memory stays bounded whatever the file size.
     """
     if "fork" not in multiprocessing.get_all_start_methods():
-        yield from _batches(src, fmt, batch_size, rules)
+        yield from _batches(src, fmt, options)
         return
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(
-        target=_parse_in_child,
-        args=(sender, receiver, src, fmt, batch_size, rules),
-        daemon=True,
+        target=_parse_in_child, args=(sender, receiver, src, fmt, options), daemon=True
     )
     child.start()
     sender.close()
@@ -329,7 +384,7 @@ def _ingest_file(
     src: TraceSource,
     fixed: TraceFormat | None,
     source: str | None,
-    batch_size: int,
+    options: _Options,
     on_progress: ProgressCallback | None,
     directions: ScoreDirections,
     notes_seen: set[str],
@@ -348,7 +403,7 @@ def _ingest_file(
         return counts
     counts.files.append({"file": src.name, "format": fmt.name, "why": why})
     key = source or fmt.name
-    for batch in _parsed_batches(src, fmt, batch_size, directions.rules):
+    for batch in _parsed_batches(src, fmt, options):
         if batch.prepared or batch.rejected:
             counts.add(store.write_batch(run_id, key, batch.prepared, batch.rejected))
         directions.merge(batch.directions)

@@ -29,6 +29,12 @@ database_url = "sqlite:///.flywheel/flywheel.db"
 
 [ingest]
 batch_size = 2000
+# A trace stamped more than this many hours after the ingest time, or days before it, is
+# kept but flagged (`flywheel traces list --flagged`) and counts in no week.
+max_future_hours = 24
+max_past_days = 3650
+# A "running" ingest that has committed nothing for this long shows as abandoned.
+stale_run_minutes = 30
 
 [signals]
 # A trace is failing when its combined signal (noisy-OR of signal strengths) reaches this.

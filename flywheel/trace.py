@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -283,16 +284,25 @@ def _canonical(value: object) -> str:
     return str(value).strip().lower().replace("-", "_").replace(" ", "_")
 
 
-class _Open(BaseModel):
-    """Base for producer-facing records: unknown fields are kept, not dropped."""
+#: The longest id (trace, session, step) the store's indexed columns hold.
+MAX_ID_CHARS = 512
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+class _Open(BaseModel):
+    """Base for producer-facing records: unknown fields are kept, not dropped.
+
+    Non-finite numbers (NaN, Infinity, also as the strings OTLP JSON writes) are refused
+    everywhere: JSON cannot store them, so a trace holding one could be stored but never read
+    back. `Trace` takes them out of a producer record first and notes them in ``dropped``.
+    """
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True, allow_inf_nan=False)
 
 
 class Step(_Open):
     """One span of a trace: a model call, a tool call, a retrieval, a routing decision..."""
 
-    id: str = Field(min_length=1)
+    id: str = Field(min_length=1, max_length=MAX_ID_CHARS)
     parent_id: str | None = None
     type: StepType = StepType.other
     name: str = ""
@@ -414,17 +424,32 @@ class Score(_Open):
     comment: str | None = None
 
 
+class Dropped(BaseModel):
+    """A producer value Flywheel cannot use, taken out of the trace: where, what, why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    field: str
+    value: str
+    reason: str
+
+
 class Trace(_Open):
     """One end-to-end run of an agent on one request.
 
     Only ``trace_id`` and ``input`` are required. ``scores`` accepts the compact native form
     ``{"name": value}`` as well as a list of `Score` records.
+
+    A measurement that cannot be used (a score, feedback value, latency, cost or token count
+    that is not a finite number, or a negative latency, cost or count) is taken out and noted
+    in ``dropped``, so the rest of the trace is kept: a judge that wrote NaN for one score
+    should not cost the trace. Everything else invalid rejects the whole record.
     """
 
-    trace_id: str = Field(min_length=1)
+    trace_id: str = Field(min_length=1, max_length=MAX_ID_CHARS)
     input: str | dict[str, Any] | list[Any]
     output: str | dict[str, Any] | list[Any] | None = None
-    session_id: str | None = None
+    session_id: str | None = Field(default=None, min_length=1, max_length=MAX_ID_CHARS)
     user_id: str | None = None
     timestamp: datetime | None = None
     latency_ms: float | None = Field(default=None, ge=0)
@@ -433,12 +458,21 @@ class Trace(_Open):
     feedback: list[Feedback] = Field(default_factory=list)
     scores: list[Score] = Field(default_factory=list)
     metadata: dict[str, Any] = Field(default_factory=dict)
+    #: Values taken out of the producer's record because they cannot be used (absent: none).
+    dropped: list[Dropped] | None = None
 
-    @field_validator("scores", mode="before")
+    @model_validator(mode="before")
     @classmethod
-    def _scores_from_mapping(cls, value: object) -> object:
-        if isinstance(value, dict):
-            return [{"name": name, "value": score} for name, score in value.items()]
+    def _drop_unusable_numbers(cls, data: object) -> object:
+        if isinstance(data, dict):
+            return drop_unusable_numbers(data)
+        return data
+
+    @field_validator("trace_id", "session_id")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        if value is not None and "\x00" in value:
+            raise ValueError("must not contain a NUL character")
         return value
 
     def to_json(self) -> bytes:
@@ -510,7 +544,7 @@ class FailureSignal(BaseModel):
     the step that carries the evidence, when there is one.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     kind: SignalKind
     strength: float = Field(ge=0, le=1)
@@ -521,6 +555,111 @@ class FailureSignal(BaseModel):
     @property
     def positive(self) -> bool:
         return self.kind is SignalKind.positive_feedback
+
+
+def drop_unusable_numbers(data: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a raw trace record with unusable measurements taken out and noted in ``dropped``.
+
+    Only the measurement fields are touched; anything else is left for validation to judge.
+    """
+    notes: list[dict[str, str]] = []
+    out = dict(data)
+    _clear_measures(out, "", ("latency_ms", "cost_usd"), notes)
+    scores = out.get("scores")
+    if isinstance(scores, dict):
+        scores = [{"name": name, "value": value} for name, value in scores.items()]
+    if isinstance(scores, list):
+        kept: list[Any] = []
+        for i, score in enumerate(scores):
+            if isinstance(score, dict) and "value" in score:
+                reason = _unusable(score["value"], signed=True)
+                if reason is not None:
+                    notes.append(_note(f"scores.{i}.value", score["value"], reason, score))
+                    continue
+            kept.append(score)
+        out["scores"] = kept
+    for key, fields in (("feedback", ("value", "scale")), ("steps", ("latency_ms", "cost_usd"))):
+        items = out.get(key)
+        if isinstance(items, list):
+            out[key] = [
+                _cleaned(item, f"{key}.{i}.", fields, notes) if isinstance(item, dict) else item
+                for i, item in enumerate(items)
+            ]
+    if notes:
+        earlier = out.get("dropped")
+        out["dropped"] = (earlier if isinstance(earlier, list) else []) + notes
+    return out
+
+
+def _cleaned(
+    item: dict[str, Any], where: str, fields: tuple[str, ...], notes: list[dict[str, str]]
+) -> dict[str, Any]:
+    item = dict(item)
+    _clear_measures(item, where, fields, notes, signed=where.startswith("feedback"))
+    usage = item.get("usage")
+    if isinstance(usage, dict):
+        counts: dict[str, Any] = {}
+        for name, count in usage.items():
+            reason = _unusable(count, signed=False)
+            if reason is None and not float(count).is_integer():
+                reason = "not a whole number"
+            if reason is None:
+                counts[name] = count
+            else:
+                notes.append(_note(f"{where}usage.{name}", count, reason))
+        item["usage"] = counts
+    return item
+
+
+def _clear_measures(
+    item: dict[str, Any],
+    where: str,
+    fields: tuple[str, ...],
+    notes: list[dict[str, str]],
+    *,
+    signed: bool = False,
+) -> None:
+    for name in fields:
+        value = item.get(name)
+        if value is None:
+            continue
+        # Only a feedback value may be negative (a thumbs-down is -1); a scale must be > 0.
+        reason = _unusable(value, signed=signed and name == "value")
+        if reason is None and name == "scale" and float(value) == 0:
+            reason = "a scale must be positive"
+        if reason is not None:
+            notes.append(_note(where + name, value, reason))
+            item[name] = None
+
+
+def _unusable(value: object, *, signed: bool) -> str | None:
+    """Why ``value`` is no usable measurement (None if it is a finite number, or text of one)."""
+    if isinstance(value, bool):
+        return None if signed else "not a number"
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return "not a number"
+    elif isinstance(value, int | float):
+        try:
+            number = float(value)
+        except OverflowError:
+            return "too large for a 64-bit float"
+    else:
+        return "not a number"
+    if not math.isfinite(number):
+        return "not a finite number (NaN or infinity)"
+    if not signed and number < 0:
+        return "must not be negative"
+    return None
+
+
+def _note(field: str, value: object, reason: str, record: object = None) -> dict[str, str]:
+    shown = value if isinstance(value, str) else json.dumps(value, default=str)
+    if isinstance(record, dict) and isinstance(record.get("name"), str):
+        field = f"{field} ({record['name'][:100]})"
+    return {"field": field, "value": shown[:200], "reason": reason}
 
 
 def content_digest(data: bytes) -> str:

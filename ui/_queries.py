@@ -1,7 +1,8 @@
 """The reads the pages make: paged, indexed, bounded. Nothing here loads all traces.
 
 Every function returns plain pydantic models or small lists; a page renders them. "This week"
-is the seven days up to the newest trace (so a historical or demo data set has a week too).
+is the seven days up to the newest trace that is not in the future (so a historical or demo
+data set has a week too, and a producer with a broken clock does not move it).
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ from flywheel.store._tables import (
 from ui._tables import CandidateRow, ShipRow
 
 WEEK = timedelta(days=7)
+#: A trace stamped later than this after the wall clock does not anchor "this week".
+ANCHOR_SLACK = timedelta(days=1)
+#: The earliest week end from which two weeks back is still a date.
+_EARLIEST_END = datetime.min.replace(tzinfo=UTC) + 3 * WEEK
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -51,12 +56,21 @@ class WeekOverview(BaseModel):
     daily: list[dict[str, Any]]
 
 
-def reference_end(store: Store) -> datetime | None:
-    """Just after the newest trace's timestamp (the index on timestamp answers this)."""
+def reference_end(store: Store, now: datetime | None = None) -> datetime | None:
+    """Just after the newest trace timestamp that is not in the future (the index answers this).
+
+    Ingest leaves timestamps outside its window out of the column; this also passes over any
+    still there (a database from before that rule), so that one trace stamped 9999-12-31
+    neither overflows the date arithmetic of the pages nor moves everyone's week. ``now`` is
+    the wall clock. The end is never so early that two weeks before it is not a date.
+    """
+    latest = (now or datetime.now(UTC)) + ANCHOR_SLACK
     with store.engine.connect() as conn:
-        newest = conn.execute(select(func.max(TraceRow.timestamp))).scalar_one_or_none()
+        newest = conn.execute(
+            select(func.max(TraceRow.timestamp)).where(TraceRow.timestamp <= latest)
+        ).scalar_one_or_none()
     moment = _utc(newest)
-    return moment + timedelta(microseconds=1) if moment else None
+    return max(moment + timedelta(microseconds=1), _EARLIEST_END) if moment else None
 
 
 def _count(store: Store, start: datetime, end: datetime, *, failing: bool | None) -> int:

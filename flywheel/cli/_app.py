@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 from pydantic import BaseModel
 from rich.markup import escape
+from sqlalchemy.exc import DBAPIError
 from typer.core import TyperGroup
 
 from flywheel.cli import _bench, _cluster, _datasets, _demo, _ingest, _reports, _traces
@@ -16,21 +19,46 @@ from flywheel.cli._common import JsonOption, console, err_console, print_json, s
 from flywheel.errors import FlywheelError
 from flywheel.nightly._cli import nightly
 from flywheel.project import init_project
+from flywheel.store._db import one_line
 from flywheel.trace import FailureSignal, Trace
+
+#: Set to 1 to see the traceback of an unexpected error instead of its one-line summary.
+DEBUG_ENV = "FLYWHEEL_DEBUG"
 
 
 class _Group(TyperGroup):
-    """Turns a library error raised by any command into one line on stderr and exit code 1."""
+    """Turns any error raised by a command into one line on stderr and exit code 1.
+
+    Library errors say what to do; a database error gives the driver's message; anything
+    else (a bug) gives its type and message, and the traceback with ``FLYWHEEL_DEBUG=1``.
+    """
 
     def invoke(self, ctx: typer.Context) -> object:  # type: ignore[override]
         try:
             return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException):  # usage errors, exit codes
+            raise
         except FlywheelError as exc:
-            message = escape(" ".join(str(exc).split()))  # "[replay] agent" is text, not markup
-            err_console.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
-            raise typer.Exit(1) from None
+            _fail(str(exc))
+        except DBAPIError as exc:
+            if os.environ.get(DEBUG_ENV) == "1":
+                raise
+            _fail(f"database error: {one_line(exc)}")
+        except Exception as exc:
+            if os.environ.get(DEBUG_ENV) == "1":
+                raise
+            _fail(
+                f"unexpected {type(exc).__name__}: {exc} (a bug: please report it; "
+                f"{DEBUG_ENV}=1 shows the traceback)"
+            )
         finally:
             state.close()
+
+
+def _fail(message: str) -> NoReturn:
+    text = escape(" ".join(message.split()))  # "[replay] agent" is text, not markup
+    err_console.print(f"[red]error:[/] {text}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1) from None
 
 
 app = typer.Typer(

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from flywheel.cli._common import JsonOption, console, err_console, open_store, print_json, project
-from flywheel.ingest import SkippedPath, expand_paths, ingest_paths
+from flywheel.ingest import SkippedPath, expand_paths, ingest_paths, window_of
 from flywheel.signals import detect_failures
 from flywheel.store import run_lock
 
@@ -76,6 +77,7 @@ def ingest(
             source=source,
             batch_size=proj.settings.ingest.batch_size,
             max_record_bytes=proj.settings.ingest.max_record_bytes,
+            timestamp_window=window_of(proj.settings.ingest),
             on_progress=on_progress,
             follow_symlinks=follow_symlinks,
             score_rules=proj.settings.signals.scores,
@@ -83,6 +85,7 @@ def ingest(
         counts.skipped[:0] = [passed.as_dict() for passed in skipped]  # searched here
         detection = detect_failures(store, proj.settings.signals)
     report = counts.as_dict()
+    report["quarantined_on_read"] = detection.quarantined
     if json_out:
         print_json(report)
     else:
@@ -91,17 +94,34 @@ def ingest(
             f"duplicates {counts.duplicates}, quarantined {counts.quarantined}; "
             f"{detection.total_failing} failing traces in the store"
         )
+        if detection.quarantined:
+            err_console.print(
+                f"[yellow]{detection.quarantined} stored traces no longer read back and were "
+                "moved to the quarantine (`flywheel quarantine`)[/]"
+            )
         for error in counts.errors[:20]:
             where = f"{error['file']}:{error['line']}" if error["line"] else error["file"]
             field = f" field '{error['field']}':" if error.get("field") else ""
-            err_console.print(f"[yellow]{where}:{field} {error['reason']}[/]", highlight=False)
+            err_console.print(
+                Text(f"{where}:{field} {error['reason']}", style="yellow"), soft_wrap=True
+            )
         if len(counts.errors) > 20:
             err_console.print(f"... and {len(counts.errors) - 20} more: `flywheel quarantine`")
         for entry in counts.skipped[:20]:
             err_console.print(f"skipped {entry['file']}: {entry['reason']}", highlight=False)
         if len(counts.skipped) > 20:
             err_console.print(f"... and {len(counts.skipped) - 20} more files skipped (--json)")
-        for warning in counts.warnings:
-            err_console.print(f"[yellow]warning: {warning}[/]", highlight=False)
+        for note in counts.warnings:
+            err_console.print(f"[yellow]warning: {note}[/]", highlight=False)
+        for kept in counts.trace_warnings[:20]:
+            where = f"{kept['file']}:{kept['line']}" if kept["line"] else kept["file"]
+            err_console.print(
+                Text(f"{where}: trace '{kept['trace_id']}' kept, {kept['warning']}"),
+                soft_wrap=True,
+            )
+        if len(counts.trace_warnings) > 20:
+            err_console.print(
+                f"... and {len(counts.trace_warnings) - 20} more warnings (see --json)"
+            )
     if strict and counts.quarantined:
         raise typer.Exit(1)

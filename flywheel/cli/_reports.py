@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import typer
 from rich.table import Table
 from rich.text import Text
@@ -43,10 +45,13 @@ def signals(
 
 def stats(json_out: bool = JsonOption) -> None:
     """Counts of the store: traces, failing, quarantined, and the last ingestion runs."""
-    store = open_store()
-    runs = store.ingestion_runs(limit=5)
+    proj = project()
+    store = open_store(proj)
+    stale = timedelta(minutes=proj.settings.ingest.stale_run_minutes)
+    runs = store.ingestion_runs(limit=5, stale_after=stale)
     data = {
         "traces": store.count_traces(),
+        "timestamps_flagged": store.count_traces(flagged=True),
         "failing": store.count_traces(failing=True),
         "not_evaluated": store.count_traces_unevaluated(),
         "quarantined": store.count_quarantined(),
@@ -58,6 +63,11 @@ def stats(json_out: bool = JsonOption) -> None:
     console.print(
         f"traces {data['traces']}  failing {data['failing']}  "
         f"not evaluated {data['not_evaluated']}  quarantined {data['quarantined']}"
+        + (
+            f"  timestamps flagged {data['timestamps_flagged']} (`traces list --flagged`)"
+            if data["timestamps_flagged"]
+            else ""
+        )
     )
     table = Table(
         "run", "status", "started", "read", "stored", "updated", "duplicates", "quarantined"

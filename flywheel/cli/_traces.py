@@ -16,15 +16,22 @@ app = typer.Typer(help="Browse stored traces.", no_args_is_help=True)
 @app.command("list")
 def list_traces(
     failing: bool = typer.Option(False, "--failing", help="Only traces judged failing."),
+    flagged: bool = typer.Option(
+        False,
+        "--flagged",
+        help="Only traces whose timestamp is outside the ingest window (see ingest.max_*).",
+    ),
     limit: int = typer.Option(50, "--limit", min=1, help="How many traces to show."),
     offset: int = typer.Option(0, "--offset", min=0, help="How many to skip (paging)."),
     json_out: bool = JsonOption,
 ) -> None:
     """List traces (oldest first), with their failure score."""
     store = open_store()
-    rows = store.list_traces(failing=True if failing else None, limit=limit, offset=offset)
+    only_failing = True if failing else None
+    rows = store.list_traces(failing=only_failing, flagged=flagged, limit=limit, offset=offset)
     if json_out:
-        print_json({"traces": rows, "total": store.count_traces(failing=True if failing else None)})
+        total = store.count_traces(failing=only_failing, flagged=flagged)
+        print_json({"traces": rows, "total": total})
         return
     table = Table()
     table.add_column("trace id", no_wrap=True)
@@ -33,6 +40,8 @@ def list_traces(
     table.add_column("errors", justify="right", min_width=6)
     table.add_column("failure", no_wrap=True, min_width=9)
     table.add_column("input", no_wrap=True, overflow="ellipsis")
+    if flagged:
+        table.add_column("timestamp flag", overflow="fold")
     for row in rows:
         verdict = "?" if row.failing is None else ("FAIL" if row.failing else "ok")
         score = f"{verdict} {row.failure_score:.2f}" if row.failure_score is not None else verdict
@@ -43,6 +52,7 @@ def list_traces(
             str(row.error_count),
             score,
             Text(row.input_preview[:80].replace("\n", " ")),
+            *([Text(row.timestamp_flag or "")] if flagged else []),
         )
     console.print(table)
 
@@ -67,6 +77,7 @@ def show(
                 "version": stored.version,
                 "failing": stored.failing,
                 "failure_score": stored.failure_score,
+                "timestamp_flag": stored.timestamp_flag,
                 "signals": [s.model_dump(mode="json") for s in signals],
                 "trace": trace.model_dump(mode="json", exclude_none=True),
             }
@@ -78,6 +89,14 @@ def show(
     )
     console.print(Text(f"input:  {trace.input_text[:500]}"))
     console.print(Text(f"output: {trace.output_text[:500]}"))
+    if trace.timestamp is not None:
+        console.print(Text(f"time:   {trace.timestamp.isoformat()}"))
+    if stored.timestamp_flag:
+        console.print(Text(f"flagged: {stored.timestamp_flag}", style="yellow"))
+    for dropped in trace.dropped or ():
+        console.print(
+            Text(f"dropped: {dropped.field} = {dropped.value} ({dropped.reason})", style="yellow")
+        )
     root = Tree(Text("steps"))
     children: dict[str | None, list[Step]] = {}
     ids = {step.id for step in trace.steps}

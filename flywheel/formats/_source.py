@@ -176,6 +176,11 @@ def _iter_document(name: str, text: str) -> Iterator[tuple[int, Any, bytes] | Re
         except json.JSONDecodeError as exc:
             yield Rejected(name, exc.lineno, f"invalid JSON: {exc.msg} (column {exc.colno})")
             return
+        except RecursionError:
+            yield Rejected(
+                name, _line_of(text, pos), _TOO_DEEP, raw=text[pos : pos + 4096].encode()
+            )
+            return
         yield _line_of(text, pos), value, text[pos:end].encode()
         return
     pos = _skip_ws(text, pos + 1)
@@ -190,12 +195,23 @@ def _iter_document(name: str, text: str) -> Iterator[tuple[int, Any, bytes] | Re
                 raw=text[pos : pos + 4096].encode(),
             )
             return
+        except RecursionError:
+            yield Rejected(
+                name,
+                _line_of(text, pos),
+                f"{_TOO_DEEP}; the rest of the file was skipped",
+                raw=text[pos : pos + 4096].encode(),
+            )
+            return
         yield _line_of(text, pos), value, text[pos:end].encode()
         pos = _skip_ws(text, end)
         if pos < len(text) and text[pos] == ",":
             pos = _skip_ws(text, pos + 1)
     if pos >= len(text):
         yield Rejected(name, _line_of(text, len(text)), "invalid JSON: the array is not closed")
+
+
+_TOO_DEEP = "invalid JSON: nested too deeply to read"
 
 
 def _skip_ws(text: str, pos: int) -> int:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from flywheel.errors import UserError
-from flywheel.ingest import SkippedPath, expand_paths, ingest_paths
+from flywheel.ingest import SkippedPath, expand_paths, ingest_paths, window_of
 from flywheel.nightly._stage import StageContext, StageResult
 from flywheel.nightly._tables import InboxFileRow
 from flywheel.store import Store
@@ -50,6 +50,7 @@ class IngestStage:
                     batch_size=settings.batch_size,
                     max_record_bytes=settings.max_record_bytes,
                     score_rules=context.project.settings.signals.scores,
+                    timestamp_window=window_of(settings),
                 )
             except OSError as exc:
                 raise UserError(

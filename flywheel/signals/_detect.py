@@ -27,7 +27,7 @@ from flywheel.signals._derive import combine, derive_signals
 from flywheel.signals._save import Verdict, save_verdicts
 from flywheel.signals._text import epoch
 from flywheel.store import Store
-from flywheel.store._codec import decode_payload
+from flywheel.store._codec import InvalidStoredTrace, decode_trace
 from flywheel.store._tables import TraceRow
 from flywheel.trace import Trace
 
@@ -49,6 +49,9 @@ class DetectionReport(BaseModel):
     by_kind: dict[str, int] = Field(
         default_factory=dict, description="evaluated traces with at least one signal of a kind"
     )
+    quarantined: int = Field(
+        default=0, description="stored traces that no longer read back, moved to the quarantine"
+    )
 
 
 def detect_failures(
@@ -61,10 +64,12 @@ def detect_failures(
     """Derive, combine and save the signals of every trace that needs it. Idempotent."""
     stats, now = route_statistics(store)
     todo = _traces_to_evaluate(store, recompute)
-    evaluated = failing = 0
+    evaluated = failing = quarantined = 0
     by_kind: Counter[str] = Counter()
     for batch in _batches(todo):
-        verdicts = _evaluate(store, batch, config, stats, now)
+        loaded, bad = _load(store, batch)
+        quarantined += bad
+        verdicts = _evaluate(loaded, config, stats, now)
         save_verdicts(store.engine, verdicts)
         for verdict in verdicts:
             failing += verdict.failing
@@ -77,6 +82,7 @@ def detect_failures(
         failing=failing,
         total_failing=store.count_traces(failing=True),
         by_kind=dict(sorted(by_kind.items())),
+        quarantined=quarantined,
     )
 
 
@@ -137,13 +143,11 @@ def _batches(todo: Sequence[tuple[int, str | None]]) -> Iterator[list[int]]:
 
 
 def _evaluate(
-    store: Store,
-    pks: list[int],
+    loaded: list[tuple[int, int, str | None, Trace]],
     config: SignalsConfig,
     stats: dict[str | None, RouteStats],
     now: datetime | None,
 ) -> list[Verdict]:
-    loaded = _load(store, pks)
     sessions: defaultdict[str, list[Trace]] = defaultdict(list)
     for *_, trace in loaded:
         if trace.session_id is not None and trace.timestamp is not None:
@@ -172,16 +176,24 @@ def _order(trace: Trace) -> tuple[float, str]:
     return (epoch(trace.timestamp) if trace.timestamp else 0.0, trace.trace_id)
 
 
-def _load(store: Store, pks: list[int]) -> list[tuple[int, int, str | None, Trace]]:
-    """(pk, version, route, trace) of each pk, in pk order."""
+def _load(store: Store, pks: list[int]) -> tuple[list[tuple[int, int, str | None, Trace]], int]:
+    """(pk, version, route, trace) of each pk, in pk order, and how many were quarantined
+    because their payload no longer reads back as a trace."""
     loaded = []
+    invalid: list[tuple[int, InvalidStoredTrace]] = []
     with store.engine.connect() as conn:
         for start in range(0, len(pks), _LOAD_CHUNK):
             query = select(TraceRow.id, TraceRow.version, TraceRow.route, TraceRow.payload).where(
                 TraceRow.id.in_(pks[start : start + _LOAD_CHUNK])
             )
             for row in conn.execute(query):
-                trace = Trace.model_validate_json(decode_payload(row.payload))
+                try:
+                    trace = decode_trace(row.payload)
+                except InvalidStoredTrace as exc:
+                    invalid.append((row.id, exc))
+                    continue
                 loaded.append((row.id, row.version, row.route, trace))
+    for pk, problem in invalid:
+        store.quarantine_stored(pk, problem)
     loaded.sort(key=lambda item: item[0])
-    return loaded
+    return loaded, len(invalid)

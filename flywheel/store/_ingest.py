@@ -7,18 +7,21 @@ never reported stored; the rerun finds what was committed and counts it as dupli
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
+from pydantic import ValidationError
 from sqlalchemy import Connection, insert, literal, select, update
 
 from flywheel.formats import Parsed, Rejected
+from flywheel.formats._source import validation_rejection
 from flywheel.store._codec import encode_payload
 from flywheel.store._tables import IngestionRun, QuarantineRow, TraceRow, TraceVersion, utcnow
-from flywheel.trace import content_digest
+from flywheel.trace import Trace, content_digest
 
 PREVIEW_CHARS = 300
+#: Width of the ``route`` column.
+ROUTE_CHARS = 200
 #: Raw text kept per quarantined record; the reason says when it was cut.
 QUARANTINE_RAW_LIMIT = 1024 * 1024
 
@@ -40,6 +43,8 @@ class IngestCounts:
     #: Things stored but worth a look: values read as a known meaning, scores that look
     #: inverted. One line each, no repeats.
     warnings: list[str] = field(default_factory=list)
+    #: Stored traces that lost an unusable value or got a flagged timestamp: one each.
+    trace_warnings: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, other: IngestCounts) -> None:
         self.read += other.read
@@ -51,6 +56,7 @@ class IngestCounts:
         self.skipped.extend(other.skipped)
         self.files.extend(other.files)
         self.warnings.extend(w for w in other.warnings if w not in self.warnings)
+        self.trace_warnings.extend(other.trace_warnings)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -63,14 +69,46 @@ class IngestCounts:
             "files": self.files,
             "skipped": self.skipped,
             "warnings": self.warnings,
+            "trace_warnings": self.trace_warnings,
         }
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    """Timestamps are stored in UTC (SQLite keeps no offset); a naive one is taken as UTC."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+@dataclass(frozen=True, slots=True)
+class TimestampWindow:
+    """How far a trace's timestamp may lie from the ingest time before it is flagged.
+
+    A flagged trace keeps its timestamp in its payload, but its ``timestamp`` column is left
+    empty: the column feeds "this week", cluster trends and the data-time "now" of detection,
+    and one clock-broken producer (year 9999, or 1970 from a zero) must not move them.
+    """
+
+    future: timedelta = timedelta(hours=24)
+    past: timedelta = timedelta(days=3650)
+
+    def check(self, moment: datetime | None, now: datetime) -> tuple[datetime | None, str | None]:
+        """The column value of ``moment`` and, when it is outside the window, why.
+
+        Columns hold UTC (SQLite keeps no offset); a naive timestamp is taken as UTC.
+        """
+        if moment is None:
+            return None, None
+        try:
+            utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        except OverflowError:
+            return None, f"timestamp {moment.isoformat()} cannot be expressed in UTC"
+        if utc - now > self.future:
+            days = (utc - now).total_seconds() / 86400
+            return None, (
+                f"timestamp {utc.isoformat()} is {days:,.1f} days after the ingest time "
+                f"(over ingest.max_future_hours = {self.future.total_seconds() / 3600:g})"
+            )
+        if now - utc > self.past:
+            days = (now - utc).total_seconds() / 86400
+            return None, (
+                f"timestamp {utc.isoformat()} is {days:,.0f} days before the ingest time "
+                f"(over ingest.max_past_days = {self.past.total_seconds() / 86400:g})"
+            )
+        return utc, None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,30 +118,72 @@ class PreparedTrace:
     trace_id: str
     content_hash: str
     columns: dict[str, Any]
+    #: What was dropped from or flagged on this trace, one line each (reported, not stored).
+    warnings: list[str] = field(default_factory=list)
+    file: str = ""
+    line: int | None = None
 
 
-def prepare_trace(parsed: Parsed) -> PreparedTrace | Rejected:
-    """Serialise, hash and summarise one trace; a trace JSON cannot hold is rejected."""
+def prepare_trace(
+    parsed: Parsed,
+    *,
+    window: TimestampWindow | None = None,
+    now: datetime | None = None,
+) -> PreparedTrace | Rejected:
+    """Serialise, hash and summarise one trace; a trace that would not read back is rejected.
+
+    The one rule that keeps a stored record from crashing a later stage: the payload is
+    stored only if it validates again as a `Trace` (every stage reads it that way), and what
+    is stored is the trace as read back. JSON turns some values into others (NaN into null,
+    a surrogate into an error), so checking the model before serialising is not enough.
+    """
     trace = parsed.trace
     try:
         payload = trace.to_json()
-    except (TypeError, orjson.JSONEncodeError) as exc:  # e.g. an integer over 64 bits
+    except (TypeError, ValueError, RecursionError) as exc:  # an int over 64 bits, deep nesting
         return Rejected(parsed.file, parsed.line, f"cannot be stored as JSON: {exc}")
+    try:
+        trace = Trace.model_validate_json(payload)
+    except ValidationError as exc:
+        bad = validation_rejection(exc, file=parsed.file, line=parsed.line, raw=payload)
+        return Rejected(
+            bad.file, bad.line, f"would not read back once stored: {bad.reason}", bad.field
+        )
+    # Store what reads back, so that reading and storing again changes nothing (a NaN in
+    # free-form data became null above; a null output then disappears).
+    canonical = trace.to_json()
+    if canonical != payload:
+        payload = canonical
+    window = window or TimestampWindow()
+    timestamp, flag = window.check(trace.timestamp, now or utcnow())
+    route = trace.route
     return PreparedTrace(
         trace.trace_id,
         content_digest(payload),
         {
             "session_id": trace.session_id,
-            "timestamp": _utc(trace.timestamp),
-            "input_preview": trace.input_text[:PREVIEW_CHARS],
-            "route": trace.route,
+            "timestamp": timestamp,
+            "timestamp_flag": flag,
+            "input_preview": _text_column(trace.input_text, PREVIEW_CHARS),
+            "route": _text_column(route, ROUTE_CHARS) if route is not None else None,
             "latency_ms": trace.latency_ms,
             "cost_usd": trace.cost_usd,
             "tool_calls": trace.tool_calls,
             "error_count": len(trace.errors),
             "payload": encode_payload(payload),
         },
+        warnings=[
+            *(f"field '{d.field}' dropped: {d.reason} ({d.value})" for d in trace.dropped or ()),
+            *([f"field 'timestamp' flagged: {flag}"] if flag else []),
+        ],
+        file=parsed.file,
+        line=parsed.line,
     )
+
+
+def _text_column(text: str, limit: int) -> str:
+    """Text cut to its column (PostgreSQL's text holds no NUL character)."""
+    return text[:limit].replace("\x00", "")
 
 
 def write_batch(
@@ -138,6 +218,10 @@ def write_batch(
         if current is not None and current.content_hash == item.content_hash:
             counts.duplicates += 1
             continue
+        counts.trace_warnings.extend(
+            {"file": item.file, "line": item.line, "trace_id": item.trace_id, "warning": text}
+            for text in item.warnings
+        )
         row = {
             **item.columns,
             "source": source,
@@ -188,6 +272,7 @@ def write_batch(
             updated=IngestionRun.updated + counts.updated,
             duplicates=IngestionRun.duplicates + counts.duplicates,
             quarantined=IngestionRun.quarantined + counts.quarantined,
+            heartbeat_at=now,
         )
     )
     return counts

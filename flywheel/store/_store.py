@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy.exc import DBAPIError
 
 from flywheel.errors import UserError
 from flywheel.formats import Rejected
-from flywheel.store._codec import decode_payload
-from flywheel.store._db import create_store_engine, is_migrated, migrate
+from flywheel.store._codec import InvalidStoredTrace, decode_payload, decode_trace
+from flywheel.store._db import create_store_engine, is_migrated, migrate, safe_url, unavailable
 from flywheel.store._ingest import IngestCounts, PreparedTrace, write_batch
 from flywheel.store._tables import (
     IngestionRun,
@@ -23,6 +26,9 @@ from flywheel.store._tables import (
     utcnow,
 )
 from flywheel.trace import FailureSignal, Trace
+
+#: A "running" ingestion run that has not committed a batch for this long is abandoned.
+STALE_RUN_AFTER = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,8 @@ class StoredTrace:
     failure_score: float | None
     ingested_at: datetime
     trace: Trace
+    #: Why the trace's timestamp is not in the store's timestamp column (outside the window).
+    timestamp_flag: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,8 @@ class TraceSummary:
     error_count: int
     failing: bool | None
     failure_score: float | None
+    #: Why the trace's own timestamp was left out of ``timestamp`` (outside the ingest window).
+    timestamp_flag: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,10 +86,16 @@ class Store:
     def open(cls, url: str, *, create: bool = True) -> Store:
         """Open the database at ``url``, migrating it to the newest schema when ``create``."""
         store = cls(create_store_engine(url))
-        if create:
-            migrate(store.engine)
-        elif not is_migrated(store.engine):
-            raise UserError(f"no Flywheel database at {url}; run `flywheel init` first")
+        try:
+            if create:
+                migrate(store.engine)
+            elif not is_migrated(store.engine):
+                raise UserError(
+                    f"no Flywheel database at {safe_url(url)}; run `flywheel init` first"
+                )
+        except DBAPIError as exc:
+            store.close()
+            raise unavailable(url, exc) from None
         return store
 
     def close(self) -> None:
@@ -94,9 +110,16 @@ class Store:
     # -- ingestion -------------------------------------------------------------------------
 
     def start_run(self, paths: Sequence[str]) -> int:
+        now = utcnow()
         with self.engine.begin() as conn:
             result = conn.execute(
-                insert(IngestionRun).values(paths={"paths": list(paths)}, started_at=utcnow())
+                insert(IngestionRun).values(
+                    paths={"paths": list(paths)},
+                    started_at=now,
+                    heartbeat_at=now,
+                    host=socket.gethostname()[:255],
+                    pid=os.getpid(),
+                )
             )
             return int(result.inserted_primary_key[0])  # type: ignore[index]
 
@@ -117,10 +140,47 @@ class Store:
                 .values(status=status, finished_at=utcnow())
             )
 
-    def ingestion_runs(self, limit: int = 20) -> list[dict[str, Any]]:
+    def ingestion_runs(
+        self, limit: int = 20, *, stale_after: timedelta = STALE_RUN_AFTER
+    ) -> list[dict[str, Any]]:
+        """The latest runs, newest first; "running" runs found dead are marked abandoned first."""
+        self.settle_abandoned_runs(stale_after)
         with self.engine.connect() as conn:
             rows = conn.execute(select(IngestionRun).order_by(IngestionRun.id.desc()).limit(limit))
             return [dict(row._mapping) for row in rows]
+
+    def settle_abandoned_runs(self, stale_after: timedelta = STALE_RUN_AFTER) -> int:
+        """Mark "running" runs whose process is gone as "abandoned"; how many were.
+
+        A run is gone when it ran on this host and its pid is no longer alive (a ``kill -9``,
+        a power cut), or, from any host, when it has not committed a batch for ``stale_after``.
+        Its counts stay as they were: they are what it committed.
+        """
+        now = utcnow()
+        here = socket.gethostname()[:255]
+        with self.engine.begin() as conn:
+            running = conn.execute(
+                select(
+                    IngestionRun.id,
+                    IngestionRun.host,
+                    IngestionRun.pid,
+                    IngestionRun.heartbeat_at,
+                    IngestionRun.started_at,
+                ).where(IngestionRun.status == "running")
+            ).all()
+            dead = [
+                row.id
+                for row in running
+                if (row.host == here and row.pid is not None and not _alive(row.pid))
+                or now - _utc(row.heartbeat_at or row.started_at) > stale_after
+            ]
+            if dead:
+                conn.execute(
+                    update(IngestionRun)
+                    .where(IngestionRun.id.in_(dead), IngestionRun.status == "running")
+                    .values(status="abandoned", finished_at=IngestionRun.heartbeat_at)
+                )
+        return len(dead)
 
     # -- traces ----------------------------------------------------------------------------
 
@@ -137,26 +197,45 @@ class Store:
             raise UserError(
                 f"trace id '{trace_id}' exists in several sources ({sources}); pass --source"
             )
-        return _stored(rows[0])
+        try:
+            return _stored(rows[0])
+        except InvalidStoredTrace as exc:
+            self.quarantine_stored(rows[0].id, exc)
+            raise UserError(
+                f"trace '{trace_id}' no longer reads back ({exc}); it was moved to the "
+                "quarantine (`flywheel quarantine`)"
+            ) from None
 
     def trace_versions(self, pk: int) -> list[tuple[int, Trace]]:
+        """The earlier versions of a trace that still read back (history is never repaired)."""
+        versions = []
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(TraceVersion.version, TraceVersion.payload)
                 .where(TraceVersion.trace_pk == pk)
                 .order_by(TraceVersion.version)
             )
-            return [
-                (row.version, Trace.model_validate_json(decode_payload(row.payload)))
-                for row in rows
-            ]
+            for row in rows:
+                try:
+                    versions.append((row.version, decode_trace(row.payload)))
+                except InvalidStoredTrace:
+                    continue
+        return versions
 
     def list_traces(
-        self, *, failing: bool | None = None, limit: int = 50, offset: int = 0
+        self,
+        *,
+        failing: bool | None = None,
+        flagged: bool = False,
+        limit: int = 50,
+        offset: int = 0,
     ) -> list[TraceSummary]:
+        """Traces in insertion order; ``flagged``: only those with a flagged timestamp."""
         query = select(*[getattr(TraceRow, f) for f in _SUMMARY_FIELDS]).order_by(TraceRow.id)
         if failing is not None:
             query = query.where(TraceRow.failing.is_(failing))
+        if flagged:
+            query = query.where(TraceRow.timestamp_flag.is_not(None))
         with self.engine.connect() as conn:
             rows = conn.execute(query.limit(limit).offset(offset))
             return [
@@ -180,13 +259,18 @@ class Store:
             if not rows:
                 return
             for row in rows:
-                yield _stored(row)
+                try:
+                    yield _stored(row)
+                except InvalidStoredTrace as exc:
+                    self.quarantine_stored(row.id, exc)
             last = rows[-1].id
 
-    def count_traces(self, *, failing: bool | None = None) -> int:
+    def count_traces(self, *, failing: bool | None = None, flagged: bool = False) -> int:
         query = select(func.count()).select_from(TraceRow)
         if failing is not None:
             query = query.where(TraceRow.failing.is_(failing))
+        if flagged:
+            query = query.where(TraceRow.timestamp_flag.is_not(None))
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
@@ -236,6 +320,44 @@ class Store:
 
     # -- quarantine --------------------------------------------------------------------------
 
+    def quarantine_stored(self, pk: int, problem: InvalidStoredTrace) -> None:
+        """Move a stored trace that no longer reads back into the quarantine, payload and all.
+
+        The run that wrote it then counts it as quarantined instead of stored (or updated),
+        so its counts still add up; its signals and earlier versions go with the row.
+        """
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                select(
+                    TraceRow.source,
+                    TraceRow.trace_id,
+                    TraceRow.version,
+                    TraceRow.payload,
+                    TraceRow.ingestion_run_id,
+                ).where(TraceRow.id == pk)
+            ).first()
+            if row is None:  # another reader moved it already
+                return
+            conn.execute(
+                insert(QuarantineRow).values(
+                    run_id=row.ingestion_run_id,
+                    file=f"stored trace {row.source}/{row.trace_id}"[:1000],
+                    line=None,
+                    field=problem.field,
+                    reason=f"stored before it had to read back, and does not: {problem.reason}",
+                    raw=row.payload,
+                    created_at=utcnow(),
+                )
+            )
+            conn.execute(delete(TraceRow).where(TraceRow.id == pk))
+            if row.ingestion_run_id is not None:
+                counted = IngestionRun.stored if row.version == 1 else IngestionRun.updated
+                conn.execute(
+                    update(IngestionRun)
+                    .where(IngestionRun.id == row.ingestion_run_id)
+                    .values({counted: counted - 1, "quarantined": IngestionRun.quarantined + 1})
+                )
+
     def quarantined(
         self, *, limit: int = 100, run_id: int | None = None
     ) -> list[QuarantinedRecord]:
@@ -275,11 +397,28 @@ _SUMMARY_FIELDS = (
     "error_count",
     "failing",
     "failure_score",
+    "timestamp_flag",
 )
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def _stored(row: Any) -> StoredTrace:
-    trace = Trace.model_validate_json(decode_payload(row.payload))
+    trace = decode_trace(row.payload)
     return StoredTrace(
         pk=row.id,
         source=row.source,
@@ -288,4 +427,5 @@ def _stored(row: Any) -> StoredTrace:
         failure_score=row.failure_score,
         ingested_at=row.ingested_at,
         trace=trace,
+        timestamp_flag=row.timestamp_flag,
     )

@@ -58,6 +58,10 @@ class IngestionRun(Base):
     updated: Mapped[int] = mapped_column(default=0)
     duplicates: Mapped[int] = mapped_column(default=0)
     quarantined: Mapped[int] = mapped_column(default=0)
+    #: Who runs it and when it last committed a batch: how `stats` tells a dead run.
+    host: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int | None]
+    heartbeat_at: Mapped[datetime | None]
 
 
 class TraceRow(Base):
@@ -76,7 +80,9 @@ class TraceRow(Base):
     content_hash: Mapped[str] = mapped_column(String(32))
     version: Mapped[int] = mapped_column(default=1)
     session_id: Mapped[str | None] = mapped_column(String(512))
+    #: Empty when the trace's own timestamp is outside the ingest window; then this says why.
     timestamp: Mapped[datetime | None] = mapped_column(index=True)
+    timestamp_flag: Mapped[str | None] = mapped_column(String(300))
     input_preview: Mapped[str] = mapped_column(Text, default="")
     route: Mapped[str | None] = mapped_column(String(200))
     latency_ms: Mapped[float | None] = mapped_column(Float)

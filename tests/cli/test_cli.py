@@ -157,5 +157,6 @@ def test_a_killed_ingest_resumes_without_loss_or_duplicates(
         assert counts["duplicates"] == stored_before
         assert store.count_traces() == n
         runs = store.ingestion_runs()
-        # the killed run never finished; the rerun did
-        assert [r["status"] for r in runs[:2]] == ["completed", "running"]
+        # the killed run never finished, and shows so (its process is gone); the rerun did
+        assert [r["status"] for r in runs[:2]] == ["completed", "abandoned"]
+        assert runs[1]["stored"] == stored_before

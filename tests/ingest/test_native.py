@@ -89,22 +89,24 @@ def test_mixed_file_quarantines_each_bad_line_and_counts_add_up(
     )
     counts = ingest_paths(store, [path])
     assert counts.read == 10
-    assert counts.stored == 2
-    assert counts.quarantined == 8
+    assert counts.stored == 3  # the unusable latency is dropped, its trace kept
+    assert counts.quarantined == 7
     assert counts.read == counts.stored + counts.updated + counts.duplicates + counts.quarantined
     by_line = {e["line"]: e for e in counts.errors}
-    assert set(by_line) == {2, 3, 4, 5, 7, 8, 9, 10}
+    assert set(by_line) == {2, 3, 4, 5, 7, 8, 10}
     assert all(e["file"] == str(path) for e in counts.errors)
     assert "invalid JSON" in by_line[2]["reason"]
     assert by_line[4]["field"] == "trace_id"
     assert by_line[5]["field"] == "input"
     assert by_line[7]["field"] == "trace_id"
     assert "UTF-8" in by_line[8]["reason"]
-    assert by_line[9]["field"] == "latency_ms"
+    assert [(w["line"], w["trace_id"]) for w in counts.trace_warnings] == [(9, "t-8")]
+    assert "'latency_ms' dropped: not a number (slow)" in counts.trace_warnings[0]["warning"]
+    assert store.get_trace("t-8").trace.latency_ms is None
     quarantined = store.quarantined()
-    assert [q.line for q in quarantined] == [2, 3, 4, 5, 7, 8, 9, 10]
+    assert [q.line for q in quarantined] == [2, 3, 4, 5, 7, 8, 10]
     assert quarantined[1].raw.strip() == b"this is not json"
-    assert store.count_traces() == 2
+    assert store.count_traces() == 3
 
 
 def test_second_ingest_of_the_same_file_stores_nothing_new(store: Store, tmp_path: Path) -> None:

@@ -115,4 +115,10 @@ def test_progress_is_reported_up_to_the_total(store: Store, ingest: Ingest) -> N
 
 def test_an_empty_store_evaluates_nothing(store: Store) -> None:
     report = detect_failures(store, SignalsConfig())
-    assert report.model_dump() == {"evaluated": 0, "failing": 0, "total_failing": 0, "by_kind": {}}
+    assert report.model_dump() == {
+        "evaluated": 0,
+        "failing": 0,
+        "total_failing": 0,
+        "by_kind": {},
+        "quarantined": 0,
+    }

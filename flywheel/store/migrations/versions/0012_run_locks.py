@@ -1,13 +1,13 @@
 """Run locks: one writer at a time (nightly, ingest), with holder pid/host and a heartbeat.
 
-Revision ID: 0012_ops
+Revision ID: 0012
 Revises: 0011
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012_ops"
+revision = "0012"
 down_revision = "0011"
 branch_labels = None
 depends_on = None
