@@ -23,6 +23,7 @@ from replay._cases import (
     build_validation_slice,
     fixed_failures,
 )
+from replay._executor import with_executor
 from replay._gate import GateReport
 from replay._models import CandidateRef, CaseSet, Suite
 from replay._run import SuiteRun, gate_candidate, replay_config, suite_case_sets
@@ -99,7 +100,8 @@ def _agent(cfg: ReplayConfig, spec: str | None, concurrency: int) -> AgentAdapte
             "no agent to replay: pass --agent python:package.module:function (or http:URL), "
             "set FLYWHEEL_REPLAY_AGENT, or replay.agent in flywheel.toml"
         )
-    return adapter_from_spec(spec, concurrency=concurrency)
+    agent = adapter_from_spec(spec, concurrency=concurrency)
+    return with_executor(agent, project().settings.compute, concurrency=concurrency)
 
 
 def replay(

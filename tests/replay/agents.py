@@ -63,3 +63,15 @@ async def hanging_agent(inputs: dict[str, Any], config_dir: str) -> Trace:
 
 def garbage_agent(inputs: dict[str, Any], config_dir: str) -> object:
     return {"not": "a trace"}
+
+
+async def ledger_agent(inputs: dict[str, Any], config_dir: str) -> Trace:
+    """Notes ``start input|repeat`` in the file ``inputs["ledger"]``, waits ``inputs["sleep_s"]``,
+    then notes ``end ...``: which calls began, and which answered (from any process)."""
+    ledger = Path(inputs["ledger"])
+    with ledger.open("a") as handle:
+        handle.write(f"start {inputs['input']}|{inputs['repeat']}|{os.getpid()}\n")
+    await asyncio.sleep(float(inputs["sleep_s"]))
+    with ledger.open("a") as handle:
+        handle.write(f"end {inputs['input']}|{inputs['repeat']}|{os.getpid()}\n")
+    return _trace(inputs)

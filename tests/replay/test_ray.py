@@ -1,0 +1,239 @@
+"""The Ray executor against a real Ray cluster on loopback: a head and a worker node, 1 CPU each.
+
+No mock of Ray: the cluster is started by `ray start` and stopped by `ray stop`; the agents
+run in Ray's worker processes (they import `tests.replay.agents` through PYTHONPATH).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from flywheel.config import ComputeConfig, load_settings
+from flywheel.errors import ConfigError, UserError
+from flywheel.store import Store
+from replay import (
+    Case,
+    CaseResult,
+    CaseSet,
+    ConfigRef,
+    HarnessOptions,
+    PythonAdapter,
+    ReplayStore,
+    Status,
+    Suite,
+    replay_sync,
+    with_executor,
+)
+from tests.replay.conftest import DemoWorld
+
+REPO = Path(__file__).resolve().parents[2]
+RAY = Path(sys.executable).parent / "ray"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True)
+class RayCluster:
+    gcs: str  # host:port of the head's GCS (a driver on a machine of the cluster)
+    client: str  # host:port of Ray Client (a driver outside the cluster)
+
+
+@pytest.fixture(scope="module")
+def ray_cluster() -> Iterator[RayCluster]:
+    pytest.importorskip("ray")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "RAY_AUTH_MODE": "disabled"}
+    gcs, client = _free_port(), _free_port()
+    common = ["--node-ip-address", "127.0.0.1", "--num-cpus", "1", "--disable-usage-stats"]
+    common += ["--object-store-memory", str(100 * 2**20)]
+    head = [str(RAY), "start", "--head", "--port", str(gcs), "--include-dashboard=false"]
+    head += ["--ray-client-server-port", str(client), *common]
+    worker = [str(RAY), "start", "--address", f"127.0.0.1:{gcs}", *common]
+    saved = os.environ.get("RAY_AUTH_MODE")
+    os.environ["RAY_AUTH_MODE"] = "disabled"
+    try:
+        subprocess.run(head, env=env, check=True, capture_output=True, timeout=120)
+        subprocess.run(worker, env=env, check=True, capture_output=True, timeout=120)
+        yield RayCluster(gcs=f"127.0.0.1:{gcs}", client=f"127.0.0.1:{client}")
+    finally:
+        subprocess.run([str(RAY), "stop"], check=False, env=env, capture_output=True, timeout=120)
+        if saved is None:
+            os.environ.pop("RAY_AUTH_MODE", None)
+        else:
+            os.environ["RAY_AUTH_MODE"] = saved
+
+
+def _config(tmp_path: Path) -> ConfigRef:
+    directory = tmp_path / "config"
+    directory.mkdir()
+    (directory / "prompt.md").write_text("v1\n")
+    return ConfigRef(directory=directory)
+
+
+@pytest.mark.slow
+def test_a_replay_on_ray_gives_and_stores_what_a_local_replay_does(
+    ray_cluster: RayCluster, demo_world: DemoWorld, tmp_path: Path
+) -> None:
+    cases = CaseSet(name="ray", suite=Suite.regression, cases=demo_world.regression.cases[:40])
+    config = ConfigRef(directory=demo_world.baseline)
+    options = HarnessOptions(concurrency=8)
+    local_store = ReplayStore(Store.open(f"sqlite:///{tmp_path / 'local.db'}"))
+    ray_store = ReplayStore(Store.open(f"sqlite:///{tmp_path / 'ray.db'}"))
+    local = replay_sync(
+        cases, config, PythonAdapter("tests.replay.agents:demo_run"), store=local_store,
+        options=options,
+    )  # fmt: skip
+    agent = with_executor(
+        PythonAdapter("tests.replay.agents:demo_run"),
+        ComputeConfig(executor=f"ray://{ray_cluster.client}", workers=2),
+        concurrency=8,
+    )
+    assert len(set(agent.pids)) == 2  # type: ignore[attr-defined]  # two worker processes
+    remote = replay_sync(cases, config, agent, store=ray_store, options=options)
+
+    def verdicts(results: list[CaseResult]) -> list[tuple[object, ...]]:
+        return [
+            (r.case_id, r.repeat, r.status, r.checks, r.error_kind, r.tool_calls) for r in results
+        ]
+
+    assert remote.ran == 40
+    assert remote.errors == 0
+    assert {r.status for r in remote.results} == {Status.passed, Status.failed}
+    assert verdicts(remote.results) == verdicts(local.results)
+    # The store holds them like any others: a local replay now finds every case cached.
+    again = replay_sync(
+        cases, config, PythonAdapter("tests.replay.agents:demo_run"), store=ray_store,
+        options=options,
+    )  # fmt: skip
+    assert (again.ran, again.cached) == (0, 40)
+    assert verdicts(again.results) == verdicts(local.results)
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_replay_is_retried_and_counted_once(
+    ray_cluster: RayCluster, tmp_path: Path
+) -> None:
+    ledger = tmp_path / "ledger.txt"
+    ledger.touch()
+    n = 24
+    cases = CaseSet(
+        name="kill",
+        suite=Suite.regression,
+        cases=tuple(
+            Case(case_id=f"c{i}", inputs={"input": f"c{i}", "ledger": str(ledger), "sleep_s": 0.4})
+            for i in range(n)
+        ),
+    )
+    store = ReplayStore(Store.open(f"sqlite:///{tmp_path / 'kill.db'}"))
+    agent = with_executor(
+        PythonAdapter("tests.replay.agents:ledger_agent"),
+        ComputeConfig(executor=f"ray:{ray_cluster.gcs}", workers=2),
+        concurrency=8,
+    )
+    victim = agent.pids[0]  # type: ignore[attr-defined]
+    killed = threading.Event()
+
+    def kill_when_busy() -> None:  # SIGKILL the worker once it has cases in flight
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if ledger.read_text().count(f"|{victim}\n") >= 3:
+                os.kill(victim, signal.SIGKILL)
+                killed.set()
+                return
+            time.sleep(0.01)
+
+    killer = threading.Thread(target=kill_when_busy)
+    killer.start()
+    outcome = replay_sync(
+        cases, _config(tmp_path), agent, store=store, options=HarnessOptions(concurrency=8)
+    )
+    killer.join()
+    assert killed.is_set()
+    lines = ledger.read_text().split()
+    starts = Counter(
+        key.rsplit("|", 1)[0]
+        for verb, key in zip(lines[::2], lines[1::2], strict=True)
+        if verb == "start"
+    )
+    ends = Counter(
+        key.rsplit("|", 1)[0]
+        for verb, key in zip(lines[::2], lines[1::2], strict=True)
+        if verb == "end"
+    )
+    assert max(starts.values()) == 2  # the killed worker's cases were sent again...
+    assert set(ends.values()) == {1}  # ...and each answered once
+    assert len(ends) == n
+    # Every case once, passed: the dead worker is nobody's failure and no case is counted twice.
+    assert outcome.ran == n
+    assert outcome.errors == 0
+    assert [r.status for r in outcome.results] == [Status.passed] * n
+    stored = store.results(outcome.config_digest, (c.digest for c in cases.cases))
+    assert len(stored) == n
+
+
+def test_the_head_unreachable_at_start_is_a_one_line_error(tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    port = _free_port()
+    began = time.monotonic()
+    with pytest.raises(UserError) as caught:
+        with_executor(
+            PythonAdapter("tests.replay.agents:ledger_agent"),
+            ComputeConfig(executor=f"ray://127.0.0.1:{port}"),
+            concurrency=4,
+        )
+    message = str(caught.value)
+    assert "\n" not in message
+    assert f"cannot reach the Ray head at 127.0.0.1:{port}" in message
+    assert "'local'" in message
+    assert time.monotonic() - began < 10
+
+
+def test_an_unknown_executor_names_the_key_and_the_valid_ones(tmp_path: Path) -> None:
+    (tmp_path / "flywheel.toml").write_text('[compute]\nexecutor = "spark://h:1"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path)
+    message = str(caught.value)
+    assert "compute.executor" in message
+    assert "local, ray://HOST:PORT, ray:HOST:PORT, ray:auto" in message
+
+
+def test_the_executor_is_read_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FLYWHEEL_COMPUTE__EXECUTOR", "ray://10.0.0.5:10001")
+    assert load_settings(tmp_path).compute.executor == "ray://10.0.0.5:10001"
+
+
+def test_the_local_executor_is_the_agent_itself_and_never_imports_ray(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "import flywheel.cli\n"
+        "from flywheel.config import ComputeConfig\n"
+        "from replay import PythonAdapter, with_executor\n"
+        "from flywheel.cli._app import app\n"
+        "assert 'replay' in {c.name for c in app.registered_commands}\n"
+        "agent = PythonAdapter('tests.replay.agents:ledger_agent')\n"
+        "assert with_executor(agent, ComputeConfig(), concurrency=4) is agent\n"
+        "print('ray' in sys.modules)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False"
