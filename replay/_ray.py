@@ -29,6 +29,7 @@ import pickle
 import socket
 import tarfile
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -140,6 +141,19 @@ def _connect(ray: ModuleType, executor: str) -> bool:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(f"cannot connect to Ray ({executor}): {first}") from None
     return True
+
+
+@contextlib.contextmanager
+def ray_session(executor: str) -> Iterator[None]:
+    """Connected to the executor's cluster for the block (a `RayAdapter` inside reuses it);
+    a cluster that ``ray:auto`` started is stopped at the end."""
+    ray = _import_ray()
+    started = _connect(ray, executor)
+    try:
+        yield
+    finally:
+        if started:
+            ray.shutdown()
 
 
 class RayAdapter:

@@ -66,12 +66,16 @@ def garbage_agent(inputs: dict[str, Any], config_dir: str) -> object:
 
 
 async def ledger_agent(inputs: dict[str, Any], config_dir: str) -> Trace:
-    """Notes ``start input|repeat`` in the file ``inputs["ledger"]``, waits ``inputs["sleep_s"]``,
-    then notes ``end ...``: which calls began, and which answered (from any process)."""
+    """Notes ``start input|repeat|pid`` in the file ``inputs["ledger"]``, waits
+    ``inputs["sleep_s"]``, notes ``end ...``: which calls began and which answered, in which
+    process. Every third case's tool step fails (a failed verdict); the rest pass."""
     ledger = Path(inputs["ledger"])
+    key = f"{inputs['input']}|{inputs['repeat']}|{os.getpid()}"
     with ledger.open("a") as handle:
-        handle.write(f"start {inputs['input']}|{inputs['repeat']}|{os.getpid()}\n")
+        handle.write(f"start {key}\n")
     await asyncio.sleep(float(inputs["sleep_s"]))
     with ledger.open("a") as handle:
-        handle.write(f"end {inputs['input']}|{inputs['repeat']}|{os.getpid()}\n")
-    return _trace(inputs)
+        handle.write(f"end {key}\n")
+    failing = int(inputs["input"][1:]) % 3 == 0
+    step = {"id": "s1", "type": "tool", "name": "lookup", "error": "boom" if failing else None}
+    return Trace.model_validate({**_trace(inputs).model_dump(), "steps": [step]})

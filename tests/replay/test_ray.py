@@ -36,7 +36,6 @@ from replay import (
     replay_sync,
     with_executor,
 )
-from tests.replay.conftest import DemoWorld
 
 REPO = Path(__file__).resolve().parents[2]
 RAY = Path(sys.executable).parent / "ray"
@@ -86,42 +85,55 @@ def _config(tmp_path: Path) -> ConfigRef:
     return ConfigRef(directory=directory)
 
 
+def _ledger_cases(ledger: Path, n: int, sleep_s: float) -> CaseSet:
+    inputs = [{"input": f"c{i}", "ledger": str(ledger), "sleep_s": sleep_s} for i in range(n)]
+    cases = tuple(Case(case_id=f"c{i}", inputs=inputs[i]) for i in range(n))
+    return CaseSet(name="ray", suite=Suite.regression, cases=cases)
+
+
+def _ledger(ledger: Path) -> list[tuple[str, str, int]]:
+    """(verb, case|repeat, pid) per line of the agent's ledger."""
+    rows = []
+    for line in ledger.read_text().splitlines():
+        verb, key = line.split(" ")
+        case, repeat, pid = key.split("|")
+        rows.append((verb, f"{case}|{repeat}", int(pid)))
+    return rows
+
+
 @pytest.mark.slow
 def test_a_replay_on_ray_gives_and_stores_what_a_local_replay_does(
-    ray_cluster: RayCluster, demo_world: DemoWorld, tmp_path: Path
+    ray_cluster: RayCluster, tmp_path: Path
 ) -> None:
-    cases = CaseSet(name="ray", suite=Suite.regression, cases=demo_world.regression.cases[:40])
-    config = ConfigRef(directory=demo_world.baseline)
-    options = HarnessOptions(concurrency=8)
+    ledger = tmp_path / "ledger.txt"
+    cases = _ledger_cases(ledger, 60, 0.02)
+    config = _config(tmp_path)
+    options = HarnessOptions(concurrency=8, repeats=2)
     local_store = ReplayStore(Store.open(f"sqlite:///{tmp_path / 'local.db'}"))
     ray_store = ReplayStore(Store.open(f"sqlite:///{tmp_path / 'ray.db'}"))
-    local = replay_sync(
-        cases, config, PythonAdapter("tests.replay.agents:demo_run"), store=local_store,
-        options=options,
-    )  # fmt: skip
+    local_agent = PythonAdapter("tests.replay.agents:ledger_agent")
+    local = replay_sync(cases, config, local_agent, store=local_store, options=options)
     agent = with_executor(
-        PythonAdapter("tests.replay.agents:demo_run"),
+        PythonAdapter("tests.replay.agents:ledger_agent"),
         ComputeConfig(executor=f"ray://{ray_cluster.client}", workers=2),
         concurrency=8,
     )
-    assert len(set(agent.pids)) == 2  # type: ignore[attr-defined]  # two worker processes
+    pids = set(agent.pids)  # type: ignore[attr-defined]
+    assert len(pids) == 2  # two worker processes, one per node
+    ledger.unlink()
     remote = replay_sync(cases, config, agent, store=ray_store, options=options)
+    assert {pid for _, _, pid in _ledger(ledger)} == pids  # both ran cases, the driver none
 
     def verdicts(results: list[CaseResult]) -> list[tuple[object, ...]]:
-        return [
-            (r.case_id, r.repeat, r.status, r.checks, r.error_kind, r.tool_calls) for r in results
-        ]
+        return [(r.case_id, r.repeat, r.status, r.checks, r.error_kind) for r in results]
 
-    assert remote.ran == 40
+    assert remote.ran == 120
     assert remote.errors == 0
     assert {r.status for r in remote.results} == {Status.passed, Status.failed}
     assert verdicts(remote.results) == verdicts(local.results)
     # The store holds them like any others: a local replay now finds every case cached.
-    again = replay_sync(
-        cases, config, PythonAdapter("tests.replay.agents:demo_run"), store=ray_store,
-        options=options,
-    )  # fmt: skip
-    assert (again.ran, again.cached) == (0, 40)
+    again = replay_sync(cases, config, local_agent, store=ray_store, options=options)
+    assert (again.ran, again.cached) == (0, 120)
     assert verdicts(again.results) == verdicts(local.results)
 
 
@@ -132,14 +144,7 @@ def test_a_worker_killed_mid_replay_is_retried_and_counted_once(
     ledger = tmp_path / "ledger.txt"
     ledger.touch()
     n = 24
-    cases = CaseSet(
-        name="kill",
-        suite=Suite.regression,
-        cases=tuple(
-            Case(case_id=f"c{i}", inputs={"input": f"c{i}", "ledger": str(ledger), "sleep_s": 0.4})
-            for i in range(n)
-        ),
-    )
+    cases = _ledger_cases(ledger, n, 0.4)
     store = ReplayStore(Store.open(f"sqlite:///{tmp_path / 'kill.db'}"))
     agent = with_executor(
         PythonAdapter("tests.replay.agents:ledger_agent"),
@@ -165,24 +170,18 @@ def test_a_worker_killed_mid_replay_is_retried_and_counted_once(
     )
     killer.join()
     assert killed.is_set()
-    lines = ledger.read_text().split()
-    starts = Counter(
-        key.rsplit("|", 1)[0]
-        for verb, key in zip(lines[::2], lines[1::2], strict=True)
-        if verb == "start"
-    )
-    ends = Counter(
-        key.rsplit("|", 1)[0]
-        for verb, key in zip(lines[::2], lines[1::2], strict=True)
-        if verb == "end"
-    )
+    rows = _ledger(ledger)
+    starts = Counter(key for verb, key, _ in rows if verb == "start")
+    ends = Counter(key for verb, key, _ in rows if verb == "end")
     assert max(starts.values()) == 2  # the killed worker's cases were sent again...
     assert set(ends.values()) == {1}  # ...and each answered once
     assert len(ends) == n
     # Every case once, passed: the dead worker is nobody's failure and no case is counted twice.
     assert outcome.ran == n
     assert outcome.errors == 0
-    assert [r.status for r in outcome.results] == [Status.passed] * n
+    assert [r.status for r in outcome.results] == [
+        Status.failed if i % 3 == 0 else Status.passed for i in range(n)
+    ]
     stored = store.results(outcome.config_digest, (c.digest for c in cases.cases))
     assert len(stored) == n
 

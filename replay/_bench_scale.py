@@ -1,0 +1,119 @@
+"""`flywheel bench scale`: replay cases/s with the local executor vs Ray with 1 and 2 workers.
+
+The agent is the fixed-latency stand-in of `flywheel bench replay` (it sleeps, then answers a
+small valid trace), so the figures are the executors' own cost at the same concurrency: with
+Ray every call crosses to an actor process and its trace comes back pickled. Each setting is
+replayed ``runs`` times into a fresh SQLite store and the median is reported; the workers'
+start-up (connecting, starting the actors, loading the agent) is timed apart, once per setting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from flywheel.config import ComputeConfig, HarnessOptions
+from flywheel.store import Store
+from replay._adapters import AgentAdapter, PythonAdapter
+from replay._bench import fixed_latency_agent
+from replay._executor import with_executor
+from replay._harness import replay_case_set
+from replay._models import Case, CaseSet, ConfigRef, Suite
+from replay._store import ReplayStore
+
+
+def _replay(case_set: CaseSet, config: ConfigRef, agent: AgentAdapter, db: Path, c: int) -> float:
+    """Cases/s of one replay of ``case_set`` into a fresh store."""
+    store = Store.open(f"sqlite:///{db}")
+    options = HarnessOptions(concurrency=c, timeout_s=60, repeats=1)
+    began = time.perf_counter()
+    outcome = asyncio.run(
+        replay_case_set(case_set, config, agent, store=ReplayStore(store), options=options)
+    )
+    elapsed = time.perf_counter() - began
+    store.close()
+    if outcome.errors:
+        raise RuntimeError(f"the benchmark's agent failed: {outcome.errors_by_kind}")
+    return len(case_set.cases) / elapsed
+
+
+def run_scale_benchmark(
+    *,
+    executor: str = "ray:auto",
+    latency_ms: float = 50.0,
+    concurrency: int = 16,
+    cases: int = 600,
+    runs: int = 3,
+    workers: tuple[int, ...] = (1, 2),
+    workdir: Path | None = None,
+    log: Callable[[str], None] = lambda _msg: None,
+) -> dict[str, Any]:
+    """Medians of ``runs`` replays of ``cases`` cases per setting; see the module docstring."""
+    from replay._ray import ray_session
+
+    agent_fn = partial(fixed_latency_agent, latency_s=latency_ms / 1000)
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        root = Path(tmp)
+        (root / "config").mkdir()
+        (root / "config" / "prompt.md").write_text("bench\n")
+        config = ConfigRef(directory=root / "config")
+        case_set = CaseSet(
+            name="bench-scale",
+            suite=Suite.regression,
+            cases=tuple(Case(case_id=f"c{i}", inputs={"input": f"c{i}"}) for i in range(cases)),
+        )
+
+        def measure(name: str, agent: AgentAdapter, startup_s: float) -> None:
+            speeds = []
+            for run in range(runs):
+                speeds.append(
+                    _replay(case_set, config, agent, root / f"{name}-{run}.db", concurrency)
+                )
+            row = {
+                "executor": name,
+                "cases_per_s_median": round(statistics.median(speeds), 1),
+                "cases_per_s": [round(s, 1) for s in speeds],
+                "startup_s": round(startup_s, 2),
+            }
+            log(
+                f"{name}: {row['cases_per_s_median']} cases/s (runs {row['cases_per_s']}, "
+                f"start-up {row['startup_s']} s, load {os.getloadavg()[0]:.1f})"
+            )
+            rows.append(row)
+
+        local = PythonAdapter(agent_fn, max_threads=concurrency)
+        measure("local", local, 0.0)
+        asyncio.run(local.aclose())
+        with ray_session(executor):
+            for count in workers:
+                began = time.perf_counter()
+                compute = ComputeConfig(executor=executor, workers=count)
+                agent = with_executor(
+                    PythonAdapter(agent_fn, max_threads=concurrency),
+                    compute,
+                    concurrency=concurrency,
+                )
+                measure(f"ray-{count}", agent, time.perf_counter() - began)
+                asyncio.run(agent.aclose())
+    base = rows[0]["cases_per_s_median"]
+    for row in rows:
+        row["vs_local"] = round(row["cases_per_s_median"] / base, 3)
+    return {
+        "latency_ms": latency_ms,
+        "concurrency": concurrency,
+        "cases": cases,
+        "runs": runs,
+        "ideal_cases_per_s": round(concurrency / (latency_ms / 1000), 1),
+        "executor": executor,
+        "cpus": os.cpu_count(),
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "settings": rows,
+    }
