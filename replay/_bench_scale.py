@@ -4,7 +4,7 @@ The agent is the fixed-latency stand-in of `flywheel bench replay` (it sleeps, t
 small valid trace), so the figures are the executors' own cost at the same concurrency: with
 Ray every call crosses to an actor process and its trace comes back pickled. Each setting is
 replayed ``runs`` times into a fresh SQLite store and the median is reported; the workers'
-start-up (connecting, starting the actors, loading the agent) is timed apart, once per setting.
+start-up (starting the actors, loading the agent) is timed apart. The settings take turns.
 """
 
 from __future__ import annotations
@@ -29,19 +29,23 @@ from replay._models import Case, CaseSet, ConfigRef, Suite
 from replay._store import ReplayStore
 
 
-def _replay(case_set: CaseSet, config: ConfigRef, agent: AgentAdapter, db: Path, c: int) -> float:
-    """Cases/s of one replay of ``case_set`` into a fresh store."""
+def _replay(
+    case_set: CaseSet, config: ConfigRef, agent: AgentAdapter, db: Path, c: int
+) -> tuple[float, float]:
+    """Cases/s of one replay of ``case_set`` into a fresh store, and the driver's CPU ms/case
+    (all its threads: with Ray, the submission and the results' unpickling happen here)."""
     store = Store.open(f"sqlite:///{db}")
     options = HarnessOptions(concurrency=c, timeout_s=60, repeats=1)
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     outcome = asyncio.run(
         replay_case_set(case_set, config, agent, store=ReplayStore(store), options=options)
     )
-    elapsed = time.perf_counter() - began
+    elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu
     store.close()
     if outcome.errors:
         raise RuntimeError(f"the benchmark's agent failed: {outcome.errors_by_kind}")
-    return len(case_set.cases) / elapsed
+    n = len(case_set.cases)
+    return n / elapsed, cpu / n * 1000
 
 
 def run_scale_benchmark(
@@ -59,7 +63,7 @@ def run_scale_benchmark(
     from replay._ray import ray_session
 
     agent_fn = partial(fixed_latency_agent, latency_s=latency_ms / 1000)
-    rows: list[dict[str, Any]] = []
+    c = concurrency
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         root = Path(tmp)
         (root / "config").mkdir()
@@ -71,39 +75,49 @@ def run_scale_benchmark(
             cases=tuple(Case(case_id=f"c{i}", inputs={"input": f"c{i}"}) for i in range(cases)),
         )
 
-        def measure(name: str, agent: AgentAdapter, startup_s: float) -> None:
-            speeds = []
-            for run in range(runs):
-                speeds.append(
-                    _replay(case_set, config, agent, root / f"{name}-{run}.db", concurrency)
-                )
-            row = {
-                "executor": name,
-                "cases_per_s_median": round(statistics.median(speeds), 1),
-                "cases_per_s": [round(s, 1) for s in speeds],
-                "startup_s": round(startup_s, 2),
-            }
-            log(
-                f"{name}: {row['cases_per_s_median']} cases/s (runs {row['cases_per_s']}, "
-                f"start-up {row['startup_s']} s, load {os.getloadavg()[0]:.1f})"
-            )
-            rows.append(row)
-
         local = PythonAdapter(agent_fn, max_threads=concurrency)
-        measure("local", local, 0.0)
-        asyncio.run(local.aclose())
+        names = ["local", *(f"ray-{count}" for count in workers)]
+        speeds: dict[str, list[float]] = {name: [] for name in names}
+        cpus: dict[str, list[float]] = {name: [] for name in names}
+        startups: dict[str, list[float]] = {name: [] for name in names}
         with ray_session(executor):
-            for count in workers:
-                began = time.perf_counter()
-                compute = ComputeConfig(executor=executor, workers=count)
-                agent = with_executor(
-                    PythonAdapter(agent_fn, max_threads=concurrency),
-                    compute,
-                    concurrency=concurrency,
+            # Rounds of every setting in turn, so that other work on the machine weighs on
+            # each setting alike (one setting's runs back to back would catch one busy spell).
+            for run in range(runs):
+                speed, cpu = _replay(case_set, config, local, root / f"l{run}.db", c)
+                speeds["local"].append(speed)
+                cpus["local"].append(cpu)
+                startups["local"].append(0.0)
+                for count in workers:
+                    began = time.perf_counter()
+                    agent = with_executor(
+                        PythonAdapter(agent_fn, max_threads=c),
+                        ComputeConfig(executor=executor, workers=count),
+                        concurrency=c,
+                    )
+                    startups[f"ray-{count}"].append(time.perf_counter() - began)
+                    db = root / f"r{count}-{run}.db"
+                    speed, cpu = _replay(case_set, config, agent, db, c)
+                    speeds[f"ray-{count}"].append(speed)
+                    cpus[f"ray-{count}"].append(cpu)
+                    asyncio.run(agent.aclose())
+                log(
+                    f"round {run + 1}: "
+                    + ", ".join(f"{n} {speeds[n][-1]:.1f} cases/s" for n in names)
+                    + f" (load {os.getloadavg()[0]:.1f})"
                 )
-                measure(f"ray-{count}", agent, time.perf_counter() - began)
-                asyncio.run(agent.aclose())
-    base = rows[0]["cases_per_s_median"]
+        asyncio.run(local.aclose())
+        rows = [
+            {
+                "executor": name,
+                "cases_per_s_median": round(statistics.median(speeds[name]), 1),
+                "cases_per_s": [round(s, 1) for s in speeds[name]],
+                "startup_s_median": round(statistics.median(startups[name]), 2),
+                "driver_cpu_ms_per_case_median": round(statistics.median(cpus[name]), 3),
+            }
+            for name in names
+        ]
+    base: float = rows[0]["cases_per_s_median"]
     for row in rows:
         row["vs_local"] = round(row["cases_per_s_median"] / base, 3)
     return {

@@ -402,7 +402,8 @@ def bench_scale(
     for row in report["settings"]:
         console.print(
             f"{row['executor']}: {row['cases_per_s_median']} cases/s, "
-            f"{row['vs_local']:.0%} of local (ideal {report['ideal_cases_per_s']})"
+            f"{row['vs_local']:.0%} of local (ideal {report['ideal_cases_per_s']}), driver CPU "
+            f"{row['driver_cpu_ms_per_case_median']} ms/case, start-up {row['startup_s_median']} s"
         )
 
 
