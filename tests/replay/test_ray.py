@@ -39,6 +39,7 @@ from replay import (
 
 REPO = Path(__file__).resolve().parents[2]
 RAY = Path(sys.executable).parent / "ray"
+AGENT = "python:tests.replay.agents:ledger_agent"
 
 
 def _free_port() -> int:
@@ -236,3 +237,28 @@ def test_the_local_executor_is_the_agent_itself_and_never_imports_ray(tmp_path: 
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+def test_the_cli_says_in_one_line_that_the_head_is_unreachable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("ray")
+    from typer.testing import CliRunner
+
+    from flywheel.cli import app
+
+    runner = CliRunner()
+    monkeypatch.delenv("FLYWHEEL_DATABASE_URL", raising=False)
+    root = tmp_path / "project"
+    assert runner.invoke(app, ["init", str(root), "--json"]).exit_code == 0
+    monkeypatch.setenv("FLYWHEEL_PROJECT", str(root))
+    config = str(_config(tmp_path).directory)
+    port = _free_port()
+    result = runner.invoke(
+        app,
+        ["replay", "--config", config, "--baseline-config", config, "--agent", AGENT],
+        env={"FLYWHEEL_COMPUTE__EXECUTOR": f"ray://127.0.0.1:{port}", "COLUMNS": "400"},
+    )
+    assert result.exit_code == 1
+    (line,) = result.output.strip().splitlines()
+    assert f"cannot reach the Ray head at 127.0.0.1:{port}" in line
