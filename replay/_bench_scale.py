@@ -107,19 +107,18 @@ def run_scale_benchmark(
                     + f" (load {os.getloadavg()[0]:.1f})"
                 )
         asyncio.run(local.aclose())
-        rows = [
+        medians = {name: statistics.median(speeds[name]) for name in names}
+        rows: list[dict[str, Any]] = [
             {
                 "executor": name,
-                "cases_per_s_median": round(statistics.median(speeds[name]), 1),
+                "cases_per_s_median": round(medians[name], 1),
+                "vs_local": round(medians[name] / medians["local"], 3),
                 "cases_per_s": [round(s, 1) for s in speeds[name]],
                 "startup_s_median": round(statistics.median(startups[name]), 2),
                 "driver_cpu_ms_per_case_median": round(statistics.median(cpus[name]), 3),
             }
             for name in names
         ]
-    base: float = rows[0]["cases_per_s_median"]
-    for row in rows:
-        row["vs_local"] = round(row["cases_per_s_median"] / base, 3)
     return {
         "latency_ms": latency_ms,
         "concurrency": concurrency,

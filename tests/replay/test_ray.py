@@ -284,3 +284,17 @@ def test_the_cli_says_in_one_line_that_the_head_is_unreachable(
     assert result.exit_code == 1
     (line,) = result.output.strip().splitlines()
     assert f"cannot reach the Ray head at 127.0.0.1:{port}" in line
+
+
+def test_bench_scale_rejects_an_unknown_executor_in_one_line() -> None:
+    from typer.testing import CliRunner
+
+    from flywheel.cli import app
+
+    result = CliRunner().invoke(
+        app, ["bench", "scale", "--executor", "spark://h:1"], env={"COLUMNS": "400"}
+    )
+    assert result.exit_code == 1
+    (line,) = result.output.strip().splitlines()
+    assert "--executor: " in line
+    assert "valid: local, ray://HOST:PORT, ray:HOST:PORT, ray:auto" in line
