@@ -10,7 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -198,6 +205,39 @@ class HarnessOptions(_Section):
     retry_errors: bool = False
 
 
+class ComputeConfig(_Section):
+    """``[compute]``: where the work of a replay runs (`replay` and `gate`, the nightly's gate).
+
+    ``executor``: ``"local"`` (this process, the default), ``"ray://host:port"`` (a Ray cluster
+    through Ray Client, from outside it), ``"ray:host:port"`` (a cluster's GCS address, from a
+    machine of the cluster) or ``"ray:auto"`` (the cluster this machine belongs to, or a local
+    one started for the run). Ray is an optional extra: ``pip install 'flywheel[ray]'``.
+    """
+
+    executor: str = "local"
+    #: Ray actors (agent processes) the cases are spread over; ``None`` = one per CPU of the
+    #: cluster. Each holds the agent once and runs its share of the concurrency on an event loop.
+    workers: int | None = Field(default=None, ge=1)
+    #: Times a case is re-sent after its Ray worker died under it (an infrastructure fault).
+    max_retries: int = Field(default=3, ge=0)
+
+    @field_validator("executor")
+    @classmethod
+    def _known_executor(cls, value: str) -> str:
+        if value in {"local", "ray:auto"}:
+            return value
+        rest = value.removeprefix("ray://") if value.startswith("ray://") else None
+        if rest is None and value.startswith("ray:"):
+            rest = value.removeprefix("ray:")
+        host, sep, port = (rest or "").rpartition(":")
+        if not (host and sep and port.isdigit()):
+            raise ValueError(
+                f"unknown executor '{value}'; valid: local, ray://HOST:PORT, ray:HOST:PORT, "
+                "ray:auto"
+            )
+        return value
+
+
 class GateConfig(_Section):
     """Thresholds of the gate (``[replay.gate]`` in `flywheel.toml`)."""
 
@@ -349,6 +389,7 @@ class Settings(BaseSettings):
     #: Models per stage (none by default: every stage runs its offline path), retries, budget.
     llm: LLMConfig = Field(default_factory=LLMConfig)
     replay: ReplayConfig = Field(default_factory=ReplayConfig)
+    compute: ComputeConfig = Field(default_factory=ComputeConfig)
     nightly: NightlyConfig = Field(default_factory=NightlyConfig)
     datasets: DatasetsConfig = Field(default_factory=DatasetsConfig)
     export: ExportConfig = Field(default_factory=ExportConfig)

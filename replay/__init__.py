@@ -35,6 +35,7 @@ from replay._cases import (
     split_cluster,
     validation_set,
 )
+from replay._executor import with_executor
 from replay._gate import GateReport, evaluate_gate
 from replay._harness import ReplayOutcome, replay_case_set, replay_sync
 from replay._judge import JudgeVerdict, LLMJudge
@@ -101,4 +102,5 @@ __all__ = [
     "split_cluster",
     "suite_case_sets",
     "validation_set",
+    "with_executor",
 ]

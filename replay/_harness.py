@@ -25,7 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 
 from flywheel.config import HarnessOptions
 from flywheel.trace import Trace
-from replay._adapters import AgentAdapter, InvalidTrace
+from replay._adapters import AgentAdapter, InvalidTrace, WorkerLost
 from replay._models import Case, CaseResult, CaseSet, Check, ConfigRef, Status
 from replay._scorers import Scorer, default_scorers, scorer_key, verdict
 from replay._store import ReplayStore
@@ -264,7 +264,8 @@ def replay_sync(
     return asyncio.run(go())
 
 
-_AGENT_ERRORS = ("agent", "timeout", "invalid_trace")
+#: Infrastructure errors: no verdict on the configuration, run again by ``retry_errors``.
+_AGENT_ERRORS = ("agent", "timeout", "invalid_trace", "worker")
 
 
 async def _call_agent(
@@ -286,6 +287,8 @@ async def _call_agent(
         kind, error = "timeout", f"no answer within {timeout_s:g} s"
     except InvalidTrace as exc:
         kind, error = "invalid_trace", str(exc)
+    except WorkerLost as exc:
+        kind, error = "worker", str(exc)
     except Exception as exc:  # the agent's failure is data about this case, not about the run
         kind, error = "agent", f"{type(exc).__name__}: {exc}"[:2000]
     else:

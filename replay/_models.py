@@ -137,8 +137,9 @@ class CaseResult(_Frozen):
     case_id: str
     repeat: int = Field(ge=0)
     status: Status
-    #: ``agent`` (raised, HTTP error, garbage), ``timeout``, ``invalid_trace`` or ``scorer``.
-    error_kind: Literal["agent", "timeout", "invalid_trace", "scorer"] | None = None
+    #: ``agent`` (raised, HTTP error, garbage), ``timeout``, ``invalid_trace``, ``worker`` (the
+    #: Ray worker running it died on every retry) or ``scorer``.
+    error_kind: Literal["agent", "timeout", "invalid_trace", "worker", "scorer"] | None = None
     error: str | None = None
     checks: tuple[Check, ...] = ()
     scorer_key: str = ""

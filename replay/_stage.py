@@ -31,6 +31,7 @@ from replay._cases import (
     case_from_trace,
     fixed_failures,
 )
+from replay._executor import with_executor
 from replay._models import CaseSet, ConfigRef, Suite
 from replay._run import SuiteRun, gate_candidate, replay_config
 from replay._store import ReplayStore
@@ -43,7 +44,8 @@ def _agent(project: Project, options: HarnessOptions) -> AgentAdapter:
             "no agent to replay: set [replay] agent in flywheel.toml "
             "(python:package.module:function, http:URL or langgraph:...)"
         )
-    return adapter_from_spec(spec, concurrency=options.concurrency)
+    agent = adapter_from_spec(spec, concurrency=options.concurrency)
+    return with_executor(agent, project.settings.compute, concurrency=options.concurrency)
 
 
 def _options(project: Project) -> HarnessOptions:

@@ -9,13 +9,15 @@ import asyncio
 from pathlib import Path
 
 import typer
+from pydantic import ValidationError
 from rich.table import Table
 
 from flywheel.cli._common import JsonOption, console, err_console, open_store, print_json, project
-from flywheel.config import HarnessOptions, ReplayConfig
+from flywheel.config import ComputeConfig, HarnessOptions, ReplayConfig
 from flywheel.errors import UserError
 from replay._adapters import AgentAdapter, adapter_from_spec
 from replay._bench import run_replay_benchmark
+from replay._bench_scale import run_scale_benchmark
 from replay._candidates import adhoc_candidate, resolve_candidate
 from replay._cases import (
     build_blocking_set,
@@ -23,6 +25,7 @@ from replay._cases import (
     build_validation_slice,
     fixed_failures,
 )
+from replay._executor import with_executor
 from replay._gate import GateReport
 from replay._models import CandidateRef, CaseSet, Suite
 from replay._run import SuiteRun, gate_candidate, replay_config, suite_case_sets
@@ -99,7 +102,8 @@ def _agent(cfg: ReplayConfig, spec: str | None, concurrency: int) -> AgentAdapte
             "no agent to replay: pass --agent python:package.module:function (or http:URL), "
             "set FLYWHEEL_REPLAY_AGENT, or replay.agent in flywheel.toml"
         )
-    return adapter_from_spec(spec, concurrency=concurrency)
+    agent = adapter_from_spec(spec, concurrency=concurrency)
+    return with_executor(agent, project().settings.compute, concurrency=concurrency)
 
 
 def replay(
@@ -366,6 +370,48 @@ def bench_replay(
         print_json(report)
 
 
+def bench_scale(
+    executor: str = typer.Option(
+        "ray:auto",
+        "--executor",
+        help="The Ray cluster (ray:auto starts a local one; ray://HOST:PORT, ray:HOST:PORT).",
+    ),
+    latency_ms: float = typer.Option(50.0, "--latency-ms", help="The stand-in agent's latency."),
+    concurrency: int = typer.Option(16, "--concurrency", min=1, help="Cases in flight, for all."),
+    cases: int = typer.Option(600, "--cases", min=10, help="Cases per replay."),
+    runs: int = typer.Option(3, "--runs", min=1, help="Replays per setting (medians reported)."),
+    json_out: bool = JsonOption,
+) -> None:
+    """Replay cases/s: the local executor vs Ray with 1 and 2 workers, same concurrency."""
+    try:  # a bad address is a one-line error before any work
+        ComputeConfig(executor=executor)
+    except ValidationError as exc:
+        raise UserError(f"--executor: {exc.errors(include_url=False)[0]['msg']}") from None
+    log = (lambda _m: None) if json_out else (lambda m: console.print(m, highlight=False))
+    report = run_scale_benchmark(
+        executor=executor,
+        latency_ms=latency_ms,
+        concurrency=concurrency,
+        cases=cases,
+        runs=runs,
+        log=log,
+    )
+    if json_out:
+        print_json(report)
+        return
+    for row in report["settings"]:
+        console.print(
+            f"{row['executor']}: {row['cases_per_s_median']} cases/s, "
+            f"{row['vs_local']:.0%} of local (ideal {report['ideal_cases_per_s']}), driver CPU "
+            f"{row['driver_cpu_ms_per_case_median']} ms/case, start-up {row['startup_s_median']} s"
+        )
+
+
+def _bench_commands(bench: typer.Typer) -> None:
+    bench.command("replay")(bench_replay)
+    bench.command("scale")(bench_scale)
+
+
 def register(app: typer.Typer) -> None:
     """Add the replay commands to the `flywheel` app (the ``flywheel.plugins`` entry point)."""
     app.command("replay")(replay)
@@ -373,8 +419,8 @@ def register(app: typer.Typer) -> None:
     app.add_typer(cases_app, name="cases")
     for group in app.registered_groups:
         if group.name == "bench" and group.typer_instance is not None:
-            group.typer_instance.command("replay")(bench_replay)
+            _bench_commands(group.typer_instance)
             return
     bench = typer.Typer(help="Measure Flywheel's speed on this machine.", no_args_is_help=True)
-    bench.command("replay")(bench_replay)
+    _bench_commands(bench)
     app.add_typer(bench, name="bench")

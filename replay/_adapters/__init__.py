@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from flywheel.errors import UserError
-from replay._adapters._protocol import AgentAdapter, AgentError, InvalidTrace, as_trace
+from replay._adapters._protocol import (
+    AgentAdapter,
+    AgentError,
+    InvalidTrace,
+    WorkerLost,
+    as_trace,
+)
 from replay._adapters.http import HttpAdapter
 from replay._adapters.langgraph import LangGraphAdapter
 from replay._adapters.python import PythonAdapter
@@ -41,6 +47,7 @@ __all__ = [
     "InvalidTrace",
     "LangGraphAdapter",
     "PythonAdapter",
+    "WorkerLost",
     "adapter_from_spec",
     "as_trace",
 ]

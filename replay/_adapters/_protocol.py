@@ -23,6 +23,14 @@ class InvalidTrace(AgentError):
     """The agent answered, but not with a valid trace."""
 
 
+class WorkerLost(AgentError):
+    """The process running the agent died under the case, every time it was retried.
+
+    A fault of the infrastructure (a killed or evicted Ray worker), recorded with the kind
+    ``worker``, never a verdict on the configuration replayed.
+    """
+
+
 @runtime_checkable
 class AgentAdapter(Protocol):
     """Runs the agent once: ``inputs`` (the case's inputs plus ``repeat``) under ``config``.
@@ -31,7 +39,8 @@ class AgentAdapter(Protocol):
     adapter knows why). Whatever is raised, the harness records an infrastructure error for
     that case and carries on; it also enforces the per-case timeout by cancelling the call, so
     an adapter must be cancellable (async I/O, or a thread that is abandoned). Adapters may
-    hold connections: `aclose` releases them.
+    hold connections: `aclose` releases them. To run on a Ray cluster (``[compute] executor``)
+    an adapter is pickled before its first call: it must pickle, dropping its connections.
     """
 
     name: str

@@ -40,6 +40,9 @@ class HttpAdapter:
             raise AgentError(f"HTTP {response.status_code} from {self.url}: {response.text[:300]}")
         return as_trace(response.content)
 
+    def __getstate__(self) -> dict[str, Any]:  # shipped to Ray workers without its client
+        return {**self.__dict__, "_client": None}
+
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.aclose()

@@ -41,5 +41,8 @@ class LangGraphAdapter:
             raise InvalidTrace(f"the graph's final state has no '{self.output_key}'")
         return as_trace(result[self.output_key])
 
+    def __getstate__(self) -> dict[str, Any]:  # shipped to Ray workers without compiled graphs
+        return {**self.__dict__, "_graphs": {}}
+
     async def aclose(self) -> None:
         self._graphs.clear()

@@ -42,6 +42,9 @@ class PythonAdapter:
         value = await loop.run_in_executor(self._pool, partial(self.target, inputs, directory))
         return as_trace(value)
 
+    def __getstate__(self) -> dict[str, Any]:  # shipped to Ray workers without its threads
+        return {**self.__dict__, "_pool": None}
+
     async def aclose(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)

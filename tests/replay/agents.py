@@ -63,3 +63,25 @@ async def hanging_agent(inputs: dict[str, Any], config_dir: str) -> Trace:
 
 def garbage_agent(inputs: dict[str, Any], config_dir: str) -> object:
     return {"not": "a trace"}
+
+
+async def ledger_agent(inputs: dict[str, Any], config_dir: str) -> Trace:
+    """Notes ``start input|repeat|pid`` in the file ``inputs["ledger"]``, waits
+    ``inputs["sleep_s"]``, notes ``end ...`` (or ``cancelled ...``): which calls began, which
+    answered and which were cancelled, in which process. Every third case's tool step fails
+    (a failed verdict); the rest pass."""
+    ledger = Path(inputs["ledger"])
+    key = f"{inputs['input']}|{inputs['repeat']}|{os.getpid()}"
+    with ledger.open("a") as handle:
+        handle.write(f"start {key}\n")
+    try:
+        await asyncio.sleep(float(inputs["sleep_s"]))
+    except asyncio.CancelledError:
+        with ledger.open("a") as handle:
+            handle.write(f"cancelled {key}\n")
+        raise
+    with ledger.open("a") as handle:
+        handle.write(f"end {key}\n")
+    failing = int(inputs["input"][1:]) % 3 == 0
+    step = {"id": "s1", "type": "tool", "name": "lookup", "error": "boom" if failing else None}
+    return Trace.model_validate({**_trace(inputs).model_dump(), "steps": [step]})

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import pickle
+import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -140,3 +143,29 @@ def test_adapter_specs_resolve_or_say_what_is_valid() -> None:
         adapter_from_spec("no_such_module:run")
     with pytest.raises(UserError, match="has no attribute 'nope'"):
         adapter_from_spec("examples.acme_assistant:nope")
+
+
+def test_a_used_adapter_pickles_without_its_threads_or_connections(tmp_path: Path) -> None:
+    """What the Ray executor relies on to ship an adapter to its workers."""
+    config = ConfigRef(directory=tmp_path)
+    inputs = {"input": "c1", "repeat": 0}
+    python = PythonAdapter("tests.replay.agents:raising_agent")  # a plain function: a thread pool
+    http = HttpAdapter(f"http://127.0.0.1:{_closed_port()}/run")
+    for adapter in (python, http):
+        with pytest.raises(Exception, match=r"crashed|ConnectError"):
+            asyncio.run(adapter.run(inputs, config))
+    assert python._pool is not None
+    assert http._client is not None
+    python_copy = pickle.loads(pickle.dumps(python))
+    http_copy = pickle.loads(pickle.dumps(http))
+    assert (python_copy._pool, python_copy.target) == (None, python.target)
+    assert (http_copy._client, http_copy.url) == (None, http.url)
+    with pytest.raises(RuntimeError, match="agent crashed on c1"):
+        asyncio.run(python_copy.run(inputs, config))
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
