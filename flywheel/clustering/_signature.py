@@ -1,7 +1,7 @@
 """Failure signatures: a short text that says how a trace failed, not only what was asked.
 
 A signature is built from named parts, in the configured order: the ``symptoms`` (how the
-trace failed, see `flywheel.signals.trace_symptoms`), the failure ``signals``
+trace failed, see `flywheel.detectors`), the failure ``signals``
 (kinds, low score names), the ``errors`` of failed steps, the ``path`` taken (route, tools,
 retrievals, model calls), written ``feedback``, the low ``scores``, the start of the
 ``output``, the ``request`` and the ``diagnosis``: one sentence by the ``diagnosis`` LLM
@@ -19,8 +19,8 @@ import hashlib
 import re
 from collections.abc import Callable, Sequence
 
+from flywheel.detectors import detect
 from flywheel.errors import UserError
-from flywheel.signals import trace_symptoms
 from flywheel.trace import FailureSignal, SignalKind, StepType, Trace
 
 TRUNCATED = " …[truncated]"
@@ -85,7 +85,8 @@ def _signals(trace: Trace, signals: Sequence[FailureSignal], limit: int) -> str:
 
 
 def _symptoms(trace: Trace, signals: Sequence[FailureSignal], limit: int) -> str:
-    return truncate(", ".join(symptom.text for symptom in trace_symptoms(trace)), limit)
+    features = detect(trace, signals).features()
+    return truncate(", ".join(detection.text for detection in features), limit)
 
 
 def _errors(trace: Trace, signals: Sequence[FailureSignal], limit: int) -> str:
@@ -197,7 +198,8 @@ def build_signature(
 
 
 def structural_features(trace: Trace, signals: Sequence[FailureSignal] = ()) -> list[str]:
-    """The symptoms of the failure (`flywheel.signals.trace_symptoms`) as discrete facts.
+    """The symptoms of the failure (the `flywheel.detectors` whose contracts describe how a
+    trace failed) as discrete facts.
 
     They sharpen the clustering next to the embedding: two traces whose texts read alike but
     that failed differently (a citation the answer does not follow, an ignored format,
@@ -206,7 +208,7 @@ def structural_features(trace: Trace, signals: Sequence[FailureSignal] = ()) -> 
     vary at random within a pattern, e.g. a thumbs down given or not) split patterns; on the
     demo world they cut the ARI from 0.83 to 0.51 (`flywheel bench cluster`).
     """
-    return sorted({f"symptom:{symptom.name}" for symptom in trace_symptoms(trace)})
+    return sorted({f"symptom:{d.symptom}" for d in detect(trace, signals).features()})
 
 
 def request_text(trace: Trace, limit: int = 1000) -> str:

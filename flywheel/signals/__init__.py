@@ -5,9 +5,8 @@
   rephrase, abandonment) and per-route latency / cost / tool-call anomalies.
 - `combine` turns signals into a failure score (noisy-OR, damped by positive feedback) and a
   verdict against ``SignalsConfig.failing_threshold``.
-- `trace_symptoms` describes *how* a trace failed (evaluators disagreeing, a citation the
-  answer does not follow, a stale source, an ignored format, a rejected tool call...): facts
-  that tell failure patterns apart, never evidence of failure on their own.
+- *How* a trace failed (a citation the answer does not follow, a stale source, a rejected
+  tool call...) is for the registry of detectors, `flywheel.detectors`.
 - `detect_failures` does both for every stored trace that needs it and saves the results.
 """
 
@@ -20,7 +19,6 @@ from flywheel.signals._detect import (
     detect_failures,
     route_statistics,
 )
-from flywheel.signals._symptoms import Symptom, trace_symptoms
 
 __all__ = [
     "BUILTIN_PATTERNS",
@@ -29,10 +27,8 @@ __all__ = [
     "DetectionReport",
     "MetricStats",
     "RouteStats",
-    "Symptom",
     "combine",
     "derive_signals",
     "detect_failures",
     "route_statistics",
-    "trace_symptoms",
 ]

@@ -1,0 +1,71 @@
+"""Failure detectors: one registry of named functions, each with a declared contract.
+
+A detector reads one trace (through a `TraceView`, which parses each trace convention once:
+native fields, OpenTelemetry / OpenInference attributes, LangSmith runs, Langfuse
+observations) and emits `Detection` records: a symptom name, a strength in [0, 1], the step it
+points at, why, and the root cause it is evidence for with its weight, as its `Contract`
+declares. Clustering uses the symptoms that describe *how* a trace failed as features; triage
+weighs every detection's evidence for a root cause. Symptoms never decide *whether* a trace
+failed (that is `flywheel.signals`).
+
+- `detect` runs every registered detector on a trace; a detector that raises is recorded as a
+  `DetectorFailure` and the others still run.
+- `detector` registers a function (built-ins use it too); `DEFAULT_REGISTRY` holds them.
+"""
+
+from collections.abc import Sequence
+
+from flywheel.detectors import _answer, _context, _steps  # noqa: F401  (register built-ins)
+from flywheel.detectors._answer import asks_to_clarify, names_subject
+from flywheel.detectors._answer import citations as cited_ids
+from flywheel.detectors._conventions import earlier_turns, tool_schemas, truncation_notices
+from flywheel.detectors._documents import Document, Retrieval, read_retrieval
+from flywheel.detectors._registry import (
+    DEFAULT_REGISTRY,
+    Contract,
+    Detection,
+    DetectionRun,
+    Detector,
+    DetectorFailure,
+    DetectorRegistry,
+    Finding,
+    Symptom,
+    detector,
+)
+from flywheel.detectors._view import TraceView
+from flywheel.trace import FailureSignal, Trace
+
+
+def detect(
+    trace: Trace,
+    signals: Sequence[FailureSignal] = (),
+    *,
+    registry: DetectorRegistry | None = None,
+) -> DetectionRun:
+    """Run every detector of ``registry`` (the default one) on ``trace``."""
+    return (registry or DEFAULT_REGISTRY).run(TraceView(trace, signals))
+
+
+__all__ = [
+    "DEFAULT_REGISTRY",
+    "Contract",
+    "Detection",
+    "DetectionRun",
+    "Detector",
+    "DetectorFailure",
+    "DetectorRegistry",
+    "Document",
+    "Finding",
+    "Retrieval",
+    "Symptom",
+    "TraceView",
+    "asks_to_clarify",
+    "cited_ids",
+    "detect",
+    "detector",
+    "earlier_turns",
+    "names_subject",
+    "read_retrieval",
+    "tool_schemas",
+    "truncation_notices",
+]
