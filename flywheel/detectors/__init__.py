@@ -43,7 +43,7 @@ def detect(
     registry: DetectorRegistry | None = None,
 ) -> DetectionRun:
     """Run every detector of ``registry`` (the default one) on ``trace``."""
-    return (registry or DEFAULT_REGISTRY).run(TraceView(trace, signals))
+    return (DEFAULT_REGISTRY if registry is None else registry).run(TraceView(trace, signals))
 
 
 __all__ = [

@@ -154,14 +154,15 @@ def _step_notice(step: Step) -> str:
     output = decoded(step.output)
     holders = [h for h in (step.metadata, output) if isinstance(h, dict)]
     for holder in holders:
-        for key in _TRUNCATED_FLAGS:
-            value = holder.get(key)
-            if value is True or (isinstance(value, str) and value.lower() in ("true", "yes")):
+        for key, value in holder.items():
+            # OTel attributes are namespaced ("context.truncated", "rag.dropped_documents").
+            last = str(key).rsplit(".", 1)[-1].lower()
+            if last in _TRUNCATED_FLAGS and (
+                value is True or (isinstance(value, str) and value.lower() in ("true", "yes"))
+            ):
                 return f"{key} = {value}"
-        for key in _DROPPED_KEYS:
-            value = holder.get(key)
             count = len(value) if isinstance(value, list) else value
-            if isinstance(count, int) and not isinstance(count, bool) and count > 0:
+            if last in _DROPPED_KEYS and _positive_int(count):
                 return f"{key} = {count}"
     given = _first_list(decoded(step.input), _GIVEN_KEYS)
     kept = _first_list(output, _KEPT_KEYS)
@@ -175,6 +176,10 @@ def _step_notice(step: Step) -> str:
         if found:
             return f"'{found.group(0)}'"
     return ""
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def _first_list(holder: Any, keys: tuple[str, ...]) -> list[Any] | None:
@@ -193,9 +198,10 @@ def tool_schemas(trace: Trace) -> dict[str, dict[str, Any]]:
     for step in trace.steps:
         if step.type in (StepType.llm, StepType.agent, StepType.chain):
             holders.extend([step.input, step.metadata])
-            invocation = step.metadata.get("invocation_params")
-            if isinstance(invocation, dict):
-                holders.append(invocation)
+            for key in ("invocation_params", "extra.invocation_params"):
+                invocation = step.metadata.get(key)
+                if isinstance(invocation, dict):
+                    holders.append(invocation)
             for key, value in step.metadata.items():
                 if _FLAT_TOOL.match(key):
                     _add_tool(schemas, decoded(value))

@@ -258,7 +258,7 @@ def detector(
     def register(function: DetectorFunction) -> DetectorFunction:
         doc = (function.__doc__ or "").strip().split("\n\n")[0]
         contract = Contract(name, tuple(reads), dict(emits), " ".join(doc.split()))
-        (registry or DEFAULT_REGISTRY).register(contract, function)
+        (DEFAULT_REGISTRY if registry is None else registry).register(contract, function)
         return function
 
     return register

@@ -39,7 +39,8 @@ def test_a_faithful_answer_has_no_symptom() -> None:
     run = detect(_trace("Policy: the refund window is 30 days. [POL-7-v2]"))
     # Only context (a money word, for severity): no feature, no evidence for a cause.
     assert [d.symptom for d in run.detections] == ["harm_terms"]
-    assert run.features() == [] and run.failures == []
+    assert run.features() == []
+    assert run.failures == []
 
 
 def test_citing_a_document_the_answer_does_not_follow_is_a_mismatch() -> None:
