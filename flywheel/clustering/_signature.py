@@ -19,7 +19,7 @@ import hashlib
 import re
 from collections.abc import Callable, Sequence
 
-from flywheel.detectors import detect
+from flywheel.detectors import Detection, detect
 from flywheel.errors import UserError
 from flywheel.trace import FailureSignal, SignalKind, StepType, Trace
 
@@ -197,7 +197,11 @@ def build_signature(
     return truncate("\n".join(lines), max_signature_chars) or "(empty trace)"
 
 
-def structural_features(trace: Trace, signals: Sequence[FailureSignal] = ()) -> list[str]:
+def structural_features(
+    trace: Trace,
+    signals: Sequence[FailureSignal] = (),
+    detections: Sequence[Detection] | None = None,
+) -> list[str]:
     """The symptoms of the failure (the `flywheel.detectors` whose contracts describe how a
     trace failed) as discrete facts.
 
@@ -207,8 +211,13 @@ def structural_features(trace: Trace, signals: Sequence[FailureSignal] = ()) -> 
     purpose: the errors are already in the signature text, and one-hot signal kinds (which
     vary at random within a pattern, e.g. a thumbs down given or not) split patterns; on the
     demo world they cut the ARI from 0.83 to 0.51 (`flywheel bench cluster`).
+    ``detections``: the trace's stored detections; None runs the detectors now.
     """
-    return sorted({f"symptom:{d.symptom}" for d in detect(trace, signals).features()})
+    if detections is None:
+        features = detect(trace, signals).features()
+    else:
+        features = [d for d in detections if d.feature]
+    return sorted({f"symptom:{d.symptom}" for d in features})
 
 
 def request_text(trace: Trace, limit: int = 1000) -> str:

@@ -11,6 +11,8 @@ failed (that is `flywheel.signals`).
 - `detect` runs every registered detector on a trace; a detector that raises is recorded as a
   `DetectorFailure` and the others still run.
 - `detector` registers a function (built-ins use it too); `DEFAULT_REGISTRY` holds them.
+- `stored_detections` reads what `flywheel.signals.detect_failures` stored for failing
+  traces, so that clustering and triage read the very same detections.
 """
 
 from collections.abc import Sequence
@@ -32,6 +34,7 @@ from flywheel.detectors._registry import (
     Symptom,
     detector,
 )
+from flywheel.detectors._stored import DETECTORS_VERSION, fingerprint, stored_detections
 from flywheel.detectors._view import TraceView
 from flywheel.trace import FailureSignal, Trace
 
@@ -48,6 +51,7 @@ def detect(
 
 __all__ = [
     "DEFAULT_REGISTRY",
+    "DETECTORS_VERSION",
     "Contract",
     "Detection",
     "DetectionRun",
@@ -64,8 +68,10 @@ __all__ = [
     "detect",
     "detector",
     "earlier_turns",
+    "fingerprint",
     "names_subject",
     "read_retrieval",
+    "stored_detections",
     "tool_schemas",
     "truncation_notices",
 ]

@@ -22,6 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, or_, select
 
 from flywheel.config import SignalsConfig
+from flywheel.detectors import detect
+from flywheel.detectors._stored import detection_row, fingerprint
 from flywheel.signals._anomaly import RouteStats
 from flywheel.signals._derive import combine, derive_signals
 from flywheel.signals._save import Verdict, save_verdicts
@@ -154,7 +156,8 @@ def _evaluate(
         for before, after in pairwise(members):
             successor[id(before)] = after
     verdicts = []
-    for pk, version, route, trace in loaded:
+    registry = fingerprint()
+    for pk, version, route, content_hash, trace in loaded:
         following = successor.get(id(trace))
         signals = derive_signals(
             trace,
@@ -164,7 +167,11 @@ def _evaluate(
             now=now,
         )
         score, failing = combine(signals, config)
-        verdicts.append(Verdict(pk, version, signals, score, failing))
+        # How it failed, for clustering and triage to read: once, here, for failing traces.
+        detected = (
+            detection_row(pk, content_hash, detect(trace, signals), registry) if failing else None
+        )
+        verdicts.append(Verdict(pk, version, signals, score, failing, detected))
     return verdicts
 
 
@@ -172,16 +179,20 @@ def _order(trace: Trace) -> tuple[float, str]:
     return (epoch(trace.timestamp) if trace.timestamp else 0.0, trace.trace_id)
 
 
-def _load(store: Store, pks: list[int]) -> list[tuple[int, int, str | None, Trace]]:
-    """(pk, version, route, trace) of each pk, in pk order."""
+def _load(store: Store, pks: list[int]) -> list[tuple[int, int, str | None, str, Trace]]:
+    """(pk, version, route, content hash, trace) of each pk, in pk order."""
     loaded = []
     with store.engine.connect() as conn:
         for start in range(0, len(pks), _LOAD_CHUNK):
-            query = select(TraceRow.id, TraceRow.version, TraceRow.route, TraceRow.payload).where(
-                TraceRow.id.in_(pks[start : start + _LOAD_CHUNK])
-            )
+            query = select(
+                TraceRow.id,
+                TraceRow.version,
+                TraceRow.route,
+                TraceRow.content_hash,
+                TraceRow.payload,
+            ).where(TraceRow.id.in_(pks[start : start + _LOAD_CHUNK]))
             for row in conn.execute(query):
                 trace = Trace.model_validate_json(decode_payload(row.payload))
-                loaded.append((row.id, row.version, row.route, trace))
+                loaded.append((row.id, row.version, row.route, row.content_hash, trace))
     loaded.sort(key=lambda item: item[0])
     return loaded
