@@ -12,10 +12,11 @@ from flywheel.detectors._text import words
 from flywheel.detectors._view import TraceView
 from flywheel.trace import FeedbackKind, FeedbackSource
 
-#: Two evaluator scores of one answer this far apart (on 0..1) disagree about it.
-DISAGREEMENT = 0.5
-#: Evaluator scores at or above this pass clearly.
+#: Evaluator scores at or above this pass clearly, below ``FAIL_LINE`` fail clearly. (A
+#: looser rule, any two scores 0.5 apart, also fired on answers that merely missed a format,
+#: and as a clustering feature merged those with the miscalibrated judges of the demo.)
 PASS_LINE = 0.7
+FAIL_LINE = 0.35
 #: Score names that are task outcomes, not evaluator judgements.
 OUTCOME_SCORES = frozenset({"reward", "success", "outcome"})
 #: A groundedness-like score under this, after retrieval, is low.
@@ -52,9 +53,12 @@ _GROUNDED_SCORE = re.compile(r"(?i)ground|faithful|support|context")
 @detector(
     "history",
     reads=("earlier turns (history, chat_history, messages, llm.input_messages)", "trace.input"),
+    # Word-overlap and phrase heuristics: evidence enough for triage, too loose to shape
+    # clusters (on the demo, history_ignored also fires on failures of no labelled mode, and as
+    # a feature it flipped HDBSCAN's size choice on one of two weeks: 0.88 -> 0.83 ARI).
     emits={
-        "history_ignored": Symptom("memory_multiturn", 0.8),
-        "history_missing": Symptom("memory_multiturn", 0.7),
+        "history_ignored": Symptom("memory_multiturn", 0.8, feature=False),
+        "history_missing": Symptom("memory_multiturn", 0.7, feature=False),
     },
 )
 def detect_history(view: TraceView) -> Iterator[Finding]:
@@ -139,12 +143,12 @@ def detect_low_groundedness(view: TraceView) -> Iterator[Finding]:
     },
 )
 def detect_evaluators(view: TraceView) -> Iterator[Finding]:
-    """Two evaluators score one answer `DISAGREEMENT` or more apart, or a judge contradicts
-    the user's thumb (task outcomes such as a reward are not evaluators)."""
+    """One evaluator passes an answer clearly while another fails it clearly, or a judge
+    contradicts the user's thumb (task outcomes such as a reward are not evaluators)."""
     judged = [s for s in view.trace.scores if s.name.lower() not in OUTCOME_SCORES]
-    if len(judged) >= 2:
+    if judged:
         lo, hi = min(judged, key=lambda s: s.value), max(judged, key=lambda s: s.value)
-        if hi.value - lo.value >= DISAGREEMENT:
+        if hi.value >= PASS_LINE and lo.value < FAIL_LINE:
             yield Finding(
                 "evaluators_disagree", f"{lo.name}={lo.value:.2f} but {hi.name}={hi.value:.2f}"
             )
