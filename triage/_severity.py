@@ -27,6 +27,7 @@ _WRONG_CONTENT = frozenset(
 _FAILS = frozenset(
     {
         "step_timeout",
+        "tool_timeout",
         "tool_argument_error",
         "tool_arguments_off_schema",
         "step_error_other",

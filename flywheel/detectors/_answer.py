@@ -356,7 +356,7 @@ def detect_action_claim(view: TraceView) -> Iterator[Finding]:
 @detector(
     "clarification",
     reads=("trace.input", "trace.output", "router step"),
-    emits={"needless_clarification": Symptom("routing_decision", 0.9)},
+    emits={"needless_clarification": Symptom("routing_decision", 0.9, feature=False)},
 )
 def detect_clarification(view: TraceView) -> Iterator[Finding]:
     """The agent asked to clarify a request that names its subject."""

@@ -66,6 +66,9 @@ def _first_line(text: str) -> str:
     "step_errors",
     reads=("step errors", "step types"),
     emits={
+        # A tool (or retrieval) call timing out is its service's; a model or chain step
+        # timing out is the provider's or the runtime's: both infrastructure, two owners.
+        "tool_timeout": Symptom("latency_infra", 1.0),
         "step_timeout": Symptom("latency_infra", 1.0),
         "tool_argument_error": Symptom("tool_arguments", 1.0),
         # The tool refused the call (not found, not allowed in this state): a wrong call.
@@ -75,7 +78,8 @@ def _first_line(text: str) -> str:
     },
 )
 def detect_step_errors(view: TraceView) -> Iterator[Finding]:
-    """How each failed step failed: a timeout, arguments a tool rejected, an outage or rate
+    """How each failed step failed: a timeout (of a tool call or of another step), arguments a
+    tool rejected, an outage or rate
     limit, another refusal by a tool, or another error. Guardrail blocks are the guardrail
     detector's."""
     for step in view.trace.steps:
@@ -88,7 +92,7 @@ def detect_step_errors(view: TraceView) -> Iterator[Finding]:
         if GUARDRAIL.search(error):
             continue
         if TIMEOUT.search(error):
-            yield Finding("step_timeout", why, step.id)
+            yield Finding("tool_timeout" if called else "step_timeout", why, step.id)
         elif called and ARGUMENTS.search(error) and not INFRA.search(_first_line(error)):
             yield Finding("tool_argument_error", why, step.id)
         elif INFRA.search(error):

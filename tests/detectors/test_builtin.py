@@ -129,8 +129,8 @@ def test_evaluators_that_disagree_and_judges_that_contradict_users() -> None:
             "tool_argument_error",
         ),
         ("missing required parameter 'order_id'", "tool_argument_error"),
-        ("TimeoutError: search did not answer in 10 s", "step_timeout"),
-        ("HTTP 504 Gateway Time-out", "step_timeout"),
+        ("TimeoutError: search did not answer in 10 s", "tool_timeout"),
+        ("HTTP 504 Gateway Time-out", "tool_timeout"),
         ("ConnectionResetError: [Errno 104] Connection reset by peer", "infrastructure_error"),
         ("429 Too Many Requests", "infrastructure_error"),
         ("order 12 is already shipped; cannot be changed", "tool_rejected_call"),
@@ -138,7 +138,7 @@ def test_evaluators_that_disagree_and_judges_that_contradict_users() -> None:
 )
 def test_how_a_tool_call_failed(error: str, symptom: str) -> None:
     steps = [{"id": "t", "type": "tool", "name": "ticket_search", "error": error}]
-    errors = {"step_timeout", "tool_argument_error", "infrastructure_error", "tool_rejected_call"}
+    errors = {"tool_timeout", "tool_argument_error", "infrastructure_error", "tool_rejected_call"}
     assert _names(_trace("Sorry.", steps=steps)) & errors == {symptom}
 
 
@@ -184,3 +184,11 @@ def test_odd_content_never_breaks() -> None:
     ]
     names = _names(_trace("ответ [док-1] 答案", steps=steps, input=""))
     assert "empty_retrieval" in names
+
+
+def test_a_model_call_timing_out_is_not_a_tool_timing_out() -> None:
+    steps = [{"id": "m", "type": "llm", "name": "answer", "error": "Request timed out after 60s"}]
+    found = {d.symptom: d for d in detect(_trace("", steps=steps)).detections}
+    assert "step_timeout" in found
+    assert "tool_timeout" not in found
+    assert found["step_timeout"].cause == "latency_infra"

@@ -48,7 +48,7 @@ def test_every_built_in_declares_what_it_reads_and_what_each_symptom_is_evidence
 
 
 def test_a_detection_carries_its_contract_s_evidence() -> None:
-    (timeout,) = [d for d in detect(TRACE).detections if d.symptom == "step_timeout"]
+    (timeout,) = [d for d in detect(TRACE).detections if d.symptom == "tool_timeout"]
     assert (timeout.detector, timeout.step_id) == ("step_errors", "s1")
     assert timeout.cause == "latency_infra"
     assert timeout.weight == 1.0
@@ -130,10 +130,10 @@ def test_a_crashing_plugin_never_stops_clustering_features_or_triage() -> None:
         yield  # pragma: no cover
 
     try:
-        assert "symptom:step_timeout" in structural_features(TRACE)
+        assert "symptom:tool_timeout" in structural_features(TRACE)
         evidence = gather_evidence("C-1", [MemberTrace(TRACE)], Baseline())
         assert evidence.detector_failures == {"always_crashes": 1}
-        assert evidence.fact_rates["step_timeout"] == 1.0
+        assert evidence.fact_rates["tool_timeout"] == 1.0
     finally:
         DEFAULT_REGISTRY.unregister("always_crashes")
 

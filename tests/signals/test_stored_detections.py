@@ -40,7 +40,7 @@ def test_failing_traces_get_their_detections_stored_and_healthy_ones_none(
     detect_failures(store, SignalsConfig())
     stored = stored_detections(store, list(pks.values()))
     assert set(stored) == {pks["bad"]}
-    (timeout,) = [d for d in stored[pks["bad"]].detections if d.symptom == "step_timeout"]
+    (timeout,) = [d for d in stored[pks["bad"]].detections if d.symptom == "tool_timeout"]
     assert (timeout.step_id, timeout.cause, timeout.weight) == ("t", "latency_infra", 1.0)
 
 
@@ -50,9 +50,9 @@ def test_clustering_and_triage_read_the_stored_record(store: Store, ingest: Inge
     members = load_members(store, [pks["bad"]])
     stored = members[pks["bad"]].detections
     assert stored is not None
-    assert "step_timeout" in {d.symptom for d in stored}
+    assert "tool_timeout" in {d.symptom for d in stored}
     (failing,) = load_failing(store, ClusteringConfig())
-    assert "symptom:step_timeout" in failing.features
+    assert "symptom:tool_timeout" in failing.features
 
 
 def test_a_new_detector_or_a_new_trace_version_makes_the_stored_record_stale(

@@ -24,7 +24,7 @@ def facts_of(record: dict[str, Any], signals: list[FailureSignal] | None = None)
 @pytest.mark.parametrize(
     ("kind", "fact", "step_suffix"),
     [
-        ("timeout", "step_timeout", "-t"),
+        ("timeout", "tool_timeout", "-t"),
         ("tool_args", "tool_argument_error", "-t"),
         ("stale", "stale_source", "-llm"),
         ("stale", "superseded_retrieved", "-bm25"),
@@ -79,7 +79,7 @@ def test_evidence_compares_the_cluster_with_healthy_traffic() -> None:
     members = [MemberTrace(Trace.model_validate(make_trace("timeout", i))) for i in range(4)]
     evidence = gather_evidence("C-9", members, baseline())
     assert evidence.traces == 4
-    assert evidence.fact_rates["step_timeout"] == 1.0
+    assert evidence.fact_rates["tool_timeout"] == 1.0
     assert evidence.route_mix == {"tool": 1.0}
     assert evidence.healthy_route_mix == {"search": 0.5, "direct": 0.5}
     assert evidence.error_types == {"TimeoutError": 4}
