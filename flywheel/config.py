@@ -163,7 +163,7 @@ class ClusteringConfig(_Section):
     #: Characters kept per step / per part, and in the whole signature (cut with a marker).
     max_part_chars: int = Field(default=300, ge=20)
     max_signature_chars: int = Field(default=1200, ge=100)
-    #: Weight of the failure symptoms (`flywheel.signals.trace_symptoms`: ignored format,
+    #: Weight of the failure symptoms (`flywheel.detectors`: ignored format,
     #: citation mismatch, evaluators disagreeing...) next to the embedding; 0 clusters on the
     #: embedding alone. 0.5 scored best on the demo world (`flywheel bench cluster`).
     feature_weight: float = Field(default=0.5, ge=0)

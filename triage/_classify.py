@@ -21,40 +21,32 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from flywheel.detectors import DEFAULT_REGISTRY
 from triage._evidence import ClusterEvidence
+from triage._facts import TRIAGE_FACTS
 
-#: fact -> (root cause, weight): how strongly a fact on one trace points at a cause.
-FACT_WEIGHTS: dict[str, tuple[str, float]] = {
-    "direct_answer": ("routing_decision", 0.7),
-    "router_fallback": ("routing_decision", 0.3),
-    "needless_clarification": ("routing_decision", 0.9),
-    "retrieval_low_scores": ("routing_decision", 0.8),
-    "draft_missing": ("prompt_instruction", 0.9),
-    "format_ignored": ("prompt_instruction", 0.85),
-    "wrong_recipient": ("prompt_instruction", 0.9),
-    # A name absent from the trace may still come from a system we cannot see (a CRM).
-    "invented_name": ("prompt_instruction", 0.55),
-    "citation_mismatch": ("prompt_instruction", 0.8),
-    "citation_unretrieved": ("prompt_instruction", 0.7),
-    "low_groundedness": ("retrieval_ranking", 0.45),
-    "retrieval_near_ties": ("retrieval_ranking", 0.35),
-    "context_dropped": ("context_construction", 0.8),
-    "tool_argument_error": ("tool_arguments", 1.0),
-    "refusal": ("missing_capability", 0.9),
-    "unbacked_action_claim": ("missing_capability", 0.9),
-    "action_request": ("missing_capability", 0.8),
-    "capability_complaint": ("missing_capability", 0.8),
-    "history_ignored": ("memory_multiturn", 0.8),
-    "stale_citation": ("data_freshness", 1.0),
-    "superseded_retrieved": ("data_freshness", 0.6),
-    "step_timeout": ("latency_infra", 1.0),
-    "step_error_other": ("latency_infra", 0.7),
-    # The tool refused the call (not found, not allowed in this state): a wrong call.
-    "tool_rejected_call": ("tool_arguments", 0.5),
-    "guardrail_block": ("missing_capability", 0.8),
-    "latency_outlier": ("latency_infra", 0.5),
-    "judge_disagreement": ("evaluation_scorer", 0.85),
-}
+
+def fact_weights() -> dict[str, tuple[str, float]]:
+    """fact -> (root cause, weight): how strongly a fact on one trace points at a cause. The
+    detectors' contracts declare theirs (`flywheel.detectors`, plugins included); triage adds
+    its own facts'."""
+    weights = {
+        symptom: (evidence.cause, evidence.weight)
+        for symptom, evidence in DEFAULT_REGISTRY.evidence().items()
+        if evidence.cause is not None and evidence.weight > 0
+    }
+    for fact, (cause, weight) in TRIAGE_FACTS.items():
+        if cause is not None and weight > 0:
+            weights[fact] = (cause, weight)
+    return weights
+
+
+#: The weights of the built-in detectors and triage's facts (`fact_weights` is current).
+FACT_WEIGHTS: dict[str, tuple[str, float]] = fact_weights()
+#: A judge's doubt about itself counts against the scorer only when judges alone flagged the
+#: trace: a user's complaint or a failed step says the failure is real.
+SCORER_NEEDS = "judge_only"
+SCORER_CAUSE = "evaluation_scorer"
 
 #: The cause given when no fact points anywhere: correct inputs, wrong answer.
 RESIDUAL = "model_limitation"
@@ -90,9 +82,11 @@ class Classifier(Protocol):
 def trace_scores(facts: Sequence[str]) -> dict[str, float]:
     """Per root cause: the strongest fact's weight plus a fifth of the others'."""
     weights: dict[str, list[float]] = {}
+    judged_only = SCORER_NEEDS in facts
+    table = fact_weights()
     for fact in facts:
-        mapped = FACT_WEIGHTS.get(fact)
-        if mapped is not None:
+        mapped = table.get(fact)
+        if mapped is not None and (mapped[0] != SCORER_CAUSE or judged_only):
             weights.setdefault(mapped[0], []).append(mapped[1])
     return {cause: round(max(ws) + 0.2 * (sum(ws) - max(ws)), 4) for cause, ws in weights.items()}
 

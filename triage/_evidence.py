@@ -16,8 +16,9 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from flywheel.detectors import Detection
 from flywheel.trace import FailureSignal, StepType, Trace
-from triage._facts import FACTS, Baseline, Fact, trace_facts
+from triage._facts import Baseline, Fact, fact_names, read_trace
 
 
 class EvidenceItem(BaseModel):
@@ -37,6 +38,8 @@ class MemberTrace:
 
     trace: Trace
     signals: Sequence[FailureSignal] = ()
+    #: Its stored detections (`flywheel.detectors`); None runs the detectors now.
+    detections: Sequence[Detection] | None = None
 
 
 class ClusterEvidence(BaseModel):
@@ -62,10 +65,13 @@ class ClusterEvidence(BaseModel):
     weekly_counts: dict[str, int] = Field(default_factory=dict)
     growth: float | None = Field(default=None, description="last week over the one before - 1")
     signal_kinds: dict[str, int] = Field(default_factory=dict)
+    detector_failures: dict[str, int] = Field(
+        default_factory=dict, description="detector -> member traces it failed on (skipped)"
+    )
 
     def vector(self) -> list[float]:
-        """The fact rates in `FACTS` order (what the nearest-neighbour memory compares)."""
-        return [self.fact_rates.get(name, 0.0) for name in FACTS]
+        """The fact rates in `fact_names` order (what the nearest-neighbour memory compares)."""
+        return [self.fact_rates.get(name, 0.0) for name in fact_names()]
 
 
 def gather_evidence(
@@ -88,9 +94,12 @@ def gather_evidence(
     users: set[str] = set()
     sessions: set[str] = set()
     weeks: Counter[str] = Counter()
+    failed: Counter[str] = Counter()
     for member in members:
         trace = member.trace
-        facts = trace_facts(trace, member.signals, baseline)
+        read = read_trace(trace, member.signals, baseline, member.detections)
+        facts = read.facts
+        failed.update(f.detector for f in read.failures)
         per_trace[trace.trace_id] = facts
         counts.update({fact.name for fact in facts})
         for fact in facts:
@@ -120,7 +129,7 @@ def gather_evidence(
         if len(counts_by_week) >= 2 and counts_by_week[-2]
         else None
     )
-    rates = {name: round(counts[name] / n, 4) for name in FACTS if n and counts[name]}
+    rates = {name: round(counts[name] / n, 4) for name in fact_names() if n and counts[name]}
     items = [item for name in sorted(rates, key=lambda f: -rates[f]) for item in examples[name]]
     return ClusterEvidence(
         cluster_id=cluster_id,
@@ -141,6 +150,7 @@ def gather_evidence(
         weekly_counts=ordered_weeks,
         growth=growth,
         signal_kinds=dict(kinds.most_common()),
+        detector_failures=dict(failed.most_common()),
     )
 
 

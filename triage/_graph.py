@@ -16,11 +16,11 @@ from typing import Any, TypedDict
 
 from flywheel.llm import LLMClient
 from triage._classify import (
-    FACT_WEIGHTS,
     Classification,
     Classifier,
     NeighbourMemory,
     RuleClassifier,
+    fact_weights,
 )
 from triage._evidence import ClusterEvidence, EvidenceItem, MemberTrace, gather_evidence
 from triage._facts import Baseline
@@ -229,7 +229,7 @@ class TriageAgent:
         self, evidence: ClusterEvidence, classification: Classification, cited: Sequence[int]
     ) -> list[EvidenceItem]:
         supporting = {
-            f for f, (cause, _) in FACT_WEIGHTS.items() if cause == classification.root_cause
+            f for f, (cause, _) in fact_weights().items() if cause == classification.root_cause
         }
         chosen = [evidence.items[i] for i in cited]
         chosen += [it for it in evidence.items if it.fact in supporting and it not in chosen]
@@ -252,7 +252,7 @@ class TriageAgent:
         supporting = [
             (fact, rate)
             for fact, rate in sorted(evidence.fact_rates.items(), key=lambda kv: -kv[1])
-            if FACT_WEIGHTS.get(fact, ("", 0))[0] == record.root_cause
+            if fact_weights().get(fact, ("", 0))[0] == record.root_cause
         ]
         parts = [
             f"Root cause {record.root_cause} (owner: {record.component}), confidence "

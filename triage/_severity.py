@@ -22,24 +22,28 @@ from triage._evidence import ClusterEvidence
 
 _HARMFUL = frozenset({"wrong_recipient", "unbacked_action_claim"})
 _WRONG_CONTENT = frozenset(
-    {"stale_citation", "citation_mismatch", "citation_unretrieved", "tool_argument_error"}
+    {"stale_source", "citation_mismatch", "citation_not_retrieved", "tool_argument_error"}
 )
 _FAILS = frozenset(
     {
         "step_timeout",
+        "tool_timeout",
         "tool_argument_error",
+        "tool_arguments_off_schema",
         "step_error_other",
+        "infrastructure_error",
         "tool_rejected_call",
-        "guardrail_block",
+        "blocked_by_guardrail",
         "refusal",
         "action_request",
         "draft_missing",
-        "invented_name",
+        "unknown_addressee",
         "needless_clarification",
         "direct_answer",
-        "stale_citation",
-        "citation_unretrieved",
+        "stale_source",
+        "citation_not_retrieved",
         "history_ignored",
+        "history_missing",
         "context_dropped",
         "low_groundedness",
         "negative_feedback",

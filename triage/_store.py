@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
+from flywheel.detectors import stored_detections
 from flywheel.errors import UserError
 from flywheel.store import Store
 from flywheel.store._codec import decode_payload
@@ -69,17 +70,20 @@ def active_clusters(store: Store, cluster_ids: Sequence[str] | None = None) -> l
 
 
 def load_members(store: Store, pks: Sequence[int]) -> dict[int, MemberTrace]:
-    """Traces by primary key, each with its stored failure signals."""
+    """Traces by primary key, each with its stored failure signals and detections."""
     out: dict[int, MemberTrace] = {}
     with store.engine.connect() as conn:
         for start in range(0, len(pks), _CHUNK):
             chunk = list(pks[start : start + _CHUNK])
             signals = store.signals_by_trace(chunk)
+            stored = stored_detections(store, chunk)
             for pk, payload in conn.execute(
                 select(TraceRow.id, TraceRow.payload).where(TraceRow.id.in_(chunk))
             ):
                 trace = Trace.model_validate_json(decode_payload(payload))
-                out[pk] = MemberTrace(trace, signals.get(pk, []))
+                run = stored.get(pk)
+                detections = run.detections if run is not None else None
+                out[pk] = MemberTrace(trace, signals.get(pk, []), detections)
     return out
 
 

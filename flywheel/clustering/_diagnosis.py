@@ -21,9 +21,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from flywheel.clustering._signature import DIAGNOSIS, truncate
+from flywheel.detectors import detect
 from flywheel.errors import UserError
 from flywheel.llm import BudgetExceeded, LLMClient, LLMError, ProviderError
-from flywheel.signals import score_is_bad, trace_symptoms
+from flywheel.scores import score_is_bad
 from flywheel.trace import StepType, Trace
 
 #: Raise when the prompt or the digest changes: signatures with a diagnosis are rebuilt.
@@ -89,7 +90,7 @@ def trace_digest(trace: Trace) -> dict[str, Any]:
     if low:
         digest["low_scores"] = low
     try:
-        symptoms = [symptom.text for symptom in trace_symptoms(trace)]
+        symptoms = [detection.text for detection in detect(trace).features()]
     except (TypeError, ValueError):  # a producer's odd field never costs the diagnosis
         symptoms = []
     if symptoms:

@@ -30,6 +30,7 @@ from flywheel.clustering._signature import (
     structural_features,
 )
 from flywheel.config import ClusteringConfig
+from flywheel.detectors import Detection, DetectionRun, fingerprint, stored_detections
 from flywheel.llm import LLMClient
 from flywheel.store import Store
 from flywheel.store._codec import decode_payload
@@ -37,7 +38,7 @@ from flywheel.store._tables import ClusterMemberRow, SignatureRow, TraceRow
 from flywheel.trace import Trace
 
 #: Raise when a signature part or a symptom reads traces differently: cached rows are rebuilt.
-SIGNATURE_VERSION = 3
+SIGNATURE_VERSION = 4
 
 _CHUNK = 500
 
@@ -62,6 +63,7 @@ def signature_settings(config: ClusteringConfig, llm: LLMClient | None = None) -
         "parts": list(config.signature_parts),
         "max_part_chars": config.max_part_chars,
         "max_signature_chars": config.max_signature_chars,
+        "detectors": fingerprint(),
         **diagnosis_settings(config.signature_parts, llm),
     }
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:32]
@@ -139,6 +141,7 @@ def _build(
     pks = [row.id for row in rows]
     hashes = {row.id: row.content_hash for row in rows}
     signals = store.signals_by_trace(pks)
+    stored = stored_detections(store, pks)
     with store.engine.connect() as conn:
         payloads = conn.execute(select(TraceRow.id, TraceRow.payload).where(TraceRow.id.in_(pks)))
         traces = {pk: Trace.model_validate_json(decode_payload(raw)) for pk, raw in payloads}
@@ -162,7 +165,7 @@ def _build(
                 utc(row.timestamp),
                 signature,
                 request_text(trace),
-                tuple(structural_features(trace, found)),
+                tuple(structural_features(trace, found, _detections(stored.get(row.id)))),
                 diagnosis_failed=diagnoser is not None and row.id not in diagnoses,
             )
         )
@@ -183,6 +186,10 @@ def _build(
         if cached:
             conn.execute(insert(SignatureRow), cached)
     return built
+
+
+def _detections(run: DetectionRun | None) -> list[Detection] | None:
+    return run.detections if run is not None else None
 
 
 def utc(moment: datetime | None) -> datetime | None:

@@ -1,7 +1,7 @@
 """Failure signatures: a short text that says how a trace failed, not only what was asked.
 
 A signature is built from named parts, in the configured order: the ``symptoms`` (how the
-trace failed, see `flywheel.signals.trace_symptoms`), the failure ``signals``
+trace failed, see `flywheel.detectors`), the failure ``signals``
 (kinds, low score names), the ``errors`` of failed steps, the ``path`` taken (route, tools,
 retrievals, model calls), written ``feedback``, the low ``scores``, the start of the
 ``output``, the ``request`` and the ``diagnosis``: one sentence by the ``diagnosis`` LLM
@@ -19,8 +19,9 @@ import hashlib
 import re
 from collections.abc import Callable, Sequence
 
+from flywheel.detectors import Detection, detect
 from flywheel.errors import UserError
-from flywheel.signals import score_is_bad, trace_symptoms
+from flywheel.scores import score_is_bad
 from flywheel.trace import FailureSignal, SignalKind, StepType, Trace
 
 TRUNCATED = " …[truncated]"
@@ -85,7 +86,8 @@ def _signals(trace: Trace, signals: Sequence[FailureSignal], limit: int) -> str:
 
 
 def _symptoms(trace: Trace, signals: Sequence[FailureSignal], limit: int) -> str:
-    return truncate(", ".join(symptom.text for symptom in trace_symptoms(trace)), limit)
+    features = detect(trace, signals).features()
+    return truncate(", ".join(detection.text for detection in features), limit)
 
 
 def _errors(trace: Trace, signals: Sequence[FailureSignal], limit: int) -> str:
@@ -203,8 +205,13 @@ def build_signature(
     return truncate("\n".join(lines), max_signature_chars) or "(empty trace)"
 
 
-def structural_features(trace: Trace, signals: Sequence[FailureSignal] = ()) -> list[str]:
-    """The symptoms of the failure (`flywheel.signals.trace_symptoms`) as discrete facts.
+def structural_features(
+    trace: Trace,
+    signals: Sequence[FailureSignal] = (),
+    detections: Sequence[Detection] | None = None,
+) -> list[str]:
+    """The symptoms of the failure (the `flywheel.detectors` whose contracts describe how a
+    trace failed) as discrete facts.
 
     They sharpen the clustering next to the embedding: two traces whose texts read alike but
     that failed differently (a citation the answer does not follow, an ignored format,
@@ -212,8 +219,13 @@ def structural_features(trace: Trace, signals: Sequence[FailureSignal] = ()) -> 
     purpose: the errors are already in the signature text, and one-hot signal kinds (which
     vary at random within a pattern, e.g. a thumbs down given or not) split patterns; on the
     demo world they cut the ARI from 0.83 to 0.51 (`flywheel bench cluster`).
+    ``detections``: the trace's stored detections; None runs the detectors now.
     """
-    return sorted({f"symptom:{symptom.name}" for symptom in trace_symptoms(trace)})
+    if detections is None:
+        features = detect(trace, signals).features()
+    else:
+        features = [d for d in detections if d.feature]
+    return sorted({f"symptom:{d.symptom}" for d in features})
 
 
 def request_text(trace: Trace, limit: int = 1000) -> str:

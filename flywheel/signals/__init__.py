@@ -5,16 +5,23 @@
   rephrase, abandonment) and per-route latency / cost / tool-call anomalies.
 - `combine` turns signals into a failure score (noisy-OR, damped by positive feedback) and a
   verdict against ``SignalsConfig.failing_threshold``.
-- `trace_symptoms` describes *how* a trace failed (evaluators disagreeing, a citation the
-  answer does not follow, a stale source, an ignored format, a rejected tool call...): facts
-  that tell failure patterns apart, never evidence of failure on their own.
+- *How* a trace failed (a citation the answer does not follow, a stale source, a rejected
+  tool call...) is for the registry of detectors, `flywheel.detectors`.
 - `score_rule` says what a named score means (its direction and threshold): configured
   ``[signals.scores]`` first, then built-in rules for well-known evaluators (hallucination,
   toxicity... are higher-worse), then ``default``; `ScoreDirections` warns when a score's
-  values contradict its rule.
+  values contradict its rule (both live in `flywheel.scores`).
 - `detect_failures` does both for every stored trace that needs it and saves the results.
 """
 
+from flywheel.scores import (
+    ScoreDirections,
+    builtin_rule,
+    normalise_score_name,
+    score_goodness,
+    score_is_bad,
+    score_rule,
+)
 from flywheel.signals._anomaly import MetricStats, RouteStats
 from flywheel.signals._complaints import BUILTIN_PATTERNS, ComplaintMatcher
 from flywheel.signals._derive import combine, derive_signals
@@ -24,15 +31,6 @@ from flywheel.signals._detect import (
     detect_failures,
     route_statistics,
 )
-from flywheel.signals._scores import (
-    ScoreDirections,
-    builtin_rule,
-    normalise_score_name,
-    score_goodness,
-    score_is_bad,
-    score_rule,
-)
-from flywheel.signals._symptoms import Symptom, trace_symptoms
 
 __all__ = [
     "BUILTIN_PATTERNS",
@@ -42,7 +40,6 @@ __all__ = [
     "MetricStats",
     "RouteStats",
     "ScoreDirections",
-    "Symptom",
     "builtin_rule",
     "combine",
     "derive_signals",
@@ -52,5 +49,4 @@ __all__ = [
     "score_goodness",
     "score_is_bad",
     "score_rule",
-    "trace_symptoms",
 ]

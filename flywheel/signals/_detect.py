@@ -22,6 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, or_, select
 
 from flywheel.config import SignalsConfig
+from flywheel.detectors import detect
+from flywheel.detectors._stored import detection_row, fingerprint
 from flywheel.signals._anomaly import RouteStats
 from flywheel.signals._derive import combine, derive_signals
 from flywheel.signals._save import Verdict, save_verdicts
@@ -143,7 +145,7 @@ def _batches(todo: Sequence[tuple[int, str | None]]) -> Iterator[list[int]]:
 
 
 def _evaluate(
-    loaded: list[tuple[int, int, str | None, Trace]],
+    loaded: list[tuple[int, int, str | None, str, Trace]],
     config: SignalsConfig,
     stats: dict[str | None, RouteStats],
     now: datetime | None,
@@ -158,7 +160,8 @@ def _evaluate(
         for before, after in pairwise(members):
             successor[id(before)] = after
     verdicts = []
-    for pk, version, route, trace in loaded:
+    registry = fingerprint()
+    for pk, version, route, content_hash, trace in loaded:
         following = successor.get(id(trace))
         signals = derive_signals(
             trace,
@@ -168,7 +171,11 @@ def _evaluate(
             now=now,
         )
         score, failing = combine(signals, config)
-        verdicts.append(Verdict(pk, version, signals, score, failing))
+        # How it failed, for clustering and triage to read: once, here, for failing traces.
+        detected = (
+            detection_row(pk, content_hash, detect(trace, signals), registry) if failing else None
+        )
+        verdicts.append(Verdict(pk, version, signals, score, failing, detected))
     return verdicts
 
 
@@ -176,23 +183,29 @@ def _order(trace: Trace) -> tuple[float, str]:
     return (epoch(trace.timestamp) if trace.timestamp else 0.0, trace.trace_id)
 
 
-def _load(store: Store, pks: list[int]) -> tuple[list[tuple[int, int, str | None, Trace]], int]:
-    """(pk, version, route, trace) of each pk, in pk order, and how many were quarantined
-    because their payload no longer reads back as a trace."""
+def _load(
+    store: Store, pks: list[int]
+) -> tuple[list[tuple[int, int, str | None, str, Trace]], int]:
+    """(pk, version, route, content hash, trace) of each pk, in pk order, and how many were
+    quarantined because their payload no longer reads back as a trace."""
     loaded = []
     invalid: list[tuple[int, InvalidStoredTrace]] = []
     with store.engine.connect() as conn:
         for start in range(0, len(pks), _LOAD_CHUNK):
-            query = select(TraceRow.id, TraceRow.version, TraceRow.route, TraceRow.payload).where(
-                TraceRow.id.in_(pks[start : start + _LOAD_CHUNK])
-            )
+            query = select(
+                TraceRow.id,
+                TraceRow.version,
+                TraceRow.route,
+                TraceRow.content_hash,
+                TraceRow.payload,
+            ).where(TraceRow.id.in_(pks[start : start + _LOAD_CHUNK]))
             for row in conn.execute(query):
                 try:
                     trace = decode_trace(row.payload)
                 except InvalidStoredTrace as exc:
                     invalid.append((row.id, exc))
                     continue
-                loaded.append((row.id, row.version, row.route, trace))
+                loaded.append((row.id, row.version, row.route, row.content_hash, trace))
     for pk, problem in invalid:
         store.quarantine_stored(pk, problem)
     loaded.sort(key=lambda item: item[0])

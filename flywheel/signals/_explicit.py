@@ -24,8 +24,8 @@ import re
 from collections.abc import Iterator
 
 from flywheel.config import SignalsConfig
+from flywheel.scores import score_rule
 from flywheel.signals._complaints import matcher_for
-from flywheel.signals._scores import score_rule
 from flywheel.signals._text import first_line, quote
 from flywheel.trace import (
     FailureSignal,

@@ -1,4 +1,5 @@
-"""Writing signal results: replace a trace's signals and set its score and flag, in one go.
+"""Writing signal results: replace a trace's signals (and a failing trace's detections) and
+set its score and flag, in one go.
 
 The update requires the trace version that was read: a trace that a
 concurrent ingest replaced meanwhile keeps ``failing`` NULL and is evaluated again next time.
@@ -8,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Engine, Table, and_, bindparam, delete, insert, update
 
-from flywheel.store._tables import SignalRow, SignatureRow, TraceRow
+from flywheel.store._tables import DetectionRow, SignalRow, SignatureRow, TraceRow
 from flywheel.trace import FailureSignal
 
 _CHUNK = 500
@@ -27,6 +28,8 @@ class Verdict:
     signals: list[FailureSignal]
     score: float
     failing: bool
+    #: The `DetectionRow` values of a failing trace's detections (`flywheel.detectors`).
+    detections: dict[str, Any] | None = None
 
 
 def save_verdicts(engine: Engine, verdicts: Sequence[Verdict]) -> None:
@@ -41,6 +44,7 @@ def save_verdicts(engine: Engine, verdicts: Sequence[Verdict]) -> None:
             conn.execute(delete(SignalRow).where(SignalRow.trace_pk.in_(chunk)))
             # A signature may read the signals: the cached one is stale now.
             conn.execute(delete(SignatureRow).where(SignatureRow.trace_pk.in_(chunk)))
+            conn.execute(delete(DetectionRow).where(DetectionRow.trace_pk.in_(chunk)))
         rows = [
             {
                 "trace_pk": v.pk,
@@ -55,6 +59,9 @@ def save_verdicts(engine: Engine, verdicts: Sequence[Verdict]) -> None:
         ]
         if rows:
             conn.execute(insert(SignalRow), rows)
+        detected = [v.detections for v in verdicts if v.detections is not None]
+        if detected:
+            conn.execute(insert(DetectionRow), detected)
         conn.execute(
             update(traces)
             .where(

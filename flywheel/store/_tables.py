@@ -145,6 +145,25 @@ class SignatureRow(Base):
     features: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
+class DetectionRow(Base):
+    """The detections of a failing trace (`flywheel.detectors`), as one JSON list, and the
+    detectors that failed on it. ``detectors`` (a fingerprint of the registry) and
+    ``content_hash`` say which detectors and which trace version they came from: a row that
+    does not match both is ignored, and the readers run the detectors themselves."""
+
+    __tablename__ = "trace_detections"
+
+    trace_pk: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("traces.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    detectors: Mapped[str] = mapped_column(String(32))
+    content_hash: Mapped[str] = mapped_column(String(32))
+    detections: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    failures: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
 class QuarantineRow(Base):
     """A rejected input record: where it was, why, and its raw text (compressed)."""
 

@@ -130,7 +130,7 @@ class AlwaysMemory:
     """A team's own classifier: says memory_multiturn for timeout clusters, defers otherwise."""
 
     def classify(self, evidence: ClusterEvidence) -> Classification | None:
-        if evidence.fact_rates.get("step_timeout", 0) < 0.5:
+        if evidence.fact_rates.get("tool_timeout", 0) < 0.5:
             return None
         return Classification(root_cause="memory_multiturn", confidence=0.7, method="team")
 

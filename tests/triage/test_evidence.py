@@ -24,9 +24,9 @@ def facts_of(record: dict[str, Any], signals: list[FailureSignal] | None = None)
 @pytest.mark.parametrize(
     ("kind", "fact", "step_suffix"),
     [
-        ("timeout", "step_timeout", "-t"),
+        ("timeout", "tool_timeout", "-t"),
         ("tool_args", "tool_argument_error", "-t"),
-        ("stale", "stale_citation", "-llm"),
+        ("stale", "stale_source", "-llm"),
         ("stale", "superseded_retrieved", "-bm25"),
         ("draft", "draft_missing", "-llm"),
         ("recipient", "wrong_recipient", "-llm"),
@@ -52,21 +52,23 @@ def test_a_greeting_name_found_nowhere_is_weaker_than_a_wrong_recipient() -> Non
         output="Subject: Initech\n\nHi Jordan,\n\nThe renewal is in March.",
     )
     items = facts_of(record)
-    assert "invented_name" in items
+    assert "unknown_addressee" in items
     assert "wrong_recipient" not in items
-    assert "'Jordan', named nowhere in the input" in items["invented_name"].why
+    assert "'Jordan', named nowhere in the input" in items["unknown_addressee"].why
     named = make_trace("recipient", 3, output="Subject: Initech\n\nHi Bill,\n\nFixed.")
-    assert not {"invented_name", "wrong_recipient"} & set(facts_of(named))
+    assert not {"unknown_addressee", "wrong_recipient"} & set(facts_of(named))
 
 
 def test_a_judge_that_disagrees_with_itself_is_evidence_against_the_scorer() -> None:
     record = make_trace("judge", 1)
     low = FailureSignal(kind=SignalKind.low_score, strength=0.6, evidence="helpfulness=0.1")
     items = facts_of(record, [low])
-    assert "judge_disagreement" in items
-    assert "helpfulness=0.10 but groundedness=0.90" in items["judge_disagreement"].why
+    assert "evaluators_disagree" in items
+    assert "judge_only" in items
+    assert "helpfulness=0.10 but groundedness=0.90" in items["evaluators_disagree"].why
     complaint = FailureSignal(kind=SignalKind.complaint, strength=0.8, evidence="wrong")
-    assert "judge_disagreement" not in facts_of(record, [low, complaint])
+    # A user's complaint says the failure is real: the judges' doubt no longer blames them.
+    assert "judge_only" not in facts_of(record, [low, complaint])
 
 
 def test_healthy_looking_traces_fire_no_root_cause_fact() -> None:
@@ -77,7 +79,7 @@ def test_evidence_compares_the_cluster_with_healthy_traffic() -> None:
     members = [MemberTrace(Trace.model_validate(make_trace("timeout", i))) for i in range(4)]
     evidence = gather_evidence("C-9", members, baseline())
     assert evidence.traces == 4
-    assert evidence.fact_rates["step_timeout"] == 1.0
+    assert evidence.fact_rates["tool_timeout"] == 1.0
     assert evidence.route_mix == {"tool": 1.0}
     assert evidence.healthy_route_mix == {"search": 0.5, "direct": 0.5}
     assert evidence.error_types == {"TimeoutError": 4}
@@ -95,5 +97,5 @@ def test_a_weekly_digest_series_is_not_mistaken_for_stale_versions() -> None:
     ]
     record["output"] = "Here is the digest. [KB-16]"
     items = facts_of(record)
-    assert "stale_citation" not in items
+    assert "stale_source" not in items
     assert "superseded_retrieved" not in items

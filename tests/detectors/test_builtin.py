@@ -1,4 +1,4 @@
-"""Symptoms: facts read from a trace alone that say how it failed, on generic trace shapes."""
+"""The built-in detectors on native (flywheel JSONL) traces: each fires on its evidence only."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from flywheel.signals import trace_symptoms
+from flywheel.detectors import detect
 from flywheel.trace import Trace
 
 DOCS = [
@@ -32,11 +32,15 @@ def _trace(output: str, *, steps: list[dict[str, Any]] | None = None, **fields: 
 
 
 def _names(trace: Trace) -> set[str]:
-    return {symptom.name for symptom in trace_symptoms(trace)}
+    return set(detect(trace).symptoms())
 
 
 def test_a_faithful_answer_has_no_symptom() -> None:
-    assert _names(_trace("Policy: the refund window is 30 days. [POL-7-v2]")) == set()
+    run = detect(_trace("Policy: the refund window is 30 days. [POL-7-v2]"))
+    # Only context (a money word, for severity): no feature, no evidence for a cause.
+    assert [d.symptom for d in run.detections] == ["harm_terms"]
+    assert run.features() == []
+    assert run.failures == []
 
 
 def test_citing_a_document_the_answer_does_not_follow_is_a_mismatch() -> None:
@@ -50,7 +54,7 @@ def test_citing_a_source_nobody_retrieved() -> None:
 
 def test_an_old_edition_cited_while_a_newer_one_was_retrieved_is_stale() -> None:
     trace = _trace("Policy: refund window is 14 days. [POL-7-v1]")
-    symptoms = {s.name: s for s in trace_symptoms(trace)}
+    symptoms = {d.symptom: d for d in detect(trace).detections}
     assert "stale_source" in symptoms
     assert "POL-7-v1" in symptoms["stale_source"].evidence
 
@@ -122,16 +126,20 @@ def test_evaluators_that_disagree_and_judges_that_contradict_users() -> None:
     [
         (
             "ValueError: since='last week' is not an ISO date (YYYY-MM-DD)",
-            "tool_arguments_rejected",
+            "tool_argument_error",
         ),
-        ("missing required parameter 'order_id'", "tool_arguments_rejected"),
+        ("missing required parameter 'order_id'", "tool_argument_error"),
         ("TimeoutError: search did not answer in 10 s", "tool_timeout"),
-        ("ConnectionResetError", "tool_error"),
+        ("HTTP 504 Gateway Time-out", "tool_timeout"),
+        ("ConnectionResetError: [Errno 104] Connection reset by peer", "infrastructure_error"),
+        ("429 Too Many Requests", "infrastructure_error"),
+        ("order 12 is already shipped; cannot be changed", "tool_rejected_call"),
     ],
 )
 def test_how_a_tool_call_failed(error: str, symptom: str) -> None:
     steps = [{"id": "t", "type": "tool", "name": "ticket_search", "error": error}]
-    assert symptom in _names(_trace("Sorry.", steps=steps))
+    errors = {"tool_timeout", "tool_argument_error", "infrastructure_error", "tool_rejected_call"}
+    assert _names(_trace("Sorry.", steps=steps)) & errors == {symptom}
 
 
 def test_guardrails_exceptions_limits_loops_and_handoffs_in_step_texts() -> None:
@@ -176,3 +184,11 @@ def test_odd_content_never_breaks() -> None:
     ]
     names = _names(_trace("ответ [док-1] 答案", steps=steps, input=""))
     assert "empty_retrieval" in names
+
+
+def test_a_model_call_timing_out_is_not_a_tool_timing_out() -> None:
+    steps = [{"id": "m", "type": "llm", "name": "answer", "error": "Request timed out after 60s"}]
+    found = {d.symptom: d for d in detect(_trace("", steps=steps)).detections}
+    assert "step_timeout" in found
+    assert "tool_timeout" not in found
+    assert found["step_timeout"].cause == "latency_infra"
