@@ -27,11 +27,14 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from flywheel.errors import UserError
 from flywheel.store import Store
+from flywheel.store._tables import TraceRow
 from flywheel.trace import Trace
 from triage._evidence import MemberTrace
-from triage._step import HARD_EVIDENCE, FailingStep, StepRule, agent_of, failing_step
+from triage._step import HARD_EVIDENCE, StepRule, agent_of, failing_step
 
 Log = Callable[[str], None]
 
@@ -163,7 +166,11 @@ def score_steps(
         "exact": rate(exact),
         "within_1": rate(near),
         "agent": rate(agent),
-        "random": {"exact": rate(rand_exact), "within_1": rate(rand_near), "agent": rate(rand_agent)},
+        "random": {
+            "exact": rate(rand_exact),
+            "within_1": rate(rand_near),
+            "agent": rate(rand_agent),
+        },
         "rows": rows,
     }
 
@@ -212,13 +219,13 @@ def run_step_benchmark(
         try:
             counts = ingest_paths(store, sources)
             detect_failures(store, SignalsConfig())
-            from sqlalchemy import select
-
-            from flywheel.store._tables import TraceRow
-
             with store.engine.connect() as conn:
-                pks = {r.trace_id: r.id for r in conn.execute(select(TraceRow.id, TraceRow.trace_id))}
-            loaded = load_members(store, [pks[lab.trace_id] for lab in labels if lab.trace_id in pks])
+                pks = {
+                    r.trace_id: r.id for r in conn.execute(select(TraceRow.id, TraceRow.trace_id))
+                }
+            loaded = load_members(
+                store, [pks[lab.trace_id] for lab in labels if lab.trace_id in pks]
+            )
         finally:
             store.close()
     members = {m.trace.trace_id: m for m in loaded.values()}
@@ -257,22 +264,3 @@ def run_step_benchmark(
 
 def _strip(result: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in result.items() if k != "rows"}
-
-
-def best_rule_on(labels: Sequence[StepLabel], members: dict[str, MemberTrace]) -> StepRule:
-    """The grid's best rule on ``labels`` (exact, then ±1, then agent; ties to the default)."""
-    return _select(labels, members, rule_grid())[0]
-
-
-__all__ = [
-    "PUBLISHED",
-    "FailingStep",
-    "StepLabel",
-    "agentrx_step_labels",
-    "best_rule_on",
-    "position",
-    "rule_grid",
-    "run_step_benchmark",
-    "same_agent",
-    "score_steps",
-]
