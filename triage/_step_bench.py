@@ -131,7 +131,7 @@ def score_steps(
     """Exact, ±1 and agent accuracy of ``rule`` on ``labels``, with the random baseline."""
     exact = near = agent = 0
     rand_exact = rand_near = rand_agent = 0.0
-    rows = []
+    rows: list[dict[str, Any]] = []
     for label in labels:
         member = members[label.trace_id]
         found = failing_step(member.trace, member.signals, rule=rule)
@@ -157,6 +157,17 @@ def score_steps(
             }
         )
     total = len(labels)
+    by_kind: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        cell = by_kind.setdefault(
+            row["kind"], {"traces": 0, "confidence": row["confidence"], "exact": 0, "within_1": 0}
+        )
+        cell["traces"] += 1
+        cell["exact"] += row["step"] == row["label_step"]
+        cell["within_1"] += row["step"] is not None and abs(row["step"] - row["label_step"]) <= 1
+    for cell in by_kind.values():
+        cell["exact"] = round(cell["exact"] / cell["traces"], 4)
+        cell["within_1"] = round(cell["within_1"] / cell["traces"], 4)
 
     def rate(value: float) -> float | None:
         return round(value / total, 4) if total else None
@@ -171,6 +182,7 @@ def score_steps(
             "within_1": rate(rand_near),
             "agent": rate(rand_agent),
         },
+        "by_kind": by_kind,
         "rows": rows,
     }
 

@@ -254,6 +254,9 @@ def test_step_bench_scores_exact_near_and_agent_against_a_random_baseline(tmp_pa
     assert overall["agent"] == 1.0
     assert overall["random"]["exact"] == pytest.approx((1 / 7 + 1 / 5 + 1 / 5) / 3, abs=1e-3)
     assert report["domains"]["tau-retail"]["exact"] == 1.0
+    kinds = overall["by_kind"]
+    assert (kinds["guardrail"]["exact"], kinds["last_step"]["exact"]) == (1.0, 0.0)
+    assert kinds["consequential"]["traces"] == 1
     held = report["leave_one_domain_out"]
     assert set(held) == {"magentic-one", "tau-retail"}
     assert held["tau-retail"]["tuned_on"] == "magentic-one"
