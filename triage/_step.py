@@ -188,12 +188,28 @@ def _evidence(
             if step.error:
                 text = f"{step.name or step.type.value} failed: {step.error[:160]}"
                 yield _Evidence(index, "error", text, _recovered(steps, index))
-    for symptom in trace_symptoms(trace) if symptoms is None else symptoms:
+    for symptom in _step_symptoms(trace, steps, symptoms):
         kind = HARD_EVIDENCE.get(symptom.name)
         if kind in rule.hard and symptom.step_id in steps.index:
             index = steps.index[symptom.step_id]
             recovered = kind == "error" and _recovered(steps, index)
             yield _Evidence(index, kind, symptom.evidence, recovered)
+
+
+def _step_symptoms(
+    trace: Trace, steps: _Steps, given: Sequence[Symptom] | None
+) -> Iterable[Symptom]:
+    """The symptoms of every step, each step read on its own.
+
+    `trace_symptoms` names each symptom once per trace, at its first occurrence in reading
+    order, and reads the trace's answer first: a guardrail message that ends a run as its
+    answer would hide the bot check ten steps earlier. Reading each step alone finds every
+    step that carries a symptom, through the same public detectors.
+    """
+    yield from given if given is not None else trace_symptoms(trace)
+    for step in steps.steps:
+        alone = Trace(trace_id=trace.trace_id, input="", steps=[step])
+        yield from trace_symptoms(alone)
 
 
 def _recovered(steps: _Steps, index: int) -> bool:

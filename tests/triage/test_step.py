@@ -111,6 +111,16 @@ def test_a_bot_check_in_a_chat_history_names_the_step_and_the_agent() -> None:
     assert position(found.step_id) == 6
 
 
+def test_an_earlier_bot_check_is_found_when_the_run_ends_in_a_content_filter_error() -> None:
+    crash = "openai.BadRequestError: Error code: 400 - ResponsibleAIPolicyViolation"
+    history = [*HISTORY, {"role": "WebSurfer", "content": crash}]
+    trace = chat(history).model_copy(update={"output": crash})
+
+    found = failing_step(trace)
+
+    assert (found.step_id, found.kind) == ("6", "guardrail")
+
+
 def test_a_history_without_evidence_falls_back_to_its_last_turn() -> None:
     found = failing_step(chat(HISTORY[:5]))
 
