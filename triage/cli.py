@@ -88,6 +88,10 @@ def triage(
             r.source,
         )
     console.print(table)
+    for r in records:
+        pattern = r.detail.get("failing_step")
+        if isinstance(pattern, dict):
+            console.print(f"{r.cluster_id}: {pattern.get('summary')}", highlight=False)
 
 
 @app.command("label")

@@ -14,7 +14,7 @@ from flywheel.formats.chat import conversation_steps, parse_messages
 from flywheel.project import Project
 from flywheel.trace import FailureSignal, SignalKind, Step, Trace
 from tests.triage.conftest import add_cluster, healthy, ingest, kind_traces
-from triage._step import StepRule, failing_step, step_pattern
+from triage._step import StepRule, failing_step, sample_evenly, step_pattern
 from triage._step_bench import position, run_step_benchmark, same_agent
 
 runner = CliRunner()
@@ -142,6 +142,10 @@ def test_a_cluster_shows_the_step_and_agent_its_traces_share() -> None:
         "traces": 3,
     }
     assert pattern["kinds"] == {"guardrail": 3, "last_step": 1}
+    sampled = step_pattern(found[:2], total=40)
+    assert sampled["summary"].endswith("in 2 of 2 sampled traces")
+    assert sampled["cluster_traces"] == 40
+    assert len(sample_evenly(list(range(1000)), 10)) == 10
 
 
 # -- bad input ----------------------------------------------------------------------------------
@@ -200,6 +204,8 @@ def test_triage_json_shows_the_failing_step_pattern_per_cluster(
         pattern["summary"] == "first went wrong at the `ticket_search` tool step, in 5 of 5 traces"
     )
     assert pattern["kinds"] == {"error": 5}
+    table = runner.invoke(app, ["triage"]).stdout
+    assert "C-0001: first went wrong at the `ticket_search` tool step" in table
 
 
 def _agentrx(root: Path) -> Path:
