@@ -7,7 +7,10 @@
 - `label_cluster` records a reviewer's answer (the nearest-neighbour memory learns from it);
   `calibrate` measures agent-human agreement (Cohen's kappa, per-category precision and
   recall, confusion matrix, per week).
-- `run_triage_benchmark` scores all this against labelled traces.
+- `failing_step` names the step where a failing trace first went wrong (and its agent), with
+  the evidence; `step_pattern` is what a cluster's traces share (stored with the record).
+- `run_triage_benchmark` scores all this against labelled traces; `run_step_benchmark` scores
+  the failing step against AgentRx's root-cause steps.
 """
 
 from triage._agent import (
@@ -34,6 +37,8 @@ from triage._facts import FACTS, Baseline
 from triage._graph import TriageAgent
 from triage._priority import Priority, prioritise
 from triage._record import SOURCES, EvidenceRef, TriageRecord
+from triage._step import FailingStep, StepRule, failing_step, step_pattern
+from triage._step_bench import run_step_benchmark
 from triage._taxonomy import (
     BUILTIN_ROOT_CAUSES,
     SEVERITIES,
@@ -57,6 +62,7 @@ __all__ = [
     "ClusterEvidence",
     "EvidenceItem",
     "EvidenceRef",
+    "FailingStep",
     "HumanLabel",
     "LabelledExample",
     "MemberTrace",
@@ -65,6 +71,7 @@ __all__ = [
     "RootCause",
     "RuleClassifier",
     "Severity",
+    "StepRule",
     "Taxonomy",
     "TriageAgent",
     "TriageConfig",
@@ -72,13 +79,16 @@ __all__ = [
     "build_agent",
     "calibrate",
     "calibration_pairs",
+    "failing_step",
     "gather_evidence",
     "human_labels",
     "label_cluster",
     "load_triage_config",
     "neighbour_memory",
     "prioritise",
+    "run_step_benchmark",
     "run_triage_benchmark",
+    "step_pattern",
     "stored_records",
     "triage_clusters",
 ]

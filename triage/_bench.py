@@ -205,6 +205,7 @@ def score(
             "confidence": record.confidence,
             "severity": record.severity,
             "source": record.source,
+            "failing_step": record.detail.get("failing_step", {}).get("summary"),
         }
         if truth:
             causes = Counter(t["root_cause"] for t in truth)

@@ -28,6 +28,7 @@ from triage._llm import ask_model
 from triage._priority import prioritise
 from triage._record import EvidenceRef, TriageRecord
 from triage._severity import SeverityAssessment, assess_severity
+from triage._step import failing_step, sample_evenly, step_pattern
 from triage._taxonomy import Taxonomy, TriageConfig
 
 _RANK = {"S1": 1, "S2": 2, "S3": 3, "S4": 4}
@@ -221,6 +222,10 @@ class TriageAgent:
                 "growth": evidence.growth,
                 "weekly_counts": evidence.weekly_counts,
                 "llm_error": state.get("llm_error"),
+                "failing_step": step_pattern(
+                    [failing_step(m.trace, m.signals) for m in sample_evenly(state["members"])],
+                    total=len(state["members"]),
+                ),
             },
         )
         return {"record": record}

@@ -41,8 +41,8 @@ class TriageRecord(BaseModel):
     detail: dict[str, Any] = Field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
-        """The fields `flywheel triage --json` prints."""
-        return self.model_dump(
+        """The fields `flywheel triage --json` prints, with the failing-step pattern."""
+        out = self.model_dump(
             mode="json",
             include={
                 "cluster_id",
@@ -62,3 +62,7 @@ class TriageRecord(BaseModel):
                 "needs_review",
             },
         )
+        pattern = self.detail.get("failing_step")
+        if isinstance(pattern, dict):
+            out["failing_step"] = {k: v for k, v in pattern.items() if k != "per_trace"}
+        return out

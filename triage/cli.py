@@ -89,6 +89,10 @@ def triage(
             r.source,
         )
     console.print(table)
+    for r in records:
+        pattern = r.detail.get("failing_step")
+        if isinstance(pattern, dict):
+            console.print(f"{r.cluster_id}: {pattern.get('summary')}", highlight=False)
 
 
 @app.command("label")
@@ -173,9 +177,15 @@ def calibrate_command(json_out: bool = JsonOption) -> None:
 
 
 def bench_triage(
-    traces: list[Path] = typer.Option(..., "--traces", help="Trace file(s) or folder(s)."),
-    labels: Path = typer.Option(
-        ..., "--labels", help="labels.json, or the AgentRx dataset folder (mapped categories)."
+    traces: list[Path] = typer.Option([], "--traces", help="Trace file(s) or folder(s)."),
+    labels: Path | None = typer.Option(
+        None, "--labels", help="labels.json, or the AgentRx dataset folder (mapped categories)."
+    ),
+    agentrx: Path | None = typer.Option(
+        None,
+        "--agentrx",
+        help="The AgentRx dataset folder: score the failing step and agent of every labelled "
+        "run instead (exact, within 1, agent; random baseline; leave-one-domain-out).",
     ),
     grouping: str = typer.Option(
         "clusters", "--grouping", help="clusters (Flywheel's), truth (true modes) or trace."
@@ -189,9 +199,17 @@ def bench_triage(
     workdir: Path | None = typer.Option(None, "--workdir", help="Where the temporary store goes."),
     json_out: bool = JsonOption,
 ) -> None:
-    """Triage quality against labels: cluster accuracy, trace macro-F1, kappa, S1 check."""
+    """Triage quality against labels: cluster accuracy, trace macro-F1, kappa, S1 check.
+
+    With ``--agentrx DIR``: the failing step and agent against AgentRx's root-cause labels.
+    """
     from flywheel.cli._common import console, err_console, print_json
 
+    if agentrx is not None:
+        _bench_steps(agentrx, workdir, json_out)
+        return
+    if not traces or labels is None:
+        raise UserError("pass --traces and --labels (or --agentrx DIR for the failing step)")
     if grouping not in ("clusters", "truth", "trace"):
         raise UserError(f"unknown grouping '{grouping}'; valid: clusters, truth, trace")
     log = (lambda _m: None) if json_out else (lambda m: err_console.print(m, highlight=False))
@@ -212,3 +230,31 @@ def bench_triage(
         f"{report['cluster_accuracy']}, trace macro-F1 {report['trace_macro_f1']}, "
         f"kappa {report['trace_kappa']}, S1 rated below S2: {report['s1_rated_below_s2']}"
     )
+
+
+def _bench_steps(dataset: Path, workdir: Path | None, json_out: bool) -> None:
+    from flywheel.cli._common import console, err_console, print_json
+    from triage._step_bench import run_step_benchmark
+
+    log = (lambda _m: None) if json_out else (lambda m: err_console.print(m, highlight=False))
+    report = run_step_benchmark(dataset, workdir=workdir, log=log)
+    if json_out:
+        print_json(report)
+        return
+    table = Table("traces", "n", "exact", "within 1", "agent", "random exact / ±1 / agent")
+    rows = [("all", report["overall"]), *list(report["domains"].items())]
+    rows += [(f"{d} (held out)", r) for d, r in report["leave_one_domain_out"].items()]
+    for name, r in rows:
+        rnd = r["random"]
+        table.add_row(
+            name,
+            str(r["traces"]),
+            f"{r['exact']:.1%}",
+            f"{r['within_1']:.1%}",
+            f"{r['agent']:.1%}",
+            f"{rnd['exact']:.1%} / {rnd['within_1']:.1%} / {rnd['agent']:.1%}",
+        )
+    console.print(table)
+    console.print(f"rule: {report['rule']}")
+    for name, figures in report["published"].items():
+        console.print(f"{name}: step {figures['step']:.1%}, agent {figures['agent']:.1%}")
