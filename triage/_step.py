@@ -5,7 +5,7 @@
 1. **Hard evidence, earliest first.** A step that carries failure evidence: a step error or
    timeout (the stored failure signals, or the step's own ``error``), a rejected or failed
    tool call, a guardrail, content filter or bot check that stopped it, an exception in its
-   text (`flywheel.signals.trace_symptoms` for everything read from text). The earliest such
+   text (the detectors of `flywheel.detectors` for everything read from text). The earliest such
    step wins: what goes wrong first is what the rest of the run inherits. An error the run
    recovered from (a later call of the same tool succeeded) counts only when nothing else
    does.
@@ -34,16 +34,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
-from flywheel.signals import Symptom, trace_symptoms
+from flywheel.detectors import Detection, detect
 from flywheel.trace import FailureSignal, SignalKind, Step, StepType, Trace
 
 #: Hard evidence kinds: a failure signal kind or a symptom name -> the kind reported.
 HARD_EVIDENCE: dict[str, str] = {
     SignalKind.step_error.value: "error",
     SignalKind.timeout.value: "error",
-    "tool_error": "error",
     "tool_timeout": "error",
-    "tool_arguments_rejected": "error",
+    "step_timeout": "error",
+    "tool_argument_error": "error",
+    "tool_rejected_call": "error",
+    "infrastructure_error": "error",
+    "step_error_other": "error",
     "blocked_by_guardrail": "guardrail",
     "exception_in_step": "exception",
     "limit_reached": "limit",
@@ -130,7 +133,7 @@ def failing_step(
     trace: Trace,
     signals: Sequence[FailureSignal] = (),
     *,
-    symptoms: Sequence[Symptom] | None = None,
+    symptoms: Sequence[Detection] | None = None,
     rule: StepRule | None = None,
 ) -> FailingStep:
     """The step where ``trace`` first went wrong, its agent, the evidence and a confidence."""
@@ -181,7 +184,7 @@ def _evidence(
     trace: Trace,
     steps: _Steps,
     signals: Sequence[FailureSignal],
-    symptoms: Sequence[Symptom] | None,
+    symptoms: Sequence[Detection] | None,
     rule: StepRule,
 ) -> Iterable[_Evidence]:
     for signal in signals:
@@ -195,7 +198,7 @@ def _evidence(
                 text = f"{step.name or step.type.value} failed: {step.error[:160]}"
                 yield _Evidence(index, "error", text, _recovered(steps, index))
     for symptom in _step_symptoms(trace, steps, symptoms):
-        kind = HARD_EVIDENCE.get(symptom.name)
+        kind = HARD_EVIDENCE.get(symptom.symptom)
         if kind in rule.hard and symptom.step_id in steps.index:
             index = steps.index[symptom.step_id]
             recovered = kind == "error" and _recovered(steps, index)
@@ -203,19 +206,19 @@ def _evidence(
 
 
 def _step_symptoms(
-    trace: Trace, steps: _Steps, given: Sequence[Symptom] | None
-) -> Iterable[Symptom]:
+    trace: Trace, steps: _Steps, given: Sequence[Detection] | None
+) -> Iterable[Detection]:
     """The symptoms of every step, each step read on its own.
 
-    `trace_symptoms` names each symptom once per trace, at its first occurrence in reading
-    order, and reads the trace's answer first: a guardrail message that ends a run as its
-    answer would hide the bot check ten steps earlier. Reading each step alone finds every
-    step that carries a symptom, through the same public detectors.
+    Some detectors name a symptom once per trace, at its first occurrence, and read the
+    trace's answer first: a guardrail message that ends a run as its answer would hide the bot
+    check ten steps earlier. Reading each step alone finds every step that carries a symptom,
+    through the same detectors.
     """
-    yield from given if given is not None else trace_symptoms(trace)
+    yield from given if given is not None else detect(trace).detections
     for step in steps.steps:
         alone = Trace(trace_id=trace.trace_id, input="", steps=[step])
-        yield from trace_symptoms(alone)
+        yield from detect(alone).detections
 
 
 def _recovered(steps: _Steps, index: int) -> bool:
