@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
+from flywheel.bench._worlds import find_worlds
 from flywheel.cli._common import JsonOption, console, err_console, open_store, print_json, project
 from flywheel.clustering import (
     agentrx_labels,
     cluster_report,
     run_cluster_benchmark,
     run_clustering,
+    run_worlds_benchmark,
 )
 from flywheel.errors import UserError
 from flywheel.project import Project
@@ -95,10 +98,23 @@ def clusters(json_out: bool = JsonOption) -> None:
 
 
 def bench_cluster(
-    traces: list[Path] = typer.Option(
-        ..., "--traces", help="Trace file or folder (repeat for several)."
+    traces: list[Path] | None = typer.Option(
+        None, "--traces", help="Trace file or folder (repeat for several)."
     ),
-    labels: Path = typer.Option(..., "--labels", help="labels.json: {trace_id: {failure_mode}}."),
+    labels: Path | None = typer.Option(
+        None, "--labels", help="labels.json: {trace_id: {failure_mode}}."
+    ),
+    worlds: str | None = typer.Option(
+        None,
+        "--worlds",
+        help="Instead of --traces/--labels: 'all' or names of labelled worlds to generate and "
+        "score (every world but the demo is held out).",
+    ),
+    worlds_dir: Path = typer.Option(
+        Path("examples/worlds"), "--worlds-dir", help="Where the labelled worlds live."
+    ),
+    n: int = typer.Option(3000, "--n", min=1, help="Traces generated per world."),
+    seed: int = typer.Option(1, "--seed", help="Seed of the generated worlds."),
     include_labelled: bool = typer.Option(
         False,
         "--include-labelled",
@@ -115,18 +131,38 @@ def bench_cluster(
     workdir: Path | None = typer.Option(None, "--workdir", help="Where the temporary store goes."),
     json_out: bool = JsonOption,
 ) -> None:
-    """Clustering quality (ARI, NMI, noise) against labels, with two baselines, and speed."""
+    """Clustering quality (ARI, NMI, noise, over-split) against labels, with two baselines."""
     try:
         proj: Project | None = project()
     except UserError:
         proj = None
     log = (lambda _m: None) if json_out else (lambda m: err_console.print(m, highlight=False))
+    config = proj.settings.clustering if proj is not None else None
+    if worlds is not None:
+        if traces or labels:
+            raise UserError("--worlds generates its own traces: drop --traces / --labels")
+        result = run_worlds_benchmark(
+            find_worlds(worlds_dir, worlds),
+            n=n,
+            seed=seed,
+            config=config,
+            baselines=baselines,
+            workdir=workdir,
+            log=log,
+        )
+        if json_out:
+            print_json(result)
+        else:
+            _print_worlds(result)
+        return
+    if not traces or labels is None:
+        raise UserError("give --traces and --labels, or --worlds all")
     llm = proj.llm_client("bench-cluster") if proj is not None else None
     try:
         report = run_cluster_benchmark(
             traces,
             labels,
-            config=proj.settings.clustering if proj is not None else None,
+            config=config,
             include_labelled=include_labelled,
             assign=assign,
             baselines=baselines,
@@ -154,9 +190,44 @@ def bench_cluster(
         )
     console.print(table)
     console.print(
-        f"true modes {report['true_modes']}, labelled clustered {report['labelled_clustered']}, "
+        f"true modes {report['true_modes']}, over-split {report['flywheel']['over_split']}, "
+        f"labelled clustered {report['labelled_clustered']}, "
         f"detection recall {report['detection_recall']:.1%}, speed {report['speed']}"
     )
+
+
+def _print_worlds(result: dict[str, Any]) -> None:
+    table = Table(
+        "world",
+        "held out",
+        "ARI",
+        "NMI",
+        "noise",
+        "clusters / modes",
+        "recall",
+        "naive",
+        "KMeans k",
+    )
+    for name, row in result["worlds"].items():
+        table.add_row(
+            name,
+            "yes" if row["held_out"] else "no (demo)",
+            str(row["ari"]),
+            str(row["nmi"]),
+            f"{row['noise_fraction']:.1%}",
+            f"{row['clusters']} / {row['true_modes']} ({row['over_split']})",
+            f"{row['detection_recall']:.1%}",
+            str(row["naive_ari"] if row["naive_ari"] is not None else "-"),
+            str(row["kmeans_true_k_ari"] if row["kmeans_true_k_ari"] is not None else "-"),
+        )
+    console.print(table)
+    held = result["held_out"]
+    if held:
+        console.print(
+            f"held-out worlds ({held['worlds']}): mean ARI {held['mean_ari']}, worst "
+            f"{held['worst_ari']}, worst noise {held['worst_noise_fraction']:.1%}, worst "
+            f"over-split {held['worst_over_split']}"
+        )
 
 
 def bench_agentrx_labels(

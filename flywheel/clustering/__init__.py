@@ -12,7 +12,7 @@
 - `run_cluster_benchmark` scores all this against labelled traces, with two baselines.
 """
 
-from flywheel.clustering._bench import agentrx_labels, run_cluster_benchmark
+from flywheel.clustering._bench import agentrx_labels, run_cluster_benchmark, run_worlds_benchmark
 from flywheel.clustering._cluster import Clustering, cluster_vectors
 from flywheel.clustering._embed_cache import EmbedStats, embed_cached
 from flywheel.clustering._failing import FailingTrace, load_failing
@@ -47,4 +47,5 @@ __all__ = [
     "normalise",
     "run_cluster_benchmark",
     "run_clustering",
+    "run_worlds_benchmark",
 ]
