@@ -351,8 +351,8 @@ def _inferred_kind(data: dict[str, Any]) -> FeedbackKind:
 class Feedback(_Open):
     """A judgement about a trace from a user, a reviewer or the system.
 
-    ``value`` is +1/-1 for thumbs, the rating for ratings (``scale`` gives its maximum), and
-    may be absent for pure comments.
+    ``value`` is +1/-1 for thumbs (1/0 and true/false are read as +1/-1), the rating for
+    ratings (``scale`` gives its maximum), and may be absent for pure comments.
     """
 
     kind: FeedbackKind
@@ -374,6 +374,7 @@ class Feedback(_Open):
         """
         if not isinstance(data, dict):
             return data
+        data = _binary_thumb(data)
         kind, source = data.get("kind"), data.get("source")
         known_kind = isinstance(kind, FeedbackKind) or (isinstance(kind, str) and kind in _KINDS)
         known_source = source is None or isinstance(source, FeedbackSource)
@@ -413,6 +414,22 @@ class Feedback(_Open):
             for name in ("kind", "source")
             if name + RAW_SUFFIX in extra
         ]
+
+
+def _binary_thumb(data: dict[str, Any]) -> dict[str, Any]:
+    """A thumb of 0 or ``false`` is a thumbs down: the 0/1 encoding of Langfuse's boolean
+    scores and LangSmith's feedback scores, and of most widgets. It is stored as -1, the
+    producer's value kept in ``value_raw``."""
+    kind, value = data.get("kind"), data.get("value")
+    if kind not in (FeedbackKind.thumb, FeedbackKind.thumb.value):
+        return data
+    if value is False or (type(value) in (int, float) and value == 0):
+        data = dict(data)
+        data.setdefault("value" + RAW_SUFFIX, value)
+        data["value"] = -1.0
+    elif value is True:
+        data = {**data, "value": 1.0}
+    return data
 
 
 class Score(_Open):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -17,6 +18,16 @@ CASES: dict[str, tuple[dict[str, Any], SignalKind, str]] = {
         {"feedback": [{"kind": "thumb", "value": -1, "comment": "this is wrong"}]},
         SignalKind.negative_feedback,
         "user thumbs down: 'this is wrong'",
+    ),
+    "thumbs-down-as-zero": (
+        {"feedback": [{"kind": "thumb", "value": 0, "source": "user"}]},
+        SignalKind.negative_feedback,
+        "user thumbs down",
+    ),
+    "thumbs-down-as-false": (
+        {"feedback": [{"kind": "thumb", "value": False}]},
+        SignalKind.negative_feedback,
+        "user thumbs down",
     ),
     "low-rating": (
         {"feedback": [{"kind": "rating", "value": 1, "scale": 5}]},
@@ -87,7 +98,7 @@ def test_each_signal_kind_fires_on_its_trace_and_not_on_a_healthy_one(
     assert verdicts["healthy"] is False
     assert verdicts["thumbs-up"] is False
     assert all(verdicts[name] for name in CASES if name != "thumbs-up")
-    assert report.by_kind == {kind.value: 1 for _, kind, _ in CASES.values()}
+    assert report.by_kind == dict(Counter(kind.value for _, kind, _ in CASES.values()))
 
 
 def test_a_good_score_a_mid_rating_and_a_praising_comment_raise_nothing(
