@@ -171,12 +171,6 @@ class ClusteringConfig(_Section):
     #: symptoms are one pattern split by topic, and are merged; ``None`` keeps HDBSCAN's split.
     #: 0.7 scored best on the demo world (`flywheel bench cluster`, three seeds).
     merge_share: float | None = Field(default=0.7, gt=0, le=1)
-    #: After the symptom merge, the two closest clusters with the same dominant symptoms are
-    #: merged again and again while the silhouette of the clustered traces does not drop: one
-    #: failure split by topic into dense groups that lie closer to each other than to any other
-    #: failure becomes one cluster; failures told apart by their symptoms are never joined.
-    #: Chosen leave-one-world-out over the labelled worlds (`flywheel bench cluster --worlds`).
-    merge_silhouette: bool = True
     #: PCA dimensions before HDBSCAN (0 = none).
     reduce_dims: int = Field(default=16, ge=0)
     #: HDBSCAN parameters; ``None`` = the minimum cluster size is chosen per run by relative

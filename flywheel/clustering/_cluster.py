@@ -163,8 +163,6 @@ def cluster_vectors(
     if features and config.merge_share is not None:
         labels, params["split"] = split_by_features(labels, features, size)
         labels, params["merged"] = merge_by_features(labels, features, config.merge_share)
-    if features and config.merge_silhouette:
-        labels, params["merged_by_silhouette"] = merge_by_silhouette(labels, data, features)
     return Clustering(labels, strengths, soft, params)
 
 
@@ -217,79 +215,6 @@ def merge_by_features(
     numbers = {c: n for n, c in enumerate(sorted({int(x) for x in merged if x >= 0}))}
     result = np.asarray([numbers.get(int(x), -1) for x in merged], dtype=np.int64)
     return result, sum(1 for c, into in renamed.items() if c != into)
-
-
-def dominant_profile(
-    rows: npt.NDArray[np.intp], features: Sequence[Sequence[str]], share: float = 0.5
-) -> tuple[str, ...] | None:
-    """The feature set at least ``share`` of ``rows`` show (possibly empty), or None."""
-    profile, count = Counter(tuple(sorted(features[int(i)])) for i in rows).most_common(1)[0]
-    return profile if count >= share * rows.size else None
-
-
-def merge_by_silhouette(
-    labels: npt.NDArray[np.int64],
-    data: npt.NDArray[np.float64],
-    features: Sequence[Sequence[str]],
-    *,
-    sample: int = SELECTION_SAMPLE,
-) -> tuple[npt.NDArray[np.int64], int]:
-    """Merge the closest pair of clusters with the same dominant features while the
-    silhouette (Rousseeuw 1987) of the clustered points does not drop.
-
-    Topic splits of one failure are dense groups that lie closer to each other than to any
-    other failure: joining them raises every member's distance to the nearest other cluster
-    more than its distance to its own, so the silhouette rises; joining two failures lowers
-    it, and the merging stops there. Clusters without a dominant feature set (a mix) and
-    pairs whose dominant sets differ are never joined: a symptom separates failures. The
-    silhouette is computed on a fixed sample of at most ``sample`` clustered points from one
-    precomputed distance matrix. Returns the labels (renumbered 0.., noise -1) and how many
-    merges were made.
-    """
-    from sklearn.metrics import pairwise_distances, silhouette_score
-
-    clustered = np.flatnonzero(labels >= 0)
-    if len({int(x) for x in labels[clustered]}) < 3:
-        return labels, 0
-    rng = np.random.default_rng(0)
-    pick = np.sort(rng.choice(clustered, min(sample, clustered.size), replace=False))
-    distances = pairwise_distances(data[pick])
-
-    def silhouette(candidate: npt.NDArray[np.int64]) -> float:
-        return float(silhouette_score(distances, candidate[pick], metric="precomputed"))
-
-    result = labels.copy()
-    current = silhouette(result)
-    merges = 0
-    while True:
-        clusters = sorted({int(x) for x in result if x >= 0})
-        if len(clusters) < 3:
-            break
-        centroids, profiles = {}, {}
-        for cluster in clusters:
-            rows = np.flatnonzero(result == cluster)
-            centroids[cluster] = data[rows].mean(axis=0)
-            profiles[cluster] = dominant_profile(rows, features)
-        pairs = [
-            (float(np.linalg.norm(centroids[a] - centroids[b])), a, b)
-            for i, a in enumerate(clusters)
-            for b in clusters[i + 1 :]
-            if profiles[a] is not None and profiles[a] == profiles[b]
-        ]
-        if not pairs:
-            break
-        _, keep, gone = min(pairs)
-        trial = result.copy()
-        trial[trial == gone] = keep
-        if len({int(x) for x in trial[pick] if x >= 0}) < 2:
-            break
-        score = silhouette(trial)
-        if score < current:
-            break
-        result, current, merges = trial, score, merges + 1
-    numbers = {c: n for n, c in enumerate(sorted({int(x) for x in result if x >= 0}))}
-    renumbered = np.asarray([numbers.get(int(x), -1) for x in result], dtype=np.int64)
-    return renumbered, merges
 
 
 def _soft_assign(
