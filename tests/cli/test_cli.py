@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from flywheel.cli import app
 from flywheel.project import Project
 from flywheel.store import Store
-from tests.ingest.test_native import trace, write_lines
+from tests.helpers.native import trace, write_lines
 
 runner = CliRunner()
 

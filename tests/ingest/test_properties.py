@@ -23,7 +23,7 @@ from flywheel.signals import combine, derive_signals, detect_failures
 from flywheel.store import Store, prepare_trace
 from flywheel.store._codec import decode_payload, decode_trace
 from flywheel.trace import Trace
-from tests.ingest.test_native import trace
+from tests.helpers.native import trace
 
 DATA = Path(__file__).resolve().parents[1] / "formats" / "data"
 

@@ -39,7 +39,7 @@ from optimizers import (
     optimize,
 )
 from optimizers._adapter import select_neighbours
-from tests.optimizers.conftest import snapshot
+from tests.helpers.optimizers import snapshot
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 N, SEED = 800, 1

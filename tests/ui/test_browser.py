@@ -22,9 +22,9 @@ import git
 import pytest
 
 from flywheel.project import Project, init_project
-from tests.ingest.test_native import trace, write_lines
-from tests.ui._app import seed_data_pages
-from tests.ui.conftest import XSS, gated
+from tests.helpers.app import seed_data_pages
+from tests.helpers.native import trace, write_lines
+from tests.helpers.ui import XSS, gated
 from ui._bench import populate
 
 CHROMIUM = Path("/usr/bin/chromium")
