@@ -129,6 +129,7 @@ def test_schema_exports_the_trace_json_schema() -> None:
     assert "Step" in schema["$defs"]
 
 
+@pytest.mark.slow  # kills a subprocess
 def test_a_killed_ingest_resumes_without_loss_or_duplicates(
     project: Project, tmp_path: Path
 ) -> None:

@@ -56,6 +56,10 @@ class World:
     main_before: str
 
 
+#: Builds the demo world's week of traffic and optimizes every fixable cluster (~10 s).
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     root = tmp_path_factory.mktemp("demo")

@@ -149,6 +149,7 @@ def test_strategy_names_are_resolved_with_clear_errors() -> None:
         resolve_strategy(object())  # type: ignore[arg-type]
 
 
+@pytest.mark.slow
 def test_parallel_workers_make_the_same_candidates_as_a_serial_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -33,10 +33,13 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
 HEADINGS = {"Approvals": "Approval queue"}
 PAGES = ["This week", "Clusters", "Traces", "Approvals", "Datasets", "Replay runs", "Exports"]
 
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM.exists() and CHROMEDRIVER.exists()) and os.environ.get("CI") != "true",
-    reason="Debian's chromium and chromedriver are not installed (CI installs them)",
-)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not (CHROMIUM.exists() and CHROMEDRIVER.exists()) and os.environ.get("CI") != "true",
+        reason="Debian's chromium and chromedriver are not installed (CI installs them)",
+    ),
+]
 
 
 def _free_port() -> int:
