@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
 from typer.testing import CliRunner
 
 from flywheel.cli import app
@@ -23,7 +22,6 @@ def run_json(*args: str) -> Any:
     return json.loads(result.stdout)
 
 
-@pytest.mark.slow
 def test_cluster_and_clusters_print_the_documented_shape(project: Project, tmp_path: Path) -> None:
     records, _ = traffic(THREE, 8, WEEK1)
     run_json("ingest", str(write_jsonl(tmp_path / "t.jsonl", records)))
