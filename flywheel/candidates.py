@@ -2,9 +2,8 @@
 
 Candidates are made by one package (the optimizers' git branches) and judged by another
 (replay's gate); the two never import each other. They meet here: a `CandidateProvider` is
-found through the entry point group ``flywheel.candidate_providers`` (or registered in code
-with `register_candidate_provider`) and describes its candidates as `CandidateSpec`s, plain
-directories the gate can replay.
+found through the entry point group ``flywheel.candidate_providers`` and describes its
+candidates as `CandidateSpec`s, plain directories the gate can replay.
 """
 
 from __future__ import annotations
@@ -74,16 +73,9 @@ class CandidateProvider(Protocol):
         ...
 
 
-_REGISTERED: list[CandidateProvider] = []
 #: Entry point providers, loaded on first use (a list so it is filled in place).
 _LOADED: list[CandidateProvider] = []
 _LOADED_ONCE: list[bool] = []
-
-
-def register_candidate_provider(provider: CandidateProvider) -> None:
-    """Add a provider in code (tests, notebooks); installed ones come from entry points."""
-    if provider not in _REGISTERED:
-        _REGISTERED.append(provider)
 
 
 def _from_entry_points() -> list[CandidateProvider]:
@@ -107,11 +99,11 @@ def _from_entry_points() -> list[CandidateProvider]:
 
 
 def candidate_providers() -> list[CandidateProvider]:
-    """Installed providers (entry points, loaded once) then those registered in code."""
+    """Installed providers (entry points, loaded once)."""
     if not _LOADED_ONCE:
         _LOADED.extend(_from_entry_points())
         _LOADED_ONCE.append(True)
-    return [*_LOADED, *(p for p in _REGISTERED if p not in _LOADED)]
+    return list(_LOADED)
 
 
 def pending_candidates(

@@ -9,7 +9,7 @@ one would; ``[optimize] gepa_evaluator`` in flywheel.toml chooses one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -35,9 +35,6 @@ class Evaluator(Protocol):
     """
 
     def evaluate(self, candidate_files: dict[str, str], traces: Sequence[Trace]) -> list[float]: ...
-
-
-EvaluatorFactory = Callable[["Project"], Evaluator]
 
 
 def _entry_points() -> dict[str, EntryPoint]:

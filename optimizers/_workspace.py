@@ -186,10 +186,6 @@ class ConfigWorkspace:
                 )
         return changes
 
-    def branch_exists(self, branch: str) -> bool:
-        with self.repo() as repo:
-            return branch in repo.heads
-
     def diff(self, branch: str, base: str | None = None) -> str:
         """The candidate's change: ``base`` (default: its merge base with main) to its head."""
         with self.repo() as repo:

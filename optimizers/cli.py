@@ -39,12 +39,8 @@ def _summary(record: CandidateRecord) -> dict[str, Any]:
 
 def _verdicts(store: Store) -> dict[str, TriageVerdict]:
     """The newest triage of each cluster (from the triage package, loaded lazily)."""
-    try:
-        import triage
-    except ImportError:
-        raise UserError(
-            "the triage package is not installed; optimize needs triaged clusters"
-        ) from None
+    import triage  # ships in the same distribution as the optimizers
+
     reader: Callable[[Store], dict[str, dict[str, Any]]] | None = getattr(
         triage, "latest_records", None
     )

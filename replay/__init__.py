@@ -20,9 +20,7 @@ from replay._adapters import (
     adapter_from_spec,
 )
 from replay._candidates import (
-    CandidateResolver,
     adhoc_candidate,
-    register_candidate_resolver,
     resolve_candidate,
 )
 from replay._cases import (
@@ -59,7 +57,6 @@ __all__ = [
     "AgentAdapter",
     "AgentError",
     "CandidateRef",
-    "CandidateResolver",
     "Case",
     "CaseResult",
     "CaseSet",
@@ -93,7 +90,6 @@ __all__ = [
     "evaluate_gate",
     "gate_candidate",
     "pair_results",
-    "register_candidate_resolver",
     "regression_set",
     "replay_case_set",
     "replay_config",

@@ -1,39 +1,18 @@
 """How a candidate id becomes configurations to replay.
 
-Resolvers registered here come first; then the core's candidate providers
-(`flywheel.candidates`, entry point group ``flywheel.candidate_providers``), which is how the
-optimizers' candidates are found without replay importing them.
+Through the core's candidate providers (`flywheel.candidates`, entry point group
+``flywheel.candidate_providers``), which is how the optimizers' candidates are found without
+replay importing them.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol, runtime_checkable
 
 from flywheel.candidates import CandidateSpec, resolve_candidate_spec
 from flywheel.errors import UserError
 from flywheel.project import Project, load_project
 from replay._models import CandidateRef, ConfigRef
-
-
-@runtime_checkable
-class CandidateResolver(Protocol):
-    """Finds a candidate by id: its config directory (a worktree), its baseline, its cluster.
-
-    Return None for an id this resolver does not know; raise `UserError` for a known candidate
-    that cannot be replayed (its worktree is gone, say).
-    """
-
-    def resolve(self, candidate_id: str) -> CandidateRef | None: ...
-
-
-_RESOLVERS: list[CandidateResolver] = []
-
-
-def register_candidate_resolver(resolver: CandidateResolver) -> None:
-    """Make candidates of another package (the optimizers' branches) resolvable by id."""
-    if resolver not in _RESOLVERS:
-        _RESOLVERS.append(resolver)
 
 
 def candidate_ref(spec: CandidateSpec) -> CandidateRef:
@@ -47,12 +26,8 @@ def candidate_ref(spec: CandidateSpec) -> CandidateRef:
 
 
 def resolve_candidate(candidate_id: str, *, project: Project | None = None) -> CandidateRef:
-    """The candidate with this id: registered resolvers first, then the core's providers
-    (of ``project``, default: the project of the current directory / ``FLYWHEEL_PROJECT``)."""
-    for resolver in _RESOLVERS:
-        found = resolver.resolve(candidate_id)
-        if found is not None:
-            return found
+    """The candidate with this id, from the core's providers (of ``project``, default: the
+    project of the current directory / ``FLYWHEEL_PROJECT``)."""
     spec = resolve_candidate_spec(project or load_project(), candidate_id)
     if spec is not None:
         return candidate_ref(spec)

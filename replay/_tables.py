@@ -111,16 +111,3 @@ class GateDecisionRow(Base):
     candidate_digest: Mapped[str] = mapped_column(String(32))
     report: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class FixedFailureRow(Base):
-    """A failure a shipped fix repaired: it joins every later regression set."""
-
-    __tablename__ = "replay_fixed_failures"
-
-    case_digest: Mapped[str] = mapped_column(String(32), primary_key=True)
-    case_id: Mapped[str] = mapped_column(String(512))
-    cluster_id: Mapped[str | None] = mapped_column(String(64))
-    candidate_id: Mapped[str] = mapped_column(String(200))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    fixed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,4 +1,5 @@
-"""Shared fixtures: a store on every backend (SQLite always, PostgreSQL when the server is up)."""
+"""Shared fixtures: a store on every backend (SQLite always, PostgreSQL when the server is up),
+a loopback OpenAI-compatible server and LLM clients pointed at it."""
 
 from __future__ import annotations
 
@@ -6,12 +7,16 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import make_url
 
+from flywheel.llm import STAGES, LLMClient, LLMConfig
 from flywheel.project import Project, init_project
 from flywheel.store import Store
+from tests.fakes.openai_server import FakeOpenAIServer
+from tests.helpers.llm import TEST_API_KEY, TEST_KEY_ENV, ClientFactory
 
 SHARED_DATASETS = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets"
 
@@ -36,7 +41,7 @@ def _postgres_database() -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database URL on each backend."""
     if request.param == "sqlite":
@@ -61,3 +66,52 @@ def project(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pro
     created, _ = init_project(root)
     monkeypatch.chdir(root)
     return created
+
+
+@pytest.fixture
+def openai_server() -> Iterator[FakeOpenAIServer]:
+    """A started loopback server; script it with ``reply``, ``status``, ``hang``..."""
+    with FakeOpenAIServer() as server:
+        yield server
+
+
+@pytest.fixture
+def llm_client(
+    openai_server: FakeOpenAIServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[ClientFactory]:
+    """Build clients whose every stage calls ``openai/fake-model`` on the loopback server.
+
+    Keyword arguments override :class:`LLMConfig` fields (``model=`` sets every stage's model);
+    ``store_path`` and ``run_id`` go to the client. Short timeouts and backoff keep tests quick.
+    """
+    monkeypatch.setenv(TEST_KEY_ENV, TEST_API_KEY)
+    clients: list[LLMClient] = []
+
+    def make(
+        *,
+        model: str = "openai/fake-model",
+        store_path: Path | None = None,
+        run_id: str = "r-1",
+        **overrides: Any,
+    ) -> LLMClient:
+        fields: dict[str, Any] = {
+            "models": dict.fromkeys(STAGES, model),
+            "api_base": openai_server.base_url,
+            "api_key_env": TEST_KEY_ENV,
+            "timeout_s": 2.0,
+            "max_retries": 2,
+            "backoff_base_s": 0.01,
+            "backoff_max_s": 0.05,
+            **overrides,
+        }
+        client = LLMClient(
+            LLMConfig(**fields),
+            store_path=store_path or tmp_path / "llm.sqlite",
+            run_id=run_id,
+        )
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()

@@ -24,7 +24,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from flywheel.errors import UserError
 
 Route = Literal["search", "tool", "direct", "clarify"]
-ROUTES: tuple[str, ...] = ("search", "tool", "direct", "clarify")
 KNOWN_TOOLS: tuple[str, ...] = ("ticket_search", "status_lookup")
 M = TypeVar("M", bound=BaseModel)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -137,7 +136,3 @@ def _feedback(rng: random.Random, failure: str | None, trace: Trace) -> list[Fee
 
 def label_of(mode: str) -> dict[str, str]:
     return {"failure_mode": mode, "root_cause": FAILURE_MODES[mode]}
-
-
-def count_modes(items: list[GeneratedTrace]) -> Counter[str]:
-    return Counter(item.failure_mode for item in items if item.failure_mode)

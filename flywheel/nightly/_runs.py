@@ -179,18 +179,6 @@ def end_stage(
         )
 
 
-def previous_finished_run(store: Store, run_id: int) -> int | None:
-    """The newest finished run before ``run_id`` (for night-over-night comparisons)."""
-    with store.engine.connect() as conn:
-        value = conn.execute(
-            select(NightlyRunRow.id)
-            .where(NightlyRunRow.id < run_id, NightlyRunRow.status == "finished")
-            .order_by(NightlyRunRow.id.desc())
-            .limit(1)
-        ).scalar()
-    return None if value is None else int(value)
-
-
 def drift_history(store: Store) -> list[tuple[datetime, float | None, int]]:
     """Main's pass rate on the regression set, night by night: (run time, pass rate, cases).
 

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from flywheel.cli import app
 from flywheel.project import Project
 from flywheel.store import Store
-from tests.ingest.test_native import trace, write_lines
+from tests.helpers.native import trace, write_lines
 
 runner = CliRunner()
 
@@ -129,6 +129,7 @@ def test_schema_exports_the_trace_json_schema() -> None:
     assert "Step" in schema["$defs"]
 
 
+@pytest.mark.slow  # kills a subprocess
 def test_a_killed_ingest_resumes_without_loss_or_duplicates(
     project: Project, tmp_path: Path
 ) -> None:

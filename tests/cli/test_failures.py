@@ -24,7 +24,7 @@ from flywheel.cli import app
 from flywheel.project import Project
 from flywheel.store import Store
 from flywheel.store._tables import IngestionRun, utcnow
-from tests.ingest.test_native import trace, write_lines
+from tests.helpers.native import trace, write_lines
 
 runner = CliRunner()
 UNREACHABLE = "postgresql+psycopg://u:secret@127.0.0.1:1/x"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -13,9 +12,7 @@ from flywheel.embeddings import Embedder, shared_embedder
 from flywheel.ingest import ingest_paths
 from flywheel.signals import detect_failures
 from flywheel.store import Store
-from tests.clustering._traffic import traffic, write_jsonl
-
-Ingest = Callable[[list[str], int, datetime, str], dict[str, dict[str, str]]]
+from tests.helpers.traffic import Ingest, traffic, write_jsonl
 
 
 @pytest.fixture(scope="session")

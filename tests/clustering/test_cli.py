@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from flywheel.cli import app
 from flywheel.project import Project
-from tests.clustering._traffic import WEEK1, traffic, write_jsonl
+from tests.helpers.traffic import WEEK1, traffic, write_jsonl
 
 runner = CliRunner()
 THREE = ["tool_timeout", "answered_from_memory", "needless_clarification"]

@@ -12,6 +12,8 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from examples.acme_assistant import generate
 from flywheel.clustering import cluster_report, run_clustering
 from flywheel.config import ClusteringConfig, SignalsConfig
@@ -35,6 +37,7 @@ def _patterns(store: Store, truth: dict[str, str]) -> dict[str, str]:
     return patterns
 
 
+@pytest.mark.slow
 def test_demo_patterns_keep_their_ids_over_a_week_of_new_traffic(
     embedder: Embedder, tmp_path: Path
 ) -> None:

@@ -17,11 +17,9 @@ from flywheel.ingest import ingest_paths
 from flywheel.signals import detect_failures
 from flywheel.store import Store
 from flywheel.store._tables import SignatureRow, TraceRow
-from tests.clustering._traffic import COMPANIES, WEEK1, write_jsonl
 from tests.fakes.openai_server import FakeOpenAIServer
-from tests.llm.conftest import ClientFactory, llm_client, openai_server
-
-__all__ = ["llm_client", "openai_server"]
+from tests.helpers.llm import ClientFactory
+from tests.helpers.traffic import COMPANIES, WEEK1, write_jsonl
 
 # The merge of clusters sharing one symptom set is switched off: these traces have the same
 # surface, so only the diagnosis can tell the two patterns apart.

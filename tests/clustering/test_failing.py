@@ -12,8 +12,7 @@ from flywheel.ingest import ingest_paths
 from flywheel.signals import detect_failures
 from flywheel.store import Store
 from flywheel.store._tables import SignatureRow, TraceRow
-from tests.clustering._traffic import WEEK1, traffic, write_jsonl
-from tests.clustering.conftest import Ingest
+from tests.helpers.traffic import WEEK1, Ingest, traffic, write_jsonl
 
 PATTERNS = ["tool_timeout", "needless_clarification"]
 

@@ -10,12 +10,9 @@ from flywheel.config import ClusteringConfig
 from flywheel.errors import UserError
 from flywheel.store import Store
 from flywheel.store._tables import EmbeddingRow
-from tests.clustering._traffic import WEEK1
-from tests.clustering.conftest import Ingest
 from tests.fakes.openai_server import FakeOpenAIServer
-from tests.llm.conftest import ClientFactory, llm_client, openai_server
-
-__all__ = ["llm_client", "openai_server"]
+from tests.helpers.llm import ClientFactory
+from tests.helpers.traffic import WEEK1, Ingest
 
 THREE = ["tool_timeout", "answered_from_memory", "needless_clarification"]
 CONFIG = ClusteringConfig(embedding_model="llm")

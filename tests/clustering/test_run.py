@@ -13,8 +13,7 @@ from flywheel.embeddings import Embedder
 from flywheel.errors import UserError
 from flywheel.store import Store
 from flywheel.store._tables import EmbeddingRow
-from tests.clustering._traffic import WEEK1, WEEK2
-from tests.clustering.conftest import Ingest
+from tests.helpers.traffic import WEEK1, WEEK2, Ingest
 
 THREE = ["tool_timeout", "answered_from_memory", "needless_clarification"]
 

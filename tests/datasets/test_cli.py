@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from flywheel.cli import app
 from flywheel.datasets import Role, current_version, holdout_reads, list_cases
 from flywheel.project import Project
-from tests.datasets._world import load_traffic, ship_fix
+from tests.helpers.world import load_traffic, ship_fix
 
 runner = CliRunner()
 

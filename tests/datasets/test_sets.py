@@ -24,7 +24,7 @@ from flywheel.datasets import (
 from flywheel.datasets._tables import DatasetAuditRow, EvalCaseRow, EvalSetVersionRow
 from flywheel.errors import UserError
 from flywheel.store import Store
-from tests.datasets._world import FAILING, fixed_answer, record_cluster, ship_fix
+from tests.helpers.world import FAILING, fixed_answer, record_cluster, ship_fix
 
 OWNERS = DatasetsConfig(owners=["olivia"])
 

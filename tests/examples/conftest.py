@@ -24,10 +24,3 @@ def config_copy(tmp_path: Path) -> Callable[[str], Path]:
         return target
 
     return make
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    """Replace ``old`` (which must occur) by ``new`` in a configuration file."""
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new))

@@ -9,7 +9,7 @@ import pytest
 
 from examples.acme_assistant import load_config, run
 from flywheel.errors import UserError
-from tests.examples.conftest import edit
+from tests.helpers.files import edit
 
 
 def test_shipped_configuration_loads() -> None:

@@ -14,7 +14,7 @@ from examples.acme_assistant import DEFAULT_CONFIG_DIR, FAILURE_MODES, generate
 from examples.acme_assistant.generate import generate_traffic
 from examples.acme_assistant.runtime import simulation
 from flywheel.trace import Trace
-from tests.examples.conftest import edit
+from tests.helpers.files import edit
 
 TAXONOMY = {
     "prompt_instruction",

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from flywheel.store import Store
-from tests.datasets._world import load_traffic
+from tests.helpers.world import load_traffic
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from flywheel.config import ExportConfig
 from flywheel.datasets import add_case
 from flywheel.export import NothingToExport, card_path, export_dataset, write_jsonl
 from flywheel.store import Store
-from tests.datasets._world import EMAILS, FAILING, LIKED, PHONES, fixed_answer, ship_fix
+from tests.helpers.world import EMAILS, FAILING, LIKED, PHONES, fixed_answer, ship_fix
 
 EXACT_ONLY = ExportConfig(near_duplicate_threshold=1.0)
 
@@ -122,7 +122,7 @@ def test_holdout_traces_are_not_training_data(loaded: Store, tmp_path: Path) -> 
 
 
 def test_nothing_eligible_writes_nothing_and_says_why(store: Store, tmp_path: Path) -> None:
-    from tests.datasets._world import load_traffic
+    from tests.helpers.world import load_traffic
 
     load_traffic(store, tmp_path, FAILING)
     out = tmp_path / "pairs.jsonl"
@@ -167,7 +167,7 @@ def test_an_interrupted_export_leaves_no_partial_file(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_near_duplicates_are_removed_by_embedding_similarity(loaded: Store, tmp_path: Path) -> None:
     from flywheel.embeddings import Embedder
-    from tests.datasets._world import _trace, load_traffic
+    from tests.helpers.world import _trace, load_traffic
 
     near = _trace(
         "good-pricing-near",

@@ -20,7 +20,7 @@ from flywheel.signals import detect_failures
 from flywheel.store import Store
 from flywheel.store._codec import encode_payload
 from flywheel.store._tables import IngestionRun, TraceRow
-from tests.ingest.test_native import trace, write_lines
+from tests.helpers.native import trace, write_lines
 
 PROBE = '{"trace_id":"t1","input":"hi","scores":[{"name":"q","value":"NaN"}]}'
 

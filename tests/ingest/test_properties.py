@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -23,7 +24,7 @@ from flywheel.signals import combine, derive_signals, detect_failures
 from flywheel.store import Store, prepare_trace
 from flywheel.store._codec import decode_payload, decode_trace
 from flywheel.trace import Trace
-from tests.ingest.test_native import trace
+from tests.helpers.native import trace
 
 DATA = Path(__file__).resolve().parents[1] / "formats" / "data"
 
@@ -259,6 +260,7 @@ def _assert_adds_up(counts: Any) -> None:
 
 @settings(max_examples=500, deadline=None)
 @given(TRACES | mutated(trace(1)))
+@pytest.mark.slow
 def test_a_trace_either_is_rejected_or_reads_back_exactly(data: Any) -> None:
     """The model and the write rule: whatever validates and is prepared for storage reads
     back, hashes the same when stored again, and has its signals derived without error."""

@@ -27,7 +27,7 @@ from flywheel.store import Store, TimestampWindow
 from flywheel.store._codec import encode_payload
 from flywheel.store._db import MIGRATIONS
 from flywheel.store._tables import TraceRow
-from tests.ingest.test_native import write_lines
+from tests.helpers.native import write_lines
 from ui._queries import cluster_lines, reference_end, week_overview
 
 FAR_FUTURE = "9999-12-31T23:59:59.999999Z"

@@ -6,7 +6,7 @@ import pytest
 
 from flywheel.llm import BudgetExceeded
 from tests.fakes.openai_server import FakeOpenAIServer
-from tests.llm.conftest import ClientFactory
+from tests.helpers.llm import ClientFactory
 
 
 def ask(n: int) -> list[dict[str, str]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.fakes.openai_server import FakeOpenAIServer
-from tests.llm.conftest import ClientFactory
+from tests.helpers.llm import ClientFactory
 
 MESSAGES = [{"role": "user", "content": "summarise the cluster"}]
 

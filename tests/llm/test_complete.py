@@ -6,7 +6,7 @@ import asyncio
 
 from flywheel.llm import LLMClient
 from tests.fakes.openai_server import FakeOpenAIServer
-from tests.llm.conftest import TEST_API_KEY, ClientFactory
+from tests.helpers.llm import TEST_API_KEY, ClientFactory
 
 
 def test_complete_returns_the_reply_and_sends_the_request(

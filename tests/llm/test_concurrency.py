@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from flywheel.llm import Completion, LLMClient
 from tests.fakes.openai_server import FakeOpenAIServer
-from tests.llm.conftest import ClientFactory
+from tests.helpers.llm import ClientFactory
 
 
 def ask(n: int) -> list[dict[str, str]]:

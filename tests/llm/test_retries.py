@@ -8,7 +8,7 @@ import pytest
 
 from flywheel.llm import ProviderError
 from tests.fakes.openai_server import FakeOpenAIServer
-from tests.llm.conftest import ClientFactory
+from tests.helpers.llm import ClientFactory
 
 MESSAGES = [{"role": "user", "content": "hello"}]
 

@@ -10,7 +10,7 @@ import pytest
 from flywheel.errors import ConfigError
 from flywheel.llm import ProviderError, redact
 from tests.fakes.openai_server import FakeOpenAIServer
-from tests.llm.conftest import TEST_API_KEY, ClientFactory
+from tests.helpers.llm import TEST_API_KEY, ClientFactory
 
 MESSAGES = [{"role": "user", "content": "hello"}]
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from flywheel.llm import MalformedResponse
 from tests.fakes.openai_server import FakeOpenAIServer
-from tests.llm.conftest import ClientFactory
+from tests.helpers.llm import ClientFactory
 
 
 class Verdict(BaseModel):

@@ -79,6 +79,7 @@ def _traces(path: Path, count: int) -> Path:
     return path
 
 
+@pytest.mark.slow  # runs holder processes
 def test_a_second_nightly_or_ingest_exits_with_one_line_while_a_run_holds_the_lock(
     project: Project, tmp_path: Path
 ) -> None:
@@ -101,6 +102,7 @@ def test_a_second_nightly_or_ingest_exits_with_one_line_while_a_run_holds_the_lo
     assert _flywheel(project, "nightly").returncode == 0
 
 
+@pytest.mark.slow  # runs holder processes
 def test_wait_takes_the_lock_when_the_holder_releases_it(project: Project) -> None:
     with _held(project.database_url) as holder, Store.open(project.database_url) as store:
         with pytest.raises(LockHeld), run_lock(store, command="test"):
@@ -114,6 +116,7 @@ def test_wait_takes_the_lock_when_the_holder_releases_it(project: Project) -> No
             assert (row.pid, row.command) == (os.getpid(), "test")
 
 
+@pytest.mark.slow  # runs holder processes
 def test_the_lock_of_a_killed_holder_is_taken_over(project: Project) -> None:
     with _held(project.database_url) as holder, Store.open(project.database_url) as store:
         os.kill(holder.pid, signal.SIGKILL)
@@ -162,6 +165,7 @@ def test_the_lock_is_reentrant_in_one_process(store: Store) -> None:
         assert [r.command for r in conn.execute(select(RunLockRow))] == ["outer"]
 
 
+@pytest.mark.slow  # runs holder processes
 def test_two_ingests_of_one_file_at_once_never_crash(project: Project, tmp_path: Path) -> None:
     data = _traces(tmp_path / "big.jsonl", 3000)
     procs = [

@@ -10,13 +10,13 @@ from typer.testing import CliRunner
 from flywheel.cli._app import app
 from flywheel.project import Project
 from optimizers import InlineExecutor, adopt_or_init_config_repo, optimize
-from tests.optimizers.test_workers import _clusters
+from tests.helpers.optimizers import sample_clusters
 
 
 def test_candidates_list_show_and_reject(project: Project, config_dir: Path) -> None:
     workspace = adopt_or_init_config_repo(project, config_dir)
     with project.open_store() as store:
-        result = optimize(store, workspace, _clusters(), executor=InlineExecutor())
+        result = optimize(store, workspace, sample_clusters(), executor=InlineExecutor())
     runner = CliRunner()
     listed = runner.invoke(app, ["candidates", "--json"])
     assert listed.exit_code == 0, listed.output

@@ -39,7 +39,7 @@ from optimizers import (
     optimize,
 )
 from optimizers._adapter import select_neighbours
-from tests.optimizers.conftest import snapshot
+from tests.helpers.optimizers import snapshot
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 N, SEED = 800, 1
@@ -54,6 +54,10 @@ class World:
     baseline: dict[str, int]
     live_before: dict[str, bytes]
     main_before: str
+
+
+#: Builds the demo world's week of traffic and optimizes every fixable cluster (~10 s).
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

@@ -35,7 +35,7 @@ from optimizers import (
     optimize,
 )
 from tests.fakes.openai_server import FakeOpenAIServer
-from tests.llm.conftest import ClientFactory
+from tests.helpers.llm import ClientFactory
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 demo = importlib.import_module("examples.acme_assistant")

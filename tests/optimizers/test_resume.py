@@ -14,7 +14,7 @@ import pytest
 from flywheel.nightly import NightlyOptions, StageContext
 from optimizers import InlineExecutor, OptimizerStore, optimize
 from optimizers._stage import OptimizeStage
-from tests.optimizers.test_workers import _clusters, _fresh, _outcome
+from tests.helpers.optimizers import fresh_project, outcome, sample_clusters
 
 T = TypeVar("T")
 
@@ -39,15 +39,15 @@ class DiesAfterTheJobs(InlineExecutor):
 def test_a_rerun_after_a_crash_in_optimize_makes_the_same_candidates(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    reference_project, reference_ws = _fresh(tmp_path, "reference", monkeypatch)
+    reference_project, reference_ws = fresh_project(tmp_path, "reference", monkeypatch)
     with reference_project.open_store() as store:
-        optimize(store, reference_ws, _clusters(), executor=InlineExecutor())
-    expected = _outcome(reference_project, reference_ws)
+        optimize(store, reference_ws, sample_clusters(), executor=InlineExecutor())
+    expected = outcome(reference_project, reference_ws)
     assert any(branch for _, _, branch, *_ in expected)
 
-    project, ws = _fresh(tmp_path, "crashed", monkeypatch)
+    project, ws = fresh_project(tmp_path, "crashed", monkeypatch)
     with project.open_store() as store, pytest.raises(Killed):
-        optimize(store, ws, _clusters(), executor=DiesAfterTheJobs())
+        optimize(store, ws, sample_clusters(), executor=DiesAfterTheJobs())
     left = ws.candidate_branches()
     assert left, "the crash should leave branches behind"
     # a kill between `git worktree add -b` and the commit: the branch is still at main
@@ -60,9 +60,9 @@ def test_a_rerun_after_a_crash_in_optimize_makes_the_same_candidates(
         assert OptimizerStore(store).candidates() == []
         # a stray directory in the worktrees folder, as a kill during `worktree add` leaves
         (ws.info.worktrees / "c-0001" / "stray-9").mkdir(parents=True)
-        optimize(store, ws, _clusters(), executor=InlineExecutor())
+        optimize(store, ws, sample_clusters(), executor=InlineExecutor())
 
-    assert _outcome(project, ws) == expected
+    assert outcome(project, ws) == expected
     with project.open_store() as store:
         records = OptimizerStore(store).candidates()
     assert not [r.reason for r in records if "already exists" in r.reason]
@@ -78,21 +78,21 @@ def test_a_rerun_after_a_crash_in_optimize_makes_the_same_candidates(
 def test_a_persons_own_branch_under_flywheel_is_never_cleared(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    project, ws = _fresh(tmp_path, "own", monkeypatch)
+    project, ws = fresh_project(tmp_path, "own", monkeypatch)
     with git.Repo(ws.info.repo) as repo:
         repo.git.branch("flywheel/mine")
     with project.open_store() as store:
-        optimize(store, ws, _clusters(), executor=InlineExecutor())
+        optimize(store, ws, sample_clusters(), executor=InlineExecutor())
     assert "flywheel/mine" in ws.candidate_branches()
 
 
 def test_a_resumed_stage_reports_the_candidates_its_killed_attempt_saved(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    project, ws = _fresh(tmp_path, "saved", monkeypatch)
+    project, ws = fresh_project(tmp_path, "saved", monkeypatch)
     began = datetime.now(UTC)
     with project.open_store() as store:
-        saved = optimize(store, ws, _clusters(), executor=InlineExecutor())
+        saved = optimize(store, ws, sample_clusters(), executor=InlineExecutor())
         # the rerun finds nothing left to do (no triaged cluster waits), as after such a kill
         context = StageContext(
             project=project, store=store, options=NightlyOptions(), run_id=1, run_started_at=began

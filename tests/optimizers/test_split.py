@@ -21,7 +21,7 @@ from optimizers import (
     optimize,
 )
 from replay import validation_set
-from tests.optimizers.conftest import make_trace
+from tests.helpers.optimizers import make_trace
 
 
 def _signatures() -> dict[str, str]:

@@ -10,7 +10,7 @@ from flywheel.trace import Trace
 from optimizers import ConfigChange, OptimizationTask
 from optimizers._evidence import scrub_pii
 from optimizers.strategies import FewShotMining, InstructionRules, RevertChange, RoutingEdits
-from tests.optimizers.conftest import FEWSHOT, ROUTING, SYSTEM_PROMPT, TOOLS, make_trace
+from tests.helpers.optimizers import FEWSHOT, ROUTING, SYSTEM_PROMPT, TOOLS, make_trace
 
 FILES = {
     "prompts/system.md": SYSTEM_PROMPT,

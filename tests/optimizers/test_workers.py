@@ -9,85 +9,23 @@ import git
 import pytest
 
 from flywheel.errors import UserError
-from flywheel.project import Project, init_project
 from flywheel.store import Store
 from optimizers import (
-    ClusterInput,
     ConfigWorkspace,
     InlineExecutor,
     OptimizationTask,
     OptimizeConfig,
     OptimizerStore,
     Proposal,
-    adopt_or_init_config_repo,
     optimize,
     resolve_strategy,
 )
-from tests.optimizers.conftest import make_trace, snapshot, write_config
-
-
-def _clusters() -> list[ClusterInput]:
-    drafts = [
-        make_trace(
-            f"d{i}",
-            f"Draft an email to Dana at Client{i} about the renewal.",
-            "Key points: renewal is due.",
-            route="search",
-            via="rule:drafts",
-        )
-        for i in range(8)
-    ]
-    memory = [
-        make_trace(
-            f"m{i}",
-            f"What has customer {i} been complaining about lately?",
-            "As far as I remember all is fine.",
-            route="direct",
-            via="fallback",
-        )
-        for i in range(8)
-    ]
-    healthy = [
-        make_trace(
-            f"h{i}",
-            f"What has customer {i} been complaining about this month?",
-            "They reported slow imports [TK-1].",
-            route="search",
-            via="exemplar",
-            similarity=0.6,
-            thumbs=1,
-        )
-        for i in range(6)
-    ] + [
-        make_trace(
-            f"g{i}",
-            f"Draft an email to Sam at Client{i} about the renewal.",
-            f"Subject: Renewal\n\nHi Sam,\n\nThe renewal is due {i}.\n\nBest",
-            thumbs=1,
-        )
-        for i in range(4)
-    ]
-    slow = [make_trace(f"s{i}", f"status of service {i}", "timed out") for i in range(5)]
-    return [
-        ClusterInput(
-            cluster_id="C-0001",
-            label="omitted draft",
-            keywords=["draft"],
-            root_cause="prompt_instruction",
-            failing=drafts,
-            neighbours=healthy,
-        ),
-        ClusterInput(
-            cluster_id="C-0002",
-            label="answered from memory",
-            root_cause="routing_decision",
-            failing=memory,
-            neighbours=healthy,
-        ),
-        ClusterInput(
-            cluster_id="C-0003", label="tool timeout", root_cause="latency_infra", failing=slow
-        ),
-    ]
+from tests.helpers.optimizers import (
+    fresh_project,
+    outcome,
+    sample_clusters,
+    snapshot,
+)
 
 
 class Spy:
@@ -126,7 +64,7 @@ class BadYaml:
 def test_validation_traces_never_reach_a_strategy(
     store: Store, workspace: ConfigWorkspace, tmp_path: Path
 ) -> None:
-    clusters = _clusters()[:2]
+    clusters = sample_clusters()[:2]
     result = optimize(
         store, workspace, clusters, strategies=[Spy(tmp_path)], executor=InlineExecutor()
     )
@@ -149,7 +87,7 @@ def test_each_fixable_cluster_gets_candidates_unfixable_gets_a_handoff(
 ) -> None:
     before = snapshot(config_dir)
     main = git.Repo(config_dir).head.commit.hexsha
-    result = optimize(store, workspace, _clusters(), executor=InlineExecutor())
+    result = optimize(store, workspace, sample_clusters(), executor=InlineExecutor())
     by_cluster = {c.cluster_id for c in result.candidates}
     assert by_cluster == {"C-0001", "C-0002"}
     assert [h.cluster_id for h in result.handoffs] == ["C-0003"]
@@ -166,7 +104,7 @@ def test_each_fixable_cluster_gets_candidates_unfixable_gets_a_handoff(
     assert repo.head.commit.hexsha == main
     assert snapshot(config_dir) == before
     # Re-running numbers new candidates after the old ones, and records the hand-off once.
-    again = optimize(store, workspace, _clusters(), executor=InlineExecutor())
+    again = optimize(store, workspace, sample_clusters(), executor=InlineExecutor())
     assert {c.branch for c in again.candidates}.isdisjoint({c.branch for c in result.candidates})
     assert len(OptimizerStore(store).handoffs()) == 1
 
@@ -178,7 +116,7 @@ def test_a_failing_strategy_is_recorded_and_the_others_go_on(
     result = optimize(
         store,
         workspace,
-        _clusters()[:1],
+        sample_clusters()[:1],
         strategies=[Raises(), BadYaml(), Spy(tmp_path)],
         executor=InlineExecutor(),
     )
@@ -193,7 +131,9 @@ def test_a_failing_strategy_is_recorded_and_the_others_go_on(
 
 def test_caps_per_cluster(store: Store, workspace: ConfigWorkspace) -> None:
     config = OptimizeConfig(max_candidates_per_cluster=1)
-    result = optimize(store, workspace, _clusters()[:2], config=config, executor=InlineExecutor())
+    result = optimize(
+        store, workspace, sample_clusters()[:2], config=config, executor=InlineExecutor()
+    )
     assert sorted(c.cluster_id for c in result.candidates) == ["C-0001", "C-0002"]
 
 
@@ -209,42 +149,16 @@ def test_strategy_names_are_resolved_with_clear_errors() -> None:
         resolve_strategy(object())  # type: ignore[arg-type]
 
 
-def _fresh(
-    tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch
-) -> tuple[Project, ConfigWorkspace]:
-    monkeypatch.setenv("FLYWHEEL_DATABASE_URL", f"sqlite:///{tmp_path}/{name}.db")
-    project, _ = init_project(tmp_path / name)
-    config = write_config(tmp_path / f"{name}-config")
-    return project, adopt_or_init_config_repo(project, config)
-
-
-def _outcome(
-    project: Project, ws: ConfigWorkspace
-) -> list[tuple[str, str, str | None, list[str], str, str]]:
-    with project.open_store() as store:
-        records = OptimizerStore(store).candidates()
-    return [
-        (
-            r.cluster_id,
-            r.strategy,
-            r.branch,
-            r.files_changed,
-            r.rationale,
-            ws.diff(r.branch) if r.branch else r.reason,
-        )
-        for r in records
-    ]
-
-
+@pytest.mark.slow
 def test_parallel_workers_make_the_same_candidates_as_a_serial_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    serial_project, serial_ws = _fresh(tmp_path, "serial", monkeypatch)
+    serial_project, serial_ws = fresh_project(tmp_path, "serial", monkeypatch)
     with serial_project.open_store() as store:
-        optimize(store, serial_ws, _clusters(), executor=InlineExecutor())
-    parallel_project, parallel_ws = _fresh(tmp_path, "parallel", monkeypatch)
+        optimize(store, serial_ws, sample_clusters(), executor=InlineExecutor())
+    parallel_project, parallel_ws = fresh_project(tmp_path, "parallel", monkeypatch)
     with parallel_project.open_store() as store:
-        optimize(store, parallel_ws, _clusters(), config=OptimizeConfig(max_workers=2))
-    serial = _outcome(serial_project, serial_ws)
+        optimize(store, parallel_ws, sample_clusters(), config=OptimizeConfig(max_workers=2))
+    serial = outcome(serial_project, serial_ws)
     assert serial
-    assert _outcome(parallel_project, parallel_ws) == serial
+    assert outcome(parallel_project, parallel_ws) == serial

@@ -12,7 +12,7 @@ from flywheel.project import Project
 from optimizers import CandidateFailure, ConfigWorkspace, adopt_or_init_config_repo, open_workspace
 from optimizers._naming import branch_name, commit_message
 from optimizers._workspace import CandidateBranch
-from tests.optimizers.conftest import snapshot, write_config
+from tests.helpers.optimizers import snapshot, write_config
 
 TRAILERS = {
     "Flywheel-Cluster": "C-0001",

@@ -4,45 +4,17 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from examples.acme_assistant import DEFAULT_CONFIG_DIR
-from examples.acme_assistant.generate import GeneratedTrace, generate_traffic
+from examples.acme_assistant.generate import generate_traffic
 from examples.acme_assistant.runtime import simulation
-from replay import CaseSet, blocking_set, regression_set, validation_set
-from tests.llm.conftest import llm_client, openai_server  # noqa: F401  (fixtures)
+from replay import blocking_set, regression_set, validation_set
+from tests.helpers.files import edit
+from tests.helpers.replay import ALWAYS_SEARCH, CLUSTER, ROUTING_FIX, DemoWorld
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-CLUSTER = "C-AFM"
-ROUTING_FIX = (
-    "  - name: accounts\n"
-    '    pattern: "\\\\b(account|product|complain\\\\w*|unhappy|problem|relationship)\\\\b"\n'
-    "    route: search\n"
-    "  - name: news\n"
-)
-ALWAYS_SEARCH = 'rules:\n  - name: always-search\n    pattern: "."\n    route: search\n'
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new))
-
-
-@dataclass(frozen=True)
-class DemoWorld:
-    traffic: list[GeneratedTrace]
-    validation: CaseSet
-    regression: CaseSet
-    blocking: CaseSet
-    baseline: Path
-    routing_fix: Path
-    always_search: Path
-    noop: Path
 
 
 @pytest.fixture(scope="session")

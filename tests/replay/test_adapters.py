@@ -26,7 +26,7 @@ from replay import (
     adapter_from_spec,
     replay_sync,
 )
-from tests.replay.conftest import DemoWorld
+from tests.helpers.replay import DemoWorld
 
 
 @pytest.fixture(scope="module")

@@ -26,8 +26,8 @@ from replay import (
 )
 from replay import _tables as replay_tables
 from replay._cases import build_regression_set, fixed_failures
-from tests.datasets._world import FAILING, load_traffic, ship_fix
-from tests.replay.conftest import CLUSTER, DemoWorld
+from tests.helpers.replay import CLUSTER, DemoWorld
+from tests.helpers.world import FAILING, load_traffic, ship_fix
 
 
 def _trace(i: int, route: str, intent: str, session: str | None = None) -> Trace:

@@ -14,7 +14,7 @@ from flywheel.cli import app
 from flywheel.store import Store
 from flywheel.store._tables import ClusterMemberRow, ClusterRow, ClusterRunRow
 from replay import ReplayStore, Suite, split_cluster
-from tests.replay.conftest import CLUSTER, DemoWorld
+from tests.helpers.replay import CLUSTER, DemoWorld
 
 runner = CliRunner()
 AGENT = "python:tests.replay.agents:demo_run"

@@ -17,8 +17,8 @@ from replay import (
     adhoc_candidate,
     gate_candidate,
 )
+from tests.helpers.replay import CLUSTER, DemoWorld
 from tests.replay.agents import demo_run
-from tests.replay.conftest import CLUSTER, DemoWorld
 
 pytestmark = pytest.mark.slow
 

@@ -33,7 +33,7 @@ from replay import (
     replay_sync,
 )
 from tests.fakes.openai_server import FakeOpenAIServer
-from tests.llm.conftest import ClientFactory
+from tests.helpers.llm import ClientFactory
 
 GATE = GateConfig(bootstrap_resamples=200)
 OPTIONS = HarnessOptions(concurrency=8, timeout_s=10)

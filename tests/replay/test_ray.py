@@ -109,6 +109,7 @@ def _ledger(ledger: Path) -> list[tuple[str, str, int]]:
 
 
 @pytest.mark.slow
+@pytest.mark.ray
 def test_a_replay_on_ray_gives_and_stores_what_a_local_replay_does(
     ray_cluster: RayCluster, tmp_path: Path
 ) -> None:
@@ -145,6 +146,7 @@ def test_a_replay_on_ray_gives_and_stores_what_a_local_replay_does(
 
 
 @pytest.mark.slow
+@pytest.mark.ray
 def test_a_worker_killed_mid_replay_is_retried_and_counted_once(
     ray_cluster: RayCluster, tmp_path: Path
 ) -> None:

@@ -32,9 +32,9 @@ from replay._scorers import (
     retrieved_ids,
 )
 from tests.fakes.openai_server import FakeOpenAIServer
-from tests.llm.conftest import ClientFactory
+from tests.helpers.llm import ClientFactory
+from tests.helpers.replay import DemoWorld
 from tests.replay.agents import demo_run, demo_truth
-from tests.replay.conftest import DemoWorld
 
 
 def _trace(

@@ -11,7 +11,7 @@ from flywheel.config import SignalsConfig
 from flywheel.signals import RouteStats, detect_failures
 from flywheel.store import Store
 from flywheel.trace import SignalKind, Trace
-from tests.signals.conftest import Ingest, record
+from tests.helpers.signals import Ingest, record
 
 
 def routed(trace_id: str, route: str, latency: float, **fields: Any) -> dict[str, Any]:

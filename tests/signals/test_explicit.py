@@ -11,7 +11,7 @@ from flywheel.config import SignalsConfig
 from flywheel.signals import detect_failures
 from flywheel.store import Store
 from flywheel.trace import SignalKind
-from tests.signals.conftest import Ingest, record
+from tests.helpers.signals import Ingest, record
 
 CASES: dict[str, tuple[dict[str, Any], SignalKind, str]] = {
     "thumbs-down": (

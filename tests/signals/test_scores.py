@@ -14,7 +14,7 @@ from flywheel.ingest import ingest_paths
 from flywheel.signals import detect_failures, score_goodness, score_rule
 from flywheel.store import Store
 from flywheel.trace import SignalKind
-from tests.signals.conftest import Ingest, record
+from tests.helpers.signals import Ingest, record
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from flywheel.config import SignalsConfig
 from flywheel.signals import combine, detect_failures
 from flywheel.store import Store
 from flywheel.trace import FailureSignal, SignalKind
-from tests.signals.conftest import Ingest, record
+from tests.helpers.signals import Ingest, record
 
 ERROR_STEP = [{"id": "s1", "type": "tool", "name": "search", "error": "KeyError: 'q'"}]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from flywheel.trace import FailureSignal, SignalKind, Trace
-from tests.triage.conftest import healthy, make_trace
+from tests.helpers.triage import healthy, make_trace
 from triage import (
     Baseline,
     Classification,

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from flywheel.cli import app
 from flywheel.project import Project
-from tests.triage.conftest import add_cluster, healthy, ingest, kind_traces
+from tests.helpers.triage import add_cluster, healthy, ingest, kind_traces
 
 runner = CliRunner()
 

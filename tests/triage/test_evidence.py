@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from flywheel.trace import FailureSignal, SignalKind, Trace
-from tests.triage.conftest import healthy, make_trace
+from tests.helpers.triage import healthy, make_trace
 from triage import Baseline, MemberTrace, gather_evidence
 
 

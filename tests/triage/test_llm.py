@@ -8,8 +8,8 @@ from typing import Any
 
 from flywheel.trace import FailureSignal, SignalKind, Trace
 from tests.fakes.openai_server import FakeOpenAIServer
-from tests.llm.conftest import ClientFactory
-from tests.triage.conftest import healthy, make_trace
+from tests.helpers.llm import ClientFactory
+from tests.helpers.triage import healthy, make_trace
 from triage import Baseline, MemberTrace, TriageAgent
 
 LOW = FailureSignal(kind=SignalKind.low_score, strength=0.6, evidence="low judge score")

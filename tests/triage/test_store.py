@@ -14,7 +14,7 @@ from sqlalchemy import MetaData, select
 from flywheel.errors import UserError
 from flywheel.store import Store
 from flywheel.store._tables import Base
-from tests.triage.conftest import add_cluster, healthy, ingest, kind_traces
+from tests.helpers.triage import add_cluster, healthy, ingest, kind_traces
 from triage import (
     calibrate,
     calibration_pairs,

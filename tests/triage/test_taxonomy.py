@@ -8,7 +8,7 @@ import pytest
 
 from flywheel.errors import ConfigError, UserError
 from flywheel.store import Store
-from tests.triage.conftest import add_cluster, healthy, ingest, kind_traces
+from tests.helpers.triage import add_cluster, healthy, ingest, kind_traces
 from triage import BUILTIN_ROOT_CAUSES, Taxonomy, label_cluster, load_triage_config, prioritise
 
 DESIGN = {

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from flywheel.store import Store
-from tests.ui.conftest import _commit, gated, triaged
+from tests.helpers.ui import commit_files, gated, triaged
 from triage import label_cluster
 from ui import (
     Forbidden,
@@ -109,7 +109,7 @@ def test_a_candidate_gated_on_an_old_main_must_be_re_gated(
     store: Store, config_repo: git.Repo
 ) -> None:
     gated(store, config_repo, "cand-1")
-    moved = _commit(config_repo, {"routing.yaml": "search: always\n"}, "someone else's change")
+    moved = commit_files(config_repo, {"routing.yaml": "search: always\n"}, "someone else's change")
     with pytest.raises(StaleCandidate, match="re-gate it"):
         approve(store, "cand-1", ALICE)
     assert config_repo.heads.main.commit.hexsha == moved

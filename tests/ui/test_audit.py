@@ -196,7 +196,7 @@ def test_ship_commits_carry_the_audit_head_and_verify_checks_it(
     project: Project, config_repo: git.Repo
 ) -> None:
     """The second anchor, in git: every ship names the audit head it followed."""
-    from tests.ui.conftest import gated
+    from tests.helpers.ui import gated
     from ui import Role, User, approve
 
     alice = User(name="alice", role=Role.approver)

@@ -22,9 +22,9 @@ import git
 import pytest
 
 from flywheel.project import Project, init_project
-from tests.ingest.test_native import trace, write_lines
-from tests.ui._app import seed_data_pages
-from tests.ui.conftest import XSS, gated
+from tests.helpers.app import seed_data_pages
+from tests.helpers.native import trace, write_lines
+from tests.helpers.ui import XSS, gated
 from ui._bench import populate
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -33,10 +33,13 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
 HEADINGS = {"Approvals": "Approval queue"}
 PAGES = ["This week", "Clusters", "Traces", "Approvals", "Datasets", "Replay runs", "Exports"]
 
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM.exists() and CHROMEDRIVER.exists()) and os.environ.get("CI") != "true",
-    reason="Debian's chromium and chromedriver are not installed (CI installs them)",
-)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not (CHROMIUM.exists() and CHROMEDRIVER.exists()) and os.environ.get("CI") != "true",
+        reason="Debian's chromium and chromedriver are not installed (CI installs them)",
+    ),
+]
 
 
 def _free_port() -> int:

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from flywheel.cli import app
 from flywheel.errors import UserError
 from flywheel.project import Project
-from tests.ui.conftest import gated
+from tests.helpers.ui import gated
 from ui import Role, StoreQueue, add_user, audit_records, users_path, verify_audit
 from ui._users import (
     PASSWORD_ENV,

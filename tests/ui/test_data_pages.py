@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from flywheel.project import Project
-from tests.ui._app import NIGHTS, _assert_safe, _page, _plain
+from tests.helpers.app import NIGHTS, _assert_safe, _page, _plain
 from ui import Role
 from ui._datasets import case_set_versions
 from ui._exports import exports_dir

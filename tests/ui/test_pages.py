@@ -12,8 +12,8 @@ from streamlit.testing.v1 import AppTest
 
 from flywheel.project import Project, init_project
 from flywheel.store import Store
-from tests.ui._app import APP, _assert_safe, _markdown_texts, _page, _plain
-from tests.ui.conftest import gated
+from tests.helpers.app import APP, _assert_safe, _markdown_texts, _page, _plain
+from tests.helpers.ui import gated
 from ui import (
     Role,
     StoreQueue,
@@ -311,7 +311,7 @@ def test_traces_are_newest_first_by_their_own_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from flywheel.ingest import ingest_paths
-    from tests.ingest.test_native import trace, write_lines
+    from tests.helpers.native import trace, write_lines
     from ui._queries import TraceFilter, search_traces
 
     monkeypatch.delenv("FLYWHEEL_DATABASE_URL", raising=False)

@@ -15,7 +15,7 @@ from flywheel.project import Project, load_project
 from flywheel.store import Store
 from replay import Case, CaseSet, Expectations, GateReport, ReplayStore, Suite
 from replay._family import record_gate_decision
-from tests.ui.conftest import _commit
+from tests.helpers.ui import commit_files
 from ui import (
     Candidate,
     GateSummary,
@@ -83,7 +83,7 @@ def _candidate(
     base = repo.heads.main.commit
     branch = f"flywheel/{cluster}/rules-{candidate_id}"
     repo.create_head(branch, base).checkout()
-    _commit(repo, files, f"candidate {candidate_id}")
+    commit_files(repo, files, f"candidate {candidate_id}")
     repo.heads.main.checkout()
     candidate = Candidate(
         id=candidate_id,
@@ -199,7 +199,7 @@ def test_re_gating_without_an_agent_says_how_to_configure_one(
         _candidate(
             store, config_repo, "A", "C-0001", {"prompts/answer.md": "Search before answering.\n"}
         )
-        _commit(config_repo, {"tools.yaml": "tools: []\n"}, "someone else's change")
+        commit_files(config_repo, {"tools.yaml": "tools: []\n"}, "someone else's change")
         branch = config_repo.heads["flywheel/C-0001/rules-A"].commit.hexsha
         with pytest.raises(Exception, match=r"replay\.agent in flywheel\.toml"):
             approve(store, "A", ALICE, regate=project_regate(project, store))
@@ -244,7 +244,7 @@ def test_the_cli_re_gates_before_approving_too(
 def test_the_approval_page_re_gates_a_stale_candidate_and_sends_a_conflict_to_rework(
     regate_project: Project, config_repo: git.Repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.ui._app import _assert_safe, _page, _plain
+    from tests.helpers.app import _assert_safe, _page, _plain
 
     monkeypatch.setenv("FLYWHEEL_PROJECT", str(regate_project.root))
     with regate_project.open_store() as store:
@@ -334,7 +334,7 @@ def _stale(store: Store, repo: git.Repo, candidate_id: str, severity: str) -> No
         {"prompts/answer.md": "Search before answering.\n"},
         severity,
     )
-    _commit(repo, {"tools.yaml": "tools: []\n"}, "someone else's change")
+    commit_files(repo, {"tools.yaml": "tools: []\n"}, "someone else's change")
 
 
 def test_a_holm_revision_that_fails_a_queued_candidate_sends_it_back_to_the_queue(

@@ -10,8 +10,8 @@ import pytest
 
 from flywheel.ingest import ingest_paths
 from flywheel.project import init_project
-from tests.ingest.test_native import write_lines
-from tests.ui._app import _page, _plain
+from tests.helpers.app import _page, _plain
+from tests.helpers.native import write_lines
 
 
 def test_a_far_future_trace_neither_crashes_nor_moves_the_week(

@@ -1,4 +1,4 @@
-"""Crafted traces of each failure kind, a way to store them as a cluster, and the LLM fixtures."""
+"""The triage tests: crafted traces of each failure kind, and a way to store them as a cluster."""
 
 from __future__ import annotations
 
@@ -15,9 +15,6 @@ from flywheel.ingest import ingest_paths
 from flywheel.signals import detect_failures
 from flywheel.store import Store
 from flywheel.store._tables import ClusterMemberRow, ClusterRow, ClusterRunRow, TraceRow
-from tests.llm.conftest import llm_client, openai_server
-
-__all__ = ["llm_client", "openai_server"]
 
 START = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
 

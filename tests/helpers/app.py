@@ -15,7 +15,7 @@ from flywheel.nightly._runs import begin_stage, end_stage, set_run_status, start
 from flywheel.nightly._tables import NightlyRunRow, NightlyStageRow
 from flywheel.store import Store
 from replay import Case, CaseResult, CaseSet, ConfigRef, Expectations, ReplayStore, Status, Suite
-from tests.ui.conftest import XSS
+from tests.helpers.ui import XSS
 from ui import Role
 
 PAGES = Path(__file__).resolve().parents[2] / "ui" / "pages"

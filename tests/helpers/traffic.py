@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -136,3 +137,7 @@ def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
 
 WEEK1 = datetime(2026, 11, 2, 9, tzinfo=UTC)
 WEEK2 = WEEK1 + timedelta(days=7)
+
+
+#: The clustering tests' `add_traffic` fixture: (patterns, per pattern, week, tag) -> labels.
+Ingest = Callable[[list[str], int, datetime, str], dict[str, dict[str, str]]]
