@@ -20,7 +20,7 @@ from flywheel.detectors import (
 from flywheel.signals import detect_failures
 from flywheel.store import Store
 from flywheel.store._tables import Base
-from tests.signals.conftest import Ingest, record
+from tests.helpers.signals import Ingest, record
 from triage._store import load_members
 
 TIMEOUT_STEP = {"id": "t", "type": "tool", "name": "search_docs", "error": "HTTP 504 timeout"}

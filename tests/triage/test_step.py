@@ -13,7 +13,7 @@ from flywheel.cli import app
 from flywheel.formats.chat import conversation_steps, parse_messages
 from flywheel.project import Project
 from flywheel.trace import FailureSignal, SignalKind, Step, Trace
-from tests.triage.conftest import add_cluster, healthy, ingest, kind_traces
+from tests.helpers.triage import add_cluster, healthy, ingest, kind_traces
 from triage._step import StepRule, failing_step, sample_evenly, step_pattern
 from triage._step_bench import position, run_step_benchmark, same_agent
 

@@ -3,15 +3,15 @@
 Fixed failures come from the core's regression eval set
 (`replay._cases.fixed_failures` reads `regression_cases`); the table meant for them stayed empty.
 
-Revision ID: 0099
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0099"
-down_revision = "0013"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
