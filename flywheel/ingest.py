@@ -23,7 +23,7 @@ from flywheel.formats import (
     get_format,
     sniff_confidence,
 )
-from flywheel.signals import ScoreDirections
+from flywheel.scores import ScoreDirections
 from flywheel.store import IngestCounts, PreparedTrace, Store, TimestampWindow, prepare_trace
 from flywheel.store._tables import utcnow
 from flywheel.trace import RAW_SUFFIX, Trace

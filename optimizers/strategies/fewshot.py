@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from flywheel.signals import score_goodness
+from flywheel.scores import score_goodness
 from flywheel.trace import Trace
 from optimizers._evidence import (
     approx_tokens,

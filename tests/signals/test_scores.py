@@ -11,7 +11,8 @@ from pydantic import ValidationError
 
 from flywheel.config import ScoreRule, SignalsConfig, load_settings
 from flywheel.ingest import ingest_paths
-from flywheel.signals import detect_failures, score_goodness, score_rule
+from flywheel.scores import score_goodness, score_rule
+from flywheel.signals import detect_failures
 from flywheel.store import Store
 from flywheel.trace import SignalKind
 from tests.helpers.signals import Ingest, record
