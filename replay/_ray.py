@@ -29,6 +29,7 @@ import pickle
 import socket
 import tarfile
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -124,6 +125,12 @@ def _reachable(address: str, executor: str) -> None:
         ) from None
 
 
+#: A reachable head whose client server is still starting a driver (seen on a loaded
+#: machine: "Initialization failure from server") is tried again, then reported in one line.
+CONNECT_ATTEMPTS = 3
+CONNECT_BACKOFF_S = 2.0
+
+
 def _connect(ray: ModuleType, executor: str) -> bool:
     """Connect to the cluster the executor names; True when this call made the connection."""
     if ray.is_initialized():
@@ -135,11 +142,18 @@ def _connect(ray: ModuleType, executor: str) -> bool:
     else:
         address = executor if executor.startswith("ray://") else executor.removeprefix("ray:")
         _reachable(address.removeprefix("ray://"), executor)
-    try:
-        ray.init(address=address, **options)
-    except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"cannot connect to Ray ({executor}): {first}") from None
+    for attempt in range(1, CONNECT_ATTEMPTS + 1):
+        try:
+            ray.init(address=address, **options)
+            return True
+        except Exception as exc:
+            # A failed init can leave a half-made connection that breaks every later one.
+            ray.shutdown()
+            if attempt == CONNECT_ATTEMPTS:
+                text = str(exc).strip()
+                first = text.splitlines()[0] if text else type(exc).__name__
+                raise UserError(f"cannot connect to Ray ({executor}): {first}") from None
+            time.sleep(CONNECT_BACKOFF_S * attempt)
     return True
 
 
