@@ -84,6 +84,40 @@ _FEEDBACK_EVENTS = {
     "escalation",
     "reopened",
 }
+#: Words that make an event (by a part of its name, or its attributes' namespace) feedback.
+_FEEDBACK_WORDS = frozenset(
+    {
+        "feedback",
+        "user_feedback",
+        "rating",
+        "rated",
+        "rate",
+        "thumb",
+        "thumbs",
+        "vote",
+        "voted",
+        "reaction",
+        "reaction_added",
+        "annotation",
+        "correction",
+        "corrected",
+        "escalation",
+        "escalated",
+        "reopened",
+        "reask",
+        "complaint",
+    }
+)
+#: The feedback kind an event's name implies, first match wins; any other event keeps its name
+#: as its kind (``escalation``, ``feedback``), which `Feedback` maps to a kind and value.
+_KIND_WORDS: tuple[tuple[str, frozenset[str]], ...] = (
+    ("correction", frozenset({"correction", "corrected"})),
+    ("rating", frozenset({"rating", "rated", "rate"})),
+    ("thumb", frozenset({"thumb", "thumbs", "vote", "voted", "reaction", "reaction_added"})),
+    ("implicit", frozenset({"reask", "reopened", "escalated", "complaint"})),
+)
+_COMMENT_KEYS = frozenset({"comment", "text", "message", "reason", "note", "explanation"})
+_WORD_SPLIT = re.compile(r"[.\s/:-]+")
 _THUMB_WORDS = {"thumb", "thumbs", "like", "user_feedback", "user-feedback", "feedback"}
 _THUMB_LABELS = {
     "up": 1.0,
@@ -495,24 +529,28 @@ def _evaluation_attributes(attrs: dict[str, Any]) -> list[dict[str, Any]]:
     return [found[name] for name in sorted(found)]
 
 
-def _is_feedback_event(name: Any) -> bool:
+def _is_feedback_event(name: Any, attrs: dict[str, Any]) -> bool:
+    """A feedback event: its name, or the namespace of its attributes, is a feedback word
+    (``feedback.submitted`` with ``feedback.value``, ``memo.rated`` with ``rating.value``,
+    ``analyst.reask``, ``slack.reaction_added``...)."""
     if not isinstance(name, str):
         return False
     text = name.strip().lower()
-    return text in _FEEDBACK_EVENTS or text.endswith("feedback")
+    if text in _FEEDBACK_EVENTS or text.endswith("feedback"):
+        return True
+    if set(_WORD_SPLIT.split(text)) & _FEEDBACK_WORDS:
+        return True
+    return any(key.split(".", 1)[0].lower() in _FEEDBACK_WORDS for key in attrs if "." in key)
 
 
 def _event_feedback(name: str, attrs: dict[str, Any]) -> dict[str, Any]:
     """A feedback event as an annotation-like record with ``feedback`` ready for `Feedback`."""
     prefix = f"{name}."
     flat = {(k[len(prefix) :] if k.startswith(prefix) else k): v for k, v in attrs.items()}
-    for short in ("feedback.", "user_feedback."):
-        flat = {(k[len(short) :] if k.startswith(short) else k): v for k, v in flat.items()}
-    kind = flat.get("kind") or flat.get("type")
-    if kind is None:
-        kind = "thumb" if name.lower() in ("thumbs", "thumb") else name
-        kind = "rating" if name.lower() == "rating" else kind
-    value = next((flat[k] for k in ("value", "score", "rating", "thumb") if k in flat), None)
+    flat = {_unprefixed(k): v for k, v in flat.items()}
+    kind = flat.get("kind") or flat.get("type") or _event_kind(name)
+    keys = ("value", "score", "rating", "thumb", "reaction")
+    value = next((flat[k] for k in keys if k in flat), None)
     if isinstance(value, str):
         label = value.strip().lower()
         value = _THUMB_LABELS.get(label, value)
@@ -522,17 +560,34 @@ def _event_feedback(name: str, attrs: dict[str, Any]) -> dict[str, Any]:
             except ValueError:
                 value = None
     record: dict[str, Any] = {"kind": kind, "value": value}
-    for key in ("comment", "text", "message", "reason"):
-        if isinstance(flat.get(key), str):
-            record["comment"] = flat[key]
+    for key, text in flat.items():
+        if isinstance(text, str) and key.rsplit(".", 1)[-1] in _COMMENT_KEYS:
+            record["comment"] = text
             break
     source = flat.get("source") or flat.get("annotator_kind") or flat.get("by")
     if source is not None:
         record["source"] = str(source).lower()
     if isinstance(flat.get("scale"), int | float) and flat["scale"] > 0:
         record["scale"] = flat["scale"]
+    if isinstance(flat.get("reaction"), str):
+        record["reaction"] = flat["reaction"]
     record["event"] = name
     return {"feedback": record}
+
+
+def _unprefixed(key: str) -> str:
+    """``rating.value`` → ``value``: a feedback word as the first part of a key is a namespace."""
+    head, _, rest = key.partition(".")
+    return rest if rest and head.lower() in _FEEDBACK_WORDS else key
+
+
+def _event_kind(name: str) -> str:
+    """The feedback kind an event's name implies (its own name when none does)."""
+    words = set(_WORD_SPLIT.split(name.strip().lower()))
+    for kind, implied_by in _KIND_WORDS:
+        if words & implied_by:
+            return kind
+    return name
 
 
 def _errors(
@@ -557,7 +612,7 @@ def _errors(
             error = ": ".join(str(part) for part in (kind, message) if part) or "exception"
             if attrs.get("exception.stacktrace"):
                 extra["exception.stacktrace"] = attrs["exception.stacktrace"]
-        elif _is_feedback_event(event.get("name")):
+        elif _is_feedback_event(event.get("name"), attrs):
             annotations.append(_event_feedback(str(event["name"]), attrs))
         elif event.get("name") == "gen_ai.evaluation.result":
             annotations.append(

@@ -4,7 +4,9 @@ Strengths (how strongly one signal alone says the trace failed):
 
 - a reviewer's negative verdict of any kind (thumbs down, low rating, complaint, correction)
   is a ``reviewer_label`` at 1.0: reviewers are the ground truth teams calibrate against;
-- a user's thumbs down 0.9, a system's 0.7; implicit negative feedback a producer recorded 0.5;
+- a user's thumbs down 0.9, a system's 0.7; implicit negative feedback a producer recorded 0.5
+  (a value of 0 or below, or, without a value, an event or state that says so: an escalation,
+  a reopened case, changes requested; `flywheel.signals._verdicts`);
 - a user's low rating 0.6 at the low-rating line up to 0.9 at the bottom of the scale;
 - a user's correction 0.8, a written complaint 0.7;
 - a score on the bad side of its threshold (below it where higher is better, above it where
@@ -12,7 +14,7 @@ Strengths (how strongly one signal alone says the trace failed):
   the threshold's distance from zero, so with the default failing threshold a score past its
   line fails the trace on its own;
 - ``reward == 0`` (tau-bench's outcome) is a ``task_failure`` at 1.0;
-- a step error 0.6, a timeout 0.7.
+- a step error 0.6, a timeout 0.7; 0.25 when a later call of the same step succeeded.
 
 Positive thumbs and high ratings (at least 80 % of the scale) become ``positive_feedback``:
 they soften the combined score, and they are what shows a judge disagreeing with users.
@@ -27,6 +29,7 @@ from flywheel.config import SignalsConfig
 from flywheel.scores import score_rule
 from flywheel.signals._complaints import matcher_for
 from flywheel.signals._text import first_line, quote
+from flywheel.signals._verdicts import STATE_FIELDS, Verdict, feedback_verdict
 from flywheel.trace import (
     FailureSignal,
     Feedback,
@@ -34,6 +37,7 @@ from flywheel.trace import (
     FeedbackSource,
     SignalKind,
     Step,
+    StepType,
     Trace,
 )
 
@@ -45,6 +49,7 @@ CORRECTION = 0.8
 COMPLAINT = 0.7
 STEP_ERROR = 0.6
 TIMEOUT = 0.7
+RECOVERED = 0.25
 #: A rating at or above this fraction of its scale is positive feedback.
 HIGH_RATING_FRACTION = 0.8
 #: The score whose zero means the task failed (tau-bench's outcome).
@@ -111,7 +116,7 @@ def _negative_feedback(
     if fb.kind is FeedbackKind.thumb and value is not None and value < 0:
         strength = NEGATIVE_THUMB.get(fb.source, REVIEWER)
         return SignalKind.negative_feedback, strength, f"thumbs down{said}"
-    if fb.kind is FeedbackKind.implicit and value is not None and value < 0:
+    if fb.kind is FeedbackKind.implicit and value is not None and value <= 0:
         return SignalKind.negative_feedback, IMPLICIT_NEGATIVE, f"implicit negative feedback{said}"
     if fb.kind is FeedbackKind.rating and value is not None:
         scale = _scale(fb)
@@ -127,7 +132,28 @@ def _negative_feedback(
         if complaint is not None:
             kind, strength, _ = complaint
             return kind, strength, f"complaint{said}"
+    if value is None and _verdict(fb) == "negative":
+        if fb.kind is FeedbackKind.thumb:
+            strength = NEGATIVE_THUMB.get(fb.source, REVIEWER)
+            return SignalKind.negative_feedback, strength, f"thumbs down{_state(fb)}{said}"
+        if fb.kind is FeedbackKind.implicit:
+            return SignalKind.negative_feedback, IMPLICIT_NEGATIVE, f"implicit negative{said}"
+        return SignalKind.complaint, COMPLAINT, f"{fb.kind.value} marked negative{_state(fb)}{said}"
     return None
+
+
+def _verdict(fb: Feedback) -> Verdict | None:
+    """The verdict of a value-less record: its state fields, and for implicit events (which a
+    system writes in its own words) the comment too; a person's comment goes through the
+    complaint patterns instead."""
+    comment = fb.comment if fb.kind is FeedbackKind.implicit else None
+    return feedback_verdict(comment, fb.model_extra or {})
+
+
+def _state(fb: Feedback) -> str:
+    extra = fb.model_extra or {}
+    states = [f"{name} {extra[name]}" for name in STATE_FIELDS if isinstance(extra.get(name), str)]
+    return f" ({', '.join(states)})" if states else ""
 
 
 def _complaint(
@@ -142,6 +168,8 @@ def _complaint(
 def _positive_strength(fb: Feedback) -> tuple[float, str] | None:
     top = REVIEWER if fb.source is FeedbackSource.reviewer else 0.8
     value = fb.value
+    if value is None and _verdict(fb) == "positive":
+        return IMPLICIT_POSITIVE, f"{fb.kind.value} marked positive{_state(fb)}"
     if value is None or value <= 0:
         return None
     if fb.kind is FeedbackKind.thumb:
@@ -198,29 +226,47 @@ def _score_signal(
 
 
 def _error_signals(steps: list[Step]) -> Iterator[FailureSignal]:
-    """One signal per failing step; a parent that only re-raises its child's error is skipped."""
-    failed = [step for step in steps if step.error]
+    """One signal per failing step; a parent that only re-raises its child's error is skipped.
+
+    An error the agent recovered from (a later step of the same name and type succeeded: a
+    retry, a corrected call) is weak evidence, `RECOVERED` alone does not fail a trace: healthy
+    traffic is full of transient errors that a retry absorbed.
+    """
+    failed = [(position, step) for position, step in enumerate(steps) if step.error]
+    succeeded_after = _last_success(steps)
     child_errors: dict[str, set[str]] = {}
-    for step in failed:
+    for _, step in failed:
         if step.parent_id is not None:
             child_errors.setdefault(step.parent_id, set()).add(first_line(step.error or ""))
-    for step in failed:
+    for position, step in failed:
         line = first_line(step.error or "")
         if line in child_errors.get(step.id, ()):
             continue
         is_timeout = bool(_TIMEOUT.search(step.error or ""))
         error_type = _ERROR_TYPE.search(step.error or "")
         label = step.name or step.id
+        recovered = succeeded_after.get((step.name, step.type), -1) > position
+        strength = RECOVERED if recovered else TIMEOUT if is_timeout else STEP_ERROR
         yield FailureSignal(
             kind=SignalKind.timeout if is_timeout else SignalKind.step_error,
-            strength=TIMEOUT if is_timeout else STEP_ERROR,
+            strength=strength,
             evidence=f"{step.type.value} step '{label}' {'timed out' if is_timeout else 'failed'}"
-            f": {line}",
+            f"{', then succeeded on a later call' if recovered else ''}: {line}",
             step_id=step.id,
             detail={
                 "step_name": step.name,
                 "step_type": step.type.value,
                 "error_type": error_type.group(1) if error_type else None,
                 "error": (step.error or "")[:500],
+                "recovered": recovered,
             },
         )
+
+
+def _last_success(steps: list[Step]) -> dict[tuple[str | None, StepType], int]:
+    """(name, type) → the position of the last step of that name and type without an error."""
+    last: dict[tuple[str | None, StepType], int] = {}
+    for position, step in enumerate(steps):
+        if not step.error and step.name:
+            last[(step.name, step.type)] = position
+    return last

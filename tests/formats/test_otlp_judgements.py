@@ -139,3 +139,82 @@ def test_the_answer_is_the_last_ai_message_of_a_messages_state(
     ingest_paths(store, [path])
 
     assert store.get_trace("t-state").trace.output_text == "It left the depot this morning."
+
+
+def test_feedback_events_are_known_by_their_vocabulary_not_one_name(
+    store: Store, tmp_path: Path
+) -> None:
+    """Events named by a team's own scheme (``feedback.submitted``, ``memo.rated``,
+    ``analyst.reask``, ``slack.reaction_added``) whose name or attribute namespace is a
+    feedback word are feedback, with the value, scale and comment under that namespace."""
+    documents = [
+        _document(
+            "t-submitted",
+            {},
+            [
+                _event(
+                    "feedback.submitted",
+                    **{"feedback.kind": "thumb", "feedback.value": 0, "feedback.source": "analyst"},
+                )
+            ],
+        ),
+        _document(
+            "t-rated",
+            {},
+            [
+                _event(
+                    "memo.rated",
+                    **{"rating.value": 1, "rating.scale": 5, "rating.note": "numbers are off"},
+                )
+            ],
+        ),
+        _document(
+            "t-reask",
+            {},
+            [
+                _event(
+                    "analyst.reask",
+                    **{"reask.text": "again, with the latest data", "reask.seconds_after": 40},
+                )
+            ],
+        ),
+        _document(
+            "t-reaction",
+            {},
+            [_event("slack.reaction_added", reaction="x", **{"reply.text": "not this"})],
+        ),
+        _document("t-praise", {}, [_event("slack.reaction_added", reaction="fire")]),
+        _document("t-other", {}, [_event("cache.refreshed", **{"cache.entries": 3})]),
+    ]
+    path = tmp_path / "spans.jsonl"
+    path.write_text("".join(json.dumps(d) + "\n" for d in documents), encoding="utf-8")
+
+    ingest_paths(store, [path])
+    detect_failures(store, SignalsConfig())
+
+    (thumb,) = store.get_trace("t-submitted").trace.feedback
+    assert (thumb.kind, thumb.value) == (FeedbackKind.thumb, -1.0)
+    (rating,) = store.get_trace("t-rated").trace.feedback
+    assert (rating.kind, rating.value, rating.scale, rating.comment) == (
+        FeedbackKind.rating,
+        1,
+        5,
+        "numbers are off",
+    )
+    (reask,) = store.get_trace("t-reask").trace.feedback
+    assert (reask.kind, reask.comment) == (FeedbackKind.implicit, "again, with the latest data")
+    (reaction,) = store.get_trace("t-reaction").trace.feedback
+    assert reaction.kind is FeedbackKind.thumb
+    failing = {
+        t: store.get_trace(t).failing
+        for t in ("t-submitted", "t-rated", "t-reask", "t-reaction", "t-praise", "t-other")
+    }
+    assert failing == {
+        "t-submitted": True,
+        "t-rated": True,
+        "t-reask": True,
+        "t-reaction": True,
+        "t-praise": False,
+        "t-other": False,
+    }
+    assert store.get_trace("t-other").trace.feedback == []

@@ -193,3 +193,93 @@ def test_complaint_comments(
     detect_failures(store, SignalsConfig(complaint_phrases=extra))
     kinds = [s.kind for s in store.signals_of(pks["c"])]
     assert kinds == ([SignalKind.complaint] if complaint else [])
+
+
+@pytest.mark.parametrize(
+    ("feedback", "kind", "failing"),
+    [
+        # A support desk's implicit events, in its own words, with no value.
+        (
+            {"kind": "implicit", "source": "system", "comment": "case reopened by customer"},
+            SignalKind.negative_feedback,
+            True,
+        ),
+        (
+            {"kind": "implicit", "source": "system", "comment": "repeat contact within 48h"},
+            SignalKind.negative_feedback,
+            True,
+        ),
+        (
+            {"kind": "implicit", "value": 0, "event": "ticket.reopened"},
+            SignalKind.negative_feedback,
+            True,
+        ),
+        # A code review's state: changes requested is a reviewer's verdict, whatever the words.
+        (
+            {
+                "kind": "comment",
+                "source": "reviewer",
+                "review_state": "changes_requested",
+                "comment": "The module you edited is dead code.",
+            },
+            SignalKind.reviewer_label,
+            True,
+        ),
+        ({"kind": "thumb", "reaction": "x"}, SignalKind.negative_feedback, True),
+        (
+            {"kind": "implicit", "source": "reviewer", "event": "pr_review.approved"},
+            SignalKind.positive_feedback,
+            False,
+        ),
+        ({"kind": "implicit", "comment": "not approved yet"}, None, False),
+        (
+            {
+                "kind": "comment",
+                "source": "reviewer",
+                "review_state": "commented",
+                "comment": "Can you squash before merge?",
+            },
+            None,
+            False,
+        ),
+    ],
+)
+def test_value_less_feedback_is_read_from_its_event_state_and_words(
+    store: Store, ingest: Ingest, feedback: dict[str, Any], kind: SignalKind | None, failing: bool
+) -> None:
+    pks = ingest([record("f", feedback=[feedback])])
+    detect_failures(store, SignalsConfig())
+    assert [s.kind for s in store.signals_of(pks["f"])] == ([kind] if kind else [])
+    assert store.get_trace("f").failing is failing
+
+
+def test_an_error_a_retry_recovered_from_does_not_fail_a_trace_alone(
+    store: Store, ingest: Ingest
+) -> None:
+    flaky = {"type": "tool", "name": "crm.lookup"}
+    pks = ingest(
+        [
+            record(
+                "recovered",
+                steps=[
+                    {"id": "a", **flaky, "error": "503 Service Unavailable"},
+                    {"id": "b", **flaky},
+                ],
+            ),
+            record(
+                "failed-again",
+                steps=[
+                    {"id": "a", **flaky},
+                    {"id": "b", **flaky, "error": "503 Service Unavailable"},
+                ],
+            ),
+        ]
+    )
+    detect_failures(store, SignalsConfig())
+    (recovered,) = store.signals_of(pks["recovered"])
+    assert recovered.detail["recovered"] is True
+    assert "then succeeded on a later call" in recovered.evidence
+    assert store.get_trace("recovered").failing is False
+    (failed,) = store.signals_of(pks["failed-again"])
+    assert failed.strength > recovered.strength
+    assert store.get_trace("failed-again").failing is True

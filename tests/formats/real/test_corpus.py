@@ -546,7 +546,7 @@ EXPECTED: dict[str, Expected] = {
                 steps="other other llm other llm tool<4 llm tool<6 llm other llm tool<10 llm tool<12 llm other llm tool<16 llm other llm tool<20 llm tool<22 llm tool<24 llm other llm tool<28 llm other llm tool<32 llm other",
                 errors=1,
                 scores=[("reward", 1.0)],
-                failing=True,
+                failing=False,  # the one tool error was retried successfully; reward 1
                 answer="The booking for Ivan Smith has been succ",
             ),
             "airline-task0-trial0": Trace(
