@@ -5,7 +5,7 @@ A world is a folder holding ``generate.py``, a standalone script with one comman
 ``traces.otlp.jsonl``) and ``DIR/labels.json`` (``{trace_id: {"failure_mode", "root_cause",
 ...}}`` for every failing trace). Worlds are run as separate processes, so the core never
 imports the code that wrote them; every world except the demo (``acme``) was written blind
-from the brief beside it.
+from the brief beside it. A world is held out until a rule is developed on it (``SEEN``).
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ from flywheel.errors import UserError
 
 #: The world whose failure modes the detectors were written against: reported, never held out.
 DEMO_WORLD = "acme"
+#: A file in a world's folder saying when its traces were first used to develop a rule; from
+#: then on the world is reported but no longer counted as held out.
+SEEN_MARKER = "SEEN"
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,9 @@ class World:
 
     @property
     def held_out(self) -> bool:
-        return self.name != DEMO_WORLD
+        """Whether no rule was tuned on this world: not the demo, and no ``SEEN`` file (which
+        says when the world was first used to develop a rule)."""
+        return self.name != DEMO_WORLD and not (self.folder / SEEN_MARKER).is_file()
 
     def generate(self, out: Path, *, n: int, seed: int) -> tuple[list[Path], Path]:
         """Write the world's traces into ``out``; return the trace files and labels.json."""
