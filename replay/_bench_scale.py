@@ -60,7 +60,7 @@ def run_scale_benchmark(
     log: Callable[[str], None] = lambda _msg: None,
 ) -> dict[str, Any]:
     """Medians of ``runs`` replays of ``cases`` cases per setting; see the module docstring."""
-    from replay._ray import ray_session
+    from flywheel.compute import ray_session
 
     agent_fn = partial(fixed_latency_agent, latency_s=latency_ms / 1000)
     c = concurrency
