@@ -103,33 +103,26 @@ def map_batches(
     *,
     compute: ComputeConfig,
     batch_size: int,
-    setup: Callable[[], Any] | None = None,
 ) -> list[Result]:
     """``fn`` over ``items`` in batches of ``batch_size``, as Ray tasks, results in order.
 
-    ``fn`` and ``setup`` must be importable module-level functions (they are sent by
-    reference). ``setup`` runs once per worker process before its first batch (load a model
-    there; ``fn`` finds it in its own module's cache). A task lost with its worker is run
-    again by Ray, up to ``[compute] max_retries`` times: a batch is a pure function of its
-    items, so a rerun gives the same result.
+    ``fn`` should be a module-level function (or a `functools.partial` of one), so that it
+    travels by reference and its module's globals live on in the worker process between
+    tasks: load a model there once, in a cache of that module. A task lost with its worker
+    is run again by Ray, up to ``[compute] max_retries`` times: a batch is a pure function of
+    its items, so a rerun gives the same result.
     """
     if not items:
         return []
     with ray_session(compute.executor) as ray:
         task = ray.remote(_run_batch).options(num_cpus=1, max_retries=compute.max_retries)
         batches = [list(items[i : i + batch_size]) for i in range(0, len(items), batch_size)]
-        refs = [task.remote(fn, setup, batch) for batch in batches]
+        refs = [task.remote(fn, batch) for batch in batches]
         results: list[Result] = []
         for part in ray.get(refs):
             results.extend(part)
     return results
 
 
-def _run_batch(
-    fn: Callable[[Sequence[Item]], list[Result]],
-    setup: Callable[[], Any] | None,
-    batch: Sequence[Item],
-) -> list[Result]:
-    if setup is not None:
-        setup()
+def _run_batch(fn: Callable[[Sequence[Item]], list[Result]], batch: Sequence[Item]) -> list[Result]:
     return fn(batch)

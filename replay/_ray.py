@@ -79,11 +79,11 @@ class _AgentWorker:
         """Start the cases; ``packed`` maps each config key to its tar (a Ray object, fetched
         only by a worker that has not unpacked that key yet)."""
         for case_id, inputs, key, commit in cases:
-            if case_id in self.cancelled:  # the cancel overtook the case
-                self.cancelled.discard(case_id)
-                continue
             if key not in self.directories:
                 self._unpack(key, await packed[key])
+            if case_id in self.cancelled:  # the cancel overtook the case (or the unpacking)
+                self.cancelled.discard(case_id)
+                continue
             config = ConfigRef(directory=self.directories[key], commit=commit)
             self.running[case_id] = asyncio.create_task(self._run(case_id, inputs, config))
 
