@@ -53,6 +53,10 @@ from replay._models import ConfigRef
 #: Seconds to wait for the workers to start and load the agent.
 _READY_TIMEOUT_S = 120.0
 
+#: Seconds before a case is sent again to the only worker, which died under it (times the
+#: case's losses so far): a call to an actor that Ray is still restarting fails at once.
+_RESEND_WAIT_S = 1.0
+
 #: One case as sent to a worker: (id, inputs, config key, commit).
 _Sent = tuple[int, dict[str, Any], str, str | None]
 #: One answer: (id, "trace" | "raised", the trace or the exception).
@@ -297,6 +301,8 @@ class RayAdapter:
                 continue
             self._queued[index] = []
             sent = [(c.case_id, c.inputs, c.key, c.commit) for c in queued if not c.answer.done()]
+            if not sent:  # all cancelled before they left
+                continue
             packed = {c.key: c.packed for c in queued}
             life = self._lives[index]
             submitted = self._actors[index].submit.remote(sent, packed)
@@ -321,6 +327,9 @@ class RayAdapter:
                         continue  # cancelled, or answered by another worker after a loss
                     self._forget(case)
                     case.answer.set_result((kind, value))
+                if answers:  # the harness sends its next cases first, then this collects
+                    await asyncio.sleep(0)  # (their callers wake)
+                    await asyncio.sleep(0)  # (their batch is flushed)
         finally:
             self._collecting[index] = None
 
@@ -345,8 +354,16 @@ class RayAdapter:
                         f"{case.reasons[-1]}"
                     )
                 )
-            else:
+            elif len(self._actors) > 1:
                 self._send(case, avoid=index)
+            else:  # the only worker: give Ray time to restart it (a call now would fail)
+                asyncio.get_running_loop().call_later(
+                    _RESEND_WAIT_S * case.lost, self._resend, case, index
+                )
+
+    def _resend(self, case: _Case, avoid: int) -> None:
+        if not case.answer.done() and case.case_id in self._cases:
+            self._send(case, avoid=avoid)
 
     def _not_started(self, index: int, life: int, cases: list[_Case], exc: Exception) -> None:
         if isinstance(exc, self._lost):
