@@ -111,8 +111,9 @@ def test_a_replay_on_ray_gives_and_stores_what_a_local_replay_does(
 
 @pytest.mark.slow
 @pytest.mark.ray
+@pytest.mark.parametrize("workers", [2, 1], ids=["to-the-other-worker", "to-the-restarted-one"])
 def test_a_worker_killed_mid_replay_is_retried_and_counted_once(
-    ray_cluster: RayCluster, tmp_path: Path
+    ray_cluster: RayCluster, tmp_path: Path, workers: int
 ) -> None:
     ledger = tmp_path / "ledger.txt"
     ledger.touch()
@@ -121,7 +122,7 @@ def test_a_worker_killed_mid_replay_is_retried_and_counted_once(
     store = ReplayStore(Store.open(f"sqlite:///{tmp_path / 'kill.db'}"))
     agent = with_executor(
         PythonAdapter("tests.replay.agents:ledger_agent"),
-        ComputeConfig(executor=f"ray:{ray_cluster.gcs}", workers=2),
+        ComputeConfig(executor=f"ray:{ray_cluster.gcs}", workers=workers),
         concurrency=8,
     )
     victim = agent.pids[0]  # type: ignore[attr-defined]
