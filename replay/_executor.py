@@ -2,7 +2,8 @@
 
 An executor wraps the agent adapter, so the harness is the same wherever a case runs: it keeps
 the cache, the concurrency limit, the per-case timeout, scoring and the store, and only the
-agent's calls travel. Ray is imported only when a Ray executor is asked for (`replay._ray`).
+agent's calls travel. Ray is imported only when a Ray executor is asked for (by
+`flywheel.compute`, for `replay._ray`).
 """
 
 from __future__ import annotations

@@ -380,6 +380,9 @@ def bench_scale(
     concurrency: int = typer.Option(16, "--concurrency", min=1, help="Cases in flight, for all."),
     cases: int = typer.Option(600, "--cases", min=10, help="Cases per replay."),
     runs: int = typer.Option(3, "--runs", min=1, help="Replays per setting (medians reported)."),
+    embed_texts: int = typer.Option(
+        0, "--embed-texts", min=0, help="Also embed this many texts locally and on Ray."
+    ),
     json_out: bool = JsonOption,
 ) -> None:
     """Replay cases/s: the local executor vs Ray with 1 and 2 workers, same concurrency."""
@@ -394,6 +397,7 @@ def bench_scale(
         concurrency=concurrency,
         cases=cases,
         runs=runs,
+        embed_texts=embed_texts,
         log=log,
     )
     if json_out:

@@ -55,6 +55,7 @@ def cluster(
             full=full,
             log=log,
             llm=llm,
+            compute=proj.settings.compute,
         )
     finally:
         llm.close()

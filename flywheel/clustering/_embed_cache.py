@@ -17,6 +17,7 @@ from flywheel.store import Store
 from flywheel.store._tables import EmbeddingRow
 
 if TYPE_CHECKING:
+    from flywheel.config import ComputeConfig
     from flywheel.llm import LLMClient
 
 _CHUNK = 500
@@ -51,13 +52,19 @@ class EmbedStats:
 LLM_MODEL = "llm"
 
 
-def make_embedder(model: str, llm: LLMClient | None = None) -> TextEmbedder:
+def make_embedder(
+    model: str, llm: LLMClient | None = None, *, compute: ComputeConfig | None = None
+) -> TextEmbedder:
     """The offline MiniLM for the default name, the ``[llm]`` embedding model for ``"llm"``,
-    else a sentence-transformers name or path."""
-    if model == DEFAULT_MODEL:
+    else a sentence-transformers name or path. With a Ray ``compute`` executor, a
+    sentence-transformers model embeds on the cluster (the LLM one calls its provider)."""
+    ray = compute is not None and compute.executor != "local"
+    if model == DEFAULT_MODEL and not ray:
         from flywheel.embeddings import shared_embedder
 
         return shared_embedder()
+    if model == DEFAULT_MODEL:
+        return Embedder(compute=compute)
     if model == LLM_MODEL:
         if llm is None or not llm.is_configured("embedding"):
             raise UserError(
@@ -66,7 +73,7 @@ def make_embedder(model: str, llm: LLMClient | None = None) -> TextEmbedder:
                 "or name a sentence-transformers model"
             )
         return LLMEmbedder(llm)
-    return Embedder(model_path=model, model_name=model)
+    return Embedder(model_path=model, model_name=model, compute=compute)
 
 
 def embed_cached(

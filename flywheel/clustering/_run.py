@@ -34,7 +34,7 @@ from flywheel.clustering._labels import (
     medoids,
     name_prompt,
 )
-from flywheel.config import ClusteringConfig
+from flywheel.config import ClusteringConfig, ComputeConfig
 from flywheel.embeddings import TextEmbedder
 from flywheel.llm import LLMClient
 from flywheel.store import Store
@@ -111,15 +111,17 @@ def run_clustering(
     embedder: TextEmbedder | None = None,
     llm: LLMClient | None = None,
     log: Log | None = None,
+    compute: ComputeConfig | None = None,
 ) -> RunResult:
     """Cluster the store's failing traces: full when asked or due, else incrementally.
 
     With ``llm``, each new or changed cluster gets an LLM-written name and description when
     its ``naming`` stage has a model, ``clustering.embedding_model = "llm"`` embeds through
     its ``embedding`` stage, and the ``diagnosis`` signature part is written by its
-    ``diagnosis`` stage (required then).
+    ``diagnosis`` stage (required then). With a Ray ``compute`` executor (``[compute]``), the
+    sentence embeddings run as Ray tasks; the vectors and their cache are the same.
     """
-    embedder = embedder or make_embedder(config.embedding_model, llm)
+    embedder = embedder or make_embedder(config.embedding_model, llm, compute=compute)
     last_full = _last_full_run(store)
     due = last_full is None or utcnow() - last_full > timedelta(days=config.full_every_days)
     if full or due or not _has_clusters(store):

@@ -143,7 +143,9 @@ class ClusterStage:
         before = _sizes(store)
         llm = context.project.llm_client("cluster")
         try:
-            result = run_clustering(store, config, llm=llm, log=context.log)
+            result = run_clustering(
+                store, config, llm=llm, log=context.log, compute=settings.compute
+            )
         finally:
             llm.close()
         after = _sizes(store)

@@ -9,14 +9,12 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -39,50 +37,16 @@ from replay import (
     replay_sync,
     with_executor,
 )
+from tests.helpers.ray_cluster import REPO, RayCluster, free_port, ray_cluster_on_loopback
 
-REPO = Path(__file__).resolve().parents[2]
-RAY = Path(sys.executable).parent / "ray"
 AGENT = "python:tests.replay.agents:ledger_agent"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@dataclass(frozen=True)
-class RayCluster:
-    gcs: str  # host:port of the head's GCS (a driver on a machine of the cluster)
-    client: str  # host:port of Ray Client (a driver outside the cluster)
 
 
 @pytest.fixture(scope="module")
 def ray_cluster() -> Iterator[RayCluster]:
     pytest.importorskip("ray")
-    env = {**os.environ, "PYTHONPATH": str(REPO), "RAY_AUTH_MODE": "disabled"}
-    # Ray Client starts a server process per driver and waits 30 s for it: too short on a
-    # loaded 2-core CI machine.
-    env["RAY_CLIENT_SERVER_CHECK_CHANNEL_TIMEOUT_S"] = "180"
-    gcs, client = _free_port(), _free_port()
-    common = ["--node-ip-address", "127.0.0.1", "--num-cpus", "1", "--disable-usage-stats"]
-    common += ["--object-store-memory", str(100 * 2**20)]
-    head = [str(RAY), "start", "--head", "--port", str(gcs), "--include-dashboard=false"]
-    head += ["--ray-client-server-port", str(client), *common]
-    worker = [str(RAY), "start", "--address", f"127.0.0.1:{gcs}", *common]
-    saved = os.environ.get("RAY_AUTH_MODE")
-    os.environ["RAY_AUTH_MODE"] = "disabled"
-    try:
-        subprocess.run(head, env=env, check=True, capture_output=True, timeout=120)
-        subprocess.run(worker, env=env, check=True, capture_output=True, timeout=120)
-        yield RayCluster(gcs=f"127.0.0.1:{gcs}", client=f"127.0.0.1:{client}")
-    finally:
-        subprocess.run([str(RAY), "stop"], check=False, env=env, capture_output=True, timeout=120)
-        if saved is None:
-            os.environ.pop("RAY_AUTH_MODE", None)
-        else:
-            os.environ["RAY_AUTH_MODE"] = saved
+    with ray_cluster_on_loopback() as cluster:
+        yield cluster
 
 
 def _config(tmp_path: Path) -> ConfigRef:
@@ -147,8 +111,9 @@ def test_a_replay_on_ray_gives_and_stores_what_a_local_replay_does(
 
 @pytest.mark.slow
 @pytest.mark.ray
+@pytest.mark.parametrize("workers", [2, 1], ids=["to-the-other-worker", "to-the-restarted-one"])
 def test_a_worker_killed_mid_replay_is_retried_and_counted_once(
-    ray_cluster: RayCluster, tmp_path: Path
+    ray_cluster: RayCluster, tmp_path: Path, workers: int
 ) -> None:
     ledger = tmp_path / "ledger.txt"
     ledger.touch()
@@ -157,7 +122,7 @@ def test_a_worker_killed_mid_replay_is_retried_and_counted_once(
     store = ReplayStore(Store.open(f"sqlite:///{tmp_path / 'kill.db'}"))
     agent = with_executor(
         PythonAdapter("tests.replay.agents:ledger_agent"),
-        ComputeConfig(executor=f"ray:{ray_cluster.gcs}", workers=2),
+        ComputeConfig(executor=f"ray:{ray_cluster.gcs}", workers=workers),
         concurrency=8,
     )
     victim = agent.pids[0]  # type: ignore[attr-defined]
@@ -211,9 +176,48 @@ def test_a_worker_killed_mid_replay_is_retried_and_counted_once(
     assert len(stored) == n
 
 
+@pytest.mark.slow
+@pytest.mark.ray
+def test_cases_sent_together_answer_apart_and_the_workers_outlive_an_event_loop(
+    ray_cluster: RayCluster, tmp_path: Path
+) -> None:
+    # The cases a replay starts together travel to a worker in one batch; each answer must
+    # still come back when its own case finishes, not when the slowest of its batch does.
+    ledger = tmp_path / "ledger.txt"
+    sleeps = [5.0] + [0.05] * 11
+    inputs = [
+        {"input": f"c{i}", "ledger": str(ledger), "sleep_s": sleep}
+        for i, sleep in enumerate(sleeps)
+    ]
+    cases = CaseSet(
+        name="mixed",
+        suite=Suite.regression,
+        cases=tuple(Case(case_id=f"c{i}", inputs=inputs[i]) for i in range(len(sleeps))),
+    )
+    agent = with_executor(
+        PythonAdapter("tests.replay.agents:ledger_agent"),
+        ComputeConfig(executor=f"ray:{ray_cluster.gcs}", workers=1),
+        concurrency=4,
+    )
+    config, options = _config(tmp_path), HarnessOptions(concurrency=4)
+    try:
+        # Two event loops in turn (as `flywheel bench scale` and a gate's replays do): the
+        # first loop's waiting collect must not swallow the second loop's answers.
+        first = asyncio.run(replay_case_set(cases, config, agent, options=options))
+        second = asyncio.run(replay_case_set(cases, config, agent, options=options))
+    finally:
+        asyncio.run(agent.aclose())
+    for outcome in (first, second):
+        assert outcome.ran == len(sleeps)
+        assert outcome.errors == 0
+        slow, *fast = outcome.results
+        assert slow.duration_s >= 5.0
+        assert max(r.duration_s for r in fast) < 2.5, [r.duration_s for r in fast]
+
+
 def test_the_head_unreachable_at_start_is_a_one_line_error(tmp_path: Path) -> None:
     pytest.importorskip("ray")
-    port = _free_port()
+    port = free_port()
     began = time.monotonic()
     with pytest.raises(UserError) as caught:
         with_executor(
@@ -277,7 +281,7 @@ def test_the_cli_says_in_one_line_that_the_head_is_unreachable(
     assert runner.invoke(app, ["init", str(root), "--json"]).exit_code == 0
     monkeypatch.setenv("FLYWHEEL_PROJECT", str(root))
     config = str(_config(tmp_path).directory)
-    port = _free_port()
+    port = free_port()
     result = runner.invoke(
         app,
         ["replay", "--config", config, "--baseline-config", config, "--agent", AGENT],
