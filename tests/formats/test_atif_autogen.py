@@ -9,6 +9,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from typer.testing import CliRunner
+
+from flywheel.cli import app
 from flywheel.config import SignalsConfig
 from flywheel.formats import TraceSource, detect
 from flywheel.ingest import ingest_paths
@@ -151,3 +154,11 @@ def test_each_reader_is_chosen_for_its_own_file_and_refuses_the_others(store: St
 
     assert (counts.stored, counts.quarantined) == (0, 1)
     assert "does not look like atif: it looks like autogen" in counts.errors[0]["reason"]
+
+
+def test_ingest_help_names_every_format_a_user_can_force() -> None:
+    result = CliRunner().invoke(app, ["ingest", "--help"], env={"COLUMNS": "400"})
+
+    assert result.exit_code == 0
+    for name in ("atif", "autogen", "phoenix", "openai-agents", "tau2", "native"):
+        assert name in result.output
