@@ -9,6 +9,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from flywheel.cli._common import JsonOption, console, err_console, open_store, print_json, project
+from flywheel.formats import format_names
 from flywheel.ingest import SkippedPath, expand_paths, ingest_paths, window_of
 from flywheel.signals import detect_failures
 from flywheel.store import run_lock
@@ -17,7 +18,10 @@ from flywheel.store import run_lock
 def ingest(
     paths: list[Path] = typer.Argument(..., help="Trace files or folders (.gz accepted)."),
     format: str = typer.Option(
-        "auto", "--format", "-f", help="auto|native|otlp|langsmith|langfuse|chat|taubench"
+        "auto",
+        "--format",
+        "-f",
+        help="auto (detect each file's format), or one of: " + ", ".join(format_names()),
     ),
     source: str | None = typer.Option(
         None,

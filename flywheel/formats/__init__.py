@@ -11,6 +11,8 @@ from flywheel.formats._registry import (
     sniff_confidence,
 )
 from flywheel.formats._source import Parsed, Record, Rejected, TraceSource
+from flywheel.formats.atif import AtifFormat
+from flywheel.formats.autogen import AutoGenFormat
 from flywheel.formats.chat import ChatFormat
 from flywheel.formats.inspect_ai import InspectFormat
 from flywheel.formats.langfuse import LangfuseFormat
@@ -33,6 +35,8 @@ register_format(SweAgentFormat())
 register_format(InspectFormat())
 register_format(OpenHandsFormat())
 register_format(OpenAIAgentsFormat())
+register_format(AtifFormat())
+register_format(AutoGenFormat())
 register_format(Tau2Format())
 register_format(TauBenchFormat())  # tau-bench runs are chats too: before chat
 register_format(ChatFormat())

@@ -669,6 +669,110 @@ EXPECTED: dict[str, Expected] = {
             ),
         },
     ),
+    "phoenix/pxi_turn_trace.json": Expected(
+        "phoenix",
+        read=1,
+        quarantined=0,
+        traces={
+            "fixture-trace-1": Trace(
+                steps="agent llm<0 tool<0 llm<0 tool<0 llm<0 tool<0 llm<0 tool<0 llm<0 tool<0 llm<0 tool<0 llm<0 tool<0 llm<0 tool<0 llm<0",
+                models=["claude-fable-5"],
+                tokens=312117,
+                errors=1,
+                failing=True,
+                answer="Done! I created the dataset [`golden_exa",
+            ),
+        },
+    ),
+    "phoenix/pxi_turn_subagent_trace.json": Expected(
+        "phoenix",
+        read=1,
+        quarantined=0,
+        traces={
+            "fixture-subagent-trace": Trace(
+                steps="agent llm<0 tool<0 agent<2 llm<3 tool<3 llm<3 tool<3 tool<3 tool<3 llm<3 tool<3 llm<3 tool<3 llm<3 tool<3 llm<3 tool<3 llm<3 tool<3 llm<3 tool<3 llm<3 tool<3 llm<3 tool<3 llm<3 tool<3 llm<3 tool<3 llm<3 tool<3 llm<3 tool<3 llm<3 tool<3 llm<3 llm<0",
+                models=["claude-fable-5"],
+                tokens=18,
+                answer="The delegated analysis is complete.",
+            ),
+        },
+    ),
+    "harbor-atif/harbor_openhands.json": Expected(
+        "atif",
+        read=1,
+        quarantined=0,
+        traces={
+            "harbor-openhands-hello-world": Trace(
+                steps="other other other other llm tool<4 llm tool<6",
+                tokens=300,
+                answer="All done! What's next on the agenda?",
+            ),
+        },
+    ),
+    "harbor-atif/harbor_terminus2_invalid_json.json": Expected(
+        "atif",
+        read=1,
+        quarantined=0,
+        traces={
+            "harbor-terminus2-invalid-json": Trace(
+                steps="other llm other<1 llm tool<3 llm tool<5 llm tool<7",
+                models=["gpt-4o"],
+                tokens=2617,
+                answer="Analysis: Task already completed.\nPlan: ",
+            ),
+        },
+    ),
+    "harbor-atif/harbor_terminus2_summarization.json": Expected(
+        "atif",
+        read=1,
+        quarantined=0,
+        traces={
+            # final_metrics (8,832 tokens) also counts the summarisation subagents' calls,
+            # which live in their own trajectories; the steps here used 7,192.
+            "harbor-terminus2-summarization": Trace(
+                steps="other llm tool<1 llm tool<3 llm tool<5 other other<7 other llm tool<10 llm tool<12 llm tool<14 llm tool<16",
+                models=["gpt-4o"],
+                tokens=7192,
+                answer="Analysis: Yes, confirming task completio",
+            ),
+        },
+    ),
+    "harbor-atif/harbor_terminus2_timeout.json": Expected(
+        "atif",
+        read=1,
+        quarantined=0,
+        traces={
+            "harbor-terminus2-timeout": Trace(
+                steps="other llm tool<1 llm tool<3 llm tool<5",
+                models=["gpt-4o"],
+                tokens=997,
+                answer="Analysis: Continue working on the task.\n",
+            ),
+        },
+    ),
+    "autogen/history-wile_e_coyote_1.json": Expected(
+        "autogen",
+        read=1,
+        quarantined=0,
+        traces={
+            "history-wile_e_coyote_1": Trace(
+                steps="other llm other llm tool<3 llm",
+                answer="Could you please describe what happened ",
+            ),
+        },
+    ),
+    "autogen/task_centric_memory-teachability-session.json": Expected(
+        "autogen",
+        read=1,
+        quarantined=0,
+        traces={
+            "task_centric_memory-teachability-session": Trace(
+                steps=" ".join(["llm"] * 16),
+                tokens=7284,
+                answer="1",
+            ),
+        },
+    ),
 }
 
 
