@@ -679,7 +679,7 @@ EXPECTED: dict[str, Expected] = {
                 models=["claude-fable-5"],
                 tokens=312117,
                 errors=1,
-                failing=True,
+                failing=False,  # the failed GraphQL call was made again and succeeded
                 answer="Done! I created the dataset [`golden_exa",
             ),
         },
