@@ -19,6 +19,10 @@ Mapping (OpenInference semantic conventions, https://github.com/Arize-ai/openinf
   timestamp and latency. A trace
   whose root never arrived is still yielded from the spans present, with
   ``metadata["incomplete"] = True`` and ``metadata["missing_parent_ids"]``.
+- The GenAI conventions (``gen_ai.*``) are read too: ``gen_ai.operation.name`` gives the kind,
+  ``gen_ai.tool.name`` / ``gen_ai.tool.call.arguments`` / ``gen_ai.tool.call.result`` a tool
+  step, ``gen_ai.input.messages`` / ``gen_ai.output.messages`` the messages,
+  ``gen_ai.conversation.id`` the session.
 - Feedback follows the OpenInference annotation convention (``annotations.N.annotation.*``,
   ``evaluations.N.evaluation.*``, and ``gen_ai.evaluation.result`` events): a ``HUMAN``
   annotation becomes `Feedback` (a thumb when its name or label says thumbs, a rating when it
@@ -73,6 +77,8 @@ _GEN_AI_OPERATIONS = {
     "execute_tool": "tool",
     "invoke_agent": "agent",
     "create_agent": "agent",
+    "invoke_workflow": "chain",
+    "retrieval": "retriever",
 }
 #: Span fields read into the step; any other field of the span is kept in its metadata.
 _SPAN_FIELDS = {
@@ -224,20 +230,27 @@ def read_span(
         step_input = messages["input"]
     if step_output is None and messages.get("output"):
         step_output = messages["output"]
+    # The GenAI conventions (gen_ai.*): a tool call's arguments and result, the chat messages.
+    for key in ("gen_ai.tool.call.arguments", "gen_ai.input.messages", "gen_ai.prompt"):
+        if step_input is None and key in attrs:
+            step_input = _decode(attrs.pop(key), "application/json")
+    for key in ("gen_ai.tool.call.result", "gen_ai.output.messages", "gen_ai.completion"):
+        if step_output is None and key in attrs:
+            step_output = _decode(attrs.pop(key), "application/json")
 
     model = attrs.pop("llm.model_name", None) or attrs.get("gen_ai.response.model")
     model = model or attrs.get("gen_ai.request.model")
     usage = _usage(attrs)
     cost = attrs.pop("llm.cost.total", None)
     name = str(span.get("name") or "")
-    tool_name = attrs.pop("tool.name", None)
+    tool_name = attrs.pop("tool.name", None) or attrs.get("gen_ai.tool.name")
     metadata: dict[str, Any] = {}
     if tool_name and str(kind or "").lower() == "tool" and tool_name != name:
         metadata["span_name"] = name
         name = str(tool_name)
     elif tool_name and tool_name != name:
         metadata["tool_name"] = tool_name
-    session_id = attrs.pop("session.id", None)
+    session_id = attrs.pop("session.id", None) or attrs.get("gen_ai.conversation.id")
     user_id = attrs.pop("user.id", None)
     trace_metadata: dict[str, Any] = {}
     if "metadata" in attrs:

@@ -216,3 +216,83 @@ def test_ingest_stores_every_trace_once(tmp_path: Path) -> None:
     assert first.read == first.stored + first.updated + first.duplicates + first.quarantined
     assert (second.read, second.stored, second.updated, second.duplicates) == (3, 0, 0, 3)
     assert stored.metadata["incomplete"] is True
+
+
+def _attrs(**values: object) -> list[dict[str, object]]:
+    def any_value(value: object) -> dict[str, object]:
+        if isinstance(value, int):
+            return {"intValue": str(value)}
+        return {"stringValue": value}
+
+    return [{"key": k.replace("__", "."), "value": any_value(v)} for k, v in values.items()]
+
+
+def test_spans_in_the_genai_conventions_read_like_openinference_ones(tmp_path: Path) -> None:
+    """OpenTelemetry's GenAI conventions (``gen_ai.*``): the agent, a chat with its messages
+    and token usage, a tool call with its arguments and result, the conversation id."""
+    spans = [
+        span(
+            "t1",
+            "a",
+            name="invoke_agent supervisor",
+            attributes=_attrs(
+                gen_ai__operation__name="invoke_agent",
+                gen_ai__agent__name="supervisor",
+                gen_ai__conversation__id="conv-9",
+                gen_ai__input__messages=json.dumps(
+                    [
+                        {
+                            "role": "user",
+                            "parts": [{"type": "text", "content": "Why is invoice 88 on hold?"}],
+                        }
+                    ]
+                ),
+            ),
+        ),
+        span(
+            "t1",
+            "b",
+            parentSpanId="a",
+            name="chat gpt-4.1",
+            attributes=_attrs(
+                gen_ai__operation__name="chat",
+                gen_ai__request__model="gpt-4.1",
+                gen_ai__usage__input_tokens=120,
+                gen_ai__usage__output_tokens=30,
+                gen_ai__output__messages=json.dumps(
+                    [
+                        {
+                            "role": "assistant",
+                            "parts": [{"type": "text", "content": "Checking the PO."}],
+                        }
+                    ]
+                ),
+            ),
+        ),
+        span(
+            "t1",
+            "c",
+            parentSpanId="a",
+            name="execute_tool erp.lookup_po",
+            attributes=_attrs(
+                gen_ai__operation__name="execute_tool",
+                gen_ai__tool__name="erp.lookup_po",
+                gen_ai__tool__call__arguments=json.dumps({"po_number": "PO-4411"}),
+                gen_ai__tool__call__result=json.dumps({"status": "not_found"}),
+            ),
+        ),
+    ]
+    path = tmp_path / "genai.json"
+    path.write_text(document(*spans))
+
+    (trace,) = traces(path).values()
+
+    assert trace.session_id == "conv-9"
+    root, chat, tool = trace.steps
+    assert (root.type, chat.type, tool.type) == (StepType.agent, StepType.llm, StepType.tool)
+    assert root.metadata["gen_ai.agent.name"] == "supervisor"
+    assert "Why is invoice 88 on hold?" in json.dumps(root.input)
+    assert (chat.model, chat.usage) == ("gpt-4.1", {"prompt_tokens": 120, "completion_tokens": 30})
+    assert "Checking the PO." in json.dumps(chat.output)
+    assert tool.name == "erp.lookup_po"
+    assert (tool.input, tool.output) == ({"po_number": "PO-4411"}, {"status": "not_found"})
