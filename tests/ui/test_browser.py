@@ -213,6 +213,28 @@ def _journey(
     sign_in("alice", "alice-password")
     wait.until(ec.presence_of_element_located((By.XPATH, "//h1[contains(., 'This week')]")))
 
+    # A reload keeps the sign-in: a signed, expiring session cookie, on the page it was on.
+    cookie = wait.until(lambda d: d.get_cookie("flywheel_session"))
+    assert cookie["sameSite"] == "Strict"
+    assert cookie["path"] == "/"
+    assert cookie["value"].startswith("v1.")
+    open_page("Clusters")
+    driver.refresh()
+    wait.until(ec.presence_of_element_located((By.XPATH, "//h1[contains(., 'Clusters')]")))
+    assert not driver.find_elements(By.CSS_SELECTOR, "input[aria-label='User name']")
+    driver.save_screenshot(str(ARTIFACTS / "reloaded_still_signed_in.png"))
+    # A forged cookie (another user's name under the old signature) signs nobody in.
+    version, payload, signature = cookie["value"].split(".")
+    forged = ".".join([version, _rename(payload, "root"), signature])
+    driver.delete_all_cookies()
+    driver.add_cookie({"name": "flywheel_session", "value": forged, "path": "/"})
+    driver.refresh()
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "input[aria-label='User name']")))
+    wait.until(lambda d: d.get_cookie("flywheel_session") is None)  # and it is dropped
+    driver.add_cookie({"name": "flywheel_session", "value": cookie["value"], "path": "/"})
+    driver.get(url)
+    wait.until(ec.presence_of_element_located((By.XPATH, "//h1[contains(., 'This week')]")))
+
     open_page("Approvals")
     text_shown("cand-ok")
     driver.save_screenshot(str(ARTIFACTS / "approvals.png"))
@@ -290,7 +312,8 @@ def _journey(
 
     _links_and_row_clicks(driver, wait, open_page)
 
-    # A pasted link (or a reload) asks for sign-in, then opens what it named.
+    # A pasted link in a browser without a session asks for sign-in, then opens what it named.
+    driver.delete_all_cookies()
     driver.get(f"{url}/clusters?cluster=c-0003")
     sign_in("alice", "alice-password")
     wait.until(ec.presence_of_element_located((By.XPATH, "//h1[contains(., 'Clusters')]")))
@@ -308,9 +331,9 @@ def _journey(
         driver.save_screenshot(str(ARTIFACTS / f"page_{title.lower().replace(' ', '_')}.png"))
         _no_exception(driver, title)
 
-    # Roll the shipped fix back (a link to it), then This week and the audit log still render.
+    # Roll the shipped fix back (a link to it, opened in the signed-in browser), then This week
+    # and the audit log still render.
     driver.get(f"{url}/approvals?candidate=cand-ok")
-    sign_in("alice", "alice-password")
     text_shown("Shipped as merge commit")
     why = wait.until(
         ec.element_to_be_clickable((By.CSS_SELECTOR, "textarea[aria-label='Why roll back?']"))
@@ -325,8 +348,20 @@ def _journey(
         time.sleep(1.0)
         _no_exception(driver, f"{title} after the rollback")
     driver.save_screenshot(str(ARTIFACTS / "audit_after_rollback.png"))
+    signed_in_cookie = driver.get_cookie("flywheel_session")
+    assert signed_in_cookie is not None
     button("Sign out").click()
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "input[aria-label='User name']")))
+    # Signed out stays signed out after a reload, and the old cookie no longer works.
+    wait.until(lambda d: d.get_cookie("flywheel_session") is None)
+    driver.refresh()
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "input[aria-label='User name']")))
+    driver.add_cookie({"name": "flywheel_session", "value": signed_in_cookie["value"], "path": "/"})
+    driver.refresh()
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "input[aria-label='User name']")))
+    time.sleep(1.0)
+    assert not driver.find_elements(By.XPATH, "//h1[contains(., 'This week')]")
+    driver.save_screenshot(str(ARTIFACTS / "signed_out_after_reload.png"))
 
     # A viewer sees every page and can change nothing.
     driver.get(url)
@@ -344,6 +379,16 @@ def _journey(
                 label,
             )
     driver.save_screenshot(str(ARTIFACTS / "viewer_audit_log.png"))
+
+
+def _rename(payload: str, user: str) -> str:
+    """A session token's payload naming another user (the signature is left as it was)."""
+    import base64
+    import json
+
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["user"] = user
+    return base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
 
 
 def _no_exception(driver: Any, page: str) -> None:
