@@ -195,7 +195,7 @@ def measure_pages(project_dir: Path, user: User, *, log: Callable[[str], None]) 
     from streamlit.testing.v1 import AppTest
 
     os.environ["FLYWHEEL_PROJECT"] = str(project_dir)
-    pages = Path(__file__).parent / "pages"
+    pages = Path(__file__).parent / "views"
     figures: dict[str, float] = {}
     components: Any = None
     for name in ("warm-up", *PAGES):

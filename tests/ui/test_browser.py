@@ -204,6 +204,12 @@ def _journey(
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
 
+    # The server's very first page load names a page: the app's own navigation and sign-in
+    # answer it (not Streamlit's file-name routing, whose sidebar lists the scripts).
+    driver.get(f"{url}/traces")
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "input[aria-label='User name']")))
+    assert not driver.find_elements(By.CSS_SELECTOR, "[data-testid='stSidebarNav']")
+
     driver.get(url)
     sign_in("alice", "wrong-password")
     text_shown("Wrong user name or password")

@@ -119,7 +119,7 @@ def test_the_approvals_page_highlights_lines_from_traces_and_links_them(
     app = AppTest.from_file(str(APP), default_timeout=60)
     app.session_state["flywheel_user"] = {"name": "alice", "role": "admin"}
     app.query_params["candidate"] = "zz-traced"
-    app.switch_page("pages/approvals.py").run()
+    app.switch_page("views/approvals.py").run()
     assert not app.exception
     [shown] = [h.proto.body for h in app.get("html") if "fw-diff" in h.proto.body]
     assert shown.count("from-trace") >= 2

@@ -292,7 +292,7 @@ def test_a_link_opens_a_cluster_with_its_candidates_and_traces(
     app = AppTest.from_file(str(APP), default_timeout=60)
     app.session_state["flywheel_user"] = {"name": "alice", "role": "admin"}
     app.query_params["cluster"] = "c-0001"  # as pasted, any case
-    app.switch_page("pages/clusters.py").run()
+    app.switch_page("views/clusters.py").run()
     _assert_safe(app)
     assert _plain(app.header[0].value).startswith("C-0001:")
     links = app.get("page_link")
@@ -303,7 +303,7 @@ def test_a_link_opens_a_cluster_with_its_candidates_and_traces(
     app = AppTest.from_file(str(APP), default_timeout=60)
     app.session_state["flywheel_user"] = {"name": "alice", "role": "admin"}
     app.query_params["cluster"] = "C-9999"
-    app.switch_page("pages/clusters.py").run()
+    app.switch_page("views/clusters.py").run()
     assert any("No active cluster C" in _plain(w.value) for w in app.warning)
 
 
