@@ -544,9 +544,9 @@ def test_the_cluster_map_is_shared_until_the_clustering_changes(
 
     import ui._cache as cache
     from flywheel.store._tables import ClusterRunRow
+    from ui._queries import cluster_map as real
 
     calls: list[int] = []
-    real = cache.cluster_map
 
     def counted(store: Any) -> list[dict[str, Any]]:
         calls.append(1)
