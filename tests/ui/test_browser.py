@@ -26,11 +26,18 @@ from tests.helpers.app import seed_data_pages
 from tests.helpers.native import trace, write_lines
 from tests.helpers.ui import XSS, gated
 from ui._bench import populate
+from ui._candidates import register_candidate
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
 HEADINGS = {"Approvals": "Approval queue"}
+#: A few-shot addition copied from trace t-1, with markup in it, as an optimizer writes it.
+TRACED_DIFF = (
+    "--- a/fewshot/examples.yaml\n+++ b/fewshot/examples.yaml\n@@ -1,3 +1,6 @@\n"
+    " examples:\n   - request: Who owns the Acme account?\n     answer: Dana owns it.\n"
+    f"+  # from_trace: t-1\n+  - request: Summarize {XSS}\n+    answer: Here is the summary.\n"
+)
 PAGES = ["This week", "Clusters", "Traces", "Approvals", "Datasets", "Replay runs", "Exports"]
 
 pytestmark = [
@@ -83,6 +90,8 @@ def served(
         populate(store, traces=400, clusters=8, candidates=1)  # charts worth a screenshot
         gated(store, config_repo, "cand-ok", priority=5.0)
         gated(store, config_repo, "cand-own", author="alice", priority=4.0)
+        traced = gated(store, config_repo, "cand-traced", priority=0.1)
+        register_candidate(store, traced.model_copy(update={"diff": TRACED_DIFF}))
         hostile = trace(1, input=f"Summarize {XSS}", output=XSS)
         ingest_paths(store, [write_lines(tmp_path / "hostile.jsonl", [hostile])])
         seed_data_pages(store, tmp_path / "main-config", "t-1")  # datasets, drift, runs
@@ -354,6 +363,17 @@ def _journey(
         time.sleep(1.0)
         _no_exception(driver, f"{title} after the rollback")
     driver.save_screenshot(str(ARTIFACTS / "audit_after_rollback.png"))
+
+    # Lines of a fix that came from traces stand out in its diff, and stay text.
+    driver.get(f"{url}/approvals?candidate=cand-traced")
+    text_shown("came from production traces")
+    marked = driver.find_elements(By.CSS_SELECTOR, ".fw-diff .from-trace")
+    assert len(marked) == 3
+    assert "from trace t-1" in marked[0].text
+    assert not driver.find_elements(By.CSS_SELECTOR, ".fw-diff img, .fw-diff script")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", marked[0])
+    time.sleep(0.5)
+    driver.save_screenshot(str(ARTIFACTS / "diff_lines_from_traces.png"))
     signed_in_cookie = driver.get_cookie("flywheel_session")
     assert signed_in_cookie is not None
     button("Sign out").click()
