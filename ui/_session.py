@@ -12,7 +12,8 @@ when every check passes:
 - the token has not expired (``[ui] session_hours``, 12 by default) and was not issued in the
   future;
 - its session was not signed out (sign-out records the session id in
-  ``.flywheel/ui-sessions-revoked.json`` until the token would have expired);
+  ``.flywheel/ui-sessions-revoked.json`` until the token would have expired; while that file
+  is unreadable every token is refused, and the next sign-in renews the key, ending them all);
 - the user still exists, still has that password (changing it ends every session), and their
   role is read afresh from the users file.
 
@@ -117,6 +118,12 @@ class SessionSigner:
         password_hash = self._password_hash(user.name)
         if password_hash is None:
             raise ValueError(f"user '{user.name}' has no password: no session token")
+        if isinstance(self._revoked(), _Everything):
+            # The sign-out list is unreadable: which sessions ended is unknown, so every
+            # earlier token ends (a new key) and the list starts again empty.
+            with _LOCK:
+                self.key_path.unlink(missing_ok=True)
+                write_private_text(self.revoked_path, "{}")
         now = self.clock()
         claims = SessionClaims(
             user=user.name,

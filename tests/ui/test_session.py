@@ -109,6 +109,10 @@ def test_an_unreadable_revocation_list_refuses_every_token(data_dir: Path) -> No
     token = signer.issue(ALICE, hours=1)
     (data_dir / "ui-sessions-revoked.json").write_text("{not json")
     assert signer.user(token) is None
+    # The next sign-in starts afresh: a new key (older tokens stay dead), an empty list.
+    fresh = signer.issue(ALICE, hours=1)
+    assert signer.user(fresh) is not None
+    assert signer.user(token) is None
 
 
 def test_a_new_password_ends_every_older_session(data_dir: Path) -> None:
