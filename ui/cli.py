@@ -448,8 +448,11 @@ def bench_ui(
     if json_out:
         print_json(report)
         return
+    busy = report.get("browser_main_thread_s", {})
     for page, seconds in report["first_render_s"].items():
-        console.print(f"{page}: {seconds:.3f} s", highlight=False)
+        cpu = f" (browser main thread {busy[page]:.3f} s)" if page in busy else ""
+        console.print(f"{page}: {seconds:.3f} s{cpu}", highlight=False)
+    console.print(f"load average {report['load_average']}", highlight=False)
     over = report["over_goal"]
     verdict = f"over the {report['goal_s']} s goal: {', '.join(over)}" if over else "all within"
     console.print(f"slowest page: {report['max_s']} s via {report['via']} ({verdict})")

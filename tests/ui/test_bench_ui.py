@@ -71,6 +71,10 @@ def test_every_page_is_measured_in_chromium(tmp_path: Path) -> None:
         assert all(0.05 < seconds < 60 for seconds in runs), (page, runs)
         assert report["first_render_s"][page] == round(statistics.median(runs), 3)
     assert report["max_s"] == max(report["first_render_s"].values())
+    # the browser's own share: busy, and less than the whole wait
+    for page, busy in report["browser_main_thread_s"].items():
+        assert 0 < busy < report["first_render_s"][page] * 2, (page, busy)
+    assert len(report["load_average"]) == 3
     assert report["goal_s"] == 1.5
     assert report["over_goal"] == sorted(
         page for page, seconds in report["first_render_s"].items() if seconds > 1.5
