@@ -373,6 +373,14 @@ class OptimizeSettings(_Section):
     max_per_strategy: int = Field(default=2, ge=1)
 
 
+class UIConfig(_Section):
+    """``[ui]``: the app (`flywheel ui`)."""
+
+    #: A sign-in lasts this long (hours): the signed session cookie that keeps it across a
+    #: reload expires then, and the person signs in again.
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+
+
 class Settings(BaseSettings):
     """The whole configuration of a project."""
 
@@ -396,6 +404,7 @@ class Settings(BaseSettings):
     datasets: DatasetsConfig = Field(default_factory=DatasetsConfig)
     export: ExportConfig = Field(default_factory=ExportConfig)
     optimize: OptimizeSettings = Field(default_factory=OptimizeSettings)
+    ui: UIConfig = Field(default_factory=UIConfig)
 
     @classmethod
     def settings_customise_sources(

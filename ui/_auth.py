@@ -6,7 +6,8 @@ server_metadata_url, or one ``[auth.NAME]`` table per provider; it needs the Aut
 Then the app offers only the identity provider's login (`st.login`) and reads `st.user`; the
 person's role comes from the users file entry named by their e-mail (`flywheel users add EMAIL
 --role ... --no-password`); unknown people are viewers. Without ``[auth]``, the local users
-file's names and argon2 password hashes are the sign-in.
+file's names and argon2 password hashes are the sign-in, and a password sign-in survives a
+reload through a signed, expiring session cookie (`ui._session`).
 """
 
 from __future__ import annotations
@@ -16,12 +17,17 @@ from typing import Any
 
 import streamlit as st
 
-from ui._context import data_dir
+from ui._context import data_dir, project
 from ui._lockout import SignInGuard
 from ui._render import plain
+from ui._session import COOKIE, SessionSigner, clear_cookie_script, set_cookie_script
 from ui._users import Role, User, authenticate, find_user, load_users, users_path
 
 SESSION_KEY = "flywheel_user"
+#: The session token of this browser session (set on a password sign-in or a restore).
+TOKEN_KEY = "_flywheel_session_token"
+#: Set by sign-out: the cookie this session started with is not used again.
+SIGNED_OUT_KEY = "_flywheel_signed_out"
 #: Wrong passwords per user name, for this server process.
 GUARD = SignInGuard()
 
@@ -101,16 +107,80 @@ def _local_user() -> User | None:
     return None
 
 
+def _signer() -> SessionSigner:
+    return SessionSigner(data_dir())
+
+
+def _cookie() -> str | None:
+    try:
+        value = st.context.cookies.get(COOKIE)
+    except Exception:  # no request behind this session (a test harness)
+        return None
+    return value if isinstance(value, str) and value else None
+
+
+def _restored_user() -> User | None:
+    """The user of a valid session cookie sent with this page load (a reload, a link)."""
+    if st.session_state.get(SIGNED_OUT_KEY) or oidc_configured():
+        return None
+    token = _cookie()
+    if token is None:
+        return None
+    user = _signer().user(token)
+    if user is None:
+        return None
+    st.session_state[SESSION_KEY] = user.model_dump(mode="json")
+    st.session_state[TOKEN_KEY] = token
+    return user
+
+
+def _end_session() -> None:
+    st.session_state.pop(SESSION_KEY, None)
+    st.session_state.pop(TOKEN_KEY, None)
+    st.session_state[SIGNED_OUT_KEY] = True
+
+
 def session_user() -> User | None:
+    """The signed-in user of this browser session, restored from its cookie after a reload.
+
+    A password session is checked on every run: once its token expires, is signed out (in
+    any tab), or its user is removed or changes password, the session ends; the role is the
+    users file's current one.
+    """
     saved = st.session_state.get(SESSION_KEY)
-    return User.model_validate(saved) if saved is not None else None
+    if saved is None:
+        return _restored_user()
+    token = st.session_state.get(TOKEN_KEY)
+    if isinstance(token, str):
+        current = _signer().user(token)
+        if current is None:
+            _end_session()
+            return None
+        return current
+    return User.model_validate(saved)
+
+
+def keep_session_cookie() -> None:
+    """Store this session's token in the browser unless the page load already sent it."""
+    token = st.session_state.get(TOKEN_KEY)
+    if isinstance(token, str) and token != _cookie():
+        hours = project().settings.ui.session_hours
+        with st.sidebar:
+            st.html(set_cookie_script(token, hours), unsafe_allow_javascript=True)
 
 
 def sign_in_page() -> None:
     """The sign-in form (or OIDC button); on success remembers the user and reruns."""
+    if _cookie() is not None or st.session_state.get(SIGNED_OUT_KEY):
+        # signed out, or the cookie was expired, forged or of a removed user: drop it
+        st.html(clear_cookie_script(), unsafe_allow_javascript=True)
     user = _oidc_user() if oidc_configured() else _local_user()
     if user is not None:
         st.session_state[SESSION_KEY] = user.model_dump(mode="json")
+        st.session_state.pop(SIGNED_OUT_KEY, None)
+        if user.via == "session":
+            hours = project().settings.ui.session_hours
+            st.session_state[TOKEN_KEY] = _signer().issue(user, hours)
         st.rerun()
 
 
@@ -128,7 +198,11 @@ def sidebar_identity(user: User) -> None:
     with st.sidebar:
         st.caption(f"Signed in as {plain(user.name)} ({user.role.value})")
         if st.button("Sign out", key="sign_out"):
-            st.session_state.pop(SESSION_KEY, None)
+            token = st.session_state.get(TOKEN_KEY)
+            if isinstance(token, str):
+                _signer().revoke(token)  # a copy of the cookie is refused from now on
+            _end_session()
             if oidc_configured():
                 st.logout()
             st.rerun()
+    keep_session_cookie()

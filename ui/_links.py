@@ -17,7 +17,7 @@ from streamlit.errors import StreamlitAPIException
 
 from ui._render import plain
 
-PAGES_DIR = Path(__file__).parent / "pages"
+PAGES_DIR = Path(__file__).parent / "views"
 #: Query parameter each page reads, and the page that shows it.
 TARGETS = {"cluster": "clusters", "trace": "traces", "candidate": "approvals"}
 

@@ -322,6 +322,17 @@ def cluster_of(store: Store, pk: int) -> str | None:
         return conn.execute(query).scalar_one_or_none()
 
 
+def cluster_map_version(store: Store) -> tuple[int, int]:
+    """What `cluster_map` depends on: the newest clustering run's id and how many traces are
+    in clusters (a full run, an incremental assignment or a merge is a new run)."""
+    with store.engine.connect() as conn:
+        run = conn.execute(select(func.max(ClusterRunRow.id))).scalar_one_or_none()
+        total = conn.execute(
+            select(func.count()).where(ClusterMemberRow.cluster_id.is_not(None))
+        ).scalar_one()
+    return int(run or 0), int(total)
+
+
 def cluster_map(store: Store, *, sample: int = 2000) -> list[dict[str, Any]]:
     """A 2-D PCA projection of a sample of clustered traces' cached signature embeddings."""
     with store.engine.connect() as conn:

@@ -8,7 +8,10 @@ import streamlit as st
 
 from ui._auth import session_user, sidebar_identity, sign_in_page
 
-HERE = Path(__file__).parent / "pages"
+#: The page scripts. Not ``pages/``: beside the main script that name makes Streamlit route a
+#: server's first page load by file name (its older multipage mode), skipping this script, its
+#: navigation and its sign-in, until some session has run this script once.
+HERE = Path(__file__).parent / "views"
 #: (script, title, URL path); the first is the default page.
 PAGES = (
     ("this_week.py", "This week", "this_week"),

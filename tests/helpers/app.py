@@ -18,7 +18,7 @@ from replay import Case, CaseResult, CaseSet, ConfigRef, Expectations, ReplaySto
 from tests.helpers.ui import XSS
 from ui import Role
 
-PAGES = Path(__file__).resolve().parents[2] / "ui" / "pages"
+PAGES = Path(__file__).resolve().parents[2] / "ui" / "views"
 APP = PAGES.parent / "app.py"
 #: What must never reach a Markdown-rendering element unescaped.
 DANGEROUS = re.compile(r"(?<!\\)<script|(?<!\\)\]\(javascript|(?<!\\)!\[img")

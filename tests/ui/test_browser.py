@@ -26,11 +26,18 @@ from tests.helpers.app import seed_data_pages
 from tests.helpers.native import trace, write_lines
 from tests.helpers.ui import XSS, gated
 from ui._bench import populate
+from ui._candidates import register_candidate
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
 HEADINGS = {"Approvals": "Approval queue"}
+#: A few-shot addition copied from trace t-1, with markup in it, as an optimizer writes it.
+TRACED_DIFF = (
+    "--- a/fewshot/examples.yaml\n+++ b/fewshot/examples.yaml\n@@ -1,3 +1,6 @@\n"
+    " examples:\n   - request: Who owns the Acme account?\n     answer: Dana owns it.\n"
+    f"+  # from_trace: t-1\n+  - request: Summarize {XSS}\n+    answer: Here is the summary.\n"
+)
 PAGES = ["This week", "Clusters", "Traces", "Approvals", "Datasets", "Replay runs", "Exports"]
 
 pytestmark = [
@@ -83,6 +90,8 @@ def served(
         populate(store, traces=400, clusters=8, candidates=1)  # charts worth a screenshot
         gated(store, config_repo, "cand-ok", priority=5.0)
         gated(store, config_repo, "cand-own", author="alice", priority=4.0)
+        traced = gated(store, config_repo, "cand-traced", priority=0.1)
+        register_candidate(store, traced.model_copy(update={"diff": TRACED_DIFF}))
         hostile = trace(1, input=f"Summarize {XSS}", output=XSS)
         ingest_paths(store, [write_lines(tmp_path / "hostile.jsonl", [hostile])])
         seed_data_pages(store, tmp_path / "main-config", "t-1")  # datasets, drift, runs
@@ -204,6 +213,12 @@ def _journey(
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
 
+    # The server's very first page load names a page: the app's own navigation and sign-in
+    # answer it (not Streamlit's file-name routing, whose sidebar lists the scripts).
+    driver.get(f"{url}/traces")
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "input[aria-label='User name']")))
+    assert not driver.find_elements(By.CSS_SELECTOR, "[data-testid='stSidebarNav']")
+
     driver.get(url)
     sign_in("alice", "wrong-password")
     text_shown("Wrong user name or password")
@@ -211,6 +226,28 @@ def _journey(
 
     driver.get(url)  # a fresh session (React inputs ignore Selenium's clear())
     sign_in("alice", "alice-password")
+    wait.until(ec.presence_of_element_located((By.XPATH, "//h1[contains(., 'This week')]")))
+
+    # A reload keeps the sign-in: a signed, expiring session cookie, on the page it was on.
+    cookie = wait.until(lambda d: d.get_cookie("flywheel_session"))
+    assert cookie["sameSite"] == "Strict"
+    assert cookie["path"] == "/"
+    assert cookie["value"].startswith("v1.")
+    open_page("Clusters")
+    driver.refresh()
+    wait.until(ec.presence_of_element_located((By.XPATH, "//h1[contains(., 'Clusters')]")))
+    assert not driver.find_elements(By.CSS_SELECTOR, "input[aria-label='User name']")
+    driver.save_screenshot(str(ARTIFACTS / "reloaded_still_signed_in.png"))
+    # A forged cookie (another user's name under the old signature) signs nobody in.
+    version, payload, signature = cookie["value"].split(".")
+    forged = ".".join([version, _rename(payload, "root"), signature])
+    driver.delete_all_cookies()
+    driver.add_cookie({"name": "flywheel_session", "value": forged, "path": "/"})
+    driver.refresh()
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "input[aria-label='User name']")))
+    wait.until(lambda d: d.get_cookie("flywheel_session") is None)  # and it is dropped
+    driver.add_cookie({"name": "flywheel_session", "value": cookie["value"], "path": "/"})
+    driver.get(url)
     wait.until(ec.presence_of_element_located((By.XPATH, "//h1[contains(., 'This week')]")))
 
     open_page("Approvals")
@@ -290,7 +327,8 @@ def _journey(
 
     _links_and_row_clicks(driver, wait, open_page)
 
-    # A pasted link (or a reload) asks for sign-in, then opens what it named.
+    # A pasted link in a browser without a session asks for sign-in, then opens what it named.
+    driver.delete_all_cookies()
     driver.get(f"{url}/clusters?cluster=c-0003")
     sign_in("alice", "alice-password")
     wait.until(ec.presence_of_element_located((By.XPATH, "//h1[contains(., 'Clusters')]")))
@@ -308,9 +346,9 @@ def _journey(
         driver.save_screenshot(str(ARTIFACTS / f"page_{title.lower().replace(' ', '_')}.png"))
         _no_exception(driver, title)
 
-    # Roll the shipped fix back (a link to it), then This week and the audit log still render.
+    # Roll the shipped fix back (a link to it, opened in the signed-in browser), then This week
+    # and the audit log still render.
     driver.get(f"{url}/approvals?candidate=cand-ok")
-    sign_in("alice", "alice-password")
     text_shown("Shipped as merge commit")
     why = wait.until(
         ec.element_to_be_clickable((By.CSS_SELECTOR, "textarea[aria-label='Why roll back?']"))
@@ -325,8 +363,31 @@ def _journey(
         time.sleep(1.0)
         _no_exception(driver, f"{title} after the rollback")
     driver.save_screenshot(str(ARTIFACTS / "audit_after_rollback.png"))
+
+    # Lines of a fix that came from traces stand out in its diff, and stay text.
+    driver.get(f"{url}/approvals?candidate=cand-traced")
+    text_shown("came from production traces")
+    marked = driver.find_elements(By.CSS_SELECTOR, ".fw-diff .from-trace")
+    assert len(marked) == 3
+    assert "from trace t-1" in marked[0].text
+    assert not driver.find_elements(By.CSS_SELECTOR, ".fw-diff img, .fw-diff script")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", marked[0])
+    time.sleep(0.5)
+    driver.save_screenshot(str(ARTIFACTS / "diff_lines_from_traces.png"))
+    signed_in_cookie = driver.get_cookie("flywheel_session")
+    assert signed_in_cookie is not None
     button("Sign out").click()
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "input[aria-label='User name']")))
+    # Signed out stays signed out after a reload, and the old cookie no longer works.
+    wait.until(lambda d: d.get_cookie("flywheel_session") is None)
+    driver.refresh()
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "input[aria-label='User name']")))
+    driver.add_cookie({"name": "flywheel_session", "value": signed_in_cookie["value"], "path": "/"})
+    driver.refresh()
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "input[aria-label='User name']")))
+    time.sleep(1.0)
+    assert not driver.find_elements(By.XPATH, "//h1[contains(., 'This week')]")
+    driver.save_screenshot(str(ARTIFACTS / "signed_out_after_reload.png"))
 
     # A viewer sees every page and can change nothing.
     driver.get(url)
@@ -344,6 +405,16 @@ def _journey(
                 label,
             )
     driver.save_screenshot(str(ARTIFACTS / "viewer_audit_log.png"))
+
+
+def _rename(payload: str, user: str) -> str:
+    """A session token's payload naming another user (the signature is left as it was)."""
+    import base64
+    import json
+
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["user"] = user
+    return base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
 
 
 def _no_exception(driver: Any, page: str) -> None:

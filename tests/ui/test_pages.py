@@ -292,7 +292,7 @@ def test_a_link_opens_a_cluster_with_its_candidates_and_traces(
     app = AppTest.from_file(str(APP), default_timeout=60)
     app.session_state["flywheel_user"] = {"name": "alice", "role": "admin"}
     app.query_params["cluster"] = "c-0001"  # as pasted, any case
-    app.switch_page("pages/clusters.py").run()
+    app.switch_page("views/clusters.py").run()
     _assert_safe(app)
     assert _plain(app.header[0].value).startswith("C-0001:")
     links = app.get("page_link")
@@ -303,7 +303,7 @@ def test_a_link_opens_a_cluster_with_its_candidates_and_traces(
     app = AppTest.from_file(str(APP), default_timeout=60)
     app.session_state["flywheel_user"] = {"name": "alice", "role": "admin"}
     app.query_params["cluster"] = "C-9999"
-    app.switch_page("pages/clusters.py").run()
+    app.switch_page("views/clusters.py").run()
     assert any("No active cluster C" in _plain(w.value) for w in app.warning)
 
 
@@ -535,3 +535,33 @@ def test_weekly_trends_agree_with_the_two_week_counts(app_project: Project) -> N
     app = _page("clusters").run()
     assert "Last 6 weeks" in app.dataframe[0].value.columns
     assert len(_page("this_week").run().get("vega_lite_chart")) >= 3  # with the weekly rate
+
+
+def test_the_cluster_map_is_shared_until_the_clustering_changes(
+    app_project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import insert
+
+    import ui._cache as cache
+    from flywheel.store._tables import ClusterRunRow
+    from ui._queries import cluster_map as real
+
+    calls: list[int] = []
+
+    def counted(store: Any) -> list[dict[str, Any]]:
+        calls.append(1)
+        return real(store)
+
+    monkeypatch.setattr(cache, "cluster_map", counted)
+    cache._cluster_map.clear()
+    with app_project.open_store() as store:
+        first = cache.shared_cluster_map(store)
+        assert first
+        first[0]["group"] = "changed by a page"  # each caller gets its own copy
+        again = cache.shared_cluster_map(store)
+        assert len(calls) == 1
+        assert "group" not in again[0]
+        with store.engine.begin() as conn:  # a new clustering run: the map is drawn afresh
+            conn.execute(insert(ClusterRunRow).values(kind="incremental", model="bench"))
+        cache.shared_cluster_map(store)
+        assert len(calls) == 2

@@ -9,6 +9,7 @@ import streamlit as st
 
 from flywheel.errors import UserError
 from ui._auth import current_user
+from ui._cache import shared_cluster_map
 from ui._charts import chart
 from ui._context import project, store
 from ui._format import COUNT_AXIS, STATUS_WORDS, count, download_csv, growth_text, priority_text
@@ -17,7 +18,6 @@ from ui._queries import (
     cluster_candidates,
     cluster_detail,
     cluster_lines,
-    cluster_map,
     cluster_weeks,
     reference_end,
 )
@@ -162,7 +162,7 @@ with right:
         link("trace", exemplar.trace_id, f"{exemplar.trace_id} · {exemplar.input_preview or ''}")
 
 st.subheader("Map of failing traces")
-points = cluster_map(db)
+points = shared_cluster_map(db)
 if points:
     biggest = [c for c, _ in Counter(p["cluster"] for p in points).most_common(8)]
     for point in points:

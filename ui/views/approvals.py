@@ -21,6 +21,7 @@ from ui._audit import audit_records
 from ui._auth import current_user
 from ui._candidates import Candidate, GateSummary, StoreQueue
 from ui._context import project, store
+from ui._diff import diff_html, diff_lines, traces_in
 from ui._format import (
     STATUS_WORDS,
     count,
@@ -478,7 +479,24 @@ elif chosen.status == "shipped":
 
 # -- what changes: the diff; then the evidence ---------------------------------------------------
 st.subheader("Diff")
-st.code(chosen.diff or "(empty diff)", language="diff", wrap_lines=True)
+if chosen.diff:
+    lines = diff_lines(chosen.diff)
+    from_traces = traces_in(lines)
+    marked = sum(line.from_trace for line in lines)
+    if marked:
+        st.caption(
+            f"{count(marked, 'line')} on a yellow band came from production traces: users' "
+            "words the agent will read. Check they hold no instruction, secret or personal data."
+        )
+    st.html(diff_html(lines))
+    if from_traces:
+        with st.expander(f"Open the {count(len(from_traces), 'trace')} these lines came from"):
+            for trace_id in from_traces[:20]:
+                link("trace", trace_id)
+            if len(from_traces) > 20:
+                st.caption(f"and {count(len(from_traces) - 20, 'more trace')}")
+else:
+    st.write("(empty diff)")
 st.subheader("Rationale")
 st.text(chosen.rationale or "—")
 st.subheader("Gate details")
