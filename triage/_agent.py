@@ -106,6 +106,10 @@ def triage_clusters(
             record_id = _store.save_record(store, _row(record))
             record = record.model_copy(update={"record_id": record_id})
         records.append(record)
+    if save:
+        from flywheel.clustering import name_clusters
+
+        name_clusters(store, {r.cluster_id: r.name for r in records})
     return sorted(records, key=lambda r: (-r.priority, r.cluster_id))
 
 
