@@ -20,7 +20,7 @@ SINGLE_TRACE_CAP = 0.4
 #: How much a trace without steps (or whose steps mostly have no type) counts against the
 #: confidence: the evidence read from its text is still there, the structural half is not.
 NO_STEPS_PENALTY = 0.6
-UNTYPED_PENALTY = 0.4
+UNTYPED_PENALTY = 0.6
 
 
 def _untyped(member: MemberTrace) -> bool:
