@@ -53,7 +53,9 @@ def multi_agent_unnamed(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def test_a_cluster_of_one_trace_needs_a_human() -> None:
     record = triage(kind_traces("tool_args", 1))
     assert record.root_cause == "tool_arguments"
-    assert record.confidence < 0.5 and record.needs_review and not record.fixable
+    assert record.confidence < 0.5
+    assert record.needs_review
+    assert not record.fixable
     assert "a single trace: the pattern is not established yet" in record.review_reasons
 
 
@@ -69,7 +71,8 @@ def test_traces_with_no_steps_lower_confidence_with_the_reason() -> None:
 def test_steps_with_no_type_lower_confidence_with_the_reason() -> None:
     record = triage(untyped(kind_traces("tool_args", 6)))
     assert record.confidence < 0.5
-    assert record.needs_review and not record.fixable
+    assert record.needs_review
+    assert not record.fixable
     assert any("have no type" in r for r in record.review_reasons)
 
 
@@ -82,13 +85,16 @@ def test_unnamed_agents_are_stated_and_the_agent_is_left_unnamed() -> None:
 
 def test_contradictory_evidence_lowers_confidence_and_says_so() -> None:
     record = triage(kind_traces("stale", 4) + kind_traces("timeout", 4, start=20))
-    assert record.confidence < 0.5 and record.needs_review and not record.fixable
+    assert record.confidence < 0.5
+    assert record.needs_review
+    assert not record.fixable
     assert any("evidence is split" in r for r in record.review_reasons)
 
 
 def test_an_empty_cluster_is_a_decision_not_a_crash() -> None:
     record = triage([])
-    assert record.confidence == 0.0 and record.needs_review
+    assert record.confidence == 0.0
+    assert record.needs_review
     assert "the cluster has no member traces" in record.review_reasons
 
 

@@ -105,7 +105,8 @@ def test_the_nightly_optimize_stage_skips_owned_and_needs_review_clusters(
     records = {r.cluster_id: r for r in triage_clusters(store)}
     # C-0003 is a prompt_instruction cluster, a cause the optimizers change, but of one trace.
     assert records["C-0003"].root_cause == "prompt_instruction"
-    assert records["C-0003"].needs_review and not records["C-0003"].fixable
+    assert records["C-0003"].needs_review
+    assert not records["C-0003"].fixable
     assert not records["C-0002"].fixable
     chosen, waiting = eligible_clusters(store, limit=10)
     assert chosen == ["C-0001"]
