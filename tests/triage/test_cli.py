@@ -39,9 +39,11 @@ def seed(project: Project, tmp_path: Path) -> None:
 
 def test_triage_prints_one_record_per_cluster(project: Project, tmp_path: Path) -> None:
     seed(project, tmp_path)
-    records = run_json("triage")
+    out = run_json("triage")
+    records = out["clusters"]
 
     assert len(records) == len(KINDS)
+    assert out["needs_a_human"] == []
     for record in records:
         assert {
             "cluster_id",
@@ -54,6 +56,10 @@ def test_triage_prints_one_record_per_cluster(project: Project, tmp_path: Path) 
             "rationale",
             "evidence",
             "source",
+            "name",
+            "keywords",
+            "handoff_reason",
+            "review_reasons",
         } <= set(record)
         assert all({"trace_id", "step_id", "why"} <= set(e) for e in record["evidence"])
     by_id = {r["cluster_id"]: r for r in records}
@@ -61,6 +67,7 @@ def test_triage_prints_one_record_per_cluster(project: Project, tmp_path: Path) 
     assert by_id["C-0001"]["fixable"]
     assert by_id["C-0003"]["root_cause"] == "data_freshness"
     assert not by_id["C-0003"]["fixable"]
+    assert by_id["C-0003"]["handoff_reason"].startswith("stale data")
     assert [r["priority"] for r in records] == sorted(
         (r["priority"] for r in records), reverse=True
     )
