@@ -214,6 +214,7 @@ def score(
             "failing_step": record.detail.get("failing_step", {}).get("summary"),
             "name": record.name,
             "fixable": record.fixable,
+            "handoff_reason": record.handoff_reason,
             "needs_review": record.needs_review,
         }
         if truth:

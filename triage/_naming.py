@@ -74,9 +74,10 @@ STEP_PHRASES: dict[str, str] = {
 NO_SYMPTOM = "answered wrongly, no symptom found"
 #: A word (or pair) names the requests when it is in at least this share of them.
 SUBJECT_SHARE = 0.3
-#: Words that say nothing about what a request is about.
+#: Words that say nothing about what a request is about: greetings, politeness, sentiment
+#: and degree words.
 _FILLER = frozenset(
-    {
+    [
         "please",
         "need",
         "needs",
@@ -102,7 +103,29 @@ _FILLER = frozenset(
         "sure",
         "today",
         "hi",
-    }
+        "great",
+        "good",
+        "nice",
+        "helpful",
+        "happy",
+        "unhappy",
+        "bad",
+        "lately",
+        "say",
+        "said",
+        "really",
+        "very",
+        "quick",
+        "short",
+        "still",
+        "again",
+        "also",
+        "okay",
+        "yes",
+        "day",
+        "awesome",
+        "cool",
+    ]
 )
 _WORD = re.compile(r"[a-z][a-z0-9'-]{2,}")
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|`[^`]*`")
