@@ -10,11 +10,13 @@ from sqlalchemy import update
 from typer.testing import CliRunner
 
 from flywheel.cli import app
+from flywheel.clustering import cluster_report
 from flywheel.project import Project
+from flywheel.store import Store
 from flywheel.store._tables import ClusterRow
 from flywheel.trace import FailureSignal, SignalKind, Trace
 from tests.helpers.triage import add_cluster, healthy, ingest, kind_traces, make_trace
-from triage import Baseline, MemberTrace, TriageAgent
+from triage import Baseline, MemberTrace, TriageAgent, triage_clusters
 from triage._naming import error_gist, request_subject, unique_names
 
 LOW = FailureSignal(kind=SignalKind.low_score, strength=0.6, evidence="low judge score")
@@ -96,3 +98,22 @@ def test_cli_shows_the_new_name_first_and_the_keywords_second(
     assert labels["C-0001"] == (names["C-0001"], ["memory", "globex"])
     table = runner.invoke(app, ["clusters"]).stdout
     assert table.index("Renewal terms") < table.index("memory /") < table.index("renewal / acct")
+
+
+def test_a_cluster_an_llm_named_keeps_its_name(store: Store, tmp_path: Path) -> None:
+    ingest(store, tmp_path, healthy(20) + kind_traces("timeout", 6) + kind_traces("stale", 6))
+    add_cluster(store, "C-0001", [r["trace_id"] for r in kind_traces("timeout", 6)])
+    add_cluster(store, "C-0002", [r["trace_id"] for r in kind_traces("stale", 6)])
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(ClusterRow)
+            .where(ClusterRow.id == "C-0001")
+            .values(label="Status checks time out", description="The status tool times out.")
+        )
+    records = {r.cluster_id: r for r in triage_clusters(store)}
+    assert records["C-0001"].name == "`status_lookup` timed out"  # triage's own, on its record
+    labels = {c.id: c.label for c in cluster_report(store).clusters}
+    assert labels == {
+        "C-0001": "Status checks time out",
+        "C-0002": "Refund policy requests answered from an outdated document",
+    }
