@@ -217,7 +217,11 @@ class TriageAgent:
         items = self._evidence_items(evidence, classification, state.get("llm_evidence", []))
         sample = sample_evenly(state["members"])
         name, subject = cluster_name(
-            evidence, cause.name, [m.trace.input_text for m in sample], weights
+            evidence,
+            cause.name,
+            [m.trace.input_text for m in sample],
+            weights,
+            self.baseline.request_terms,
         )
         record = TriageRecord(
             cluster_id=state["cluster_id"],

@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 
 from triage._evidence import ClusterEvidence
+from triage._requests import request_terms
 
 #: Symptoms said of the requests: "<Subject> requests <predicate>".
 ANSWER_PHRASES: dict[str, str] = {
@@ -72,92 +73,48 @@ STEP_PHRASES: dict[str, str] = {
     "exception_in_step": "raised an exception: {gist}",
 }
 NO_SYMPTOM = "answered wrongly, no symptom found"
-#: A word (or pair) names the requests when it is in at least this share of them.
+#: A word (or pair) names the requests when it is in at least this share of them...
 SUBJECT_SHARE = 0.3
-#: Words that say nothing about what a request is about: greetings, politeness, sentiment
-#: and degree words.
-_FILLER = frozenset(
-    [
-        "please",
-        "need",
-        "needs",
-        "want",
-        "wants",
-        "help",
-        "hello",
-        "thanks",
-        "thank",
-        "know",
-        "tell",
-        "like",
-        "just",
-        "hey",
-        "could",
-        "would",
-        "does",
-        "did",
-        "make",
-        "get",
-        "got",
-        "let",
-        "sure",
-        "today",
-        "hi",
-        "great",
-        "good",
-        "nice",
-        "helpful",
-        "happy",
-        "unhappy",
-        "bad",
-        "lately",
-        "say",
-        "said",
-        "really",
-        "very",
-        "quick",
-        "short",
-        "still",
-        "again",
-        "also",
-        "okay",
-        "yes",
-        "day",
-        "awesome",
-        "cool",
-    ]
-)
-_WORD = re.compile(r"[a-z][a-z0-9'-]{2,}")
+#: ...and at least this many times as common in them as in healthy requests.
+DISTINCT = 2.0
+#: A pair replaces its word when it is at least this share as distinctive.
+PAIR_SHARE = 0.8
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|`[^`]*`")
 _NUMBER = re.compile(r"\b\d[\d.,:/-]*\b")
 _EXCEPTION = re.compile(r"^\s*[\w.]*(?:Error|Exception)\s*:\s*")
 
 
-def request_subject(requests: Sequence[str]) -> str | None:
-    """The words most of ``requests`` share (a pair when one is common enough), or None."""
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
+def request_subject(
+    requests: Sequence[str], healthy: Mapping[str, float] | None = None
+) -> str | None:
+    """The words most of ``requests`` share and healthy requests mostly do not (a pair when
+    one qualifies, else one word), or None. ``healthy`` is the share of healthy requests that
+    carry each term (`Baseline.request_terms`): a word every request has, such as a field
+    name of a structured input, names no pattern."""
     if not requests:
         return None
-    singles: Counter[str] = Counter()
-    pairs: Counter[tuple[str, str]] = Counter()
+    healthy = healthy or {}
+    counts: Counter[str] = Counter()
     for text in requests:
-        tokens = _WORD.findall(text.lower()[:400])
-        content = [w not in ENGLISH_STOP_WORDS and w not in _FILLER for w in tokens]
-        singles.update({w for w, keep in zip(tokens, content, strict=True) if keep})
-        pairs.update(
-            {
-                (tokens[i], tokens[i + 1])
-                for i in range(len(tokens) - 1)
-                if content[i] and content[i + 1]  # adjacent in the request, not across a word
-            }
-        )
-    need = max(2, SUBJECT_SHARE * len(requests)) if len(requests) > 1 else 1
-    best_pair = max(pairs.items(), key=lambda kv: (kv[1], kv[0]), default=None)
-    if best_pair is not None and best_pair[1] >= need:
-        return " ".join(best_pair[0])
-    best = max(singles.items(), key=lambda kv: (kv[1], kv[0]), default=None)
-    return best[0] if best is not None and best[1] >= need else None
+        counts.update(request_terms(text))
+    n = len(requests)
+    need = max(2, SUBJECT_SHARE * n) if n > 1 else 1
+
+    def lift(term: str) -> float:
+        return counts[term] / n - healthy.get(term, 0.0)
+
+    eligible = [
+        t for t, c in counts.items() if c >= need and c / n >= DISTINCT * healthy.get(t, 0.0)
+    ]
+    if not eligible:
+        return None
+    best = max(eligible, key=lambda t: (lift(t), " " in t, t))
+    if " " in best:
+        return best
+    # A pair holding the best word says more ("refund policy" over "refund") when it is
+    # nearly as common.
+    pairs = [t for t in eligible if best in t.split() and lift(t) >= PAIR_SHARE * lift(best)]
+    return max(pairs, key=lambda t: (lift(t), t)) if pairs else best
 
 
 def error_gist(text: str, *, limit: int = 60) -> str:
@@ -209,9 +166,10 @@ def cluster_name(
     root_cause: str,
     requests: Sequence[str],
     weights: Mapping[str, tuple[str, float]],
+    healthy_terms: Mapping[str, float] | None = None,
 ) -> tuple[str, str | None]:
     """(the cluster's name, its request pattern or None)."""
-    subject = request_subject(requests)
+    subject = request_subject(requests, healthy_terms)
     symptom = headline_symptom(evidence, root_cause, weights)
     if symptom in STEP_PHRASES:
         step, gist = _step_and_gist(evidence, symptom)

@@ -45,6 +45,15 @@ def test_the_request_pattern_needs_most_requests_to_share_it() -> None:
     )
     assert request_subject(["alpha beta", "gamma delta", "epsilon zeta", "eta theta"]) is None
     assert request_subject([]) is None
+    # A field name every request carries (a structured input) is not what they are about.
+    structured = [
+        "channel: webchat message: my router keeps dropping",
+        "channel: webchat message: router dropping again since Monday",
+        "channel: webchat message: the router drops every hour",
+    ]
+    healthy = {"channel": 1.0, "webchat": 0.5, "channel webchat": 0.5, "webchat message": 0.5}
+    assert request_subject(structured) == "webchat message"  # field names, without a baseline
+    assert request_subject(structured, healthy) == "router"
 
 
 def test_an_error_gist_drops_the_exception_class_values_and_numbers() -> None:
