@@ -24,6 +24,8 @@ class TriageVerdict(BaseModel):
     fixable: bool | None = None
     fix_type: str | None = None
     owner: str | None = None
+    needs_review: bool = False
+    handoff_reason: str | None = None
 
 
 def select_neighbours(
@@ -90,6 +92,8 @@ def clusters_from_store(
                 fixable=verdict.fixable,
                 fix_type=verdict.fix_type,
                 owner=verdict.owner,
+                needs_review=verdict.needs_review,
+                handoff_reason=verdict.handoff_reason,
                 failing=failing,
                 neighbours=select_neighbours(failing, healthy, neighbours),
                 signatures={s.trace.trace_id: signature_of[s.pk] for s in stored},

@@ -1,6 +1,7 @@
 """The nightly ``optimize`` stage: candidates for the top-priority fixable clusters.
 
-A cluster is optimized when triage calls it fixable and it has neither an open candidate
+A cluster is optimized when triage calls it fixable, does not leave it to a human (its
+confidence is at or above the review threshold), and it has neither an open candidate
 (proposed: waiting for the gate or a human) nor any attempt since the cluster last changed,
 so a night with nothing new does no work. At most ``[nightly] max_clusters`` per night,
 highest triage priority first.
@@ -62,8 +63,8 @@ def eligible_clusters(store: Store, limit: int) -> tuple[list[str], dict[str, st
     waiting: dict[str, str] = {}
     for record in _triage_records(store):
         cid = record.cluster_id
-        if not record.fixable or cid not in changed:
-            continue
+        if not record.fixable or record.needs_review or cid not in changed:
+            continue  # the owner's, or a human's first: never an optimizer night
         own = attempts.get(cid, [])
         since = changed[cid]
         if any(r.status == "proposed" for r in own):
@@ -115,6 +116,8 @@ class OptimizeStage:
                 fixable=r.fixable,
                 fix_type=r.fix_type,
                 owner=r.component,
+                needs_review=r.needs_review,
+                handoff_reason=r.handoff_reason or None,
             )
             for r in _triage_records(store)
             if r.cluster_id in chosen

@@ -57,6 +57,11 @@ class ClusterInput(BaseModel):
     fixable: bool | None = None
     fix_type: str | None = None
     owner: str | None = None
+    #: Triage left the decision to a human (confidence under its review threshold): the
+    #: optimizers never spend a night on such a cluster, whatever ``fixable`` says.
+    needs_review: bool = False
+    #: Triage's one-line reason when the cluster goes to its owner instead.
+    handoff_reason: str | None = None
     #: All failing traces of the cluster: the split is made here, strategies get one part.
     failing: list[Trace]
     neighbours: list[Trace] = Field(default_factory=list)
@@ -344,15 +349,17 @@ def optimize(
             if cluster.fixable is not None
             else is_config_fixable(cluster.root_cause)
         )
-        if not fixable:
+        if not fixable or cluster.needs_review:
+            why = cluster.handoff_reason or (
+                "triage needs a human first"
+                if cluster.needs_review
+                else f"root cause '{cluster.root_cause}' is not fixable by configuration"
+            )
             handoff = Handoff(
                 cluster_id=cluster.cluster_id,
                 root_cause=cluster.root_cause,
                 owner=cluster.owner or owner_of(cluster.root_cause),
-                reason=(
-                    f"root cause '{cluster.root_cause}' is not fixable by configuration; "
-                    f"{len(cluster.failing)} failing traces handed to its owner"
-                ),
+                reason=f"{why}; {len(cluster.failing)} failing traces handed to its owner",
                 evidence={
                     "label": cluster.label,
                     "trace_ids": [t.trace_id for t in cluster.failing[:20]],

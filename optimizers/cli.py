@@ -57,6 +57,8 @@ def _verdicts(store: Store) -> dict[str, TriageVerdict]:
             fixable=bool(r.get("fixable")),
             fix_type=r.get("fix_type"),
             owner=r.get("component"),
+            needs_review=bool((r.get("detail") or {}).get("needs_review")),
+            handoff_reason=(r.get("detail") or {}).get("handoff_reason") or None,
         )
         for cid, r in records.items()
     }

@@ -4,6 +4,11 @@
 - `triage_clusters` runs the triage agent (a LangGraph graph: gather evidence, classify,
   assess severity, recommend, write a rationale) on the store's active clusters and saves a
   `TriageRecord` per cluster; `TriageAgent` runs it on plain lists of traces.
+- A record is `fixable` only when the optimizers can plausibly remove the cluster
+  (`assess_fixability`: a cause they change, confidence above review, config-shaped
+  evidence); otherwise it names the owner and a one-line reason. Records under the review
+  threshold carry their reasons and go on the "needs a human" list. Each record has a name a
+  reviewer understands (`cluster_name`: shared symptom, failing step, request pattern).
 - `label_cluster` records a reviewer's answer (the nearest-neighbour memory learns from it);
   `calibrate` measures agent-human agreement (Cohen's kappa, per-category precision and
   recall, confusion matrix, per week).
@@ -34,7 +39,9 @@ from triage._classify import (
 )
 from triage._evidence import ClusterEvidence, EvidenceItem, MemberTrace, gather_evidence
 from triage._facts import FACTS, Baseline
+from triage._fixability import Fixability, assess_fixability
 from triage._graph import TriageAgent
+from triage._naming import cluster_name
 from triage._priority import Priority, prioritise
 from triage._record import SOURCES, EvidenceRef, TriageRecord
 from triage._step import FailingStep, StepRule, failing_step, step_pattern
@@ -63,6 +70,7 @@ __all__ = [
     "EvidenceItem",
     "EvidenceRef",
     "FailingStep",
+    "Fixability",
     "HumanLabel",
     "LabelledExample",
     "MemberTrace",
@@ -76,9 +84,11 @@ __all__ = [
     "TriageAgent",
     "TriageConfig",
     "TriageRecord",
+    "assess_fixability",
     "build_agent",
     "calibrate",
     "calibration_pairs",
+    "cluster_name",
     "failing_step",
     "gather_evidence",
     "human_labels",

@@ -17,6 +17,7 @@ from triage._calibration import CalibrationPair
 from triage._classify import LabelledExample, NeighbourMemory
 from triage._evidence import gather_evidence
 from triage._graph import TriageAgent
+from triage._naming import unique_names
 from triage._record import EvidenceRef, TriageRecord
 from triage._taxonomy import Taxonomy, TriageConfig
 
@@ -83,13 +84,32 @@ def triage_clusters(
 ) -> list[TriageRecord]:
     """Triage the active clusters (or those named), save a record each, highest priority first."""
     agent = build_agent(store, config=config, llm=llm)
-    records = []
+    made = []
+    keywords: dict[str, list[str]] = {}
     for cluster in _store.active_clusters(store, cluster_ids):
-        record = agent.triage(cluster.cluster_id, cluster.members, cluster_run_id=cluster.run_id)
+        made.append(
+            agent.triage(cluster.cluster_id, cluster.members, cluster_run_id=cluster.run_id)
+        )
+        keywords[cluster.cluster_id] = list(cluster.keywords)
+    names = unique_names(
+        {r.cluster_id: r.name for r in made},
+        {r.cluster_id: r.detail.get("request_pattern") for r in made},
+        keywords,
+        taken={r.cluster_id: r.name for r in stored_records(store)} if cluster_ids else None,
+    )
+    records = []
+    for triaged in made:
+        record = triaged.model_copy(
+            update={"name": names[triaged.cluster_id], "keywords": keywords[triaged.cluster_id]}
+        )
         if save:
             record_id = _store.save_record(store, _row(record))
             record = record.model_copy(update={"record_id": record_id})
         records.append(record)
+    if save:
+        from flywheel.clustering import name_clusters
+
+        name_clusters(store, {r.cluster_id: r.name for r in records})
     return sorted(records, key=lambda r: (-r.priority, r.cluster_id))
 
 
@@ -112,6 +132,10 @@ def _row(record: TriageRecord) -> dict[str, Any]:
             **record.detail,
             "priority_explanation": record.priority_explanation,
             "needs_review": record.needs_review,
+            "review_reasons": record.review_reasons,
+            "handoff_reason": record.handoff_reason,
+            "name": record.name,
+            "keywords": record.keywords,
         },
     }
 
@@ -138,6 +162,10 @@ def stored_records(store: Store) -> list[TriageRecord]:
                 evidence=[EvidenceRef(**item) for item in row["evidence"].get("items", [])],
                 priority_explanation=str(detail.pop("priority_explanation", "")),
                 needs_review=bool(detail.pop("needs_review", False)),
+                review_reasons=[str(r) for r in detail.pop("review_reasons", [])],
+                handoff_reason=str(detail.pop("handoff_reason", "")),
+                name=str(detail.pop("name", "")),
+                keywords=[str(k) for k in detail.pop("keywords", [])],
                 detail=detail,
             )
         )

@@ -26,6 +26,7 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
 
@@ -39,7 +40,7 @@ from triage._agent import build_agent, triage_clusters
 from triage._classify import RESIDUAL, classify_trace
 from triage._evidence import gather_evidence
 from triage._record import TriageRecord
-from triage._taxonomy import TriageConfig
+from triage._taxonomy import Taxonomy, TriageConfig
 
 Log = Callable[[str], None]
 Grouping = Literal["clusters", "truth", "trace"]
@@ -122,7 +123,7 @@ def _bench(
         records = _by_groups(store, labels, labelled, pk_of, population, grouping, config)
     seconds = time.perf_counter() - began
     log(f"triaged {len(records)} groups in {seconds:.1f}s")
-    report = score(records, labels, s1_modes)
+    report = score(records, labels, s1_modes, config)
     report.update(
         {
             "grouping": grouping,
@@ -184,10 +185,12 @@ def _by_groups(
 
 def score(
     records: Sequence[tuple[TriageRecord, list[str]]],
-    labels: dict[str, dict[str, str]],
+    labels: dict[str, dict[str, Any]],
     s1_modes: Sequence[str] = (),
+    config: TriageConfig | None = None,
 ) -> dict[str, Any]:
-    """Cluster accuracy, trace macro-F1 and kappa, S1 check, and a row per cluster."""
+    """Cluster and trace accuracy, trace macro-F1 and kappa, calibration (reliability table and
+    ECE), fixable precision and recall, S1 check, and a row per cluster."""
     from sklearn.metrics import cohen_kappa_score, f1_score
 
     rows = []
@@ -195,6 +198,9 @@ def score(
     y_pred: list[str] = []
     correct = judged = 0
     s1_clusters: list[dict[str, Any]] = []
+    confidence_pairs: list[tuple[float, bool]] = []
+    fixable_pairs: list[tuple[bool, bool]] = []
+    taxonomy = Taxonomy.from_config(config)
     for record, members in records:
         truth = [labels[t] for t in members if t in labels]
         row: dict[str, Any] = {
@@ -206,6 +212,10 @@ def score(
             "severity": record.severity,
             "source": record.source,
             "failing_step": record.detail.get("failing_step", {}).get("summary"),
+            "name": record.name,
+            "fixable": record.fixable,
+            "handoff_reason": record.handoff_reason,
+            "needs_review": record.needs_review,
         }
         if truth:
             causes = Counter(t["root_cause"] for t in truth)
@@ -220,6 +230,10 @@ def score(
             )
             judged += 1
             correct += record.root_cause == majority
+            confidence_pairs.append((record.confidence, record.root_cause == majority))
+            truly_fixable = _truly_fixable(truth, taxonomy)
+            row["truly_fixable"] = truly_fixable
+            fixable_pairs.append((record.fixable, truly_fixable))
             for item in truth:
                 y_true.append(item["root_cause"])
                 y_pred.append(record.root_cause)
@@ -232,6 +246,11 @@ def score(
         "clusters": len(records),
         "clusters_with_labels": judged,
         "cluster_accuracy": round(correct / judged, 4) if judged else None,
+        "trace_accuracy": round(
+            sum(t == p for t, p in zip(y_true, y_pred, strict=True)) / len(y_true), 4
+        )
+        if y_true
+        else None,
         "trace_macro_f1": round(
             float(f1_score(y_true, y_pred, average="macro", zero_division=0)), 4
         )
@@ -243,9 +262,69 @@ def score(
         "labelled_traces_triaged": len(y_true),
         "s1_clusters": s1_clusters,
         "s1_rated_below_s2": sum(1 for c in s1_clusters if c["severity"] in ("S3", "S4")),
+        "calibration": reliability(confidence_pairs),
+        "fixable": fixable_scores(fixable_pairs),
+        "fixable_truth": "labels"
+        if any("fixable" in labels[t] for _, members in records for t in members if t in labels)
+        else "taxonomy (the labels carry no fixable: the true root cause's optimizer_fixable)",
+        "needs_a_human": sum(1 for record, _ in records if record.needs_review),
         "per_cluster": rows,
     }
     return report
+
+
+#: Confidence bins of the reliability table: [0, 0.2), [0.2, 0.4), ... [0.8, 1.0].
+BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+
+
+def reliability(pairs: Sequence[tuple[float, bool]]) -> dict[str, Any]:
+    """The reliability table (confidence bin -> n, mean confidence, accuracy) and the expected
+    calibration error: the n-weighted mean of |accuracy - mean confidence| over the bins
+    (Guo et al. 2017, "On Calibration of Modern Neural Networks"), one cluster one count."""
+    table = []
+    ece = 0.0
+    for low, high in pairwise(BINS):
+        inside = [(c, ok) for c, ok in pairs if low <= c < high or (high == BINS[-1] and c == high)]
+        if not inside:
+            table.append({"bin": f"{low:.1f}-{high:.1f}", "n": 0})
+            continue
+        confidence = sum(c for c, _ in inside) / len(inside)
+        accuracy = sum(ok for _, ok in inside) / len(inside)
+        ece += len(inside) / len(pairs) * abs(accuracy - confidence)
+        table.append(
+            {
+                "bin": f"{low:.1f}-{high:.1f}",
+                "n": len(inside),
+                "mean_confidence": round(confidence, 3),
+                "accuracy": round(accuracy, 3),
+            }
+        )
+    return {"bins": table, "ece": round(ece, 4) if pairs else None, "clusters": len(pairs)}
+
+
+def fixable_scores(pairs: Sequence[tuple[bool, bool]]) -> dict[str, Any]:
+    """Precision (a cluster called fixable really is) and recall (a fixable one is called so)."""
+    called = [truth for said, truth in pairs if said]
+    truly = [said for said, truth in pairs if truth]
+    return {
+        "called_fixable": len(called),
+        "truly_fixable": len(truly),
+        "precision": round(sum(called) / len(called), 4) if called else None,
+        "recall": round(sum(truly) / len(truly), 4) if truly else None,
+    }
+
+
+def _truly_fixable(truth: Sequence[dict[str, Any]], taxonomy: Taxonomy) -> bool:
+    """The majority of the members' ``fixable`` labels; without them, the true root cause's
+    ``optimizer_fixable`` in the taxonomy."""
+    votes = []
+    for item in truth:
+        if isinstance(item.get("fixable"), bool):
+            votes.append(bool(item["fixable"]))
+        else:
+            cause = taxonomy.root_causes.get(str(item["root_cause"]))
+            votes.append(bool(cause and cause.optimizer_fixable))
+    return sum(votes) * 2 > len(votes)
 
 
 def _rules_per_trace(

@@ -26,6 +26,7 @@ from flywheel.detectors import (
     names_subject,
 )
 from flywheel.trace import FailureSignal, FeedbackKind, StepType, Trace
+from triage._requests import request_terms
 
 #: Facts only triage emits (they compare with healthy traffic or read the failure signals),
 #: with the root cause each is evidence for and its weight (None: context, no cause).
@@ -69,6 +70,8 @@ class Baseline:
     cost_p95: float | None = None
     top_score_median: float | None = None
     citation_rate: float = 0.0
+    #: Share of healthy requests carrying each content word or pair (`request_terms`).
+    request_terms: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def from_traces(cls, traces: Iterable[Trace]) -> Baseline:
@@ -78,8 +81,10 @@ class Baseline:
         costs: list[float] = []
         tops: list[float] = []
         cited = searched = n = 0
+        terms: Counter[str] = Counter()
         for trace in traces:
             n += 1
+            terms.update(request_terms(trace.input_text))
             routes[trace.route or "(none)"] += 1
             tools.update(s.name for s in trace.steps if s.type is StepType.tool)
             if trace.latency_ms is not None:
@@ -103,6 +108,7 @@ class Baseline:
             cost_p95=_quantile(costs, 0.95),
             top_score_median=statistics.median(tops) if tops else None,
             citation_rate=cited / searched if searched else 0.0,
+            request_terms={t: c / n for t, c in terms.items()} if n else {},
         )
 
 

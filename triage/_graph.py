@@ -24,9 +24,12 @@ from triage._classify import (
 )
 from triage._evidence import ClusterEvidence, EvidenceItem, MemberTrace, gather_evidence
 from triage._facts import Baseline
+from triage._fixability import assess_fixability
 from triage._llm import ask_model
+from triage._naming import cluster_name
 from triage._priority import prioritise
 from triage._record import EvidenceRef, TriageRecord
+from triage._review import adjust_for_input, review_reasons
 from triage._severity import SeverityAssessment, assess_severity
 from triage._step import failing_step, sample_evenly, step_pattern
 from triage._taxonomy import Taxonomy, TriageConfig
@@ -44,6 +47,7 @@ class TriageState(TypedDict, total=False):
     llm_error: str | None
     llm_evidence: list[int]
     llm_severity: str | None
+    input_reasons: list[str]
     severity: SeverityAssessment
     record: TriageRecord
 
@@ -110,6 +114,11 @@ class TriageAgent:
         return {"evidence": evidence}
 
     def _classify(self, state: TriageState) -> dict[str, Any]:
+        decided = self._decide(state)
+        adjusted, reasons = adjust_for_input(decided["classification"], state["members"])
+        return {**decided, "classification": adjusted, "input_reasons": reasons}
+
+    def _decide(self, state: TriageState) -> dict[str, Any]:
         evidence = state["evidence"]
         remembered = self.memory.classify(evidence)
         if remembered is not None:
@@ -184,13 +193,36 @@ class TriageAgent:
         ):
             fix_type = "few_shot"  # a behaviour shown in an example is learnt better
         severity = state["severity"].severity
+        weights = fact_weights()
+        fixability = assess_fixability(
+            cause,
+            evidence,
+            classification,
+            taxonomy=self.taxonomy,
+            review_below=self.config.review_below,
+            weights=weights,
+        )
+        reasons = review_reasons(
+            classification,
+            evidence,
+            state.get("input_reasons", []),
+            review_below=self.config.review_below,
+        )
         priority = prioritise(
             severity=severity,
             traces=evidence.traces,
             growth=evidence.growth,
-            fixable=cause.optimizer_fixable,
+            fixable=fixability.fixable,
         )
         items = self._evidence_items(evidence, classification, state.get("llm_evidence", []))
+        sample = sample_evenly(state["members"])
+        name, subject = cluster_name(
+            evidence,
+            cause.name,
+            [m.trace.input_text for m in sample],
+            weights,
+            self.baseline.request_terms,
+        )
         record = TriageRecord(
             cluster_id=state["cluster_id"],
             cluster_run_id=state.get("cluster_run_id"),
@@ -199,7 +231,10 @@ class TriageAgent:
             severity=severity,
             priority=priority.score,
             priority_explanation=priority.explanation,
-            fixable=cause.optimizer_fixable,
+            fixable=fixability.fixable,
+            handoff_reason="" if fixability.fixable else fixability.reason,
+            review_reasons=reasons,
+            name=name,
             confidence=classification.confidence,
             fix_type=fix_type,
             rationale="",
@@ -222,8 +257,10 @@ class TriageAgent:
                 "growth": evidence.growth,
                 "weekly_counts": evidence.weekly_counts,
                 "llm_error": state.get("llm_error"),
+                "fixability": fixability.reason,
+                "request_pattern": subject,
                 "failing_step": step_pattern(
-                    [failing_step(m.trace, m.signals) for m in sample_evenly(state["members"])],
+                    [failing_step(m.trace, m.signals) for m in sample],
                     total=len(state["members"]),
                 ),
             },
@@ -290,13 +327,18 @@ class TriageAgent:
                 + "."
             )
         parts.append(f"Severity {record.severity}: " + "; ".join(state["severity"].reasons) + ".")
-        if cause.optimizer_fixable:
-            parts.append(f"Fixable by configuration: try a {record.fix_type} fix.")
+        if record.fixable:
+            parts.append(
+                f"Fixable by configuration: try a {record.fix_type} fix "
+                f"({record.detail.get('fixability', '')})."
+            )
         else:
             parts.append(
-                f"Not fixable by configuration: hand to {cause.owner} ({record.fix_type})."
+                f"Not for the optimizers: hand to {cause.owner} ({record.fix_type}): "
+                f"{record.handoff_reason}."
             )
         parts.extend(classification.contradictions)
         parts.extend(classification.notes)
+        parts.extend(r for r in state.get("input_reasons", []) if r not in classification.notes)
         parts.append(f"Priority {record.priority}: {record.priority_explanation}.")
         return {"record": record.model_copy(update={"rationale": " ".join(parts)})}

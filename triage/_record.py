@@ -38,7 +38,26 @@ class TriageRecord(BaseModel):
     record_id: int | None = None
     priority_explanation: str = ""
     needs_review: bool = False
+    #: Why a human should look (confidence under the threshold, bad input, split evidence).
+    review_reasons: list[str] = Field(default_factory=list)
+    #: When not fixable: one line saying why the cluster goes to its owner, not the optimizers.
+    handoff_reason: str = ""
+    #: A name a reviewer understands, from the shared symptom, failing step and requests.
+    name: str = ""
+    #: The clustering's keywords, kept as a secondary line under the name.
+    keywords: list[str] = Field(default_factory=list)
     detail: dict[str, Any] = Field(default_factory=dict)
+
+    def needs_a_human(self) -> dict[str, Any]:
+        """This record as an entry of the "needs a human" list, with its reasons."""
+        return {
+            "cluster_id": self.cluster_id,
+            "name": self.name,
+            "root_cause": self.root_cause,
+            "confidence": self.confidence,
+            "reasons": self.review_reasons
+            or [f"confidence {self.confidence:.2f} is under the review threshold"],
+        }
 
     def summary(self) -> dict[str, Any]:
         """The fields `flywheel triage --json` prints, with the failing-step pattern."""
@@ -60,6 +79,10 @@ class TriageRecord(BaseModel):
                 "record_id",
                 "priority_explanation",
                 "needs_review",
+                "review_reasons",
+                "handoff_reason",
+                "name",
+                "keywords",
             },
         )
         pattern = self.detail.get("failing_step")

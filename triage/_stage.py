@@ -48,10 +48,13 @@ class TriageStage:
         triaged = [
             {
                 "cluster_id": r.cluster_id,
+                "name": r.name,
                 "root_cause": r.root_cause,
                 "severity": r.severity,
                 "priority": round(r.priority, 2),
                 "fixable": r.fixable,
+                "owner": r.component,
+                **({} if r.fixable else {"handoff_reason": r.handoff_reason}),
             }
             for r in records
         ]
@@ -61,6 +64,10 @@ class TriageStage:
             root_causes={r.cluster_id: r.root_cause for r in records},
         )
         return StageResult(
-            summary={"triaged": triaged, "backlog_clusters": backlog.clusters},
+            summary={
+                "triaged": triaged,
+                "needs_a_human": [r.needs_a_human() for r in records if r.needs_review],
+                "backlog_clusters": backlog.clusters,
+            },
             counts={"clusters": len(records), "backlog_cases": backlog.cases_added},
         )

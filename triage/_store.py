@@ -31,11 +31,14 @@ class ClusterMembers:
     run_id: int | None
     label: str
     members: list[MemberTrace]
+    keywords: tuple[str, ...] = ()
 
 
 def active_clusters(store: Store, cluster_ids: Sequence[str] | None = None) -> list[ClusterMembers]:
     """Active clusters (or the ones named) with their member traces and signals."""
-    query = select(ClusterRow.id, ClusterRow.label, ClusterRow.last_run_id).order_by(ClusterRow.id)
+    query = select(
+        ClusterRow.id, ClusterRow.label, ClusterRow.last_run_id, ClusterRow.keywords
+    ).order_by(ClusterRow.id)
     if cluster_ids:
         query = query.where(ClusterRow.id.in_(list(cluster_ids)))
     else:
@@ -64,9 +67,16 @@ def active_clusters(store: Store, cluster_ids: Sequence[str] | None = None) -> l
             run_id=row.last_run_id,
             label=row.label,
             members=[loaded[pk] for pk in sorted(pks_by_cluster.get(row.id, [])) if pk in loaded],
+            keywords=_keywords(row.keywords),
         )
         for row in clusters
     ]
+
+
+def _keywords(stored: Any) -> tuple[str, ...]:
+    """The clustering's keywords (stored as ``{"words": [...]}``)."""
+    words = stored.get("words") if isinstance(stored, dict) else None
+    return tuple(str(w) for w in words) if isinstance(words, list) else ()
 
 
 def load_members(store: Store, pks: Sequence[int]) -> dict[int, MemberTrace]:

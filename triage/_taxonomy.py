@@ -59,6 +59,16 @@ class RootCause(BaseModel):
     #: tool descriptions); otherwise the cluster is handed to ``owner``.
     optimizer_fixable: bool = False
     fix_types: tuple[FixType, ...] = ("investigate",)
+    #: For a fixable cause: the facts that show a configuration change can remove it (empty:
+    #: every fact that points at the cause). A cluster whose traces mostly lack them goes to
+    #: ``owner`` instead, e.g. a tool that rejects a call as unknown is not an argument's fault.
+    config_evidence: tuple[str, ...] = ()
+    #: One line a reviewer reads when the cluster is handed to ``owner`` (default: the
+    #: description).
+    handoff_reason: str = ""
+
+    def reason_to_hand_off(self) -> str:
+        return self.handoff_reason or self.description
 
 
 class Severity(BaseModel):
@@ -119,6 +129,10 @@ BUILTIN_ROOT_CAUSES: tuple[RootCause, ...] = (
             "low groundedness although retrieval ran",
         ),
         fix_types=("reranker", "reindex"),
+        handoff_reason=(
+            "retrieval ranking: the right document exists but ranks too low; a "
+            "reranker or index change, not a prompt"
+        ),
     ),
     RootCause(
         name="context_construction",
@@ -126,6 +140,10 @@ BUILTIN_ROOT_CAUSES: tuple[RootCause, ...] = (
         description="Retrieved material was dropped, truncated or mis-ordered before the model.",
         evidence=("context smaller than the candidates", "truncation markers", "token limit hit"),
         fix_types=("context_builder",),
+        handoff_reason=(
+            "context builder: retrieved material is dropped or truncated in code "
+            "before the model sees it"
+        ),
     ),
     RootCause(
         name="tool_arguments",
@@ -134,6 +152,13 @@ BUILTIN_ROOT_CAUSES: tuple[RootCause, ...] = (
         evidence=("tool validation errors naming an argument", "literal unresolved values"),
         optimizer_fixable=True,
         fix_types=("tool_description", "few_shot"),
+        # A rejection about the arguments' shape; a tool the call names that does not exist,
+        # is not allowed, or is down is not fixed by describing the tool better.
+        config_evidence=("tool_argument_error", "tool_arguments_off_schema"),
+        handoff_reason=(
+            "tool calls rejected for reasons other than their arguments (a tool "
+            "missing, not allowed or down)"
+        ),
     ),
     RootCause(
         name="missing_capability",
@@ -145,6 +170,9 @@ BUILTIN_ROOT_CAUSES: tuple[RootCause, ...] = (
             "user comments that the agent cannot do basic things",
         ),
         fix_types=("new_tool",),
+        handoff_reason=(
+            "missing tool: users ask for something no tool or permission of the agent can do"
+        ),
     ),
     RootCause(
         name="model_limitation",
@@ -153,6 +181,9 @@ BUILTIN_ROOT_CAUSES: tuple[RootCause, ...] = (
         "it.",
         evidence=("correct context and route, wrong answer", "misread tool output"),
         fix_types=("model_upgrade", "investigate"),
+        handoff_reason=(
+            "model limit: the inputs were right and the answer wrong; no configuration explains it"
+        ),
     ),
     RootCause(
         name="memory_multiturn",
@@ -160,6 +191,9 @@ BUILTIN_ROOT_CAUSES: tuple[RootCause, ...] = (
         description="Earlier turns of the session were needed and not used.",
         evidence=("request refers back to earlier turns", "history present but ignored"),
         fix_types=("memory_store",),
+        handoff_reason=(
+            "session memory: earlier turns do not reach the model; the memory store needs a change"
+        ),
     ),
     RootCause(
         name="data_freshness",
@@ -170,6 +204,9 @@ BUILTIN_ROOT_CAUSES: tuple[RootCause, ...] = (
             "near-duplicate documents with different dates",
         ),
         fix_types=("reindex",),
+        handoff_reason=(
+            "stale data: the knowledge source serves superseded documents; it needs re-indexing"
+        ),
     ),
     RootCause(
         name="latency_infra",
@@ -177,6 +214,7 @@ BUILTIN_ROOT_CAUSES: tuple[RootCause, ...] = (
         description="Timeouts, outages, rate limits or slow dependencies.",
         evidence=("timeout errors", "latency outliers", "5xx / connection errors"),
         fix_types=("infrastructure",),
+        handoff_reason="infrastructure: timeouts, outages or rate limits of a dependency",
     ),
     RootCause(
         name="evaluation_scorer",
@@ -187,6 +225,7 @@ BUILTIN_ROOT_CAUSES: tuple[RootCause, ...] = (
             "flagged only by a judge, no user complaint",
         ),
         fix_types=("scorer_fix",),
+        handoff_reason="scorer: the judge that flagged these traces is wrong, not the agent",
     ),
 )
 

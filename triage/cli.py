@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from flywheel.errors import UserError
@@ -55,7 +56,10 @@ def triage(
     ),
     json_out: bool = JsonOption,
 ) -> None:
-    """Triage the active clusters: root cause, component, severity, priority, evidence."""
+    """Triage the active clusters: name, root cause, owner, severity, priority, evidence.
+
+    ``--json`` prints ``{"clusters": [...], "needs_a_human": [...]}``: the second list holds
+    the clusters under the review threshold, with the reasons; the optimizers skip them."""
     if ctx.invoked_subcommand is not None:
         return
     from flywheel.cli._common import console, open_store, print_json, project
@@ -71,15 +75,24 @@ def triage(
         if llm is not None:
             llm.close()
     if json_out:
-        print_json([record.summary() for record in records])
+        print_json(
+            {
+                "clusters": [record.summary() for record in records],
+                "needs_a_human": [r.needs_a_human() for r in records if r.needs_review],
+            }
+        )
         return
     if not records:
         console.print("no active clusters; run `flywheel cluster` first")
         return
-    table = Table("cluster", "root cause", "owner", "sev", "priority", "fix", "conf", "source")
+    table = Table(
+        "cluster", "name", "root cause", "owner", "sev", "priority", "fix", "conf", "source"
+    )
     for r in records:
         table.add_row(
             r.cluster_id,
+            escape(r.name)
+            + (f"\n[dim]{escape(' / '.join(r.keywords[:3]))}[/dim]" if r.keywords else ""),
             r.root_cause,
             r.component,
             r.severity,
@@ -93,6 +106,16 @@ def triage(
         pattern = r.detail.get("failing_step")
         if isinstance(pattern, dict):
             console.print(f"{r.cluster_id}: {pattern.get('summary')}", highlight=False)
+    for r in records:
+        if not r.fixable:
+            console.print(f"{r.cluster_id} → {r.component}: {r.handoff_reason}", highlight=False)
+    review = [r for r in records if r.needs_review]
+    if review:
+        console.print(f"needs a human ({len(review)}), not sent to the optimizers:")
+        for r in review:
+            console.print(
+                f"  {r.cluster_id} {r.name}: {'; '.join(r.review_reasons)}", highlight=False
+            )
 
 
 @app.command("label")

@@ -44,6 +44,13 @@ class TriageView(BaseModel):
     owner: str
     priority: float | None = None
     fixable: bool | None = None
+    #: The cluster's readable name (triage's), and why it is not for the optimizers.
+    name: str = ""
+    handoff_reason: str = ""
+    confidence: float | None = None
+    #: Under the review threshold: on the "needs a human" list, never sent to the optimizers.
+    needs_review: bool = False
+    review_reasons: list[str] = Field(default_factory=list)
     rationale: str = ""
     evidence: list[str] = Field(default_factory=list)
     #: The traces the evidence cites, in order, each once (for links to them).
@@ -91,6 +98,11 @@ def _agent_views(store: Store) -> dict[str, TriageView]:
             owner=record.component,
             priority=record.priority,
             fixable=record.fixable,
+            name=record.name,
+            handoff_reason=record.handoff_reason,
+            confidence=record.confidence,
+            needs_review=record.needs_review,
+            review_reasons=record.review_reasons,
             rationale=record.rationale,
             evidence=[
                 f"{ref.trace_id}{'/' + ref.step_id if ref.step_id else ''}: {ref.why}"

@@ -83,11 +83,14 @@ def clusters(json_out: bool = JsonOption) -> None:
     if json_out:
         print_json(report)
         return
-    table = Table("id", "label", "size", "first seen", "last seen", "weekly", "exemplars")
+    table = Table("id", "name", "size", "first seen", "last seen", "weekly", "exemplars")
     for item in report.clusters:
+        name = Text(item.label)
+        if item.keywords and " / ".join(item.keywords[:3]) != item.label:
+            name.append("\n" + " / ".join(item.keywords[:3]), style="dim")
         table.add_row(
             item.id,
-            Text(item.label),
+            name,
             str(item.size),
             item.first_seen.date().isoformat() if item.first_seen else "-",
             item.last_seen.date().isoformat() if item.last_seen else "-",

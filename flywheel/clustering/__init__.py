@@ -8,7 +8,8 @@
   clusters (c-TF-IDF keywords, medoid exemplars, an
   LLM name when configured), matches them to the previous run's clusters so a pattern keeps
   its id, and saves the membership; between full runs it assigns new traces incrementally.
-- `cluster_report` is what `flywheel clusters` prints.
+- `cluster_report` is what `flywheel clusters` prints; `name_clusters` replaces keyword labels
+  with readable names (triage's), keeping the keywords.
 - `run_cluster_benchmark` scores all this against labelled traces, with two baselines.
 """
 
@@ -23,6 +24,7 @@ from flywheel.clustering._run import (
     RunResult,
     cluster_report,
     cluster_runs,
+    name_clusters,
     run_clustering,
 )
 from flywheel.clustering._signature import PARTS, build_signature, normalise
@@ -44,6 +46,7 @@ __all__ = [
     "embed_cached",
     "load_failing",
     "match_clusters",
+    "name_clusters",
     "normalise",
     "run_cluster_benchmark",
     "run_clustering",

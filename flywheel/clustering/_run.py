@@ -526,6 +526,26 @@ def iso_week(moment: datetime) -> str:
     return f"{year}-W{week:02d}"
 
 
+def name_clusters(store: Store, names: dict[str, str]) -> list[str]:
+    """Give clusters readable names (triage's, from their shared symptom and failing step) in
+    place of their keyword labels; the keywords stay stored as the secondary line. A cluster an
+    LLM named (it has a description) keeps that name. Returns the ids renamed."""
+    renamed: list[str] = []
+    with store.engine.begin() as conn:
+        for cid, name in sorted(names.items()):
+            clean = clean_name(name)
+            if not clean:
+                continue
+            result = conn.execute(
+                update(ClusterRow)
+                .where(ClusterRow.id == cid, ClusterRow.description.is_(None))
+                .values(label=clean)
+            )
+            if result.rowcount:
+                renamed.append(cid)
+    return renamed
+
+
 def cluster_report(store: Store) -> ClusterReport:
     """The active clusters (by id) with their members, and the traces left as noise."""
     with store.engine.connect() as conn:

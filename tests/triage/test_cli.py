@@ -39,9 +39,11 @@ def seed(project: Project, tmp_path: Path) -> None:
 
 def test_triage_prints_one_record_per_cluster(project: Project, tmp_path: Path) -> None:
     seed(project, tmp_path)
-    records = run_json("triage")
+    out = run_json("triage")
+    records = out["clusters"]
 
     assert len(records) == len(KINDS)
+    assert out["needs_a_human"] == []
     for record in records:
         assert {
             "cluster_id",
@@ -54,6 +56,10 @@ def test_triage_prints_one_record_per_cluster(project: Project, tmp_path: Path) 
             "rationale",
             "evidence",
             "source",
+            "name",
+            "keywords",
+            "handoff_reason",
+            "review_reasons",
         } <= set(record)
         assert all({"trace_id", "step_id", "why"} <= set(e) for e in record["evidence"])
     by_id = {r["cluster_id"]: r for r in records}
@@ -61,6 +67,7 @@ def test_triage_prints_one_record_per_cluster(project: Project, tmp_path: Path) 
     assert by_id["C-0001"]["fixable"]
     assert by_id["C-0003"]["root_cause"] == "data_freshness"
     assert not by_id["C-0003"]["fixable"]
+    assert by_id["C-0003"]["handoff_reason"].startswith("stale data")
     assert [r["priority"] for r in records] == sorted(
         (r["priority"] for r in records), reverse=True
     )
@@ -191,3 +198,41 @@ def test_bench_triage_on_a_small_labelled_file_reports_the_metrics(tmp_path: Pat
     assert report["cluster_accuracy"] == 1.0
     assert report["clusters"] == 3
     assert report["s1_clusters"][0]["mode"] == "stale"
+    # Calibration and fixability, against the labels' own `fixable` where they carry it.
+    assert report["trace_accuracy"] == 1.0
+    calibration = report["calibration"]
+    assert calibration["clusters"] == 3
+    top = calibration["bins"][-1]
+    assert (top["bin"], top["n"], top["accuracy"]) == ("0.8-1.0", 3, 1.0)
+    assert calibration["ece"] == round(1.0 - top["mean_confidence"], 4)
+    assert report["fixable"] == {
+        "called_fixable": 1,
+        "truly_fixable": 1,
+        "precision": 1.0,
+        "recall": 1.0,
+    }
+    assert report["fixable_truth"].startswith("taxonomy")
+
+
+def test_reliability_table_and_ece_follow_their_definition() -> None:
+    from triage._bench import fixable_scores, reliability
+
+    pairs = [(0.9, True), (0.9, False), (0.5, True), (0.1, False), (1.0, True)]
+    table = reliability(pairs)
+    bins = {row["bin"]: row for row in table["bins"]}
+    assert bins["0.8-1.0"] == {
+        "bin": "0.8-1.0",
+        "n": 3,
+        "mean_confidence": 0.933,
+        "accuracy": 0.667,
+    }
+    assert bins["0.2-0.4"] == {"bin": "0.2-0.4", "n": 0}
+    # ECE = sum over bins of n/N * |accuracy - confidence|.
+    expected = 3 / 5 * abs(2 / 3 - 2.8 / 3) + 1 / 5 * abs(1 - 0.5) + 1 / 5 * abs(0 - 0.1)
+    assert table["ece"] == round(expected, 4)
+    empty = reliability([])
+    assert (empty["ece"], empty["clusters"]) == (None, 0)
+    assert all(row["n"] == 0 for row in empty["bins"])
+    scores = fixable_scores([(True, True), (True, False), (False, True), (False, False)])
+    assert scores == {"called_fixable": 2, "truly_fixable": 2, "precision": 0.5, "recall": 0.5}
+    assert fixable_scores([(False, False)])["precision"] is None

@@ -121,3 +121,21 @@ def test_an_injected_instruction_does_not_change_the_offline_decision() -> None:
     for field in ("root_cause", "severity", "fixable", "component", "fix_type"):
         assert getattr(injected, field) == getattr(clean, field)
     assert injected.confidence == clean.confidence
+
+
+def test_a_model_calling_a_cluster_fixable_without_config_evidence_is_not_trusted(
+    openai_server: FakeOpenAIServer, llm_client: ClientFactory
+) -> None:
+    # Timeouts: the model says prompt_instruction, confidently; nothing in the traces shows an
+    # instruction the agent missed, so the optimizers do not get the cluster.
+    openai_server.reply_json(reply("prompt_instruction"))
+
+    record = agent(llm_client()).triage("C-1", members("timeout"))
+
+    assert (record.root_cause, record.source, record.confidence) == (
+        "prompt_instruction",
+        "llm",
+        0.9,
+    )
+    assert not record.fixable
+    assert "no trace shows a prompt_instruction symptom" in record.handoff_reason

@@ -198,7 +198,7 @@ def test_triage_json_shows_the_failing_step_pattern_per_cluster(
     result = runner.invoke(app, ["triage", "--json"])
 
     assert result.exit_code == 0, result.output
-    (record,) = json.loads(result.stdout)
+    (record,) = json.loads(result.stdout)["clusters"]
     pattern = record["failing_step"]
     assert (
         pattern["summary"] == "first went wrong at the `ticket_search` tool step, in 5 of 5 traces"

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from flywheel.project import Project, init_project
 from flywheel.store import Store
 from tests.helpers.app import APP, _assert_safe, _markdown_texts, _page, _plain
-from tests.helpers.ui import gated
+from tests.helpers.ui import gated, triaged
 from ui import (
     Role,
     StoreQueue,
@@ -565,3 +565,50 @@ def test_the_cluster_map_is_shared_until_the_clustering_changes(
             conn.execute(insert(ClusterRunRow).values(kind="incremental", model="bench"))
         cache.shared_cluster_map(store)
         assert len(calls) == 2
+
+
+def test_clusters_under_the_review_threshold_are_listed_as_needing_a_human(
+    app_project: Project,
+) -> None:
+    from sqlalchemy import update
+
+    from triage._tables import TriageRecordRow
+
+    app = _page("clusters").run()
+    cluster = str(app.selectbox(key="cluster_id").value)
+    with app_project.open_store() as store:
+        record_id = triaged(store, cluster)
+        with store.engine.begin() as conn:
+            conn.execute(
+                update(TriageRecordRow)
+                .where(TriageRecordRow.id == record_id)
+                .values(
+                    fixable=False,
+                    confidence=0.3,
+                    detail={
+                        "needs_review": True,
+                        "review_reasons": ["a single trace: the pattern is not established yet"],
+                        "handoff_reason": "needs a human first: confidence 0.30 is under 0.50",
+                        "name": "Policy questions answered from memory, no search",
+                    },
+                )
+            )
+    week = _page("this_week").run()
+    _assert_safe(week)
+    assert "Needs a human" in [str(s.value) for s in week.subheader]
+    (table,) = [
+        frame.value
+        for frame in week.dataframe
+        if "Why" in frame.value.columns  # the "needs a human" table
+    ]
+    row = table.iloc[0].to_dict()
+    assert row == {
+        "Cluster": cluster,
+        "Name": "Policy questions answered from memory, no search",
+        "Confidence": "0.30",
+        "Why": "a single trace: the pattern is not established yet",
+    }
+    page = _page("clusters").run()
+    shown = [str(t.value) for t in page.text]
+    assert "Needs a human: a single trace: the pattern is not established yet" in shown
+    assert any(t.startswith("Not for the optimizers, goes to prompt: needs a human") for t in shown)

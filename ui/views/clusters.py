@@ -111,6 +111,10 @@ view = views.get(detail.id)
 if view is not None:
     st.subheader("Triage")
     st.text(f"Root cause: {view.root_cause} · severity: {view.severity} · owner: {view.owner}")
+    if view.needs_review:
+        st.text("Needs a human: " + ("; ".join(view.review_reasons) or "low confidence"))
+    if view.fixable is False and view.handoff_reason:
+        st.text(f"Not for the optimizers, goes to {view.owner}: {view.handoff_reason}")
     if view.corrected_by:
         st.text(f"Corrected by {view.corrected_by} (triage said: {view.triage_said})")
     st.text(view.rationale)

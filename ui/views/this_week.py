@@ -166,6 +166,26 @@ else:
         width="stretch",
     )
 
+st.subheader("Needs a human")
+review = sorted((v for v in views.values() if v.needs_review), key=lambda v: v.cluster_id)
+if not review:
+    st.write("No cluster is waiting for a human: every triage cleared the review threshold.")
+else:
+    st.caption("Triage is unsure of these; the optimizers leave them alone until a reviewer looks.")
+    st.dataframe(
+        [
+            {
+                "Cluster": v.cluster_id,
+                "Name": v.name or "—",
+                "Confidence": f"{v.confidence:.2f}" if v.confidence is not None else "—",
+                "Why": "; ".join(v.review_reasons) or "low confidence",
+            }
+            for v in review
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+
 st.subheader("Top priorities")
 if views:
     ranked = sorted(views.values(), key=lambda v: v.priority or 0.0, reverse=True)[:10]
