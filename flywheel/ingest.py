@@ -295,6 +295,19 @@ def _guarded(src: TraceSource, fmt: TraceFormat) -> Iterator[Record]:
         yield record
 
 
+#: Files smaller than this are parsed in the writer's process: forking a parser costs
+#: tens of milliseconds, more than parsing a small file, and a folder of one-trace files
+#: (Langfuse downloads, SWE-agent trajectories) ingested 20 to 30 traces/s with a fork each.
+FORK_ABOVE_BYTES = 2 * 1024 * 1024
+
+
+def _small(src: TraceSource) -> bool:
+    try:
+        return src.path.stat().st_size < FORK_ABOVE_BYTES and not src.is_gzip
+    except OSError:
+        return False
+
+
 def _parse_in_child(
     out: Connection,
     parents_end: Connection,
@@ -320,10 +333,11 @@ def _parse_in_child(
 def _parsed_batches(src: TraceSource, fmt: TraceFormat, options: _Options) -> Iterator[_Batch]:
     """`_batches`, computed in a forked parser process so parsing and writing use two cores.
 
-    Where fork is unavailable, parsing runs in this process. The pipe holds a few batches at
-    most (the child blocks on a full pipe), so memory stays bounded whatever the file size.
+    Where fork is unavailable, or the file is smaller than `FORK_ABOVE_BYTES`, parsing runs
+    in this process. The pipe holds a few batches at most (the child blocks on a full pipe),
+    so memory stays bounded whatever the file size.
     """
-    if "fork" not in multiprocessing.get_all_start_methods():
+    if "fork" not in multiprocessing.get_all_start_methods() or _small(src):
         yield from _batches(src, fmt, options)
         return
     context = multiprocessing.get_context("fork")
