@@ -171,11 +171,11 @@ def ingest_paths(
     directions = ScoreDirections(score_rules)
     notes_seen: set[str] = set()
     status = "failed"
+    writes = _Writes(store, run_id, batch_size)
     try:
         for file in files:
             counts = _ingest_file(
-                store,
-                run_id,
+                writes,
                 TraceSource(file, max_record_bytes),
                 fixed,
                 source,
@@ -185,6 +185,7 @@ def ingest_paths(
                 notes_seen,
             )
             total.add(counts)
+        total.add(writes.flush())
         total.warnings.extend(directions.warnings())
         status = "completed"
     except KeyboardInterrupt:
@@ -392,9 +393,44 @@ def _choose_format(src: TraceSource, fixed: TraceFormat | None) -> tuple[TraceFo
     return fixed, f"read as {fixed.name} (--format; its reader did not recognise the file)"
 
 
+class _Writes:
+    """Batches on their way to the store, small files' together: a transaction per file cost
+    more than reading the file for one-trace exports (a folder of Langfuse downloads). A
+    batch is written once it holds ``batch_size`` records, when the source key changes, or
+    when a trace id repeats (a changed second copy must become a new version)."""
+
+    def __init__(self, store: Store, run_id: int, batch_size: int) -> None:
+        self.store, self.run_id, self.batch_size = store, run_id, batch_size
+        self.key: str | None = None
+        self.prepared: list[PreparedTrace] = []
+        self.rejected: list[Rejected] = []
+        self.ids: set[str] = set()
+
+    def add(
+        self, key: str, prepared: list[PreparedTrace], rejected: list[Rejected]
+    ) -> IngestCounts:
+        """Queue a batch; the counts of what this call wrote (for a small file, mostly none)."""
+        written = IngestCounts()
+        if key != self.key or any(item.trace_id in self.ids for item in prepared):
+            written.add(self.flush())
+        self.key = key
+        self.prepared.extend(prepared)
+        self.rejected.extend(rejected)
+        self.ids.update(item.trace_id for item in prepared)
+        if len(self.prepared) + len(self.rejected) >= self.batch_size:
+            written.add(self.flush())
+        return written
+
+    def flush(self) -> IngestCounts:
+        if self.key is None or not (self.prepared or self.rejected):
+            return IngestCounts()
+        counts = self.store.write_batch(self.run_id, self.key, self.prepared, self.rejected)
+        self.prepared, self.rejected, self.ids = [], [], set()
+        return counts
+
+
 def _ingest_file(
-    store: Store,
-    run_id: int,
+    writes: _Writes,
     src: TraceSource,
     fixed: TraceFormat | None,
     source: str | None,
@@ -412,14 +448,14 @@ def _ingest_file(
     fmt, why = _choose_format(src, fixed)
     if fmt is None:
         rejected = Rejected(src.name, None, why, raw=src.head(4096))
-        counts.add(store.write_batch(run_id, source or "unknown", [], [rejected]))
+        counts.add(writes.add(source or "unknown", [], [rejected]))
         counts.skipped.append({"file": src.name, "reason": why})
         return counts
     counts.files.append({"file": src.name, "format": fmt.name, "why": why})
     key = source or fmt.name
     for batch in _parsed_batches(src, fmt, options):
         if batch.prepared or batch.rejected:
-            counts.add(store.write_batch(run_id, key, batch.prepared, batch.rejected))
+            counts.add(writes.add(key, batch.prepared, batch.rejected))
         directions.merge(batch.directions)
         for note in sorted(batch.notes - notes_seen):
             counts.warnings.append(f"{note} (first in {src.name})")

@@ -67,3 +67,21 @@ def test_traces_ingested_in_bulk_read_back_with_their_columns(store: Store, tmp_
     assert summary.timestamp is not None
     assert summary.timestamp.replace(tzinfo=UTC) == datetime(2026, 11, 16, 7, 2, tzinfo=UTC)
     assert summary.route == "direct_answer"
+
+
+def test_small_files_share_a_write_and_a_changed_repeat_becomes_a_new_version(
+    store: Store, tmp_path: Path
+) -> None:
+    """Small files' batches are written together; a trace that comes again, changed, in a
+    later file of the same run is still stored as its second version, in file order."""
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    for i in range(1, 6):
+        write_lines(folder / f"{i}.jsonl", [trace(i)])
+    write_lines(folder / "6.jsonl", [trace(2, output="changed"), trace(3)])
+    counts = ingest_paths(store, [folder])
+    assert (counts.read, counts.stored, counts.updated, counts.duplicates) == (7, 5, 1, 1)
+    assert store.get_trace("t-2").version == 2
+    assert store.get_trace("t-2").trace.output == "changed"
+    (run,) = store.ingestion_runs(limit=1)
+    assert (run["read"], run["stored"], run["updated"], run["duplicates"]) == (7, 5, 1, 1)
