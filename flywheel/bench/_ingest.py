@@ -202,7 +202,7 @@ def run_ingest_benchmark(
 def _reader_rounds(tmpdir: Path, repeats: int, target_bytes: int, log: Any) -> dict[str, Any]:
     """traces/s and KB/s of every reader with a sample, and native's KB/s over each reader's
     in the same round (the issue's goal: at most 3)."""
-    from flywheel.bench._readers import ReaderInput, find_samples, write_reader_input
+    from flywheel.bench._readers import ReaderInput, find_samples, reader_inputs
     from flywheel.formats import format_names
 
     folder = tmpdir / "readers"
@@ -210,36 +210,36 @@ def _reader_rounds(tmpdir: Path, repeats: int, target_bytes: int, log: Any) -> d
     native = folder / "native.jsonl"
     count = max(100, target_bytes // 1900)
     size = write_synthetic(native, count, seed=2)
-    inputs = [ReaderInput("native", native, size, count, 1, ("flywheel.bench._tracegen",))]
-    samples = find_samples()
-    inputs += [
-        write_reader_input(found, folder / name, target_bytes)
-        for name, found in sorted(samples.items())
-        if name != "native"
+    inputs = [
+        ReaderInput("native", "native", native, size, count, 1, ("flywheel.bench._tracegen",))
     ]
+    samples = find_samples()
+    samples.pop("native", None)
+    inputs += reader_inputs(samples, folder, target_bytes)
     for item in inputs:
         log(
-            f"reader input {item.format}: {item.traces} traces, {item.bytes / 2**20:.1f} MB "
+            f"reader input {item.name}: {item.traces} traces, {item.bytes / 2**20:.1f} MB "
             f"in {item.files} file(s)"
         )
-    runs: dict[str, list[dict[str, Any]]] = {item.format: [] for item in inputs}
+    runs: dict[str, list[dict[str, Any]]] = {item.name: [] for item in inputs}
     for repeat in range(repeats):
-        for item in inputs:
-            url = f"sqlite:///{folder / f'{item.format}-{repeat}'}.db"
+        for index, item in enumerate(inputs):
+            url = f"sqlite:///{folder / f'run{repeat}-input{index}'}.db"
             result = _child("flywheel", item.path, url)
             result["kb_per_s"] = item.bytes / 1024 / result["seconds"]
-            runs[item.format].append(result)
+            runs[item.name].append(result)
             log(
-                f"reader {item.format} run {repeat + 1}: {result['traces_per_s']:.0f} traces/s, "
+                f"reader {item.name} run {repeat + 1}: {result['traces_per_s']:.0f} traces/s, "
                 f"{result['kb_per_s']:.0f} KB/s ({result['stored']} of {item.traces} stored)"
             )
     out: dict[str, Any] = {}
     for item in inputs:
-        results = runs[item.format]
+        results = runs[item.name]
         ratios = [
             n["kb_per_s"] / r["kb_per_s"] for n, r in zip(runs["native"], results, strict=True)
         ]
-        out[item.format] = {
+        out[item.name] = {
+            "format": item.format,
             "samples": list(item.samples),
             "traces": item.traces,
             "files": item.files,
@@ -254,7 +254,7 @@ def _reader_rounds(tmpdir: Path, repeats: int, target_bytes: int, log: Any) -> d
             "native_per_kb_ratio_median": round(statistics.median(ratios), 2),
             "within_3x": statistics.median(ratios) <= 3,
         }
-    missing = sorted(set(format_names()) - set(out))
+    missing = sorted(set(format_names()) - {item.format for item in inputs})
     if missing:
         out["_no_sample"] = missing
     return out

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sqlalchemy import select
@@ -47,6 +47,8 @@ class Sample:
 class ReaderInput:
     """A benchmark input for one reader: a file or a folder, its bytes and traces."""
 
+    #: The format, and the shape when a format is measured in two (``langsmith (files)``).
+    name: str
     format: str
     path: Path
     bytes: int
@@ -87,10 +89,31 @@ def find_samples(dirs: Iterable[Path] = SAMPLE_DIRS) -> dict[str, list[Sample]]:
     return found
 
 
+def reader_inputs(
+    samples: dict[str, list[Sample]], folder: Path, target_bytes: int
+) -> list[ReaderInput]:
+    """One input per format and shape: its JSONL samples concatenated into one file, and its
+    JSON documents as a folder of files, each about ``target_bytes``."""
+    inputs: list[ReaderInput] = []
+    for fmt, found in sorted(samples.items()):
+        groups = {
+            "JSONL": [s for s in found if s.jsonl],
+            "files": [s for s in found if not s.jsonl],
+        }
+        both = all(groups.values())
+        for shape, group in groups.items():
+            if not group:
+                continue
+            name = f"{fmt} ({shape})" if both else fmt
+            made = write_reader_input(group, folder / f"{fmt}-{shape}", target_bytes)
+            inputs.append(replace(made, name=name))
+    return inputs
+
+
 def write_reader_input(samples: list[Sample], out: Path, target_bytes: int) -> ReaderInput:
     """Copies of ``samples`` (in turn) until ``target_bytes``, each copy with fresh trace ids."""
     samples = [s for s in samples if _copies_are_new(s)] or samples
-    jsonl = all(sample.jsonl for sample in samples)
+    jsonl = samples[0].jsonl
     folder = out.with_suffix("")
     if jsonl:
         handle = out.with_suffix(".jsonl").open("wb")
@@ -115,6 +138,7 @@ def write_reader_input(samples: list[Sample], out: Path, target_bytes: int) -> R
         if jsonl:
             handle.close()
     return ReaderInput(
+        name=samples[0].format,
         format=samples[0].format,
         path=out.with_suffix(".jsonl") if jsonl else folder,
         bytes=written,
@@ -124,6 +148,10 @@ def write_reader_input(samples: list[Sample], out: Path, target_bytes: int) -> R
     )
 
 
+#: tau-bench's trace id is made from the run's numeric ``task_id``: copies shift it.
+_TASK_ID = re.compile(rb'("task_id"\s*:\s*)(\d+)')
+
+
 def _with_fresh_ids(data: bytes, ids: tuple[str, ...], copy: int) -> bytes:
     """``data`` with every trace id of its reader replaced by a copy-specific one.
 
@@ -131,6 +159,8 @@ def _with_fresh_ids(data: bytes, ids: tuple[str, ...], copy: int) -> bytes:
     instead. Only whole ids are replaced (``run-1`` inside ``run-10`` is not). An id made from
     the file's name needs no replacing: each copy has its own name.
     """
+    shift = copy * 10**6
+    data = _TASK_ID.sub(lambda found: found[1] + b"%d" % (int(found[2]) + shift), data)
     names = sorted(_id_parts(data, ids), key=len, reverse=True)
     if not names:
         return data
@@ -160,6 +190,8 @@ def _copies_are_new(sample: Sample) -> bool:
     """Whether copies of ``sample`` get new trace ids: each id is in its bytes (whole or by
     its long parts) or is made from the file's name, which each copy changes."""
     data = sample.path.read_bytes()
+    if _TASK_ID.search(data):
+        return True
     return all(
         _id_parts(data, (trace_id,)) or sample.path.stem in trace_id
         for trace_id in sample.trace_ids
