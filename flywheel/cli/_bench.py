@@ -76,6 +76,7 @@ def ingest(
             f"reader {name}: {figures['traces_per_s_median']} traces/s, "
             f"{figures['kb_per_s_median']} KB/s ({figures['kb_per_trace']} KB a trace, "
             f"{figures['files']} file(s)); native per KB x{figures['native_per_kb_ratio_median']}"
+            f" (same size), x{figures['main_native_per_kb_ratio']} (main file)"
             f"{'' if figures['within_3x'] else ' (over 3x)'}"
         )
     if "memory" in report:
