@@ -64,8 +64,9 @@ def ingest(
         fw, naive = figures["flywheel"], figures["naive"]
         console.print(
             f"{backend}: flywheel {fw['traces_per_s_median']} traces/s "
-            f"(peak {fw['peak_rss_mb_median']} MB), naive {naive['traces_per_s_median']} traces/s "
-            f"(peak {naive['peak_rss_mb_median']} MB), "
+            f"(peak {fw['peak_rss_mb_median']} MB, {fw['cpu_us_per_trace_median']} µs CPU a "
+            f"trace), naive {naive['traces_per_s_median']} traces/s "
+            f"(peak {naive['peak_rss_mb_median']} MB, {naive['cpu_us_per_trace_median']} µs), "
             f"speed-up x{figures['speedup_vs_naive_median']}"
         )
     for name, figures in report.get("readers", {}).items():
