@@ -392,8 +392,10 @@ def _parsed_batches(src: TraceSource, fmt: TraceFormat, options: _Options) -> It
     """`_batches`, computed in a forked parser process so parsing and writing use two cores.
 
     Where fork is unavailable, or the file is smaller than `FORK_ABOVE_BYTES`, parsing runs
-    in this process. The pipe holds a few batches at most (the child blocks on a full pipe),
-    so memory stays bounded whatever the file size.
+    in this process. A plain native JSONL file, whose lines are independent records, is
+    shared: the writer parses every `WRITER_SHARE`-th chunk of lines itself and the child
+    the others, and the batches are written in file order. The pipe holds a few batches at
+    most (the child blocks on a full pipe), so memory stays bounded whatever the file size.
     """
     if "fork" not in multiprocessing.get_all_start_methods() or _small(src):
         yield from _batches(src, fmt, options)
