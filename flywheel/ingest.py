@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import signal
@@ -23,6 +24,7 @@ from flywheel.formats import (
     get_format,
     sniff_confidence,
 )
+from flywheel.formats.native import NativeFormat
 from flywheel.scores import ScoreDirections
 from flywheel.store import IngestCounts, PreparedTrace, Store, TimestampWindow, prepare_trace
 from flywheel.store._tables import utcnow
@@ -171,11 +173,11 @@ def ingest_paths(
     directions = ScoreDirections(score_rules)
     notes_seen: set[str] = set()
     status = "failed"
+    writes = _Writes(store, run_id, batch_size)
     try:
         for file in files:
             counts = _ingest_file(
-                store,
-                run_id,
+                writes,
                 TraceSource(file, max_record_bytes),
                 fixed,
                 source,
@@ -185,6 +187,7 @@ def ingest_paths(
                 notes_seen,
             )
             total.add(counts)
+        total.add(writes.flush())
         total.warnings.extend(directions.warnings())
         status = "completed"
     except KeyboardInterrupt:
@@ -295,12 +298,74 @@ def _guarded(src: TraceSource, fmt: TraceFormat) -> Iterator[Record]:
         yield record
 
 
+#: Files smaller than this are parsed in the writer's process: forking a parser costs
+#: tens of milliseconds, more than parsing a small file, and a folder of one-trace files
+#: (Langfuse downloads, SWE-agent trajectories) ingested 20 to 30 traces/s with a fork each.
+FORK_ABOVE_BYTES = 2 * 1024 * 1024
+
+
+def _small(src: TraceSource) -> bool:
+    try:
+        return src.path.stat().st_size < FORK_ABOVE_BYTES and not src.is_gzip
+    except OSError:
+        return False
+
+
+#: Of a native file's chunks of lines (``batch_size`` lines each), the writer parses one in
+#: this many itself, between its writes, instead of waiting for the parser: parsing a native
+#: trace (validate, serialise, validate again) costs over twice what writing it does.
+WRITER_SHARE = 3
+
+_LineItem = tuple[int, bytes] | Rejected
+
+
+def _writers_chunk(chunk: int) -> bool:
+    return chunk % WRITER_SHARE == 0
+
+
+def _line_chunks(
+    src: TraceSource, size: int, *, writers: bool
+) -> Iterator[tuple[int, list[_LineItem]]]:
+    """The writer's (or the parser's) chunks of ``src``'s lines, in order, each with its index.
+
+    Chunk ``c`` holds the lines numbered ``c * size + 1`` to ``(c + 1) * size``; both
+    processes read every line and keep their own chunks, empty ones included, up to the
+    chunk of the file's last line, so that they agree on where the file ends.
+    """
+    current, items = 0, list[_LineItem]()
+    for item in src.lines():
+        number = (item.line or 1) if isinstance(item, Rejected) else item[0]
+        chunk = (number - 1) // size
+        while chunk > current:
+            if _writers_chunk(current) == writers:
+                yield current, items
+            current, items = current + 1, []
+        if _writers_chunk(chunk) == writers:
+            items.append(item)
+    if _writers_chunk(current) == writers:
+        yield current, items
+
+
+class _Chunk(TraceSource):
+    """Lines of a JSONL file already read: what a line-by-line reader reads them from."""
+
+    items: list[_LineItem]
+
+    def __init__(self, src: TraceSource, items: list[_LineItem]) -> None:
+        super().__init__(src.path, src.max_record_bytes)
+        object.__setattr__(self, "items", items)  # a frozen dataclass's subclass
+
+    def lines(self) -> Iterator[_LineItem]:
+        yield from self.items
+
+
 def _parse_in_child(
     out: Connection,
     parents_end: Connection,
     src: TraceSource,
     fmt: TraceFormat,
     options: _Options,
+    shared: bool,
 ) -> None:  # pragma: no cover - runs in the parser process; its output is tested
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interrupt means
     # Without this copy of the read end, a parent killed mid-file would leave this process
@@ -308,8 +373,14 @@ def _parse_in_child(
     # them the dead parent's open transaction on PostgreSQL).
     parents_end.close()
     try:
-        for batch in _batches(src, fmt, options):
-            out.send(batch)
+        if shared:
+            for chunk, items in _line_chunks(src, options.batch_size, writers=False):
+                for batch in _batches(_Chunk(src, items), fmt, options):
+                    out.send(batch)
+                out.send(chunk)
+        else:
+            for batch in _batches(src, fmt, options):
+                out.send(batch)
         out.send(None)
     except BaseException:
         out.send(traceback.format_exc())
@@ -320,27 +391,61 @@ def _parse_in_child(
 def _parsed_batches(src: TraceSource, fmt: TraceFormat, options: _Options) -> Iterator[_Batch]:
     """`_batches`, computed in a forked parser process so parsing and writing use two cores.
 
-    Where fork is unavailable, parsing runs in this process. The pipe holds a few batches at
+    Where fork is unavailable, or the file is smaller than `FORK_ABOVE_BYTES`, parsing runs
+    in this process. A plain native JSONL file, whose lines are independent records, is
+    shared: the writer parses every `WRITER_SHARE`-th chunk of lines itself and the child
+    the others, and the batches are written in file order. The pipe holds a few batches at
     most (the child blocks on a full pipe), so memory stays bounded whatever the file size.
     """
-    if "fork" not in multiprocessing.get_all_start_methods():
+    if "fork" not in multiprocessing.get_all_start_methods() or _small(src):
         yield from _batches(src, fmt, options)
         return
+    shared = isinstance(fmt, NativeFormat) and not src.is_gzip
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(
-        target=_parse_in_child, args=(sender, receiver, src, fmt, options), daemon=True
+        target=_parse_in_child, args=(sender, receiver, src, fmt, options, shared), daemon=True
     )
     child.start()
     sender.close()
-    try:
+
+    done = False
+
+    def from_child() -> Iterator[_Batch]:
+        """The child's batches up to the end of its current chunk, or of the file (``done``)."""
+        nonlocal done
         while True:
             message = receiver.recv()
             if message is None:
+                done = True
+                return
+            if isinstance(message, int):
                 return
             if isinstance(message, str):
                 raise FlywheelError(f"{src.name}: the parser failed unexpectedly:\n{message}")
             yield message
+
+    try:
+        if not shared:
+            yield from from_child()
+            return
+        # Chunks of lines in file order: the writer parses every WRITER_SHARE-th itself.
+        own = _line_chunks(src, options.batch_size, writers=True)
+        read = 0
+        for chunk in itertools.count():
+            if _writers_chunk(chunk):
+                mine = next(own, None)
+                if mine is None:
+                    return
+                batches: Iterator[_Batch] = _batches(_Chunk(src, mine[1]), fmt, options)
+            else:
+                batches = from_child()
+            for batch in batches:
+                read += len(batch.prepared) + len(batch.rejected)
+                batch.read = read
+                yield batch
+            if done:
+                return
     except EOFError:
         raise FlywheelError(
             f"{src.name}: the parser process died (exit code {child.exitcode})"
@@ -378,9 +483,44 @@ def _choose_format(src: TraceSource, fixed: TraceFormat | None) -> tuple[TraceFo
     return fixed, f"read as {fixed.name} (--format; its reader did not recognise the file)"
 
 
+class _Writes:
+    """Batches on their way to the store, small files' together: a transaction per file cost
+    more than reading the file for one-trace exports (a folder of Langfuse downloads). A
+    batch is written once it holds ``batch_size`` records, when the source key changes, or
+    when a trace id repeats (a changed second copy must become a new version)."""
+
+    def __init__(self, store: Store, run_id: int, batch_size: int) -> None:
+        self.store, self.run_id, self.batch_size = store, run_id, batch_size
+        self.key: str | None = None
+        self.prepared: list[PreparedTrace] = []
+        self.rejected: list[Rejected] = []
+        self.ids: set[str] = set()
+
+    def add(
+        self, key: str, prepared: list[PreparedTrace], rejected: list[Rejected]
+    ) -> IngestCounts:
+        """Queue a batch; the counts of what this call wrote (for a small file, mostly none)."""
+        written = IngestCounts()
+        if key != self.key or any(item.trace_id in self.ids for item in prepared):
+            written.add(self.flush())
+        self.key = key
+        self.prepared.extend(prepared)
+        self.rejected.extend(rejected)
+        self.ids.update(item.trace_id for item in prepared)
+        if len(self.prepared) + len(self.rejected) >= self.batch_size:
+            written.add(self.flush())
+        return written
+
+    def flush(self) -> IngestCounts:
+        if self.key is None or not (self.prepared or self.rejected):
+            return IngestCounts()
+        counts = self.store.write_batch(self.run_id, self.key, self.prepared, self.rejected)
+        self.prepared, self.rejected, self.ids = [], [], set()
+        return counts
+
+
 def _ingest_file(
-    store: Store,
-    run_id: int,
+    writes: _Writes,
     src: TraceSource,
     fixed: TraceFormat | None,
     source: str | None,
@@ -398,14 +538,14 @@ def _ingest_file(
     fmt, why = _choose_format(src, fixed)
     if fmt is None:
         rejected = Rejected(src.name, None, why, raw=src.head(4096))
-        counts.add(store.write_batch(run_id, source or "unknown", [], [rejected]))
+        counts.add(writes.add(source or "unknown", [], [rejected]))
         counts.skipped.append({"file": src.name, "reason": why})
         return counts
     counts.files.append({"file": src.name, "format": fmt.name, "why": why})
     key = source or fmt.name
     for batch in _parsed_batches(src, fmt, options):
         if batch.prepared or batch.rejected:
-            counts.add(store.write_batch(run_id, key, batch.prepared, batch.rejected))
+            counts.add(writes.add(key, batch.prepared, batch.rejected))
         directions.merge(batch.directions)
         for note in sorted(batch.notes - notes_seen):
             counts.warnings.append(f"{note} (first in {src.name})")

@@ -14,7 +14,7 @@ import json
 import math
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -318,23 +318,23 @@ class Step(_Open):
 
     @model_validator(mode="before")
     @classmethod
-    def _keep_unknown_type(cls, data: Any) -> Any:
-        """A step kind no name or synonym maps is read as ``other``, kept in ``type_raw``."""
-        if isinstance(data, dict):
-            kind = data.get("type")
-            if (
-                isinstance(kind, str)
-                and kind not in _STEP_BY_NAME
-                and not step_type_is_known(kind)
-                and "type" + RAW_SUFFIX not in data
-            ):
-                return {**data, "type" + RAW_SUFFIX: kind}
-        return data
-
-    @field_validator("type", mode="before")
-    @classmethod
-    def _coerce_type(cls, value: object) -> StepType:
-        return StepType.coerce(value)
+    def _read_type(cls, data: Any) -> Any:
+        """A producer's kind is mapped onto a step type (any case, common synonyms); one no
+        name or synonym maps is read as ``other``, kept in ``type_raw``. A canonical kind,
+        nearly every one, is left to the enum (one Python call per step, not two)."""
+        if not isinstance(data, dict) or "type" not in data:
+            return data
+        kind = data["type"]
+        if isinstance(kind, str) and kind in _STEP_BY_NAME:
+            return data
+        out = {**data, "type": StepType.coerce(kind)}
+        if (
+            isinstance(kind, str)
+            and not step_type_is_known(kind)
+            and "type" + RAW_SUFFIX not in data
+        ):
+            out["type" + RAW_SUFFIX] = kind
+        return out
 
 
 def _inferred_kind(data: dict[str, Any]) -> FeedbackKind:
@@ -578,7 +578,20 @@ def drop_unusable_numbers(data: dict[str, Any]) -> dict[str, Any]:
     """A copy of a raw trace record with unusable measurements taken out and noted in ``dropped``.
 
     Only the measurement fields are touched; anything else is left for validation to judge.
+    A record whose measurements are all plain finite numbers (nearly every one) is returned
+    without copying, its ``{"name": value}`` scores as a list: this runs on every validation,
+    on ingest twice and on every read of a stored trace.
     """
+    if _all_usable(data):
+        scores = data.get("scores")
+        if isinstance(scores, dict):
+            return {**data, "scores": [{"name": n, "value": v} for n, v in scores.items()]}
+        return data
+    return _drop_carefully(data)
+
+
+def _drop_carefully(data: dict[str, Any]) -> dict[str, Any]:
+    """`drop_unusable_numbers` for a record that may hold an unusable measurement."""
     notes: list[dict[str, str]] = []
     out = dict(data)
     _clear_measures(out, "", ("latency_ms", "cost_usd"), notes)
@@ -606,6 +619,72 @@ def drop_unusable_numbers(data: dict[str, Any]) -> dict[str, Any]:
         earlier = out.get("dropped")
         out["dropped"] = (earlier if isinstance(earlier, list) else []) + notes
     return out
+
+
+#: Ints beyond this many bits overflow a float ("too large for a 64-bit float").
+_FLOAT_BITS = 1023
+
+
+def _plain(value: object, *, signed: bool) -> bool:
+    """Whether ``value`` is a finite int or float (a bool, if ``signed``) that `_unusable`
+    would accept: the check that lets `drop_unusable_numbers` skip its copy. Anything else,
+    numeric text and subclasses included, goes the careful way."""
+    kind = type(value)
+    if kind is float:
+        number = cast(float, value)
+        return math.isfinite(number) and (signed or number >= 0)
+    if kind is int:
+        whole = cast(int, value)
+        return (signed or whole >= 0) and whole.bit_length() <= _FLOAT_BITS
+    return signed and kind is bool
+
+
+def _all_usable(data: dict[str, Any]) -> bool:
+    """Whether `drop_unusable_numbers` would drop nothing from ``data`` (sure answers only:
+    False sends a record down the careful path, which decides)."""
+    for name in ("latency_ms", "cost_usd"):
+        value = data.get(name)
+        if value is not None and not _plain(value, signed=False):
+            return False
+    scores = data.get("scores")
+    if isinstance(scores, dict):
+        if not all(_plain(value, signed=True) for value in scores.values()):
+            return False
+    elif isinstance(scores, list):
+        for score in scores:
+            if (
+                isinstance(score, dict)
+                and "value" in score
+                and not _plain(score["value"], signed=True)
+            ):
+                return False
+    for key, fields in (("feedback", _FEEDBACK_MEASURES), ("steps", _STEP_MEASURES)):
+        items = data.get(key)
+        if not isinstance(items, list):
+            continue
+        for item in items:
+            if isinstance(item, dict) and not _item_usable(item, fields):
+                return False
+    return True
+
+
+_FEEDBACK_MEASURES = (("value", True), ("scale", False))
+_STEP_MEASURES = (("latency_ms", False), ("cost_usd", False))
+
+
+def _item_usable(item: dict[str, Any], fields: tuple[tuple[str, bool], ...]) -> bool:
+    for name, signed in fields:
+        value = item.get(name)
+        if value is None:
+            continue
+        if not _plain(value, signed=signed) or (name == "scale" and value == 0):
+            return False
+    usage = item.get("usage")
+    if isinstance(usage, dict):
+        for count in usage.values():
+            if type(count) is not int or count < 0 or count.bit_length() > _FLOAT_BITS:
+                return False
+    return True
 
 
 def _cleaned(

@@ -31,9 +31,21 @@ def ingest(
         help="Also measure PostgreSQL (a server URL; databases fwbench_* are created there).",
     ),
     workdir: Path | None = typer.Option(None, "--workdir", help="Where the temporary files go."),
+    readers: bool = typer.Option(
+        True,
+        "--readers/--no-readers",
+        help="Also measure every reader on replicated real exports (needs a source checkout).",
+    ),
+    reader_mb: float = typer.Option(
+        8.0, "--reader-mb", min=0.1, help="Size of each reader's input, in MB."
+    ),
     json_out: bool = JsonOption,
 ) -> None:
-    """Ingest throughput (traces/s) and peak RSS, with a naive baseline measured in the same run."""
+    """Ingest throughput (traces/s) and peak RSS, with a naive baseline measured in the same run.
+
+    Per reader: traces/s and KB/s on real exports of its format, and how many times faster
+    native ingests a KB in the same round (the goal: at most 3).
+    """
     log = (lambda _msg: None) if json_out else (lambda msg: err_console.print(msg, highlight=False))
     report = run_ingest_benchmark(
         traces=traces,
@@ -41,6 +53,8 @@ def ingest(
         repeats=repeats,
         postgres_url=postgres_url or os.environ.get("FLYWHEEL_TEST_POSTGRES_URL"),
         workdir=workdir,
+        readers=readers,
+        reader_mb=reader_mb,
         log=log,
     )
     if json_out:
@@ -50,9 +64,21 @@ def ingest(
         fw, naive = figures["flywheel"], figures["naive"]
         console.print(
             f"{backend}: flywheel {fw['traces_per_s_median']} traces/s "
-            f"(peak {fw['peak_rss_mb_median']} MB), naive {naive['traces_per_s_median']} traces/s "
-            f"(peak {naive['peak_rss_mb_median']} MB), "
+            f"(peak {fw['peak_rss_mb_median']} MB, {fw['cpu_us_per_trace_median']} µs CPU a "
+            f"trace), naive {naive['traces_per_s_median']} traces/s "
+            f"(peak {naive['peak_rss_mb_median']} MB, {naive['cpu_us_per_trace_median']} µs), "
             f"speed-up x{figures['speedup_vs_naive_median']}"
+        )
+    for name, figures in report.get("readers", {}).items():
+        if name == "_no_sample":
+            console.print(f"readers without a sample file: {', '.join(figures)}")
+            continue
+        console.print(
+            f"reader {name}: {figures['traces_per_s_median']} traces/s, "
+            f"{figures['kb_per_s_median']} KB/s ({figures['kb_per_trace']} KB a trace, "
+            f"{figures['files']} file(s)); native per KB x{figures['native_per_kb_ratio_median']}"
+            f" (same size), x{figures['main_native_per_kb_ratio']} (main file)"
+            f"{'' if figures['within_3x'] else ' (over 3x)'}"
         )
     if "memory" in report:
         mem = report["memory"]

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, insert, literal, select, update
+from sqlalchemy import Connection, bindparam, insert, literal, select, update
 
 from flywheel.formats import Parsed, Rejected
 from flywheel.formats._source import validation_rejection
@@ -203,11 +203,7 @@ def write_batch(
     ids = [item.trace_id for item in prepared]
     existing: dict[str, Any] = {}
     for start in range(0, len(ids), 500):
-        rows = conn.execute(
-            select(TraceRow.id, TraceRow.trace_id, TraceRow.content_hash, TraceRow.version).where(
-                TraceRow.source == source, TraceRow.trace_id.in_(ids[start : start + 500])
-            )
-        )
+        rows = conn.execute(_EXISTING, {"source": source, "ids": ids[start : start + 500]})
         existing.update((row.trace_id, row) for row in rows)
 
     now: datetime = utcnow()
@@ -238,7 +234,7 @@ def write_batch(
         else:
             changed.append((current, row))
     if new_rows:
-        conn.execute(insert(TraceRow), new_rows)
+        insert_rows(conn, TraceRow.__table__, new_rows)
         counts.stored = len(new_rows)
     for current, row in changed:
         # Changed content: keep the previous version, then replace it.
@@ -264,18 +260,69 @@ def write_batch(
             {"file": r.file, "line": r.line, "field": r.field, "reason": r.reason} for r in rejected
         ]
     conn.execute(
-        update(IngestionRun)
-        .where(IngestionRun.id == run_id)
-        .values(
-            read=IngestionRun.read + counts.read,
-            stored=IngestionRun.stored + counts.stored,
-            updated=IngestionRun.updated + counts.updated,
-            duplicates=IngestionRun.duplicates + counts.duplicates,
-            quarantined=IngestionRun.quarantined + counts.quarantined,
-            heartbeat_at=now,
-        )
+        _RUN_COUNTS,
+        {
+            "run_id": run_id,
+            "n_read": counts.read,
+            "n_stored": counts.stored,
+            "n_updated": counts.updated,
+            "n_duplicates": counts.duplicates,
+            "n_quarantined": counts.quarantined,
+            "now": now,
+        },
     )
     return counts
+
+
+# Built once: building these per batch cost more than running them for a folder of
+# one-trace files (a batch per file).
+_EXISTING = select(TraceRow.id, TraceRow.trace_id, TraceRow.content_hash, TraceRow.version).where(
+    TraceRow.source == bindparam("source"), TraceRow.trace_id.in_(bindparam("ids", expanding=True))
+)
+_RUN_COUNTS = (
+    update(IngestionRun)
+    .where(IngestionRun.id == bindparam("run_id"))
+    .values(
+        read=IngestionRun.read + bindparam("n_read"),
+        stored=IngestionRun.stored + bindparam("n_stored"),
+        updated=IngestionRun.updated + bindparam("n_updated"),
+        duplicates=IngestionRun.duplicates + bindparam("n_duplicates"),
+        quarantined=IngestionRun.quarantined + bindparam("n_quarantined"),
+        heartbeat_at=bindparam("now"),
+    )
+)
+
+
+def insert_rows(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` (dicts with the same keys) into ``table``.
+
+    On SQLite, one ``executemany`` of a statement built once, each value passed through its
+    column type's bind processor as SQLAlchemy would: SQLAlchemy's own per-row parameter
+    handling cost as much as SQLite's insert itself (a third of the writer's time at 30k
+    traces). PostgreSQL keeps SQLAlchemy's batched ``insertmanyvalues``.
+    """
+    dialect = conn.dialect
+    if dialect.name != "sqlite":
+        conn.execute(insert(table), rows)
+        return
+    names = list(rows[0])
+    quote = dialect.identifier_preparer.quote
+    statement = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in names)}) "
+        f"VALUES ({', '.join('?' for _ in names)})"
+    )
+    processors = [
+        (i, processor)
+        for i, name in enumerate(names)
+        if (processor := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+    ]
+    params = []
+    for row in rows:
+        values = [row[name] for name in names]
+        for i, processor in processors:
+            values[i] = processor(values[i])
+        params.append(tuple(values))
+    conn.exec_driver_sql(statement, params)
 
 
 def _quarantine_row(run_id: int, rejected: Rejected) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from flywheel.ingest import ingest_paths
 from flywheel.signals import combine, derive_signals, detect_failures
 from flywheel.store import Store, prepare_trace
 from flywheel.store._codec import decode_payload, decode_trace
-from flywheel.trace import Trace
+from flywheel.trace import Trace, _all_usable, _drop_carefully, drop_unusable_numbers
 from tests.helpers.native import trace
 
 DATA = Path(__file__).resolve().parents[1] / "formats" / "data"
@@ -306,3 +306,16 @@ def test_any_export_ingests_and_detects_without_crashing_and_counts_add_up(
         assert run["read"] == parts
     # Every stored trace reads back (the readers of later stages would crash otherwise).
     assert len(list(store.iter_traces())) == store.count_traces()
+
+
+@settings(max_examples=300, deadline=None)
+@given(TRACES | mutated(trace(1)))
+def test_the_no_copy_path_of_dropping_numbers_agrees_with_the_careful_one(data: Any) -> None:
+    """Ingest speed rests on skipping the copy when every measurement is a plain finite
+    number; whatever it skips, the careful path would have left unchanged."""
+    if not isinstance(data, dict):
+        return
+    careful = _drop_carefully(data)
+    assert drop_unusable_numbers(data) == careful
+    if _all_usable(data):
+        assert "dropped" not in careful or careful["dropped"] == data.get("dropped")
