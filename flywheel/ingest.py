@@ -176,7 +176,7 @@ def ingest_paths(
             counts = _ingest_file(
                 store,
                 run_id,
-                TraceSource(file, max_record_bytes),
+                TraceSource(file, max_record_bytes, follow_symlinks),
                 fixed,
                 source,
                 _Options(batch_size, window, directions.rules),
@@ -390,6 +390,11 @@ def _ingest_file(
     notes_seen: set[str],
 ) -> IngestCounts:
     counts = IngestCounts()
+    refused = src.refusal()
+    if refused is not None:  # e.g. a link swapped in since the folder was listed
+        counts.errors.append({"file": src.name, "line": None, "field": None, "reason": refused})
+        counts.skipped.append({"file": src.name, "reason": refused})
+        return counts
     if src.path.stat().st_size == 0:
         counts.errors.append(
             {"file": src.name, "line": None, "field": None, "reason": "empty file: nothing to read"}
