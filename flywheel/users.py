@@ -46,6 +46,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from flywheel.errors import UserError
+from flywheel.private import private_dir
 from flywheel.store._tables import utcnow
 
 USERS_FILE = "users.json"
@@ -125,7 +126,7 @@ def load_users(path: Path) -> UsersFile:
 
 
 def _save(path: Path, users: UsersFile) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".users-")
     with os.fdopen(fd, "wb") as handle:
         handle.write(users.model_dump_json(indent=2).encode("utf-8"))
