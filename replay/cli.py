@@ -276,6 +276,7 @@ cases_app.add_typer(build_app, name="build")
 
 
 def _saved(case_set: CaseSet, json_out: bool) -> None:
+    """Store the case set (under the caller's run lock) and say what was stored."""
     store = ReplayStore(open_store())
     digest = store.save_case_set(case_set)
     info = {
@@ -296,11 +297,14 @@ def build_validation(
     cluster: str = typer.Option(..., "--cluster", help="Cluster id (C-0007)."),
     holdout: float = typer.Option(0.3, "--holdout", help="Share held out from the optimizer."),
     seed: int = typer.Option(0, "--seed"),
+    wait: float = WaitOption,
     json_out: bool = JsonOption,
 ) -> None:
     """The held-out slice of a cluster's traces (the optimizer never sees it)."""
     store = open_store()
-    _saved(build_validation_slice(store, cluster, holdout=holdout, seed=seed), json_out)
+    with run_lock(store, command="flywheel cases build validation", wait=wait):
+        case_set = build_validation_slice(store, cluster, holdout=holdout, seed=seed)
+        _saved(case_set, json_out)
 
 
 @build_app.command("regression")
@@ -308,21 +312,28 @@ def build_regression(
     size: int = typer.Option(500, "--size", min=1),
     days: float = typer.Option(7.0, "--days", help="Sample the last N days of traffic."),
     seed: int = typer.Option(0, "--seed"),
+    wait: float = WaitOption,
     json_out: bool = JsonOption,
 ) -> None:
     """A sample of recent traffic stratified by route / intent / cluster, plus fixed failures."""
     store = open_store()
-    fixed = fixed_failures(store)
-    _saved(build_regression_set(store, size=size, days=days, seed=seed, fixed=fixed), json_out)
+    with run_lock(store, command="flywheel cases build regression", wait=wait):
+        fixed = fixed_failures(store)
+        case_set = build_regression_set(store, size=size, days=days, seed=seed, fixed=fixed)
+        _saved(case_set, json_out)
 
 
 @build_app.command("blocking")
 def build_blocking(
     trace_ids: list[str] = typer.Argument(..., help="Ids of the severe traces."),
+    wait: float = WaitOption,
     json_out: bool = JsonOption,
 ) -> None:
     """A small set of severe cases: none that passes at baseline may fail."""
-    _saved(build_blocking_set(open_store(), trace_ids), json_out)
+    store = open_store()
+    with run_lock(store, command="flywheel cases build blocking", wait=wait):
+        case_set = build_blocking_set(store, trace_ids)
+        _saved(case_set, json_out)
 
 
 @cases_app.command("list")

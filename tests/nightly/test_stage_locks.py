@@ -98,6 +98,7 @@ def test_cluster_triage_replay_and_gate_exit_with_one_line_while_a_run_holds_the
         "triage": ("triage",),
         "replay": ("replay", *adhoc),
         "gate": ("gate", *adhoc),
+        "cases build": ("cases", "build", "regression", "--size", "5"),
     }
     with _held(project.database_url):
         for name, args in commands.items():
