@@ -39,6 +39,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import Connection, Engine, event, func, insert, select
 
 from flywheel.errors import UserError
+from flywheel.private import private_dir
 from flywheel.store._tables import utcnow
 
 #: The predecessor hash of a chain's first record.
@@ -162,7 +163,7 @@ class ChainAnchors:
         if found is not None:
             return found
         path = self.data_dir / KEY_FILE
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.data_dir)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:  # another process made it first
@@ -186,7 +187,7 @@ class ChainAnchors:
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.data_dir)
         fd = os.open(self.data_dir / f".{ANCHORS_FILE}.lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)

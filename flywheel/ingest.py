@@ -178,7 +178,7 @@ def ingest_paths(
         for file in files:
             counts = _ingest_file(
                 writes,
-                TraceSource(file, max_record_bytes),
+                TraceSource(file, max_record_bytes, follow_symlinks),
                 fixed,
                 source,
                 _Options(batch_size, window, directions.rules),
@@ -530,6 +530,11 @@ def _ingest_file(
     notes_seen: set[str],
 ) -> IngestCounts:
     counts = IngestCounts()
+    refused = src.refusal()
+    if refused is not None:  # e.g. a link swapped in since the folder was listed
+        counts.errors.append({"file": src.name, "line": None, "field": None, "reason": refused})
+        counts.skipped.append({"file": src.name, "reason": refused})
+        return counts
     if src.path.stat().st_size == 0:
         counts.errors.append(
             {"file": src.name, "line": None, "field": None, "reason": "empty file: nothing to read"}

@@ -7,8 +7,9 @@ a format version. Users who sign in through OIDC are looked up here by e-mail fo
 
 **Trust model.** Neither the CLI nor the app trusts the shell user or a typed name. Every
 command that acts *as* a Flywheel user (``flywheel approve|reject|rollback|queue regate
---as NAME``, ``flywheel triage label --reviewer NAME``, ``flywheel datasets ... --signoff
-NAME``) authenticates NAME with NAME's own secret, looked for in this order (`sign_in`):
+--as NAME``, ``flywheel triage label --reviewer NAME``, ``flywheel datasets ... --actor NAME``
+and ``--signoff NAME``) authenticates NAME with NAME's own secret, looked for in this order
+(`sign_in`):
 
 1. standard input, when the command is given ``--password-stdin``;
 2. the environment variable ``FLYWHEEL_PASSWORD``;
@@ -17,7 +18,9 @@ NAME``) authenticates NAME with NAME's own secret, looked for in this order (`si
    approver of ``flywheel ui --demo-account`` and the demo's ``--auto-approve-as`` bots);
 4. an interactive prompt, when standard input is a terminal.
 
-A wrong or missing secret is a one-line refusal; nothing falls back to ``$USER``. So two
+A wrong or missing secret is a one-line refusal; nothing falls back to ``$USER``. (A
+``datasets`` change made without ``--actor`` is recorded as ``os:LOGIN``, the OS account,
+which no Flywheel user name can be mistaken for.) So two
 approvals of an S1 fix come from two accounts whose secrets were both presented; the audit
 records each approval's ``via`` (stdin, env, stored-credential, prompt, session, oidc). The
 app's sign-in form and OIDC are the same check for the browser.
@@ -46,6 +49,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from flywheel.errors import UserError
+from flywheel.private import private_dir
 from flywheel.store._tables import utcnow
 
 USERS_FILE = "users.json"
@@ -125,7 +129,7 @@ def load_users(path: Path) -> UsersFile:
 
 
 def _save(path: Path, users: UsersFile) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".users-")
     with os.fdopen(fd, "wb") as handle:
         handle.write(users.model_dump_json(indent=2).encode("utf-8"))

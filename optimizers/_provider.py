@@ -18,6 +18,7 @@ from pathlib import Path
 
 from flywheel.candidates import CandidateSpec
 from flywheel.errors import UserError
+from flywheel.private import private_dir
 from flywheel.project import Project
 from flywheel.store import Store
 from optimizers._candidates import close_candidate
@@ -43,7 +44,7 @@ def export_commit(project: Project, workspace: ConfigWorkspace, commit: str) -> 
                 f"cannot export configuration commit {commit[:12]} ({str(exc).strip()[:200]}); "
                 "was the configuration repository rewritten?"
             ) from None
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(target.parent)
     staging = Path(tempfile.mkdtemp(prefix=f".{commit[:12]}-", dir=target.parent))
     buffer.seek(0)
     with tarfile.open(fileobj=buffer, mode="r:") as archive:

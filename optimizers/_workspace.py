@@ -26,6 +26,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict
 
 from flywheel.errors import FlywheelError, UserError
+from flywheel.private import private_dir, write_private_text
 from flywheel.project import Project
 from optimizers._naming import branch_name, commit_message, ref_component
 from optimizers._task import ConfigChange
@@ -103,9 +104,8 @@ def adopt_or_init_config_repo(project: Project, config_dir: Path) -> ConfigWorks
             worktrees=project.data_dir / "worktrees",
         )
     path = _info_path(project)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(info.model_dump_json(indent=2), encoding="utf-8")
-    info.worktrees.mkdir(parents=True, exist_ok=True)
+    write_private_text(path, info.model_dump_json(indent=2))
+    private_dir(info.worktrees)
     return ConfigWorkspace(info)
 
 
@@ -236,6 +236,7 @@ class ConfigWorkspace:
         files = self._check_edits(edits)
         with self.locked() as repo:
             self._check_repo(repo, branch, path)
+            private_dir(path.parent)  # a cluster's worktrees hold its traces' words
             try:
                 repo.git.worktree("add", "-b", branch, str(path), base_commit)
             except git.GitCommandError as exc:

@@ -148,6 +148,8 @@ async def replay_case_set(
     outcome = ReplayOutcome(config_digest, case_set.digest, None, [], cached=len(done))
     run_id = None
     writer = None
+    if store is not None:
+        store.abandon_runs(config_digest, case_set.digest)
     if store is not None and (todo or rescore):
         run_id = store.start_run(
             label=label,

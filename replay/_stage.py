@@ -14,6 +14,7 @@ must not become a cached verdict. An agent that fails on every case of main fail
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -140,16 +141,64 @@ class GateStage:
             family[spec.cluster_id] = family.get(spec.cluster_id, 0) + 1
         specs = [spec for spec in open_specs if spec.id not in gated]
         regression = regression_cases(store, project, rebuild=True)
-        if not specs:
+        gated_now: list[str] = []
+        totals = {"ran": 0, "cached": 0}
+        if specs:
+            gated_now = await self._gate(context, rstore, specs, family, regression, totals)
+        # An attempt killed after some decisions were stored (before the stage finished)
+        # left those candidates open: they are closed and reported like tonight's own.
+        earlier = _decided_since(rstore, context.run_started_at)
+        by_id = {spec.id: spec for spec in open_specs}
+        decisions: list[dict[str, Any]] = []
+        for candidate_id in sorted(earlier | set(gated_now), key=_candidate_order):
+            latest = rstore.gate_decisions(candidate_id)[-1]  # a later member may revise one
+            report = latest["report"]
+            decisions.append(
+                {
+                    "candidate_id": candidate_id,
+                    "cluster_id": latest["cluster_id"],
+                    "decision": report["decision"],
+                    "reasons": list(report["reasons"]),
+                    "fixed": report["target"]["fixed"],
+                    "broken": report["target"]["broken"],
+                }
+            )
+        for item in decisions:  # a candidate the gate did not pass is closed, not left open
+            if item["decision"] != "pass" and item["candidate_id"] in by_id:
+                reason = f"gate {item['decision']}: " + "; ".join(item["reasons"])
+                close_failed_candidate(store, project, by_id[item["candidate_id"]], reason=reason)
+        if not decisions:
             return StageResult(
                 summary={"decisions": [], "regression_set": _digest(regression)},
                 counts={"candidates": 0, "ran": 0},
             )
+        tally = {d: sum(1 for x in decisions if x["decision"] == d) for d in ("pass", "fail")}
+        return StageResult(
+            summary={
+                "decisions": decisions,
+                "regression_set": _digest(regression),
+                "passed": tally["pass"],
+                "failed": tally["fail"],
+                "inconclusive": len(decisions) - tally["pass"] - tally["fail"],
+            },
+            counts={"candidates": len(gated_now), **totals},
+        )
+
+    async def _gate(
+        self,
+        context: StageContext,
+        rstore: ReplayStore,
+        specs: list[CandidateSpec],
+        family: dict[str | None, int],
+        regression: CaseSet | None,
+        totals: dict[str, int],
+    ) -> list[str]:
+        """Gate each candidate (decisions stored as they are made); their ids."""
+        store, project = context.store, context.project
         blocking = rstore.latest_case_set(Suite.blocking)
         options = _options(project)
         agent = _agent(project, options)
-        decisions: list[dict[str, Any]] = []
-        totals = {"ran": 0, "cached": 0}
+        done: list[str] = []
         checked: set[Path] = set()
         slices: dict[str, CaseSet | None] = {}
         try:
@@ -193,33 +242,34 @@ class GateStage:
                     progress=context.progress,
                     family_size=family.get(spec.cluster_id) if spec.cluster_id else None,
                 )
-                decisions.append({"candidate_id": spec.id, "cluster_id": spec.cluster_id})
+                done.append(spec.id)
         finally:
             await agent.aclose()
-        for item in decisions:  # as stored: a later member of a family may revise a decision
-            latest = rstore.gate_decisions(item["candidate_id"])[-1]["report"]
-            item.update(
-                decision=latest["decision"],
-                reasons=list(latest["reasons"]),
-                fixed=latest["target"]["fixed"],
-                broken=latest["target"]["broken"],
-            )
-        by_id = {spec.id: spec for spec in specs}
-        for item in decisions:  # a candidate the gate did not pass is closed, not left open
-            if item["decision"] != "pass":
-                reason = f"gate {item['decision']}: " + "; ".join(item["reasons"])
-                close_failed_candidate(store, project, by_id[item["candidate_id"]], reason=reason)
-        tally = {d: sum(1 for x in decisions if x["decision"] == d) for d in ("pass", "fail")}
-        return StageResult(
-            summary={
-                "decisions": decisions,
-                "regression_set": _digest(regression),
-                "passed": tally["pass"],
-                "failed": tally["fail"],
-                "inconclusive": len(decisions) - tally["pass"] - tally["fail"],
-            },
-            counts={"candidates": len(decisions), **totals},
-        )
+        return done
+
+
+def _decided_since(rstore: ReplayStore, began: datetime | None) -> set[str]:
+    """Candidates first gated since ``began`` (this nightly run); not those gated on an
+    earlier night whose decision a family member revised tonight (the queue revisits those)."""
+    if began is None:
+        return set()
+    first: dict[str, datetime] = {}
+    for row in rstore.gate_decisions():  # oldest first
+        stamp = _utc(row["created_at"])
+        if stamp is not None:
+            first.setdefault(str(row["candidate_id"]), stamp)
+    return {candidate for candidate, stamp in first.items() if stamp >= began}
+
+
+def _candidate_order(candidate_id: str) -> tuple[int, int, str]:
+    """Numeric ids (the optimizer's) in number order, then the others by name."""
+    return (0, int(candidate_id), "") if candidate_id.isdigit() else (1, 0, candidate_id)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _digest(case_set: CaseSet | None) -> str | None:

@@ -157,6 +157,25 @@ class ReplayStore:
             )
         return run_id
 
+    def abandon_runs(self, config_digest: str, set_digest: str) -> int:
+        """Mark ``abandoned`` the runs of this configuration on this set still ``running``.
+
+        Called as the same replay starts again: such a run was killed (``kill -9``, a lost
+        machine) and would otherwise show as running forever. Its results are kept per case,
+        so the new replay redoes only what it left. How many runs were marked.
+        """
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(ReplayRunRow)
+                .where(
+                    ReplayRunRow.status == "running",
+                    ReplayRunRow.config_digest == config_digest,
+                    ReplayRunRow.set_digest == set_digest,
+                )
+                .values(status="abandoned", finished_at=utcnow())
+            )
+        return int(result.rowcount or 0)
+
     def finish_run(self, run_id: str, status: str, counts: dict[str, Any]) -> None:
         with self.engine.begin() as conn:
             conn.execute(

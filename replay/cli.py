@@ -12,9 +12,18 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from flywheel.cli._common import JsonOption, console, err_console, open_store, print_json, project
+from flywheel.cli._common import (
+    JsonOption,
+    WaitOption,
+    console,
+    err_console,
+    open_store,
+    print_json,
+    project,
+)
 from flywheel.config import ComputeConfig, HarnessOptions, ReplayConfig
 from flywheel.errors import UserError
+from flywheel.store import Store, run_lock
 from replay._adapters import AgentAdapter, adapter_from_spec
 from replay._bench import run_replay_benchmark
 from replay._bench_scale import run_scale_benchmark
@@ -58,9 +67,9 @@ TimeoutOpt = typer.Option(
 RetryOpt = typer.Option(False, "--retry-errors", help="Run again cases that errored before.")
 
 
-def _settings() -> tuple[ReplayConfig, ReplayStore]:
+def _settings() -> tuple[ReplayConfig, Store]:
     proj = project()
-    return proj.settings.replay, ReplayStore(open_store(proj))
+    return proj.settings.replay, open_store(proj)
 
 
 def _options(
@@ -121,17 +130,18 @@ def replay(
     concurrency: int | None = ConcurrencyOpt,
     timeout: float | None = TimeoutOpt,
     retry_errors: bool = RetryOpt,
+    wait: float = WaitOption,
     json_out: bool = JsonOption,
 ) -> None:
     """Replay a candidate (or its baseline) on the stored case sets; results are cached."""
     if suite not in SUITES:
         raise UserError(f"unknown suite '{suite}'; valid: {', '.join(SUITES)}")
-    cfg, store = _settings()
+    cfg, db = _settings()
+    store = ReplayStore(db)
     ref = _candidate(candidate, config, baseline_config, cluster, name)
     options = _options(cfg, repeats, concurrency, timeout, retry_errors)
     adapter = _agent(cfg, agent, options.concurrency)
     wanted = tuple(Suite) if suite == "all" else (Suite(suite),)
-    sets = suite_case_sets(store, ref.cluster_id, wanted)
     target = ref.baseline if baseline else ref.config
     label = "baseline" if baseline else ref.id
 
@@ -150,7 +160,9 @@ def replay(
         finally:
             await adapter.aclose()
 
-    runs = asyncio.run(go())
+    with run_lock(db, command="flywheel replay", wait=wait):
+        sets = suite_case_sets(store, ref.cluster_id, wanted)
+        runs = asyncio.run(go())
     rows = []
     for suite_name, run in runs.items():
         outcome = run.outcome
@@ -196,10 +208,12 @@ def gate(
     concurrency: int | None = ConcurrencyOpt,
     timeout: float | None = TimeoutOpt,
     retry_errors: bool = RetryOpt,
+    wait: float = WaitOption,
     json_out: bool = JsonOption,
 ) -> None:
     """Decide pass / fail / inconclusive for a candidate (replaying what is not cached yet)."""
-    cfg, store = _settings()
+    cfg, db = _settings()
+    store = ReplayStore(db)
     ref = _candidate(candidate, config, baseline_config, cluster, name)
     options = _options(cfg, repeats, concurrency, timeout, retry_errors)
     adapter = _agent(cfg, agent, options.concurrency)
@@ -217,7 +231,8 @@ def gate(
         finally:
             await adapter.aclose()
 
-    report = asyncio.run(go())
+    with run_lock(db, command="flywheel gate", wait=wait):
+        report = asyncio.run(go())
     data = report.model_dump(mode="json")
     if json_out:
         print_json(data)
@@ -261,6 +276,7 @@ cases_app.add_typer(build_app, name="build")
 
 
 def _saved(case_set: CaseSet, json_out: bool) -> None:
+    """Store the case set (under the caller's run lock) and say what was stored."""
     store = ReplayStore(open_store())
     digest = store.save_case_set(case_set)
     info = {
@@ -281,11 +297,14 @@ def build_validation(
     cluster: str = typer.Option(..., "--cluster", help="Cluster id (C-0007)."),
     holdout: float = typer.Option(0.3, "--holdout", help="Share held out from the optimizer."),
     seed: int = typer.Option(0, "--seed"),
+    wait: float = WaitOption,
     json_out: bool = JsonOption,
 ) -> None:
     """The held-out slice of a cluster's traces (the optimizer never sees it)."""
     store = open_store()
-    _saved(build_validation_slice(store, cluster, holdout=holdout, seed=seed), json_out)
+    with run_lock(store, command="flywheel cases build validation", wait=wait):
+        case_set = build_validation_slice(store, cluster, holdout=holdout, seed=seed)
+        _saved(case_set, json_out)
 
 
 @build_app.command("regression")
@@ -293,21 +312,28 @@ def build_regression(
     size: int = typer.Option(500, "--size", min=1),
     days: float = typer.Option(7.0, "--days", help="Sample the last N days of traffic."),
     seed: int = typer.Option(0, "--seed"),
+    wait: float = WaitOption,
     json_out: bool = JsonOption,
 ) -> None:
     """A sample of recent traffic stratified by route / intent / cluster, plus fixed failures."""
     store = open_store()
-    fixed = fixed_failures(store)
-    _saved(build_regression_set(store, size=size, days=days, seed=seed, fixed=fixed), json_out)
+    with run_lock(store, command="flywheel cases build regression", wait=wait):
+        fixed = fixed_failures(store)
+        case_set = build_regression_set(store, size=size, days=days, seed=seed, fixed=fixed)
+        _saved(case_set, json_out)
 
 
 @build_app.command("blocking")
 def build_blocking(
     trace_ids: list[str] = typer.Argument(..., help="Ids of the severe traces."),
+    wait: float = WaitOption,
     json_out: bool = JsonOption,
 ) -> None:
     """A small set of severe cases: none that passes at baseline may fail."""
-    _saved(build_blocking_set(open_store(), trace_ids), json_out)
+    store = open_store()
+    with run_lock(store, command="flywheel cases build blocking", wait=wait):
+        case_set = build_blocking_set(store, trace_ids)
+        _saved(case_set, json_out)
 
 
 @cases_app.command("list")

@@ -4,6 +4,8 @@ then put the new clusters' traces into the backlog eval set."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import select
 
 from flywheel.datasets import sync_backlog
@@ -11,6 +13,8 @@ from flywheel.nightly import StageContext, StageResult
 from flywheel.store import Store
 from flywheel.store._tables import ClusterRow
 from triage._agent import stored_records, triage_clusters
+from triage._record import TriageRecord
+from triage._store import latest_records
 from triage._taxonomy import load_triage_config
 
 
@@ -32,19 +36,23 @@ class TriageStage:
     def run(self, context: StageContext) -> StageResult:
         store = context.store
         todo = clusters_to_triage(store)
-        if not todo:
-            return StageResult(summary={"triaged": []}, counts={"clusters": 0})
-        context.log(f"{len(todo)} new or changed clusters")
-        llm = context.project.llm_client(f"triage-nightly-{context.run_id}")
-        try:
-            records = triage_clusters(
-                store,
-                config=load_triage_config(context.project.root),
-                llm=llm,
-                cluster_ids=todo,
-            )
-        finally:
-            llm.close()
+        records: list[TriageRecord] = []
+        if todo:
+            context.log(f"{len(todo)} new or changed clusters")
+            llm = context.project.llm_client(f"triage-nightly-{context.run_id}")
+            try:
+                records = triage_clusters(
+                    store,
+                    config=load_triage_config(context.project.root),
+                    llm=llm,
+                    cluster_ids=todo,
+                )
+            finally:
+                llm.close()
+        # After a crash the resumed stage finds only what is left to triage: the records an
+        # earlier attempt of this run saved still count, and still feed the backlog.
+        current = stored_records(store)
+        mine = _made_since(store, context.run_started_at) | {r.record_id for r in records}
         triaged = [
             {
                 "cluster_id": r.cluster_id,
@@ -56,12 +64,13 @@ class TriageStage:
                 "owner": r.component,
                 **({} if r.fixable else {"handoff_reason": r.handoff_reason}),
             }
-            for r in records
+            for r in current
+            if r.record_id in mine
         ]
         backlog = sync_backlog(  # new failure patterns land in the backlog eval set
             store,
             config=context.project.settings.datasets,
-            root_causes={r.cluster_id: r.root_cause for r in records},
+            root_causes={r.cluster_id: r.root_cause for r in current},
         )
         return StageResult(
             summary={
@@ -71,3 +80,20 @@ class TriageStage:
             },
             counts={"clusters": len(records), "backlog_cases": backlog.cases_added},
         )
+
+
+def _made_since(store: Store, began: datetime | None) -> set[int | None]:
+    """Ids of the newest triage records written since ``began`` (this nightly run)."""
+    if began is None:
+        return set()
+    return {
+        row["id"]
+        for row in latest_records(store).values()
+        if (stamp := _utc(row["created_at"])) is not None and stamp >= began
+    }
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -15,6 +15,7 @@ from rich.table import Table
 from flywheel.errors import UserError
 from flywheel.llm import LLMClient, LLMConfig
 from flywheel.project import Project
+from flywheel.store import run_lock
 from flywheel.users import Role, sign_in
 from triage._agent import calibration_pairs, label_cluster, triage_clusters
 from triage._bench import run_triage_benchmark
@@ -24,6 +25,15 @@ from triage._taxonomy import load_triage_config
 #: Same as `flywheel.cli._common.JsonOption`; that module is imported lazily, because the
 #: `flywheel` CLI imports this module while it is itself being imported (plugin loading).
 JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON.")
+#: Same as `flywheel.cli._common.WaitOption`.
+WaitOption = typer.Option(
+    0.0,
+    "--wait",
+    min=0,
+    envvar="FLYWHEEL_WAIT",
+    help="Seconds to wait when a nightly run or another pipeline command holds the lock "
+    "(default: exit at once with one line naming the holder).",
+)
 
 app = typer.Typer(
     help="Root cause, owner, severity and priority for every failure cluster.",
@@ -54,6 +64,7 @@ def triage(
     cluster: list[str] = typer.Option(
         [], "--cluster", "-c", help="Only this cluster (repeatable); default: every active one."
     ),
+    wait: float = WaitOption,
     json_out: bool = JsonOption,
 ) -> None:
     """Triage the active clusters: name, root cause, owner, severity, priority, evidence.
@@ -68,9 +79,10 @@ def triage(
     store = open_store(proj)
     llm = _llm(proj)
     try:
-        records = triage_clusters(
-            store, config=load_triage_config(proj.root), llm=llm, cluster_ids=cluster or None
-        )
+        with run_lock(store, command="flywheel triage", wait=wait):
+            records = triage_clusters(
+                store, config=load_triage_config(proj.root), llm=llm, cluster_ids=cluster or None
+            )
     finally:
         if llm is not None:
             llm.close()

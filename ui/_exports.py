@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from flywheel.errors import UserError
 from flywheel.export import ExportKind, ExportReport, card_path, export_dataset
+from flywheel.private import private_dir
 from flywheel.project import Project
 from flywheel.store import Store
 from ui._rules import require
@@ -76,5 +77,5 @@ def run_export(store: Store, project: Project, user: User, kind: str) -> ExportR
         embedder = Embedder(cache_dir=project.data_dir / "embeddings")
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = exports_dir(project) / f"{kind}-{stamp}.jsonl"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(out.parent)
     return export_dataset(store, kind, out=out, config=config, embedder=embedder)

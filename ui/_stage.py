@@ -8,10 +8,12 @@ creates them); it signs in with it like any other user (`flywheel.users`, trust 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from flywheel.errors import UserError
 from flywheel.nightly import StageContext, StageResult
+from flywheel.store import Store
 from ui._approvals import approve, reject
 from ui._candidates import Candidate, StoreQueue
 from ui._import import decision_hook, import_gated
@@ -27,7 +29,9 @@ class QueueStage:
         store, project = context.store, context.project
         before = {c.id for c in StoreQueue(store).queue(status="gated", limit=10**6)}
         passing = import_gated(store, project)  # also lists those queued on earlier nights
-        imported = [cid for cid in passing if cid not in before]
+        # queued by this run: now, or by an attempt killed before the stage was recorded
+        earlier = _queued_since(store, context.run_started_at)
+        imported = [cid for cid in passing if cid not in before or cid in earlier]
         revisions = revisit_gate_revisions(store)  # tonight's gates may revise earlier verdicts
         shipped: list[str] = []
         refused: dict[str, str] = {}
@@ -56,6 +60,19 @@ class QueueStage:
         return StageResult(
             summary=summary, counts={"imported": len(imported), "shipped": len(shipped)}
         )
+
+
+def _queued_since(store: Store, began: datetime | None) -> set[str]:
+    if began is None:
+        return set()
+    began = began.replace(tzinfo=UTC) if began.tzinfo is None else began
+    queued = StoreQueue(store).queue(status="gated", limit=10**6)
+    return {
+        c.id
+        for c in queued
+        if (c.created_at.replace(tzinfo=UTC) if c.created_at.tzinfo is None else c.created_at)
+        >= began
+    }
 
 
 def _best_first(candidate: Candidate) -> tuple[float, int, float, str]:

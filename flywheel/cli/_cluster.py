@@ -11,7 +11,15 @@ from rich.table import Table
 from rich.text import Text
 
 from flywheel.bench._worlds import find_worlds
-from flywheel.cli._common import JsonOption, console, err_console, open_store, print_json, project
+from flywheel.cli._common import (
+    JsonOption,
+    WaitOption,
+    console,
+    err_console,
+    open_store,
+    print_json,
+    project,
+)
 from flywheel.clustering import (
     agentrx_labels,
     cluster_report,
@@ -21,6 +29,7 @@ from flywheel.clustering import (
 )
 from flywheel.errors import UserError
 from flywheel.project import Project
+from flywheel.store import run_lock
 
 
 def _parse_date(value: str | None) -> datetime | None:
@@ -40,6 +49,7 @@ def cluster(
     full: bool = typer.Option(
         False, "--full", help="Re-cluster everything instead of assigning new traces."
     ),
+    wait: float = WaitOption,
     json_out: bool = JsonOption,
 ) -> None:
     """Group failing traces by failure pattern (incremental unless --full or a re-cluster due)."""
@@ -48,15 +58,16 @@ def cluster(
     log = (lambda _m: None) if json_out else (lambda m: err_console.print(m, highlight=False))
     llm = proj.llm_client("cluster")
     try:
-        result = run_clustering(
-            store,
-            proj.settings.clustering,
-            since=_parse_date(since),
-            full=full,
-            log=log,
-            llm=llm,
-            compute=proj.settings.compute,
-        )
+        with run_lock(store, command="flywheel cluster", wait=wait):
+            result = run_clustering(
+                store,
+                proj.settings.clustering,
+                since=_parse_date(since),
+                full=full,
+                log=log,
+                llm=llm,
+                compute=proj.settings.compute,
+            )
     finally:
         llm.close()
     if json_out:

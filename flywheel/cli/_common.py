@@ -67,3 +67,12 @@ def print_json(data: Any) -> None:
 
 
 JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON.")
+#: For the commands that write the pipeline's data under its run lock (`flywheel.store.run_lock`).
+WaitOption = typer.Option(
+    0.0,
+    "--wait",
+    min=0,
+    envvar="FLYWHEEL_WAIT",
+    help="Seconds to wait when a nightly run or another pipeline command holds the lock "
+    "(default: exit at once with one line naming the holder).",
+)

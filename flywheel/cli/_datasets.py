@@ -38,7 +38,17 @@ export_app = typer.Typer(help="Export validated behaviour as post-training data.
 
 _ROLES = ", ".join(role.value for role in Role)
 ActorOption = typer.Option(
-    None, "--actor", envvar="FLYWHEEL_ACTOR", help="Who makes the change (default: $USER)."
+    None,
+    "--actor",
+    envvar="FLYWHEEL_ACTOR",
+    help="The Flywheel user making the change, signed in like `approve --as` (--password-stdin, "
+    "FLYWHEEL_PASSWORD, a stored credential or a prompt); default: your OS account, recorded "
+    "as os:NAME.",
+)
+PasswordStdinOption = typer.Option(
+    False,
+    "--password-stdin",
+    help="Read the password of --actor from standard input (then --signoff's, on the next line).",
 )
 SignoffOption = typer.Option(
     None,
@@ -49,23 +59,28 @@ SignoffOption = typer.Option(
 ReasonOption = typer.Option(None, "--reason", help="Why (recorded with the sign-off).")
 
 
-def _actor(actor: str | None) -> str:
+def _actor(actor: str | None, password_stdin: bool = False) -> str:
+    """Who the change is recorded as: ``--actor NAME`` is a Flywheel user who signs in (the
+    trust model of `flywheel.users`, as for approvals), so no one records a change in another
+    person's name; without it, the OS account, as ``os:NAME`` (``$USER`` is anyone's to set,
+    so it is never taken for a Flywheel user)."""
     if actor:
-        return actor
+        return sign_in(project().data_dir, actor, password_stdin=password_stdin).name
     try:
-        return getpass.getuser()
+        return f"os:{getpass.getuser()}"
     except (KeyError, OSError):
-        return "cli"
+        return "os:unknown"
 
 
-def _signoff(owner: str | None, reason: str | None) -> SignOff | None:
+def _signoff(owner: str | None, reason: str | None, password_stdin: bool = False) -> SignOff | None:
     """The owner's sign-off, once the owner proved who they are: a Flywheel user signed in
-    with their own password (FLYWHEEL_PASSWORD or a prompt; see `flywheel.users`)."""
+    with their own password (--password-stdin, FLYWHEEL_PASSWORD or a prompt; see
+    `flywheel.users`)."""
     if owner is None:
         return None
     if not reason:
         raise UserError("--signoff needs --reason: say why the blocking set changes")
-    signed = sign_in(project().data_dir, owner)
+    signed = sign_in(project().data_dir, owner, password_stdin=password_stdin)
     return SignOff(owner=signed.name, reason=reason)
 
 
@@ -116,6 +131,7 @@ def add(
     actor: str | None = ActorOption,
     signoff: str | None = SignoffOption,
     reason: str | None = ReasonOption,
+    password_stdin: bool = PasswordStdinOption,
     json_out: bool = JsonOption,
 ) -> None:
     """Make a stored trace an eval case of a role."""
@@ -123,11 +139,11 @@ def add(
         open_store(),
         trace_id,
         role=role,
-        added_by=_actor(actor),
+        added_by=_actor(actor, password_stdin),
         tags=tag,
         expected=Expected(reference_output=reference, rubric=rubric),
         source=source,
-        signoff=_signoff(signoff, reason),
+        signoff=_signoff(signoff, reason, password_stdin),
         config=project().settings.datasets,
     )
     if json_out:
@@ -137,16 +153,22 @@ def add(
 
 
 def _move(
-    case_id: str, to: str, direction: str, actor: str | None, owner: str | None, why: str | None
+    case_id: str,
+    to: str,
+    direction: str,
+    actor: str | None,
+    owner: str | None,
+    why: str | None,
+    password_stdin: bool,
 ) -> dict[str, str]:
     store = open_store()
     moved = move_case(
         store,
         case_id,
         to=to,
-        actor=_actor(actor),
+        actor=_actor(actor, password_stdin),
         direction=direction,
-        signoff=_signoff(owner, why),
+        signoff=_signoff(owner, why, password_stdin),
         config=project().settings.datasets,
     )
     versions = {v.role.value: v.content_hash for v in set_versions(store) if v.role is moved.role}
@@ -163,10 +185,11 @@ def promote(
     actor: str | None = ActorOption,
     signoff: str | None = SignoffOption,
     reason: str | None = ReasonOption,
+    password_stdin: bool = PasswordStdinOption,
     json_out: bool = JsonOption,
 ) -> None:
     """Move a case up the ladder (backlog < monitoring < regression < blocking)."""
-    result = _move(case_id, to, "promote", actor, signoff, reason)
+    result = _move(case_id, to, "promote", actor, signoff, reason, password_stdin)
     if json_out:
         print_json(result)
         return
@@ -180,10 +203,11 @@ def demote(
     actor: str | None = ActorOption,
     signoff: str | None = SignoffOption,
     reason: str | None = ReasonOption,
+    password_stdin: bool = PasswordStdinOption,
     json_out: bool = JsonOption,
 ) -> None:
     """Move a case down the ladder."""
-    result = _move(case_id, to, "demote", actor, signoff, reason)
+    result = _move(case_id, to, "demote", actor, signoff, reason, password_stdin)
     if json_out:
         print_json(result)
         return
@@ -191,9 +215,14 @@ def demote(
 
 
 @datasets_app.command("sync")
-def sync(actor: str | None = ActorOption, json_out: bool = JsonOption) -> None:
+def sync(
+    actor: str | None = ActorOption,
+    password_stdin: bool = PasswordStdinOption,
+    json_out: bool = JsonOption,
+) -> None:
     """Put new failure clusters (no case yet) into the backlog."""
-    result = sync_backlog(open_store(), actor=_actor(actor), config=project().settings.datasets)
+    who = _actor(actor, password_stdin)
+    result = sync_backlog(open_store(), actor=who, config=project().settings.datasets)
     if json_out:
         print_json(result.model_dump(mode="json"))
         return
@@ -234,6 +263,7 @@ def thresholds(
     actor: str | None = ActorOption,
     signoff: str | None = SignoffOption,
     reason: str | None = ReasonOption,
+    password_stdin: bool = PasswordStdinOption,
     json_out: bool = JsonOption,
 ) -> None:
     """Set a role's thresholds (a new version; the blocking set's need a sign-off)."""
@@ -248,8 +278,8 @@ def thresholds(
         open_store(),
         role,
         parsed,
-        actor=_actor(actor),
-        signoff=_signoff(signoff, reason),
+        actor=_actor(actor, password_stdin),
+        signoff=_signoff(signoff, reason, password_stdin),
         config=project().settings.datasets,
     )
     if json_out:
@@ -282,10 +312,12 @@ def verify(json_out: bool = JsonOption) -> None:
 def holdout(
     purpose: str = typer.Option(..., "--purpose", help="final_evaluation or audit."),
     reader: str | None = ActorOption,
+    password_stdin: bool = PasswordStdinOption,
     json_out: bool = JsonOption,
 ) -> None:
     """Read the frozen holdout for an allowed purpose (the read is logged)."""
-    cases = HoldoutGuard(open_store(), reader=_actor(reader)).read(purpose)
+    who = _actor(reader, password_stdin)
+    cases = HoldoutGuard(open_store(), reader=who).read(purpose)
     if json_out:
         print_json([case.model_dump(mode="json") for case in cases])
         return

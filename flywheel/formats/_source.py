@@ -6,8 +6,11 @@ the file, the line and what was wrong, so one bad record never stops a file.
 
 from __future__ import annotations
 
+import errno
 import gzip
 import json
+import os
+import stat
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -53,28 +56,94 @@ class Parsed:
 Record = Parsed | Rejected
 
 
+class RefusedFile(OSError):
+    """The path is not a regular file when it is opened: a symbolic link swapped in after the
+    folder was listed (not followed unless asked), a FIFO, a device."""
+
+
+#: Refuse a symbolic link at open time, where the OS can (not on Windows).
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+#: A FIFO swapped in must not block the open; regular files ignore the flag.
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+
+
+class _OwnedGzip(gzip.GzipFile):
+    """A gzip reader that closes the file it reads when it is closed."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        super().__init__(fileobj=raw, mode="rb")
+        self._raw = raw
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._raw.close()
+
+
 @dataclass(frozen=True, slots=True)
 class TraceSource:
-    """One input file. ``name`` is how messages refer to it."""
+    """One input file. ``name`` is how messages refer to it.
+
+    It is opened without following a symbolic link (``O_NOFOLLOW``) unless
+    ``follow_symlinks``, and only as a regular file: the folder walk passes links over, but a
+    link swapped in between the walk and the read must not make ingest copy a file from
+    elsewhere into the store.
+    """
 
     path: Path
     #: A record (line or document) larger than this is rejected unread.
     max_record_bytes: int = 64 * 1024 * 1024
+    follow_symlinks: bool = False
 
     @property
     def name(self) -> str:
         return str(self.path)
 
+    def _open_raw(self) -> IO[bytes]:
+        flags = os.O_RDONLY | _NONBLOCK | getattr(os, "O_BINARY", 0)
+        if not self.follow_symlinks:
+            if not _NOFOLLOW and self.path.is_symlink():  # best effort where the OS cannot
+                raise RefusedFile(errno.ELOOP, self._refusal("is a symbolic link"))
+            flags |= _NOFOLLOW
+        try:
+            fd = os.open(self.path, flags)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP and not self.follow_symlinks:
+                raise RefusedFile(errno.ELOOP, self._refusal("is a symbolic link")) from None
+            raise
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise RefusedFile(errno.EINVAL, self._refusal("is not a regular file"))
+        return os.fdopen(fd, "rb")
+
+    def _refusal(self, what: str) -> str:
+        hint = " (pass --follow-symlinks to read links)" if "link" in what else ""
+        return f"{self.name} {what} now; not read{hint}"
+
+    def refusal(self) -> str | None:
+        """Why this path is not read (a link or not a regular file), or None."""
+        try:
+            with self._open_raw():
+                return None
+        except RefusedFile as exc:
+            return exc.strerror
+
     @property
     def is_gzip(self) -> bool:
-        with self.path.open("rb") as handle:
+        with self._open_raw() as handle:
             return handle.read(2) == GZIP_MAGIC
 
     def open(self) -> IO[bytes]:
         """The file's bytes, transparently decompressed."""
-        if self.is_gzip:
-            return gzip.GzipFile(self.path, "rb")  # type: ignore[return-value]
-        return self.path.open("rb")
+        raw = self._open_raw()
+        try:
+            gzipped = raw.read(2) == GZIP_MAGIC
+            raw.seek(0)
+        except BaseException:
+            raw.close()
+            raise
+        return _OwnedGzip(raw) if gzipped else raw  # type: ignore[return-value]
 
     def head(self, size: int = SNIFF_BYTES) -> bytes:
         """The first ``size`` bytes (decompressed); a truncated gzip gives what it can."""
@@ -100,6 +169,8 @@ class TraceSource:
                         )
                     elif line.strip():
                         yield number, line
+        except RefusedFile as exc:
+            yield Rejected(self.name, None, str(exc.strerror))
         except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
             yield Rejected(
                 self.name,
@@ -146,6 +217,9 @@ class TraceSource:
         try:
             with self.open() as handle:
                 data = handle.read(self.max_record_bytes + 1)
+        except RefusedFile as exc:
+            yield Rejected(self.name, None, str(exc.strerror))
+            return
         except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
             yield Rejected(self.name, 1, f"file is cut short or corrupt ({exc})")
             return

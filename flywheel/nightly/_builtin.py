@@ -3,17 +3,24 @@ stage, through the ``flywheel.stages`` entry point group)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from flywheel.errors import UserError
 from flywheel.ingest import SkippedPath, expand_paths, ingest_paths, window_of
 from flywheel.nightly._stage import StageContext, StageResult
 from flywheel.nightly._tables import InboxFileRow
 from flywheel.store import Store
-from flywheel.store._tables import ClusterRow, utcnow
+from flywheel.store._tables import (
+    ClusterMemberRow,
+    ClusterRow,
+    ClusterRunRow,
+    TraceRow,
+    utcnow,
+)
 
 
 class IngestStage:
@@ -39,8 +46,11 @@ class IngestStage:
         passed: list[SkippedPath] = []
         for path in expand_paths([inbox], skipped=passed):
             key, size, mtime = _identity(path)
-            if seen.get(key) == (size, mtime):
-                skipped += 1
+            if seen.get(key, (None, None, None))[:2] == (size, mtime):
+                if seen[key][2] == context.run_id:  # by an attempt of this run killed later
+                    files.append(str(path.relative_to(inbox)))
+                else:
+                    skipped += 1
                 continue
             context.log(f"{path.name}")
             try:
@@ -83,10 +93,12 @@ def _identity(path: Path) -> tuple[str, int, int]:
     return str(path.resolve()), int(stat.st_size), int(stat.st_mtime_ns)
 
 
-def _ingested(store: Store) -> dict[str, tuple[int, int]]:
+def _ingested(store: Store) -> dict[str, tuple[int, int, int | None]]:
+    """Each ingested file's (size, mtime, nightly run that read it)."""
+    columns = (InboxFileRow.path, InboxFileRow.size, InboxFileRow.mtime_ns, InboxFileRow.run_id)
     with store.engine.connect() as conn:
-        rows = conn.execute(select(InboxFileRow.path, InboxFileRow.size, InboxFileRow.mtime_ns))
-        return {row.path: (int(row.size), int(row.mtime_ns)) for row in rows}
+        rows = conn.execute(select(*columns))
+        return {row.path: (int(row.size), int(row.mtime_ns), row.run_id) for row in rows}
 
 
 def _record(
@@ -135,6 +147,9 @@ class ClusterStage:
                 summary={"kind": "none", "clusters": 0, "new": [], "grown": {}},
                 counts={"traces": 0},
             )
+        earlier = _earlier_cluster_run(store, context.run_started_at)
+        if earlier is not None:
+            return earlier
         config = settings.clustering
         if settings.nightly.full_recluster_days is not None:
             config = config.model_copy(
@@ -169,6 +184,62 @@ class ClusterStage:
             },
             counts={"traces": result.traces},
         )
+
+
+def _earlier_cluster_run(store: Store, began: datetime | None) -> StageResult | None:
+    """The clustering an interrupted earlier attempt of this nightly run finished, when no
+    failing trace has been left out of it since: reported again instead of adding an empty
+    incremental run (after a crash between the clustering and the stage's record)."""
+    if began is None:
+        return None
+    with store.engine.connect() as conn:
+        runs = conn.execute(
+            select(ClusterRunRow)
+            .where(ClusterRunRow.finished_at.is_not(None))
+            .order_by(ClusterRunRow.id)
+        ).all()
+        mine = [r for r in runs if _utc(r.started_at) >= began]
+        if not mine:
+            return None
+        waiting = conn.execute(
+            select(func.count())
+            .select_from(TraceRow)
+            .where(TraceRow.failing.is_(True))
+            .where(TraceRow.id.not_in(select(ClusterMemberRow.trace_pk)))
+        ).scalar_one()
+        if waiting:
+            return None
+        ids = [r.id for r in mine]
+        new = conn.execute(
+            select(ClusterRow.id)
+            .where(ClusterRow.active.is_(True), ClusterRow.created_run_id.in_(ids))
+            .order_by(ClusterRow.id)
+        ).scalars()
+        new_ids = [str(cid) for cid in new]
+    last = mine[-1]
+    grown: dict[str, int] = {}
+    for run in mine:
+        for cid, added in dict(run.detail.get("events", {}).get("assigned", {})).items():
+            if cid not in new_ids:
+                grown[cid] = grown.get(cid, 0) + int(added)
+    return StageResult(
+        summary={
+            "run_id": last.id,
+            "kind": last.kind,
+            "traces": sum(int(r.traces) for r in mine),
+            "clusters": last.clusters,
+            "noise": last.noise,
+            "new": new_ids,
+            "grown": dict(sorted(grown.items())),
+            "message": last.message,
+            "diagnosis_failures": int(last.detail.get("diagnosis_failures", 0)),
+        },
+        counts={"traces": 0},
+    )
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _sizes(store: Store) -> dict[str, int]:

@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from flywheel.errors import FlywheelError, UserError
-from flywheel.nightly import _runs
+from flywheel.nightly import _faults, _runs
 from flywheel.nightly._report import NightlyReport, StageReport
 from flywheel.nightly._stage import NightlyOptions, Stage, StageContext, StageResult
 from flywheel.project import Project
@@ -219,9 +219,11 @@ def _execute(
                 run_started_at=started_at,
             )
             _runs.begin_stage(store, run_id, stage.name, position)
+            _faults.point(stage.name, "start")
             began = time.perf_counter()
             try:
-                result = stage.run(context)
+                with _faults.commits(store, stage.name):
+                    result = stage.run(context)
                 if not isinstance(result, StageResult):
                     result = StageResult.model_validate(result)
             except Exception as exc:
@@ -237,6 +239,7 @@ def _execute(
                     f"nightly run {run_id}: stage '{stage.name}' failed: {reason}; fix it and "
                     "run `flywheel nightly` again to resume from this stage"
                 )
+            _faults.point(stage.name, "end")
             seconds = time.perf_counter() - began
             summary = _jsonable(result.summary)
             _runs.end_stage(

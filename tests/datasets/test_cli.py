@@ -16,6 +16,17 @@ from tests.helpers.world import load_traffic, ship_fix
 runner = CliRunner()
 
 
+@pytest.fixture(autouse=True)
+def _people(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """bob and eve, who sign in with the password FLYWHEEL_PASSWORD holds."""
+    from flywheel.users import Role as UserRole
+    from flywheel.users import add_user, users_path
+
+    for name in ("bob", "eve"):
+        add_user(users_path(project.data_dir), name, UserRole.reviewer, "shared-test-password")
+    monkeypatch.setenv("FLYWHEEL_PASSWORD", "shared-test-password")
+
+
 def _run(*args: str) -> dict[str, object]:
     result = runner.invoke(app, [*args, "--json"])
     assert result.exit_code == 0, result.output
@@ -54,7 +65,7 @@ def test_holdout_reads_from_the_cli_are_checked_and_logged(
     with project.open_store() as store:
         load_traffic(store, tmp_path)
     _run("datasets", "add", "fail-2", "--role", "holdout", "--actor", "eve")
-    denied = runner.invoke(app, ["datasets", "holdout", "--purpose", "tuning", "--actor", "gepa"])
+    denied = runner.invoke(app, ["datasets", "holdout", "--purpose", "tuning", "--actor", "eve"])
     assert denied.exit_code == 1
     assert "may not read the frozen holdout" in denied.output
     cases = runner.invoke(app, ["datasets", "holdout", "--purpose", "audit", "--json"])
@@ -123,6 +134,43 @@ def test_a_signoff_names_a_known_user_who_signs_in(
     )
     assert signed.exit_code == 0, signed.output
     assert _run("datasets", "verify")["ok"] is True
+
+
+def test_an_actor_is_a_known_user_who_signs_in(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Probe: `--actor NAME` (or FLYWHEEL_ACTOR) recorded any name as the author of a change,
+    so one shell user could write the audit trail in another person's name."""
+    with project.open_store() as store:
+        load_traffic(store, tmp_path)
+    add = ["datasets", "add", "fail-1", "--role", "backlog", "--json"]
+    ghost = runner.invoke(app, [*add, "--actor", "ghost"])
+    assert ghost.exit_code == 1
+    assert "no user 'ghost'" in ghost.output
+    monkeypatch.delenv("FLYWHEEL_PASSWORD")
+    bare = runner.invoke(app, [*add, "--actor", "bob"])
+    assert bare.exit_code == 1
+    assert "needs bob's password" in bare.output
+    by_env = runner.invoke(app, add, env={"FLYWHEEL_ACTOR": "bob"})
+    assert by_env.exit_code == 1
+    assert "needs bob's password" in by_env.output
+    wrong = runner.invoke(app, [*add, "--actor", "bob", "--password-stdin"], input="guess\n")
+    assert wrong.exit_code == 1
+    assert "wrong password for bob" in wrong.output
+    with project.open_store() as store:
+        assert list_cases(store) == []
+
+    signed = runner.invoke(
+        app, [*add, "--actor", "bob", "--password-stdin"], input="shared-test-password\n"
+    )
+    assert signed.exit_code == 0, signed.output
+    # without --actor: the OS account, marked as such, whatever $USER claims
+    monkeypatch.setenv("USER", "eve")
+    monkeypatch.setenv("LOGNAME", "eve")
+    anonymous = runner.invoke(app, ["datasets", "add", "fail-2", "--role", "backlog", "--json"])
+    assert anonymous.exit_code == 0, anonymous.output
+    with project.open_store() as store:
+        assert sorted(c.added_by for c in list_cases(store)) == ["bob", "os:eve"]
 
 
 def test_datasets_verify_finds_a_truncated_or_rehashed_chain_by_its_anchor(

@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from flywheel import ingest as ingest_module
 from flywheel.cli import app
 from flywheel.export._write import write_jsonl
+from flywheel.formats import Rejected, TraceSource
 from flywheel.ingest import expand_paths
 from flywheel.nightly import NightlyOptions, run_nightly
 from flywheel.project import Project, init_project
@@ -84,6 +86,42 @@ def test_a_named_link_is_skipped_too_and_read_with_follow_symlinks(
     report = json.loads(followed.stdout)
     assert report["stored"] == 2  # day.jsonl and elsewhere/more.jsonl
     assert report["quarantined"] == 1  # the linked file, as the user asked
+
+
+def test_a_link_swapped_in_after_the_walk_is_refused_when_opened(
+    sqlite_project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox = _inbox(tmp_path)
+    listed = expand_paths([inbox])
+    assert [p.name for p in listed] == ["day.jsonl"]
+    # the race, made deterministic: the walk saw a regular file, the reader finds a link
+    (inbox / "day.jsonl").unlink()
+    (inbox / "day.jsonl").symlink_to(tmp_path / "outside" / "more.jsonl")
+    source = TraceSource(inbox / "day.jsonl")
+    assert source.head() == b""
+    [rejected] = list(source.lines())
+    assert isinstance(rejected, Rejected)
+    assert "is a symbolic link now; not read" in rejected.reason
+    assert rejected.raw == b""
+    assert TraceSource(inbox / "day.jsonl", follow_symlinks=True).head().startswith(b"{")
+
+    monkeypatch.setattr(ingest_module, "expand_paths", lambda *_a, **_k: list(listed))
+    with sqlite_project.open_store() as store:
+        counts = ingest_module.ingest_paths(store, [inbox])
+        assert store.count_traces() == 0
+        assert store.count_quarantined() == 0
+    assert counts.stored == 0
+    assert [s["file"] for s in counts.skipped] == [str(inbox / "day.jsonl")]
+    assert "symbolic link" in counts.skipped[0]["reason"]
+    assert b'"x1"' not in _db_bytes(sqlite_project)
+
+
+def test_a_fifo_swapped_in_after_the_walk_is_refused_without_blocking(tmp_path: Path) -> None:
+    path = tmp_path / "day.jsonl"
+    os.mkfifo(path)
+    assert TraceSource(path).refusal() == f"{path} is not a regular file now; not read"
+    [rejected] = list(TraceSource(path).lines())
+    assert isinstance(rejected, Rejected)
 
 
 def test_a_link_loop_is_read_once(tmp_path: Path) -> None:

@@ -155,6 +155,33 @@ def test_results_are_cached_by_config_case_and_repeat(
     assert len(counter.read_text().splitlines()) == 50
 
 
+def test_a_run_left_running_by_a_killed_replay_is_marked_abandoned_when_it_replays_again(
+    config: ConfigRef, rstore: ReplayStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Probe: `kill -9` after the last result was stored but before the run was finished left
+    the run "running" forever (the rerun found every case cached and started no run)."""
+    monkeypatch.setenv(agents.COUNTER_ENV, str(tmp_path / "calls.txt"))
+    agent = PythonAdapter(agents.counting_agent)
+    cases = _cases(4)
+    done = replay_sync(cases, config, agent, store=rstore)
+    killed = rstore.start_run(  # what the killed process left behind
+        label="killed",
+        config=config,
+        config_digest=done.config_digest,
+        set_digest=cases.digest,
+        repeats=1,
+    )
+    other = rstore.start_run(  # another set of the same configuration: not this replay's
+        label="other", config=config, config_digest=done.config_digest, set_digest="x", repeats=1
+    )
+    again = replay_sync(cases, config, agent, store=rstore)
+    assert (again.ran, again.cached) == (0, 4)
+    status = {run["id"]: run["status"] for run in rstore.runs()}
+    assert status[killed] == "abandoned"
+    assert status[other] == "running"
+    assert list(status.values()).count("running") == 1
+
+
 @pytest.mark.slow
 def test_a_killed_replay_resumes_without_running_a_case_twice(
     config: ConfigRef, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

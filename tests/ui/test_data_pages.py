@@ -88,6 +88,8 @@ def test_exports_page_runs_an_export_and_shows_its_dataset_card(app_project: Pro
     _assert_safe(app)
     assert any("wrote 1 eval records" in _plain(s.value) for s in app.success), app.error
     [written] = list(exports_dir(app_project).glob("eval-*.jsonl"))
+    assert exports_dir(app_project).stat().st_mode & 0o777 == 0o700  # users' words
+    assert written.stat().st_mode & 0o777 == 0o600
     record = json.loads(written.read_text(encoding="utf-8").splitlines()[0])
     assert record  # a real eval record
     listed = next(f for f in _frames(app) if f and "Dataset card" in f[0])
