@@ -76,6 +76,8 @@ def reduce(vectors: npt.NDArray[np.float32], dims: int) -> npt.NDArray[np.float6
     from sklearn.decomposition import PCA
 
     data = np.nan_to_num(data)
+    if float(data.var(axis=0).sum()) < 1e-12:  # one point repeated: no direction to project on
+        return data
     try:
         reduced = PCA(n_components=dims, svd_solver="full").fit_transform(data)
     except np.linalg.LinAlgError:  # LAPACK did not converge: cluster the unreduced vectors
@@ -138,6 +140,10 @@ def cluster_vectors(
         size, samples = grid[0]
         scores = {}
     clusterer = _hdbscan(size, samples).fit(data)
+    if np.max(clusterer.labels_) < 0:
+        # HDBSCAN never selects the root of its tree, so traces that all failed the same way
+        # (one pattern, no second to split from) came out as noise: allow the one cluster.
+        clusterer = _hdbscan(size, samples, allow_single_cluster=True).fit(data)
     labels = np.asarray(clusterer.labels_, dtype=np.int64)
     strengths = np.asarray(clusterer.probabilities_, dtype=np.float64)
     soft = np.zeros(n, dtype=bool)

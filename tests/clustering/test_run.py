@@ -52,6 +52,20 @@ def test_three_failure_patterns_are_recovered(
     assert len(report.noise_trace_ids) <= 3
 
 
+def test_traces_that_all_failed_one_way_are_one_cluster_not_noise(
+    store: Store, add_traffic: Ingest, config: ClusteringConfig, embedder: Embedder
+) -> None:
+    """A project (or a labelled world) with a single failure pattern: HDBSCAN alone never
+    selects the root of its tree and called all of them noise."""
+    add_traffic(["tool_timeout"], 30, WEEK1, "w1")
+    result = run_clustering(store, config, embedder=embedder)
+    report = cluster_report(store)
+    assert len(report.clusters) == 1
+    assert report.clusters[0].size + len(report.noise_trace_ids) == 30
+    assert len(report.noise_trace_ids) <= 3
+    assert result.clusters == 1
+
+
 def test_second_run_embeds_nothing(
     store: Store, add_traffic: Ingest, config: ClusteringConfig, embedder: Embedder
 ) -> None:
