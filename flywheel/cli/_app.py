@@ -16,7 +16,7 @@ from typer.core import TyperGroup
 
 from flywheel.cli import _bench, _cluster, _datasets, _demo, _ingest, _reports, _traces
 from flywheel.cli._common import JsonOption, console, err_console, print_json, state
-from flywheel.cli._logging import LEVEL_ENV, configure, resolve_level
+from flywheel.cli._logging import LEVEL_ENV, configure, reset, resolve_level
 from flywheel.errors import FlywheelError
 from flywheel.nightly._cli import nightly
 from flywheel.project import init_project
@@ -54,6 +54,7 @@ class _Group(TyperGroup):
             )
         finally:
             state.close()
+            reset()
 
 
 def _fail(message: str) -> NoReturn:

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
+from rich.highlighter import NullHighlighter
 from rich.logging import RichHandler
 
 from flywheel.cli._common import err_console
@@ -74,12 +75,18 @@ def make_handler(stream: TextIO | None = None) -> logging.Handler:
         return handler
     # The console the commands' progress bars use, so log lines print above a live bar.
     return RichHandler(
-        console=err_console, show_time=False, show_path=False, markup=False, highlighter=None
+        console=err_console,
+        show_time=False,
+        show_path=False,
+        markup=False,
+        highlighter=NullHighlighter(),
     )
 
 
 _installed: logging.Handler | None = None
 _level: int | None = None
+#: Each logger's level and propagate flag from before `configure`, for `reset`.
+_saved: dict[str, tuple[int, bool]] = {}
 
 
 def configure(level: int, stream: TextIO | None = None) -> None:
@@ -94,11 +101,29 @@ def configure(level: int, stream: TextIO | None = None) -> None:
         logger = logging.getLogger(name)
         if _installed is not None:
             logger.removeHandler(_installed)
+        _saved.setdefault(name, (logger.level, logger.propagate))
         logger.addHandler(handler)
         logger.setLevel(level)
         logger.propagate = False  # the CLI owns the output: no second copy via the root
     _installed, _level = handler, level
     _log.debug("log level %s", logging.getLevelName(level))
+
+
+def reset() -> None:
+    """Take the handler off again and give the loggers back their level and propagation.
+
+    The root group calls it when a command ends, so an app invoked in-process (tests, a
+    notebook) leaves logging as it found it: a ``-q`` run cannot silence a later caller's logs.
+    """
+    global _installed, _level
+    for name in LOGGERS:
+        logger = logging.getLogger(name)
+        if _installed is not None:
+            logger.removeHandler(_installed)
+        level, propagate = _saved.pop(name, (logging.NOTSET, True))
+        logger.setLevel(level)
+        logger.propagate = propagate
+    _installed, _level = None, None
 
 
 def chatter(name: str, json_out: bool = False) -> Callable[[str], None]:
@@ -117,5 +142,9 @@ def chatter(name: str, json_out: bool = False) -> Callable[[str], None]:
 
 
 def progress_shown() -> bool:
-    """Whether progress bars may show: not with ``--quiet`` (or a level above INFO)."""
-    return _level is None or _level <= logging.INFO
+    """Whether progress bars may show: at the default level only.
+
+    ``--quiet`` hides them with the rest of the chatter; ``--verbose`` trades them for log
+    lines (a live bar and a stream of DEBUG lines on one terminal garble each other).
+    """
+    return _level is None or _level == logging.INFO
