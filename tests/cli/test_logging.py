@@ -20,6 +20,7 @@ from flywheel.cli import app
 from flywheel.cli._logging import LOGGERS, chatter, configure, reset
 from flywheel.project import Project
 from tests.helpers.native import trace, write_lines
+from tests.helpers.traffic import WEEK1, traffic, write_jsonl
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,6 +71,27 @@ def test_nightly_progress_is_info_and_quiet_silences_it(nightly_project: Project
     by_env = run("nightly", "--new", FLYWHEEL_LOG_LEVEL="WARNING")
     assert by_env.exit_code == 0, by_env.output
     assert by_env.stderr == ""
+
+
+def test_cluster_chatter_is_info_quiet_hides_it_and_json_keeps_stdout_clean(
+    project: Project, tmp_path: Path
+) -> None:
+    records, _ = traffic(["tool_timeout", "answered_from_memory"], 6, WEEK1)
+    assert run("ingest", str(write_jsonl(tmp_path / "t.jsonl", records)), "--json").exit_code == 0
+    default = run("cluster", "--full")
+    assert default.exit_code == 0, default.output
+    assert "INFO flywheel.clustering: 12 failing traces; embedding" in default.stderr
+    quiet = run("-q", "cluster", "--full")
+    assert quiet.exit_code == 0, quiet.output
+    assert quiet.stderr == ""
+    assert quiet.stdout.strip()  # the result is still printed
+    verbose = run("-v", "cluster", "--full", "--json")
+    assert verbose.exit_code == 0, verbose.output
+    assert json.loads(verbose.stdout)["traces"] == 12
+    # With --json the chatter is DEBUG: there with -v, on stderr only.
+    assert "DEBUG flywheel.clustering: 12 failing traces; embedding" in verbose.stderr
+    silent = run("cluster", "--full", "--json")
+    assert "embedding" not in silent.stderr
 
 
 def test_json_stdout_parses_with_verbose(nightly_project: Project) -> None:
