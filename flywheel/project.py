@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from flywheel.chain import anchor_engine
 from flywheel.config import CONFIG_FILE, Settings, load_settings
@@ -13,6 +17,8 @@ from flywheel.errors import ProjectNotFound
 from flywheel.llm import LLMClient
 from flywheel.private import private_dir
 from flywheel.store import Store, resolve_url
+
+_log = logging.getLogger(__name__)
 
 DATA_DIR = ".flywheel"
 
@@ -81,13 +87,23 @@ class Project:
 
     def open_store(self) -> Store:
         """The project's store; its audit chains' heads are anchored in the data folder."""
-        store = Store.open(self.database_url)
+        url = self.database_url
+        if _log.isEnabledFor(logging.DEBUG):
+            _log.debug("opening the store %s", _without_password(url))
+        store = Store.open(url)
         anchor_engine(store.engine, self.data_dir)
         return store
 
     def llm_client(self, run_id: str = "default") -> LLMClient:
         """The LLM access layer with this project's models, cache and ledger."""
         return LLMClient(self.settings.llm, store_path=self.data_dir / "llm.sqlite", run_id=run_id)
+
+
+def _without_password(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(not a database URL)"
 
 
 def project_root(path: Path | None = None) -> Path:
@@ -104,6 +120,7 @@ def load_project(path: Path | None = None) -> Project:
         raise ProjectNotFound(
             f"no {CONFIG_FILE} in {root}; run `flywheel init {root}` or pass --project DIR"
         )
+    _log.debug("project %s", root)
     return Project(root, load_settings(root))
 
 

@@ -21,6 +21,7 @@ from flywheel.cli._common import (
     print_json,
     project,
 )
+from flywheel.cli._logging import chatter, progress_shown
 from flywheel.config import ComputeConfig, HarnessOptions, ReplayConfig
 from flywheel.errors import UserError
 from flywheel.store import Store, run_lock
@@ -155,7 +156,7 @@ def replay(
                 options=options,
                 label=label,
                 candidate_id=None if baseline else ref.id,
-                progress=not json_out and err_console,
+                progress=not json_out and progress_shown() and err_console,
             )
         finally:
             await adapter.aclose()
@@ -226,7 +227,7 @@ def gate(
                 agent=adapter,
                 options=options,
                 gate=cfg.gate,
-                progress=not json_out and err_console,
+                progress=not json_out and progress_shown() and err_console,
             )
         finally:
             await adapter.aclose()
@@ -416,7 +417,7 @@ def bench_scale(
         ComputeConfig(executor=executor)
     except ValidationError as exc:
         raise UserError(f"--executor: {exc.errors(include_url=False)[0]['msg']}") from None
-    log = (lambda _m: None) if json_out else (lambda m: console.print(m, highlight=False))
+    log = chatter("replay.bench.scale", json_out)
     report = run_scale_benchmark(
         executor=executor,
         latency_ms=latency_ms,

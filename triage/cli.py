@@ -238,7 +238,8 @@ def bench_triage(
 
     With ``--agentrx DIR``: the failing step and agent against AgentRx's root-cause labels.
     """
-    from flywheel.cli._common import console, err_console, print_json
+    from flywheel.cli._common import console, print_json
+    from flywheel.cli._logging import chatter
 
     if agentrx is not None:
         _bench_steps(agentrx, workdir, json_out)
@@ -247,7 +248,7 @@ def bench_triage(
         raise UserError("pass --traces and --labels (or --agentrx DIR for the failing step)")
     if grouping not in ("clusters", "truth", "trace"):
         raise UserError(f"unknown grouping '{grouping}'; valid: clusters, truth, trace")
-    log = (lambda _m: None) if json_out else (lambda m: err_console.print(m, highlight=False))
+    log = chatter("triage.bench", json_out)
     report: dict[str, Any] = run_triage_benchmark(
         traces,
         labels,
@@ -268,10 +269,11 @@ def bench_triage(
 
 
 def _bench_steps(dataset: Path, workdir: Path | None, json_out: bool) -> None:
-    from flywheel.cli._common import console, err_console, print_json
+    from flywheel.cli._common import console, print_json
+    from flywheel.cli._logging import chatter
     from triage._step_bench import run_step_benchmark
 
-    log = (lambda _m: None) if json_out else (lambda m: err_console.print(m, highlight=False))
+    log = chatter("triage.bench.steps", json_out)
     report = run_step_benchmark(dataset, workdir=workdir, log=log)
     if json_out:
         print_json(report)

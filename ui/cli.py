@@ -12,11 +12,11 @@ from flywheel.chain import ChainAnchors, head_of
 from flywheel.cli._common import (
     JsonOption,
     console,
-    err_console,
     open_store,
     print_json,
     project,
 )
+from flywheel.cli._logging import chatter
 from flywheel.datasets._tables import DatasetAuditRow
 from flywheel.errors import UserError
 from flywheel.project import Project
@@ -429,7 +429,7 @@ def bench_ui(
 
     Median of REPEATS fresh loads per page; the goal is 1.5 s per page.
     """
-    log = (lambda _m: None) if json_out else (lambda m: err_console.print(m, highlight=False))
+    log = chatter("ui.bench", json_out)
     from ui._bench import run_ui_benchmark
 
     if via not in ("chromium", "apptest"):

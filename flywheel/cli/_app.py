@@ -16,6 +16,7 @@ from typer.core import TyperGroup
 
 from flywheel.cli import _bench, _cluster, _datasets, _demo, _ingest, _reports, _traces
 from flywheel.cli._common import JsonOption, console, err_console, print_json, state
+from flywheel.cli._logging import LEVEL_ENV, configure, reset, resolve_level
 from flywheel.errors import FlywheelError
 from flywheel.nightly._cli import nightly
 from flywheel.project import init_project
@@ -53,6 +54,7 @@ class _Group(TyperGroup):
             )
         finally:
             state.close()
+            reset()
 
 
 def _fail(message: str) -> NoReturn:
@@ -80,8 +82,19 @@ def root(
         envvar="FLYWHEEL_PROJECT",
         help="Project folder (default: the current directory).",
     ),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help=f"Debug logs on stderr (or {LEVEL_ENV}=DEBUG)."
+    ),
+    quiet: bool = typer.Option(
+        False,
+        "--quiet",
+        "-q",
+        help="Only warnings and errors on stderr: no progress lines or bars "
+        f"(or {LEVEL_ENV}=WARNING).",
+    ),
 ) -> None:
     state.project_dir = project_dir
+    configure(resolve_level(verbose, quiet, os.environ.get(LEVEL_ENV)))
 
 
 @app.command()

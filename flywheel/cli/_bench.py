@@ -10,7 +10,8 @@ import typer
 
 from flywheel.bench import run_ingest_benchmark
 from flywheel.cli._cluster import bench_agentrx_labels, bench_cluster
-from flywheel.cli._common import JsonOption, console, err_console, print_json
+from flywheel.cli._common import JsonOption, console, print_json
+from flywheel.cli._logging import chatter
 
 app = typer.Typer(help="Measure Flywheel's speed on this machine.", no_args_is_help=True)
 
@@ -46,7 +47,7 @@ def ingest(
     Per reader: traces/s and KB/s on real exports of its format, and how many times faster
     native ingests a KB in the same round (the goal: at most 3).
     """
-    log = (lambda _msg: None) if json_out else (lambda msg: err_console.print(msg, highlight=False))
+    log = chatter("flywheel.bench.ingest", json_out)
     report = run_ingest_benchmark(
         traces=traces,
         memory_lines=memory_lines,

@@ -15,11 +15,11 @@ from flywheel.cli._common import (
     JsonOption,
     WaitOption,
     console,
-    err_console,
     open_store,
     print_json,
     project,
 )
+from flywheel.cli._logging import chatter
 from flywheel.clustering import (
     agentrx_labels,
     cluster_report,
@@ -55,7 +55,7 @@ def cluster(
     """Group failing traces by failure pattern (incremental unless --full or a re-cluster due)."""
     proj = project()
     store = open_store(proj)
-    log = (lambda _m: None) if json_out else (lambda m: err_console.print(m, highlight=False))
+    log = chatter("flywheel.clustering", json_out)
     llm = proj.llm_client("cluster")
     try:
         with run_lock(store, command="flywheel cluster", wait=wait):
@@ -151,7 +151,7 @@ def bench_cluster(
         proj: Project | None = project()
     except UserError:
         proj = None
-    log = (lambda _m: None) if json_out else (lambda m: err_console.print(m, highlight=False))
+    log = chatter("flywheel.clustering.bench", json_out)
     config = proj.settings.clustering if proj is not None else None
     if worlds is not None:
         if traces or labels:

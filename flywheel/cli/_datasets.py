@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from rich.table import Table
 
 from flywheel.chain import ChainAnchors
 from flywheel.cli._common import JsonOption, console, err_console, open_store, print_json, project
+from flywheel.cli._logging import progress_shown
 from flywheel.datasets import (
     LADDER,
     Expected,
@@ -372,7 +374,10 @@ def _export(
     embedder = None
     if kind is not ExportKind.eval and config.near_duplicate_threshold < 1:
         embedder = Embedder(cache_dir=proj.data_dir / "embeddings")
-    with err_console.status(f"exporting {kind} ..."):
+    spinner: AbstractContextManager[object] = (
+        err_console.status(f"exporting {kind} ...") if progress_shown() else nullcontext()
+    )
+    with spinner:
         report = export_dataset(
             store,
             kind,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import os
 from datetime import date
 from pathlib import Path
@@ -16,8 +17,9 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from flywheel.cli._common import JsonOption, console, err_console, print_json, state
+from flywheel.cli._common import JsonOption, console, print_json, state
 from flywheel.cli._common import project as open_project
+from flywheel.cli._logging import progress_shown
 from flywheel.demo_loop import (
     TRUTH_DIR,
     LoopReport,
@@ -29,6 +31,8 @@ from flywheel.demo_loop import (
 from flywheel.errors import UserError
 from flywheel.nightly import latest_report
 from flywheel.store import Store
+
+_log = logging.getLogger(__name__)
 
 app = typer.Typer(help="The demo world: generate production-like traffic with known truth.")
 
@@ -95,7 +99,9 @@ def quickstart(
     project = create_demo_project(directory, world)
     state.project_dir = project.root
     if not weeks_done(project):
-        run_demo_loop(project, world, weeks=1, traces=n, seed=seed, progress=not json_out)
+        run_demo_loop(
+            project, world, weeks=1, traces=n, seed=seed, progress=not json_out and progress_shown()
+        )
     week = weeks_done(project)[0]
     with Store.open(project.database_url) as store:
         summary = _summary(store, project.root / TRUTH_DIR / "week-1" / "labels.json")
@@ -141,7 +147,7 @@ def run(
         seed=seed,
         approvers=approvers,
         on_week=None if json_out else show_week,
-        progress=not json_out,
+        progress=not json_out and progress_shown(),
     )
     if json_out:
         print_json(loop_json(report))
@@ -150,10 +156,15 @@ def run(
 
 
 def show_week(week: WeekResult) -> None:
-    err_console.print(
-        f"week {week.week}: failure rate {week.failure_rate:.1%} (fixable "
-        f"{week.fixable_failure_rate:.1%}, unfixable {week.unfixable_failure_rate:.1%}); "
-        f"shipped {len(week.shipped)} [{week.seconds:.0f} s]"
+    """The loop's progress, a line a week (the table of all weeks follows on stdout)."""
+    _log.info(
+        "week %s: failure rate %.1f%% (fixable %.1f%%, unfixable %.1f%%); shipped %s [%.0f s]",
+        week.week,
+        week.failure_rate * 100,
+        week.fixable_failure_rate * 100,
+        week.unfixable_failure_rate * 100,
+        len(week.shipped),
+        week.seconds,
     )
 
 

@@ -9,6 +9,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from flywheel.cli._common import JsonOption, console, err_console, open_store, print_json, project
+from flywheel.cli._logging import progress_shown
 from flywheel.formats import format_names
 from flywheel.ingest import SkippedPath, expand_paths, ingest_paths, window_of
 from flywheel.signals import detect_failures
@@ -61,7 +62,7 @@ def ingest(
             TextColumn("{task.completed} files"),
             TimeElapsedColumn(),
             console=err_console,
-            disable=json_out or not err_console.is_terminal,
+            disable=json_out or not progress_shown() or not err_console.is_terminal,
             transient=True,
         ) as progress,
     ):

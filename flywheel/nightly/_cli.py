@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from flywheel.cli._common import JsonOption, console, print_json, project
+from flywheel.cli._logging import progress_shown
 from flywheel.nightly._pipeline import NightlyFailed, run_nightly
 from flywheel.nightly._report import NightlyReport
 from flywheel.nightly._stage import NightlyOptions
@@ -37,7 +38,7 @@ def nightly(
     proj = project()
     options = NightlyOptions(new=new, inbox=inbox.resolve() if inbox else None, wait=wait)
     try:
-        report = run_nightly(proj, options=options, progress=not json_out)
+        report = run_nightly(proj, options=options, progress=not json_out and progress_shown())
     except NightlyFailed as exc:
         if json_out:
             print_json(exc.report.model_dump(mode="json"))

@@ -10,6 +10,7 @@ case runs twice). A stage that raises stops the run with its one-line reason.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import time
 import traceback
@@ -29,6 +30,8 @@ from flywheel.project import Project
 from flywheel.store import Store, run_lock
 
 STAGE_GROUP = "flywheel.stages"
+
+_log = logging.getLogger(__name__)
 
 
 class NightlyFailed(FlywheelError):
@@ -197,14 +200,20 @@ def _execute(
     started_at = _runs.run_info(store, run_id)["started_at"]
     previous = {n: r.summary for n, r in done.items() if r.status == "finished"}
     with _progress(progress, len(stages)) as bar:
+        # Beside a live spinner the lines are DEBUG (the spinner shows them); without one (cron,
+        # a pipe, --json) they are the run's progress log, at INFO.
+        chatter = logging.DEBUG if bar is not None and bar.console.is_terminal else logging.INFO
         for position, stage in enumerate(stages):
             if stage.name in previous:
+                _log.log(chatter, "nightly run %s: %s done earlier", run_id, stage.name)
                 if bar is not None:
                     bar.add_task("done earlier", stage=stage.name, total=1, completed=1)
                 continue
             task = bar.add_task("", stage=stage.name, total=None) if bar is not None else None
+            _log.log(chatter, "nightly run %s: %s started", run_id, stage.name)
 
-            def log(message: str, task: object = task) -> None:
+            def log(message: str, task: object = task, name: str = stage.name) -> None:
+                _log.log(chatter, "%s: %s", name, message)
                 if bar is not None and task is not None:
                     bar.update(task, description=message)  # type: ignore[arg-type]
 
@@ -252,6 +261,14 @@ def _execute(
                 counts=dict(result.counts),
             )
             previous[stage.name] = summary
+            _log.log(
+                chatter,
+                "nightly run %s: %s finished in %.1fs: %s",
+                run_id,
+                stage.name,
+                seconds,
+                _counts(result.counts),
+            )
             if bar is not None and task is not None:
                 bar.update(task, description=_counts(result.counts), total=1, completed=1)
     return None
