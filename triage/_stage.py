@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from flywheel.clustering import name_clusters
 from flywheel.datasets import sync_backlog
 from flywheel.nightly import StageContext, StageResult
 from flywheel.store import Store
@@ -53,6 +54,10 @@ class TriageStage:
         # earlier attempt of this run saved still count, and still feed the backlog.
         current = stored_records(store)
         mine = _made_since(store, context.run_started_at) | {r.record_id for r in records}
+        this_run = [r for r in current if r.record_id in mine]
+        # Renaming is idempotent, and a kill between saving records and naming their clusters
+        # would otherwise leave those clusters with keyword labels for good.
+        name_clusters(store, {r.cluster_id: r.name for r in this_run})
         triaged = [
             {
                 "cluster_id": r.cluster_id,
@@ -64,8 +69,7 @@ class TriageStage:
                 "owner": r.component,
                 **({} if r.fixable else {"handoff_reason": r.handoff_reason}),
             }
-            for r in current
-            if r.record_id in mine
+            for r in this_run
         ]
         backlog = sync_backlog(  # new failure patterns land in the backlog eval set
             store,
@@ -75,7 +79,7 @@ class TriageStage:
         return StageResult(
             summary={
                 "triaged": triaged,
-                "needs_a_human": [r.needs_a_human() for r in records if r.needs_review],
+                "needs_a_human": [r.needs_a_human() for r in this_run if r.needs_review],
                 "backlog_clusters": backlog.clusters,
             },
             counts={"clusters": len(records), "backlog_cases": backlog.cases_added},

@@ -78,6 +78,9 @@ VOLATILE_IN = {
     "replay_results": {"run_id"},
     "ui_candidates": {"replay_run"},
 }
+# JSON keys that record what one attempt found, not what it made: a clustering resumed after a
+# kill finds the embeddings its killed attempt cached ("cached" instead of "embedded").
+ATTEMPT_KEYS = {"embedding"}
 # Tables that record attempts, not results: a killed attempt is a row of its own.
 ATTEMPT_LOGS = {"ingestion_runs", "run_locks"}
 # A replay run killed midway is marked abandoned when the same replay starts again.
@@ -166,7 +169,7 @@ def _untimed(data: Any) -> Any:
         return {
             k: _untimed(v)
             for k, v in data.items()
-            if k not in VOLATILE and not str(k).endswith("_per_s")
+            if k not in VOLATILE and k not in ATTEMPT_KEYS and not str(k).endswith("_per_s")
         }
     if isinstance(data, list):
         return [_untimed(v) for v in data]
