@@ -18,15 +18,14 @@ from flywheel.clustering._cluster import Clustering, cluster_vectors
 from flywheel.clustering._embed_cache import EmbedStats, embed_cached
 from flywheel.clustering._failing import FailingTrace, load_failing
 from flywheel.clustering._identity import IdentityResult, match_clusters
-from flywheel.clustering._run import (
+from flywheel.clustering._reports import (
     ClusterReport,
     ClusterSummary,
-    RunResult,
     cluster_report,
     cluster_runs,
     name_clusters,
-    run_clustering,
 )
+from flywheel.clustering._run import RunResult, run_clustering
 from flywheel.clustering._signature import PARTS, build_signature, normalise
 
 __all__ = [

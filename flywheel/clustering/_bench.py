@@ -33,7 +33,8 @@ from flywheel.bench._worlds import World
 from flywheel.clustering._cluster import cluster_vectors
 from flywheel.clustering._embed_cache import embed_cached, make_embedder
 from flywheel.clustering._failing import load_failing
-from flywheel.clustering._run import cluster_report, run_clustering
+from flywheel.clustering._reports import cluster_report
+from flywheel.clustering._run import run_clustering
 from flywheel.config import ClusteringConfig, SignalsConfig
 from flywheel.embeddings import TextEmbedder
 from flywheel.errors import UserError

@@ -44,31 +44,20 @@ Mapping (OpenInference semantic conventions, https://github.com/Arize-ai/openinf
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
-
-import orjson
 
 from flywheel.formats._fields import BadField, answer, list_field
 from flywheel.formats._judgements import (
     evaluation_attributes,
-    event_feedback,
-    is_feedback_event,
     judgement,
     span_annotations,
 )
+from flywheel.formats._openinference import _documents, _errors, _messages, _usage
+from flywheel.formats._otlp_values import _attributes, _datetime, _decode, _ident, _nanos
 from flywheel.formats._source import Record, Rejected, TraceSource, build_trace
 
-_STATUS_ERROR = {2, "2", "STATUS_CODE_ERROR", "ERROR"}
-#: Unix nanoseconds of the year 9999: anything later is not a timestamp.
-_MAX_NANOS = 253_402_300_799 * 1_000_000_000
-_DOCUMENT_KEY = re.compile(
-    r"^(retrieval\.documents|reranker\.output_documents)\.(\d+)\.document\.(\w+)$"
-)
-_MESSAGE_KEY = re.compile(r"^llm\.(input|output)_messages\.(\d+)\.message\.(\w+)$")
 _GEN_AI_OPERATIONS = {
     "chat": "llm",
     "text_completion": "llm",
@@ -301,182 +290,6 @@ def read_span(
         user_id=str(user_id) if user_id is not None else None,
         has_input=has_input or step_input is not None,
     )
-
-
-def _ident(value: Any, where: str) -> str:
-    if isinstance(value, bool) or value is None or value == "":
-        raise BadField(where, "missing: every span needs a traceId and a spanId")
-    if not isinstance(value, str | int):
-        raise BadField(where, f"expected a string id, got {type(value).__name__}")
-    return str(value)
-
-
-def _nanos(value: Any, where: str) -> int | None:
-    if value is None or value in ("", 0, "0"):
-        return None
-    try:
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise ValueError
-        nanos = int(value)
-        if not 0 < nanos < _MAX_NANOS:
-            raise ValueError
-        return nanos
-    except (ValueError, OverflowError):
-        raise BadField(where, f"expected unix nanoseconds, got {value!r}") from None
-
-
-def _datetime(nanos: int | None) -> datetime | None:
-    if nanos is None:
-        return None
-    seconds, rest = divmod(nanos, 1_000_000_000)
-    return datetime.fromtimestamp(seconds, UTC).replace(microsecond=rest // 1000)
-
-
-def _attributes(value: Any, where: str) -> dict[str, Any]:
-    """OTLP ``[{"key": k, "value": AnyValue}]`` (or an already flat object) as a dict."""
-    if value is None:
-        return {}
-    if isinstance(value, dict):
-        return dict(value)
-    if not isinstance(value, list):
-        raise BadField(where, f"expected a list of key/value pairs, got {type(value).__name__}")
-    result: dict[str, Any] = {}
-    for i, pair in enumerate(value):
-        if not isinstance(pair, dict) or not isinstance(pair.get("key"), str):
-            raise BadField(f"{where}[{i}]", "expected {'key': ..., 'value': ...}")
-        result[pair["key"]] = _any_value(pair.get("value"), f"{where}[{i}].value")
-    return result
-
-
-def _any_value(value: Any, where: str) -> Any:
-    if not isinstance(value, dict):
-        return value  # some exporters write plain JSON values
-    if "stringValue" in value:
-        return value["stringValue"]
-    if "boolValue" in value:
-        return bool(value["boolValue"])
-    if "intValue" in value:
-        try:
-            return int(value["intValue"])
-        except (TypeError, ValueError):
-            raise BadField(where, f"intValue is not an integer: {value['intValue']!r}") from None
-    if "doubleValue" in value:
-        try:
-            return float(value["doubleValue"])
-        except (TypeError, ValueError):
-            raise BadField(
-                where, f"doubleValue is not a number: {value['doubleValue']!r}"
-            ) from None
-    if "arrayValue" in value:
-        items = _inner_values(value["arrayValue"], f"{where}.arrayValue")
-        return [_any_value(item, f"{where}.arrayValue") for item in items]
-    if "kvlistValue" in value:
-        return _attributes(_inner_values(value["kvlistValue"], f"{where}.kvlistValue"), where)
-    if "bytesValue" in value:
-        return str(value["bytesValue"])
-    return None
-
-
-def _inner_values(value: Any, where: str) -> list[Any]:
-    """The ``values`` list of an OTLP ``arrayValue`` / ``kvlistValue``."""
-    if value is None:
-        return []
-    values = value.get("values") if isinstance(value, dict) else value
-    return list_field(values, f"{where}.values")
-
-
-def _decode(value: Any, mime: Any) -> Any:
-    if isinstance(value, str) and mime == "application/json":
-        try:
-            return orjson.loads(value)
-        except orjson.JSONDecodeError:
-            return value
-    return value
-
-
-def _documents(attrs: dict[str, Any]) -> list[dict[str, Any]] | None:
-    found: dict[int, dict[str, Any]] = {}
-    for key in list(attrs):
-        match = _DOCUMENT_KEY.match(key)
-        if match is None:
-            continue
-        value = attrs.pop(key)
-        if match.group(3) == "metadata":
-            value = _decode(value, "application/json")
-        found.setdefault(int(match.group(2)), {})[match.group(3)] = value
-    return [found[i] for i in sorted(found)] if found else None
-
-
-def _messages(attrs: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    found: dict[str, dict[int, dict[str, Any]]] = {}
-    for key in list(attrs):
-        match = _MESSAGE_KEY.match(key)
-        if match is None:
-            continue
-        side = found.setdefault(match.group(1), {})
-        side.setdefault(int(match.group(2)), {})[match.group(3)] = attrs.pop(key)
-    return {side: [msgs[i] for i in sorted(msgs)] for side, msgs in found.items()}
-
-
-def _usage(attrs: dict[str, Any]) -> dict[str, int] | None:
-    usage: dict[str, int] = {}
-    for source, target in (
-        ("llm.token_count.prompt", "prompt_tokens"),
-        ("llm.token_count.completion", "completion_tokens"),
-        ("llm.token_count.total", "total_tokens"),
-        ("gen_ai.usage.input_tokens", "prompt_tokens"),
-        ("gen_ai.usage.output_tokens", "completion_tokens"),
-    ):
-        value = attrs.get(source)
-        if isinstance(value, int | float) and not isinstance(value, bool) and value == int(value):
-            attrs.pop(source)
-            usage.setdefault(target, int(value))
-    return usage or None
-
-
-def _errors(
-    status: Any, events: list[Any], annotations: list[dict[str, Any]]
-) -> tuple[str | None, dict[str, Any], list[Any]]:
-    """The step error (exception events first, then an ERROR status), extras, other events."""
-    error: str | None = None
-    extra: dict[str, Any] = {}
-    others: list[Any] = []
-    for event in events:
-        if not isinstance(event, dict):
-            others.append(event)
-            continue
-        try:
-            attrs = _attributes(event.get("attributes"), "event")
-        except BadField:
-            others.append(event)
-            continue
-        if event.get("name") == "exception" and error is None:
-            kind = attrs.get("exception.type")
-            message = attrs.get("exception.message")
-            error = ": ".join(str(part) for part in (kind, message) if part) or "exception"
-            if attrs.get("exception.stacktrace"):
-                extra["exception.stacktrace"] = attrs["exception.stacktrace"]
-        elif is_feedback_event(event.get("name"), attrs):
-            annotations.append(event_feedback(str(event["name"]), attrs))
-        elif event.get("name") == "gen_ai.evaluation.result":
-            annotations.append(
-                {
-                    "name": attrs.get("gen_ai.evaluation.name"),
-                    "score": attrs.get("gen_ai.evaluation.score.value"),
-                    "label": attrs.get("gen_ai.evaluation.score.label"),
-                    "explanation": attrs.get("gen_ai.evaluation.explanation"),
-                }
-            )
-        else:
-            others.append({**event, "attributes": attrs})
-    code = status.get("code") if isinstance(status, dict) else None
-    if isinstance(status, dict) and isinstance(code, str | int) and code in _STATUS_ERROR:
-        message = status.get("message")
-        if error is None:
-            error = str(message) if message else "span status ERROR"
-        elif message and str(message) not in error:
-            extra["otel.status_message"] = message
-    return error, extra, others
 
 
 def build_spans_trace(group: TraceSpans, file: str) -> Record:

@@ -12,194 +12,41 @@ Traces routed away from that route are *misrouted*; by what routed them:
 
 Every proposal is checked against the routing schema (patterns compile, routes exist,
 thresholds in [0, 1]) and must change the decision for some misrouted request.
+
+The parts: `_routing_schema` (the check), `_misrouting` (which traces are misrouted and
+what a rule catches), `_routing_patterns` (the text helpers); this module proposes the edits.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from flywheel.trace import Trace
 from optimizers._evidence import (
     normalise,
     request_of,
     router_output,
-    scrub_pii,
-    similarity_matrix,
-    tokens,
 )
-from optimizers._files import ConfigEditError, dump_yaml, load_yaml_mapping
+from optimizers._files import dump_yaml, load_yaml_mapping
 from optimizers._naming import ref_component
 from optimizers._protocol import NothingToPropose
 from optimizers._sanitise import TracedText, is_instruction_like, neutralise
 from optimizers._task import OptimizationTask, Proposal
-
-ROUTING_FILE = "routing.yaml"
-
-
-class _Rule(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    name: str = ""
-    pattern: str
-    route: str
-
-
-class RoutingSchema(BaseModel):
-    """The generic shape of a routing file: ordered regex rules, exemplars, thresholds."""
-
-    model_config = ConfigDict(extra="allow")
-    rules: list[_Rule] = Field(default_factory=list)
-    exemplars: dict[str, list[str]] = Field(default_factory=dict)
-    threshold: float | None = Field(default=None, ge=0, le=1)
-    clarify_below: float | None = Field(default=None, ge=0, le=1)
-    fallback: str | None = None
-
-
-def validate_routing(data: dict[str, Any], routes: set[str]) -> RoutingSchema:
-    try:
-        schema = RoutingSchema.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigEditError(
-            f"{ROUTING_FILE}: {exc.errors(include_url=False)[0]['msg']}"
-        ) from None
-    for rule in schema.rules:
-        try:
-            re.compile(rule.pattern)
-        except re.error as exc:
-            raise ConfigEditError(
-                f"{ROUTING_FILE}: rule {rule.name!r}: bad pattern: {exc}"
-            ) from None
-        if routes and rule.route not in routes:
-            raise ConfigEditError(f"{ROUTING_FILE}: rule {rule.name!r}: unknown route {rule.route}")
-    return schema
-
-
-def _routes(data: dict[str, Any]) -> set[str]:
-    found = {str(r.get("route")) for r in data.get("rules") or [] if isinstance(r, dict)}
-    found |= {str(k) for k in (data.get("exemplars") or {})}
-    if data.get("fallback"):
-        found.add(str(data["fallback"]))
-    return found
-
-
-@dataclass(frozen=True)
-class Misrouted:
-    trace: Trace
-    taken: str
-    expected: str
-    via: str
-    similarity: float | None
-    exemplar: str | None
-
-
-def _expected(
-    requests: list[str], vias: list[str], healthy: list[tuple[Trace, str, str]], k: int
-) -> list[str | None]:
-    """For each request, the route its most similar healthy neighbours took.
-
-    A request a rule caught is compared with neighbours that rule did not catch: what the
-    router would have done without it. ``healthy``: (trace, route, via).
-    """
-    if not healthy or not requests:
-        return [None] * len(requests)
-    sims = similarity_matrix(requests, [request_of(t) for t, _, _ in healthy])
-    result: list[str | None] = []
-    for i, via in enumerate(vias):
-        allowed = [
-            j for j in range(len(healthy)) if not via.startswith("rule:") or healthy[j][2] != via
-        ]
-        order = sorted(allowed, key=lambda j: (-sims[i, j], j))[:k]
-        votes: dict[str, float] = defaultdict(float)
-        for j in order:
-            if sims[i, j] > 0:
-                votes[healthy[j][1]] += float(sims[i, j])
-        result.append(max(sorted(votes), key=lambda r: votes[r]) if votes else None)
-    return result
-
-
-def _healthy(
-    task: OptimizationTask, *, drop_lucky: bool = True, k: int = 5
-) -> list[tuple[Trace, str, str]]:
-    """Healthy neighbours with a route: (trace, route, via).
-
-    With ``drop_lucky``, a neighbour a rule sent where requests like it do not go (by the
-    neighbours that rule did not catch) is left out: it succeeded by luck, and its vote would
-    defend the over-broad rule.
-    """
-    out = []
-    for trace in task.neighbours:
-        decision = router_output(trace) or {}
-        if decision.get("route"):
-            out.append((trace, str(decision["route"]), str(decision.get("via", ""))))
-    if not drop_lucky:
-        return out
-    caught = [i for i, (_, _, via) in enumerate(out) if via.startswith("rule:")]
-    expected = _expected(
-        [request_of(out[i][0]) for i in caught], [out[i][2] for i in caught], out, k
-    )
-    lucky = {i for i, e in zip(caught, expected, strict=True) if e not in (None, out[i][1])}
-    return [item for i, item in enumerate(out) if i not in lucky]
-
-
-def expected_routes(task: OptimizationTask, k: int = 5) -> list[Misrouted]:
-    """Failing traces whose route differs from the one their similar healthy neighbours took."""
-    failing: list[tuple[Trace, dict[str, Any]]] = []
-    for trace in task.failing:
-        decision = router_output(trace)
-        if decision and decision.get("route"):
-            failing.append((trace, decision))
-    expected = _expected(
-        [request_of(t) for t, _ in failing],
-        [str(out.get("via", "")) for _, out in failing],
-        _healthy(task),
-        k,
-    )
-    result: list[Misrouted] = []
-    for (trace, out), route in zip(failing, expected, strict=True):
-        if route is not None and route != str(out["route"]):
-            sim = out.get("similarity")
-            result.append(
-                Misrouted(
-                    trace,
-                    str(out["route"]),
-                    route,
-                    str(out.get("via", "")),
-                    float(sim) if isinstance(sim, int | float) else None,
-                    str(out["exemplar"]) if out.get("exemplar") else None,
-                )
-            )
-    return result
-
-
-def rule_catches(task: OptimizationTask, rule_name: str, k: int = 5) -> tuple[list[str], list[str]]:
-    """Healthy requests a rule caught: (rightly caught, lucky) by their own neighbours' routes.
-
-    A healthy request the rule sent where requests like it do not go succeeded by luck; it
-    is evidence against the rule, not for it.
-    """
-    healthy = _healthy(task, drop_lucky=False)
-    via = f"rule:{rule_name}"
-    caught = [(t, route) for t, route, v in healthy if v == via]
-    expected = _expected([request_of(t) for t, _ in caught], [via] * len(caught), healthy, k)
-    right = [request_of(t) for (t, r), e in zip(caught, expected, strict=True) if e in (None, r)]
-    lucky = [
-        request_of(t) for (t, r), e in zip(caught, expected, strict=True) if e not in (None, r)
-    ]
-    return right, lucky
-
-
-_PROPER = re.compile(r"(?<=\w\s)(?:[A-Z][\w&'-]*)(?:\s+[A-Z][\w&'-]*)*")
-
-
-def _generalise(request: str) -> str:
-    """An exemplar from a request: personal data and proper names removed."""
-    text = _PROPER.sub("", scrub_pii(request))
-    return " ".join(text.replace(" .", ".").split()).strip(" ,.?!").lower()
+from optimizers.strategies._misrouting import Misrouted, expected_routes, rule_catches
+from optimizers.strategies._routing_patterns import (
+    _distinctive_pattern,
+    _diverse,
+    _generalise,
+    _narrow,
+)
+from optimizers.strategies._routing_schema import (
+    ROUTING_FILE,
+    RoutingSchema,
+    _routes,
+    validate_routing,
+)
 
 
 class RoutingEdits:
@@ -456,60 +303,12 @@ class RoutingEdits:
         return out
 
 
-def _alternatives(pattern: str) -> tuple[str, str, list[str]] | None:
-    match = re.fullmatch(r"(.*?)\((\?:)?([^()]*)\)(.*)", pattern)
-    if not match or "|" not in match.group(3):
-        return None
-    return (
-        match.group(1) + "(" + (match.group(2) or ""),
-        ")" + match.group(4),
-        match.group(3).split("|"),
-    )
-
-
-def _narrow(pattern: str, wrong: list[str], right: list[str]) -> str | None:
-    """The pattern without the alternatives that catch more misrouted than right requests."""
-    parts = _alternatives(pattern)
-    if parts is None:
-        return None
-    head, tail, options = parts
-    keep = []
-    for option in options:
-        compiled = re.compile(head + option + tail, re.I)
-        bad = sum(1 for text in wrong if compiled.search(text))
-        good = sum(1 for text in right if compiled.search(text))
-        if bad <= good:
-            keep.append(option)
-    if not keep or len(keep) == len(options):
-        return None
-    return head + "|".join(keep) + tail
-
-
-def _distinctive_pattern(wrong: list[str], others: list[str], size: int = 4) -> str | None:
-    """A word-alternation regex matching many misrouted and few other-route requests."""
-    if not wrong:
-        return None
-    df_wrong = Counter(w for text in wrong for w in set(tokens(text)))
-    df_other = Counter(w for text in others for w in set(tokens(text)))
-    ranked = sorted(
-        (w for w in df_wrong if len(w) > 3 and df_other[w] / max(1, len(others)) < 0.02),
-        key=lambda w: (-df_wrong[w], w),
-    )[:size]
-    if not ranked:
-        return None
-    pattern = r"\b(" + "|".join(re.escape(w) for w in ranked) + r")\b"
-    compiled = re.compile(pattern, re.I)
-    coverage = sum(1 for text in wrong if compiled.search(text)) / len(wrong)
-    return pattern if coverage >= 0.4 else None
-
-
-def _diverse(texts: list[str], k: int) -> list[str]:
-    """Greedy max-min selection: each next exemplar least like the ones chosen."""
-    if len(texts) <= k:
-        return texts
-    sims = similarity_matrix(texts, texts)
-    chosen = [int(np.argmax(sims.sum(axis=1)))]
-    while len(chosen) < k:
-        rest = [i for i in range(len(texts)) if i not in chosen]
-        chosen.append(min(rest, key=lambda i: (max(sims[i, j] for j in chosen), i)))
-    return [texts[i] for i in chosen]
+__all__ = [
+    "ROUTING_FILE",
+    "Misrouted",
+    "RoutingEdits",
+    "RoutingSchema",
+    "expected_routes",
+    "rule_catches",
+    "validate_routing",
+]

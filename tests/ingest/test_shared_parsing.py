@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-import flywheel.ingest as ingest_module
+import flywheel.ingest._parsing as parsing_module
 from flywheel.ingest import ingest_paths
 from flywheel.store import Store
 from tests.helpers.native import trace
@@ -44,9 +44,9 @@ def test_shared_parsing_stores_what_one_process_stores(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = _file(tmp_path / "t.jsonl")
-    monkeypatch.setattr(ingest_module, "FORK_ABOVE_BYTES", 1 << 40)
+    monkeypatch.setattr(parsing_module, "FORK_ABOVE_BYTES", 1 << 40)
     alone = _ingest(tmp_path / "alone.db", path)
-    monkeypatch.setattr(ingest_module, "FORK_ABOVE_BYTES", 0)
+    monkeypatch.setattr(parsing_module, "FORK_ABOVE_BYTES", 0)
     shared = _ingest(tmp_path / "shared.db", path)
     assert shared == alone
     counts, stored = shared
@@ -59,7 +59,7 @@ def test_progress_counts_every_record_in_file_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = _file(tmp_path / "t.jsonl")
-    monkeypatch.setattr(ingest_module, "FORK_ABOVE_BYTES", 0)
+    monkeypatch.setattr(parsing_module, "FORK_ABOVE_BYTES", 0)
     seen: list[int] = []
     with Store.open(f"sqlite:///{tmp_path / 'p.db'}") as store:
         counts = ingest_paths(store, [path], batch_size=4, on_progress=lambda _f, n: seen.append(n))
