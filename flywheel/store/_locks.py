@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import Integer, String, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from flywheel.errors import UserError
@@ -162,6 +162,13 @@ def _acquire(
             return
         except IntegrityError:
             pass
+        except OperationalError as exc:
+            # SQLite: the holder's own long write transaction outlasted the busy timeout. The
+            # lock is busy, not broken: keep waiting like any waiter, until the deadline.
+            if not _sqlite_busy(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(min(0.5, max(0.05, deadline - time.monotonic())))
+            continue
         holder = _holder(store, name)
         if holder is None:  # released meanwhile
             continue
@@ -180,6 +187,10 @@ def _acquire(
                 "wait for it to finish or pass --wait SECONDS"
             )
         time.sleep(min(0.5, max(0.05, deadline - time.monotonic())))
+
+
+def _sqlite_busy(exc: OperationalError) -> bool:
+    return "database is locked" in str(exc.orig or exc) or "database is busy" in str(exc)
 
 
 def _beat(store: Store, name: str, token: str, every: float, stop: threading.Event) -> None:

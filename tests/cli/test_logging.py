@@ -44,7 +44,8 @@ def nightly_project(project: Project) -> Project:
 def test_verbose_shows_debug_lines_on_stderr(project: Project) -> None:
     result = run("-v", "stats")
     assert result.exit_code == 0, result.output
-    assert re.search(r"DEBUG flywheel\.project: opening the store sqlite:///", result.stderr)
+    opened = r"DEBUG flywheel\.project: opening the store (sqlite|postgresql)"
+    assert re.search(opened, result.stderr)
     assert "DEBUG" not in result.stdout
     quiet_default = run("stats")
     assert "DEBUG" not in quiet_default.stderr

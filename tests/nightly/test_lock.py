@@ -189,3 +189,45 @@ def test_two_ingests_of_one_file_at_once_never_crash(project: Project, tmp_path:
     assert any(code == 0 for code, _ in outcomes)
     with project.open_store() as store:
         assert store.count_traces() == 3000
+
+
+def test_a_waiter_keeps_waiting_while_sqlite_is_busy_with_the_holders_writes(
+    tmp_path: Path,
+) -> None:
+    """On SQLite a holder's long write transaction makes the waiter's attempt fail with
+    'database is locked' once the busy timeout passes; that is a busy lock, not an error."""
+    import threading
+    import time
+
+    from sqlalchemy import create_engine
+
+    url = f"sqlite:///{tmp_path / 'busy.db'}"
+    Store.open(url)
+    impatient = Store(create_engine(url, connect_args={"timeout": 0.1}))
+    writer = create_engine(url, connect_args={"timeout": 5})
+    release = threading.Event()
+
+    def hold_a_write_transaction() -> None:
+        with writer.begin() as conn:
+            conn.execute(
+                insert(RunLockRow).values(
+                    name="other",
+                    token="t",
+                    pid=1,
+                    host="h",
+                    command="c",
+                    acquired_at=datetime.now(UTC),
+                    heartbeat_at=datetime.now(UTC),
+                )
+            )
+            release.wait(5)
+
+    holder = threading.Thread(target=hold_a_write_transaction)
+    holder.start()
+    time.sleep(0.3)
+    threading.Timer(0.8, release.set).start()
+    began = time.monotonic()
+    with run_lock(impatient, command="waiter", wait=10):
+        waited = time.monotonic() - began
+    holder.join()
+    assert waited >= 0.4  # it waited for the writer instead of failing
