@@ -230,4 +230,6 @@ def test_a_waiter_keeps_waiting_while_sqlite_is_busy_with_the_holders_writes(
     with run_lock(impatient, command="waiter", wait=10):
         waited = time.monotonic() - began
     holder.join()
+    impatient.engine.dispose()
+    writer.dispose()
     assert waited >= 0.4  # it waited for the writer instead of failing
