@@ -11,8 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,41 +20,7 @@ from sqlalchemy import insert, select
 from flywheel.project import Project
 from flywheel.store import LockHeld, Store, run_lock
 from flywheel.store._locks import RunLockRow
-
-ROOT = Path(__file__).resolve().parents[2]
-CLI = "from flywheel.cli import main; main()"
-HOLDER = """
-import sys
-from flywheel.store import Store, run_lock
-store = Store.open(sys.argv[1])
-with run_lock(store, command="holder", heartbeat=0.2):
-    print("held", flush=True)
-    sys.stdin.readline()
-store.close()
-"""
-
-
-def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
-
-
-@contextmanager
-def _held(url: str) -> Iterator[subprocess.Popen[str]]:
-    """A process holding the pipeline lock until its stdin gets a line (or closes)."""
-    with subprocess.Popen(
-        [sys.executable, "-c", HOLDER, url],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env=_env(),
-    ) as proc:
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "held"
-        try:
-            yield proc
-        finally:
-            if proc.poll() is None:
-                proc.communicate(timeout=20)
+from tests.helpers.locks import CLI, cli_env, held_lock
 
 
 def _flywheel(project: Project, *args: str) -> subprocess.CompletedProcess[str]:
@@ -64,7 +28,7 @@ def _flywheel(project: Project, *args: str) -> subprocess.CompletedProcess[str]:
         [sys.executable, "-c", CLI, "-p", str(project.root), *args],
         capture_output=True,
         text=True,
-        env=_env(),
+        env=cli_env(),
         timeout=120,
         check=False,
     )
@@ -86,7 +50,7 @@ def test_a_second_nightly_or_ingest_exits_with_one_line_while_a_run_holds_the_lo
     with (project.root / "flywheel.toml").open("a") as handle:
         handle.write('\n[nightly]\nstages = ["ingest", "detect"]\n')
     data = _traces(tmp_path / "day.jsonl", 5)
-    with _held(project.database_url):
+    with held_lock(project.database_url):
         for args in (("nightly",), ("ingest", str(data))):
             done = _flywheel(project, *args)
             assert done.returncode == 1, done.stdout + done.stderr
@@ -104,7 +68,7 @@ def test_a_second_nightly_or_ingest_exits_with_one_line_while_a_run_holds_the_lo
 
 @pytest.mark.slow  # runs holder processes
 def test_wait_takes_the_lock_when_the_holder_releases_it(project: Project) -> None:
-    with _held(project.database_url) as holder, Store.open(project.database_url) as store:
+    with held_lock(project.database_url) as holder, Store.open(project.database_url) as store:
         with pytest.raises(LockHeld), run_lock(store, command="test"):
             pass
         assert holder.stdin is not None
@@ -118,7 +82,7 @@ def test_wait_takes_the_lock_when_the_holder_releases_it(project: Project) -> No
 
 @pytest.mark.slow  # runs holder processes
 def test_the_lock_of_a_killed_holder_is_taken_over(project: Project) -> None:
-    with _held(project.database_url) as holder, Store.open(project.database_url) as store:
+    with held_lock(project.database_url) as holder, Store.open(project.database_url) as store:
         os.kill(holder.pid, signal.SIGKILL)
         holder.wait(timeout=10)
         with run_lock(store, command="after the crash"):
@@ -174,7 +138,7 @@ def test_two_ingests_of_one_file_at_once_never_crash(project: Project, tmp_path:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=_env(),
+            env=cli_env(),
         )
         for _ in range(2)
     ]

@@ -7,12 +7,9 @@ Real processes: a lock holder in a subprocess, the CLI as the user runs it.
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,46 +18,12 @@ from sqlalchemy import select
 
 from flywheel.project import Project
 from flywheel.store._tables import ClusterRunRow
+from tests.helpers.locks import CLI, cli_env, held_lock
 from tests.helpers.traffic import WEEK1, traffic, write_jsonl
 
 pytestmark = pytest.mark.slow  # runs holder processes
 
-ROOT = Path(__file__).resolve().parents[2]
-CLI = "from flywheel.cli import main; main()"
-HOLDER = """
-import sys
-from flywheel.store import Store, run_lock
-store = Store.open(sys.argv[1])
-with run_lock(store, command="flywheel nightly", heartbeat=0.2):
-    print("held", flush=True)
-    sys.stdin.readline()
-store.close()
-"""
 AGENT = "python:tests.replay.agents:demo_run"
-
-
-def _env() -> dict[str, str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
-    env["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
-    return env
-
-
-@contextmanager
-def _held(url: str) -> Iterator[subprocess.Popen[str]]:
-    with subprocess.Popen(
-        [sys.executable, "-c", HOLDER, url],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env=_env(),
-    ) as proc:
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "held"
-        try:
-            yield proc
-        finally:
-            if proc.poll() is None:
-                proc.communicate(timeout=20)
 
 
 def _start(project: Project, *args: str) -> subprocess.Popen[str]:
@@ -69,7 +32,7 @@ def _start(project: Project, *args: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=_env(),
+        env=cli_env(),
     )
 
 
@@ -100,7 +63,7 @@ def test_cluster_triage_replay_and_gate_exit_with_one_line_while_a_run_holds_the
         "gate": ("gate", *adhoc),
         "cases build": ("cases", "build", "regression", "--size", "5"),
     }
-    with _held(project.database_url):
+    with held_lock(project.database_url, "flywheel nightly"):
         for name, args in commands.items():
             done = _flywheel(project, *args)
             assert done.returncode == 1, (name, done.stdout, done.stderr)
