@@ -15,10 +15,10 @@ than the reverse. Requests that failed before and fail with another mode after a
 apart ("unmasked"): a routing fix that makes the agent search exposes retrieval misses that
 answering from memory had hidden; those users were failed before too.
 
-The world is a module found by path (``FLYWHEEL_DEMO_WORLD``, default the Acme assistant): it
-offers ``generate(n, seed, config_dir, out, start)`` returning a summary with ``traces`` and
-``by_mode``, ``DEFAULT_CONFIG_DIR``, ``AGENT`` (the replay adapter string), ``FAILURE_MODES``
-and ``CONFIG_FIXABLE`` (the modes a configuration change can fix).
+The world is any `flywheel.worlds.ReplayableWorld` (the demo, the Acme assistant, by default):
+its ``generate`` writes the traffic and labels, ``truth`` replays a request's hidden outcome
+under a configuration, ``DEFAULT_CONFIG_DIR`` is the configuration a project starts from,
+``AGENT`` how replay reaches the agent, ``CONFIG_FIXABLE`` the modes a fix may reduce.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from flywheel.nightly import NightlyOptions, NightlyReport, run_nightly
 from flywheel.project import Project, init_project
 from flywheel.trace import Trace
 from flywheel.users import ensure_automated_account
+from flywheel.worlds import ReplayableWorld
 
 FIRST_DAY = date(2026, 11, 16)
 WORSE_P = 0.01
@@ -112,7 +113,7 @@ class LoopReport(BaseModel):
     seconds: float
 
 
-def create_demo_project(directory: Path, world: Any) -> Project:
+def create_demo_project(directory: Path, world: ReplayableWorld) -> Project:
     """A project whose agent configuration is a copy of the world's (the loop may change it)."""
     agent_config = directory.resolve() / "agent-config"
     if not agent_config.exists():
@@ -164,7 +165,7 @@ def weeks_done(project: Project) -> list[WeekResult]:
 
 
 def generate_week(
-    project: Project, world: Any, *, week: int, traces: int, seed: int
+    project: Project, world: ReplayableWorld, *, week: int, traces: int, seed: int
 ) -> tuple[dict[str, int], int]:
     """Generate (or find) the week's traffic in the inbox; (true counts by mode, traces).
 
@@ -217,7 +218,7 @@ def _shipped(report: NightlyReport) -> list[str]:
 
 def run_demo_loop(
     project: Project,
-    world: Any,
+    world: ReplayableWorld,
     *,
     weeks: int,
     traces: int = 2000,
@@ -280,7 +281,7 @@ def run_demo_loop(
     )
 
 
-def mode_shift(project: Project, world: Any, week: WeekResult) -> ModeShift:
+def mode_shift(project: Project, world: ReplayableWorld, week: WeekResult) -> ModeShift:
     """Replay the week's requests through the world under main before and after its fixes."""
     traffic = _traffic(project, week.week, week.seed)
     broken: Counter[str] = Counter()
@@ -297,10 +298,11 @@ def mode_shift(project: Project, world: Any, week: WeekResult) -> ModeShift:
             requests += 1
             if before == after:
                 continue
-            if before is None:
+            if after is None:
+                if before is not None:
+                    repaired[before] += 1
+            elif before is None:
                 broken[after] += 1
-            elif after is None:
-                repaired[before] += 1
             else:
                 unmasked[after] += 1
     return ModeShift(

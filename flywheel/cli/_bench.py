@@ -12,6 +12,7 @@ from flywheel.bench import run_ingest_benchmark
 from flywheel.cli._cluster import bench_agentrx_labels, bench_cluster
 from flywheel.cli._common import JsonOption, console, print_json
 from flywheel.cli._logging import chatter
+from flywheel.worlds import DEMO_WORLD
 
 app = typer.Typer(help="Measure Flywheel's speed on this machine.", no_args_is_help=True)
 
@@ -92,6 +93,18 @@ app.command("agentrx-labels")(bench_agentrx_labels)
 
 @app.command("loop")
 def loop(
+    world_name: str = typer.Option(
+        DEMO_WORLD,
+        "--world",
+        envvar="FLYWHEEL_BENCH_WORLD",
+        help="Replayable world: the demo (acme) or a package under --worlds-dir.",
+    ),
+    worlds_dir: Path = typer.Option(
+        Path("examples/worlds"),
+        "--worlds-dir",
+        envvar="FLYWHEEL_BENCH_WORLDS_DIR",
+        help="Where the worlds live.",
+    ),
     weeks: int = typer.Option(4, "--weeks", min=1, help="Simulated weeks."),
     n: int = typer.Option(3000, "--n", min=100, help="Traces per week."),
     seed: int = typer.Option(1, "--seed", help="Base seed (each week gets a new one)."),
@@ -100,17 +113,19 @@ def loop(
     ),
     json_out: bool = JsonOption,
 ) -> None:
-    """The whole loop on the demo world for W weeks: true failure rates per week, fixes shipped.
+    """The whole loop on a replayable world for W weeks: true failure rates per week, fixes shipped.
 
-    A fresh demo project; each week fresh traffic on main's configuration and a new seed, the
-    nightly run, and automated approval of what the gate passed (two automated approvers, so an
-    S1 fix can ship under the two-approver rule).
+    A fresh project on the world's configuration; each week fresh traffic on main's
+    configuration and a new seed, the nightly run, and automated approval of what the gate
+    passed (two automated approvers, so an S1 fix can ship under the two-approver rule). A world
+    is replayable when it follows examples/worlds/REPLAYABLE.md (`flywheel.worlds`).
     """
-    from flywheel.cli._demo import _world, loop_json, print_loop, show_week
+    from flywheel.cli._demo import loop_json, print_loop, show_week
     from flywheel.demo_loop import create_demo_project, run_demo_loop
+    from flywheel.worlds import load_world
 
+    world = load_world(world_name, worlds_dir)
     with tempfile.TemporaryDirectory(prefix="flywheel-loop-", dir=workdir) as tmp:
-        world = _world()
         project = create_demo_project(Path(tmp) / "project", world)
         report = run_demo_loop(
             project,
@@ -122,6 +137,7 @@ def loop(
             on_week=None if json_out else show_week,
         )
     if json_out:
-        print_json(loop_json(report))
+        print_json({"world": world_name, **loop_json(report)})
         return
+    console.print(f"world: {world_name}", highlight=False)
     print_loop(report)

@@ -1,15 +1,14 @@
 """`flywheel demo ...`: the demo world (a simulated enterprise assistant) as the embedded default.
 
 The world lives in ``examples/``, which the core never imports statically: it is a plugin
-found by module path (``FLYWHEEL_DEMO_WORLD``), so a team can swap in a world of its own.
+found by module path (``FLYWHEEL_DEMO_WORLD``), so a team can swap in a world of its own that
+follows `flywheel.worlds.ReplayableWorld`.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
-import os
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -31,23 +30,16 @@ from flywheel.demo_loop import (
 from flywheel.errors import UserError
 from flywheel.nightly import latest_report
 from flywheel.store import Store
+from flywheel.worlds import ReplayableWorld, demo_world
 
 _log = logging.getLogger(__name__)
 
 app = typer.Typer(help="The demo world: generate production-like traffic with known truth.")
 
-DEFAULT_WORLD = "examples.acme_assistant.cli"
 
-
-def _world() -> Any:
-    name = os.environ.get("FLYWHEEL_DEMO_WORLD", DEFAULT_WORLD)
-    try:
-        return importlib.import_module(name)
-    except ImportError as exc:
-        raise UserError(
-            f"cannot import the demo world '{name}' ({exc}); install Flywheel from its source "
-            "checkout (`make demo`) or set FLYWHEEL_DEMO_WORLD to a module with generate()"
-        ) from None
+def _world() -> ReplayableWorld:
+    """The demo world, checked against the replayable-world contract."""
+    return demo_world()
 
 
 @app.command("generate")
