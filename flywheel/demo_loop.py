@@ -44,7 +44,7 @@ from flywheel.nightly import NightlyOptions, NightlyReport, run_nightly
 from flywheel.project import Project, init_project
 from flywheel.trace import Trace
 from flywheel.users import ensure_automated_account
-from flywheel.worlds import ReplayableWorld
+from flywheel.worlds import ReplayableWorld, replay_inputs
 
 FIRST_DAY = date(2026, 11, 16)
 WORSE_P = 0.01
@@ -293,7 +293,7 @@ def mode_shift(project: Project, world: ReplayableWorld, week: WeekResult) -> Mo
         _checkout(project, week.config_commit) as new,
     ):
         for line in traffic.read_bytes().splitlines():
-            inputs = _inputs(Trace.model_validate_json(line))
+            inputs = replay_inputs(Trace.model_validate_json(line))
             before, after = world.truth(inputs, old), world.truth(inputs, new)
             requests += 1
             if before == after:
@@ -335,18 +335,6 @@ def worsened(shift: ModeShift, shipped: Sequence[str]) -> list[WorsenedMode]:
                 )
             )
     return found
-
-
-def _inputs(trace: Trace) -> dict[str, Any]:
-    """The request as the world replays it: its input, plus the seed and time it ran with."""
-    inputs: dict[str, Any] = (
-        dict(trace.input) if isinstance(trace.input, dict) else {"input": trace.input}
-    )
-    if isinstance(trace.metadata.get("seed"), int):
-        inputs["seed"] = trace.metadata["seed"]
-    if trace.timestamp is not None:
-        inputs["timestamp"] = trace.timestamp.isoformat()
-    return inputs
 
 
 @contextmanager

@@ -24,6 +24,7 @@ from flywheel.splits import DEFAULT_HOLDOUT, DEFAULT_SEED, split_trace_ids
 from flywheel.store import Store, StoredTrace
 from flywheel.store._tables import ClusterMemberRow, TraceRow
 from flywheel.trace import Trace
+from flywheel.worlds import replay_inputs
 from replay._models import Case, CaseSet, Expectations, Suite
 
 
@@ -54,14 +55,7 @@ def case_from_trace(
 
     Expectations come from ``trace.metadata["expected"]`` (a reviewer's annotation), if any.
     """
-    inputs: dict[str, Any] = (
-        dict(trace.input) if isinstance(trace.input, dict) else {"input": trace.input_text}
-    )
-    seed = trace.metadata.get("seed")
-    if isinstance(seed, int) and "seed" not in inputs:
-        inputs["seed"] = seed
-    if trace.timestamp is not None and "timestamp" not in inputs:
-        inputs["timestamp"] = trace.timestamp.isoformat()
+    inputs = replay_inputs(trace)
     expected = Expectations()
     raw = trace.metadata.get("expected")
     if isinstance(raw, dict):

@@ -12,6 +12,7 @@ from flywheel.bench import run_ingest_benchmark
 from flywheel.cli._cluster import bench_agentrx_labels, bench_cluster
 from flywheel.cli._common import JsonOption, console, print_json
 from flywheel.cli._logging import chatter
+from flywheel.errors import UserError
 from flywheel.worlds import DEMO_WORLD
 
 app = typer.Typer(help="Measure Flywheel's speed on this machine.", no_args_is_help=True)
@@ -122,10 +123,16 @@ def loop(
     """
     from flywheel.cli._demo import loop_json, print_loop, show_week
     from flywheel.demo_loop import create_demo_project, run_demo_loop
-    from flywheel.worlds import load_world
+    from flywheel.worlds import CONTRACT_DOC, check_replay, load_world
 
     world = load_world(world_name, worlds_dir)
     with tempfile.TemporaryDirectory(prefix="flywheel-loop-", dir=workdir) as tmp:
+        problems = check_replay(world, Path(tmp) / "preflight")
+        if problems:
+            raise UserError(
+                f"world '{world_name}' is not replayable: {'; '.join(problems)} "
+                f"(see {CONTRACT_DOC})"
+            )
         project = create_demo_project(Path(tmp) / "project", world)
         report = run_demo_loop(
             project,

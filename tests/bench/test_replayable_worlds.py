@@ -4,6 +4,7 @@ checks its contract, and names what is missing in one line."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,13 @@ from typer.testing import CliRunner
 import examples.acme_assistant.cli as acme
 from flywheel.cli import app
 from flywheel.errors import UserError
-from flywheel.worlds import DEMO_WORLD, ReplayableWorld, contract_problems, load_world
+from flywheel.worlds import (
+    DEMO_WORLD,
+    ReplayableWorld,
+    check_replay,
+    contract_problems,
+    load_world,
+)
 from replay._adapters import adapter_from_spec
 
 REPO = Path(__file__).resolve().parents[2]
@@ -26,6 +33,73 @@ from .agent import run
 AGENT = f"python:{__name__}:run"
 """
 _AGENT = "from examples.acme_assistant import run\n"
+
+
+#: A whole replayable world in a page, written from REPLAYABLE.md: a request fails with
+#: "careless" unless the system prompt asks for care, and with "outage" one time in ten.
+_COIN = """
+import hashlib, json
+from pathlib import Path
+from types import SimpleNamespace
+from flywheel.trace import Trace
+
+DEFAULT_CONFIG_DIR = Path(__file__).with_name("config")
+AGENT = f"python:{__name__}:run"
+FAILURE_MODES = {"careless": "prompt_instruction", "outage": "latency_infra"}
+CONFIG_FIXABLE = ["careless"]
+LIE = False
+
+def _draw(inputs, name):
+    key = f"{inputs.get('seed', 0)}|{inputs.get('repeat', 0)}|{inputs['input']}|{name}"
+    return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) / 16**8
+
+def truth(inputs, config_dir):
+    if _draw(inputs, "infra") < 0.1:
+        return "outage"
+    careful = "careful" in (Path(config_dir) / "prompts" / "system.md").read_text()
+    return None if careful or _draw(inputs, "care") < 0.6 or LIE else "careless"
+
+def run(inputs, config_dir):
+    failure = truth(inputs, config_dir)
+    return Trace.model_validate({
+        "trace_id": hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16],
+        "input": {"input": inputs["input"]},
+        "output": {"careless": "whatever", "outage": None}.get(failure, "the answer"),
+        "timestamp": inputs.get("timestamp", "2026-11-16T09:00:00+00:00"),
+        "metadata": {"seed": inputs.get("seed", 0)},
+        "steps": [{"id": "1", "type": "llm", "name": "answer",
+                    "error": "upstream 503" if failure == "outage" else None}],
+    })
+
+def generate(n, seed, config_dir, out, start=None):
+    config_dir = config_dir or DEFAULT_CONFIG_DIR
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    labels, by_mode = {}, {}
+    with out.open("w") as handle:
+        for i in range(n):
+            inputs = {"input": f"question {i}", "seed": seed * 100_000 + i,
+                       "timestamp": f"2026-11-{16 + i % 7}T09:00:00+00:00"}
+            trace = run(inputs, config_dir)
+            handle.write(trace.model_dump_json() + "\\n")
+            mode = truth(inputs, config_dir) if not LIE else truth(inputs, config_dir) or (
+                "careless" if _draw(inputs, "care") >= 0.6 else None)
+            if mode:
+                labels[trace.trace_id] = {"failure_mode": mode, "root_cause": FAILURE_MODES[mode]}
+                by_mode[mode] = by_mode.get(mode, 0) + 1
+    labels_path = out.with_name("labels.json")
+    labels_path.write_text(json.dumps(labels))
+    return SimpleNamespace(traces=n, by_mode=by_mode, failing=len(labels),
+                           failure_rate=len(labels) / n, sessions=n, out=out,
+                           labels=labels_path, seconds=0.0)
+"""
+
+
+def _coin(root: Path, name: str, *, lie: bool = False) -> Path:
+    folder = _package(root, name, _COIN.replace("LIE = False", f"LIE = {lie}"))
+    (folder / "config" / "prompts").mkdir(parents=True)
+    (folder / "config" / "prompts" / "system.md").write_text("Answer questions.\n")
+    return folder
 
 
 def _package(root: Path, name: str, init: str, **modules: str) -> Path:
@@ -132,3 +206,29 @@ def test_bench_loop_runs_a_week_on_the_demo_and_on_a_package_world(
     assert week["week"] == 1
     assert 0 < week["fixable_failure_rate"] < week["failure_rate"] <= 1
     assert set(week["per_mode"]) == set(acme.FAILURE_MODES)
+
+
+def test_a_world_whose_truth_agrees_with_its_traffic_passes_the_preflight(tmp_path: Path) -> None:
+    _coin(tmp_path / "worlds", "coin")
+    world = load_world("coin", tmp_path / "worlds")
+
+    assert contract_problems(world) == []
+    assert check_replay(world, tmp_path / "check") == []
+    fixed = tmp_path / "fixed"
+    shutil.copytree(world.DEFAULT_CONFIG_DIR, fixed)
+    (fixed / "prompts" / "system.md").write_text("Answer questions. Be careful.\n")
+    inputs = {"input": "question 3", "seed": 3}
+    assert {world.truth({**inputs, "seed": s}, fixed) for s in range(50)} <= {None, "outage"}
+
+
+def test_a_world_whose_truth_disagrees_with_its_labels_is_refused(tmp_path: Path) -> None:
+    _coin(tmp_path / "worlds", "liar", lie=True)
+    args = ["bench", "loop", "--world", "liar", "--worlds-dir", str(tmp_path / "worlds")]
+
+    result = CliRunner().invoke(app, [*args, "--weeks", "1", "--n", "100"])
+
+    assert result.exit_code == 1
+    [line] = _errors(result)
+    assert line.startswith("error: world 'liar' is not replayable: truth() disagrees with ")
+    assert "generate() on " in line
+    assert "label 'careless', truth() None" in line

@@ -1,33 +1,16 @@
-"""Replayable worlds: simulated agents whose every request can be run again under any
-configuration, with a hidden truth, so the whole loop can be measured (`flywheel bench loop`).
-
-A labelled world (`flywheel.bench._worlds`) is only a trace generator run as a separate
-process. A replayable world is a Python module imported into this process: its agent is what
-replay calls, its ``truth`` is what the loop measures against. Its contract is
-`ReplayableWorld`; examples/worlds/REPLAYABLE.md says the same for a world writer.
-"""
+"""The replayable-world contract: `ReplayableWorld`, and what keeps a module from meeting it."""
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import inspect
 import os
-import sys
-import types
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any, Protocol, cast
 
-from flywheel.errors import UserError
-
-#: The demo world's name (as `flywheel bench cluster --worlds` calls it) and its module.
-DEMO_WORLD = "acme"
-DEMO_ALIASES = frozenset({DEMO_WORLD, "demo"})
-DEFAULT_DEMO_MODULE = "examples.acme_assistant.cli"
-#: Where a world writer reads the contract.
-CONTRACT_DOC = "examples/worlds/REPLAYABLE.md"
+from flywheel.trace import Trace
 
 
 class GenerationSummary(Protocol):
@@ -69,11 +52,12 @@ class ReplayableWorld(Protocol):
       ``[replay] agent``: ``python:package.module:function``, ``http:URL`` or
       ``langgraph:pkg.mod:factory[,pkg.mod:prepare]``. A Python function is called as
       ``function(inputs, config_dir)`` and returns a `flywheel.trace.Trace` (or its dict, or
-      its JSON): ``inputs`` is the replayed trace's ``input`` when that is an object (else
-      ``{"input": <its text>}``) plus ``seed`` (its ``metadata.seed``, an int), ``timestamp``
-      (its ISO 8601 time) and ``repeat`` (0, 1, ... for repeated runs); ``config_dir`` (`str`)
-      is a checkout of the configuration under test. Called from many threads at once, with
-      different directories, each of which may be deleted after the call.
+      its JSON): ``inputs`` is `replay_inputs` of the replayed trace (its ``input`` object,
+      its ``metadata.seed``, its ISO 8601 time) plus ``repeat`` (0, 1, ... for repeated
+      runs); ``config_dir`` (`str`) is a checkout of the configuration under test. Called
+      from many threads at once, with different directories, each of which may be deleted
+      after the call. Under the configuration a trace was generated with, repeat 0 gives
+      that trace again (its ``output`` at least: `check_replay` compares them).
     - ``FAILURE_MODES`` (`Collection[str]`): every true failure mode (a mapping's keys count).
     - ``CONFIG_FIXABLE`` (`Collection[str]`): the subset a change of the configuration
       directory can fix; the loop's goal is measured on these.
@@ -83,7 +67,7 @@ class ReplayableWorld(Protocol):
       ``{"failure_mode", "root_cause", ...}``), with timestamps from ``start`` (a `date`, or
       ``None``) over about a week; deterministic for equal (n, seed, configuration, start).
     - ``truth(inputs, config_dir) -> str | None``: the failure mode the request ``inputs``
-      (built from a generated trace as for replay, without ``repeat``) meets under the
+      (`replay_inputs` of a generated trace, without ``repeat``) meets under the
       configuration in ``config_dir`` (a `Path`), ``None`` if it succeeds. Under the
       configuration a trace was generated with, it is that trace's label. Equal inputs draw
       equal random numbers under every configuration, so two configurations compared on the
@@ -180,131 +164,48 @@ def _names(world: object, name: str, problems: list[str], missing: list[str]) ->
 
 def _agent_problems(agent: object) -> list[str]:
     """A Python entry point must import here (replay calls it in this process)."""
-    if not isinstance(agent, str) or not agent.strip():
-        return [f"AGENT is not an adapter spec string: {agent!r}"]
-    kind, sep, rest = agent.partition(":")
-    if agent.startswith(("http://", "https://")) or kind in ("http", "langgraph"):
-        return []
-    spec = rest if kind == "python" else agent
-    module_name, sep, attribute = spec.partition(":")
-    if not sep or not module_name or not attribute:
-        return [f"AGENT {agent!r} is not python:package.module:function, http:URL or langgraph:"]
     try:
-        target: Any = importlib.import_module(module_name)
-    except ImportError as exc:
-        return [f"AGENT {agent!r} does not import ({exc})"]
-    for part in attribute.split("."):
-        target = getattr(target, part, None)
-    if not callable(target):
-        return [f"AGENT {agent!r}: {module_name} has no function {attribute}"]
+        python_agent(agent)
+    except LookupError as exc:
+        return [str(exc)]
     return []
 
 
-def demo_world() -> ReplayableWorld:
-    """The demo world: the module named by ``FLYWHEEL_DEMO_WORLD`` (default the Acme assistant)."""
-    name = os.environ.get("FLYWHEEL_DEMO_WORLD", DEFAULT_DEMO_MODULE)
+def python_agent(agent: object) -> Callable[..., Any] | None:
+    """The function a Python ``AGENT`` spec names (None for an HTTP or LangGraph agent); a
+    `LookupError` says why it cannot be reached."""
+    if not isinstance(agent, str) or not agent.strip():
+        raise LookupError(f"AGENT is not an adapter spec string: {agent!r}")
+    kind, _, rest = agent.partition(":")
+    if agent.startswith(("http://", "https://")) or kind in ("http", "langgraph"):
+        return None
+    spec = rest if kind == "python" else agent
+    module_name, sep, attribute = spec.partition(":")
+    if not sep or not module_name or not attribute:
+        raise LookupError(
+            f"AGENT {agent!r} is not python:package.module:function, http:URL or langgraph:"
+        )
     try:
-        module = importlib.import_module(name)
+        target: Any = importlib.import_module(module_name)
     except ImportError as exc:
-        raise UserError(
-            f"cannot import the demo world '{name}' ({exc}); install Flywheel from its source "
-            "checkout (`make demo`) or set FLYWHEEL_DEMO_WORLD to a module with generate()"
-        ) from None
-    problems = contract_problems(module)
-    if problems:
-        raise UserError(
-            f"the demo world '{name}' (FLYWHEEL_DEMO_WORLD) is not replayable: "
-            f"{'; '.join(problems)} (see {CONTRACT_DOC})"
-        )
-    return cast(ReplayableWorld, module)
+        raise LookupError(f"AGENT {agent!r} does not import ({exc})") from None
+    for part in attribute.split("."):
+        target = getattr(target, part, None)
+    if not callable(target):
+        raise LookupError(f"AGENT {agent!r}: {module_name} has no function {attribute}")
+    return cast(Callable[..., Any], target)
 
 
-def replayable_names(worlds_dir: Path) -> list[str]:
-    """The demo and every Python package under ``worlds_dir`` (not imported: listing them runs
-    none of their code)."""
-    folder = Path(worlds_dir)
-    packages = sorted(
-        p.name
-        for p in (folder.iterdir() if folder.is_dir() else [])
-        if (p / "__init__.py").is_file() and p.name.isidentifier() and p.name not in DEMO_ALIASES
+def replay_inputs(trace: Trace) -> dict[str, Any]:
+    """The request of ``trace`` as a world's agent and truth receive it: the trace's ``input``
+    when it is an object (else ``{"input": <its text>}``), plus ``seed`` from
+    ``metadata.seed`` (an int) and ``timestamp`` (ISO 8601) unless the input has them."""
+    inputs: dict[str, Any] = (
+        dict(trace.input) if isinstance(trace.input, dict) else {"input": trace.input_text}
     )
-    return [DEMO_WORLD, *packages]
-
-
-def load_world(name: str, worlds_dir: Path) -> ReplayableWorld:
-    """The replayable world called ``name``: the demo (``acme``) or the package
-    ``worlds_dir/name``, checked against the contract; a `UserError` says what is missing."""
-    if name in DEMO_ALIASES:
-        return demo_world()
-    valid = ", ".join(replayable_names(worlds_dir))
-    folder = Path(worlds_dir) / name
-    if not name.isidentifier() or not folder.is_dir():
-        raise UserError(f"unknown world '{name}' under {worlds_dir}; replayable worlds: {valid}")
-    if not (folder / "__init__.py").is_file():
-        labelled = (folder / "generate.py").is_file()
-        raise UserError(
-            f"world '{name}' is not replayable: {folder} has no __init__.py ("
-            f"{'a labelled world for `bench cluster`, ' if labelled else ''}not a Python package "
-            f"with an agent); replayable worlds: {valid} (see {CONTRACT_DOC})"
-        )
-    module = _import_package(folder)
-    problems = contract_problems(module)
-    if problems:
-        raise UserError(
-            f"world '{name}' is not replayable: {'; '.join(problems)}; replayable worlds: "
-            f"{valid} (see {CONTRACT_DOC})"
-        )
-    return cast(ReplayableWorld, module)
-
-
-def _import_package(folder: Path) -> types.ModuleType:
-    """Import the package in ``folder`` under the dotted name it has on ``sys.path`` (e.g.
-    ``examples.worlds.NAME`` from a source checkout), else under a private parent package whose
-    path is its parent folder; either way its own relative imports work."""
-    folder = folder.resolve()
-    for dotted in _dotted_names(folder):
-        module = _import(dotted, folder)
-        if module is not None and _is_from(module, folder):
-            return module
-    parent = f"_flywheel_worlds_{hashlib.sha256(str(folder.parent).encode()).hexdigest()[:12]}"
-    if parent not in sys.modules:
-        holder = types.ModuleType(parent, f"Replayable worlds under {folder.parent}")
-        holder.__path__ = [str(folder.parent)]
-        sys.modules[parent] = holder
-    module = _import(f"{parent}.{folder.name}", folder)
-    if module is None:
-        raise UserError(f"world '{folder.name}' cannot be imported from {folder}")
-    return module
-
-
-def _import(dotted: str, folder: Path) -> types.ModuleType | None:
-    """The module, None when the name itself leads nowhere; the world's own failure in one
-    line (a syntax error, a missing dependency), never a stack."""
-    try:
-        return importlib.import_module(dotted)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and (dotted + ".").startswith(exc.name + "."):
-            return None
-        problem: Exception = exc
-    except Exception as exc:
-        problem = exc
-    raise UserError(
-        f"world '{folder.name}' failed to import ({folder}): {type(problem).__name__}: {problem}"
-    ) from None
-
-
-def _dotted_names(folder: Path) -> list[str]:
-    found = []
-    for entry in sys.path:
-        try:
-            relative = folder.relative_to(Path(entry or ".").resolve())
-        except (ValueError, OSError):
-            continue
-        if relative.parts and all(part.isidentifier() for part in relative.parts):
-            found.append(".".join(relative.parts))
-    return found
-
-
-def _is_from(module: types.ModuleType, folder: Path) -> bool:
-    where = getattr(module, "__file__", None)
-    return where is not None and Path(where).resolve().parent == folder
+    seed = trace.metadata.get("seed")
+    if isinstance(seed, int) and not isinstance(seed, bool) and "seed" not in inputs:
+        inputs["seed"] = seed
+    if trace.timestamp is not None and "timestamp" not in inputs:
+        inputs["timestamp"] = trace.timestamp.isoformat()
+    return inputs
