@@ -148,10 +148,9 @@ async def replay_case_set(
     outcome = ReplayOutcome(config_digest, case_set.digest, None, [], cached=len(done))
     run_id = None
     writer = None
-    if store is not None:
-        store.abandon_runs(config_digest, case_set.digest)
-    if store is not None and (todo or rescore):
-        run_id = store.start_run(
+    resumed = store.interrupted_run(config_digest, case_set.digest) if store else None
+    if store is not None and (todo or rescore or resumed):
+        run_id = resumed or store.start_run(
             label=label,
             config=config,
             config_digest=config_digest,

@@ -157,24 +157,34 @@ class ReplayStore:
             )
         return run_id
 
-    def abandon_runs(self, config_digest: str, set_digest: str) -> int:
-        """Mark ``abandoned`` the runs of this configuration on this set still ``running``.
+    def interrupted_run(self, config_digest: str, set_digest: str) -> str | None:
+        """The run of this configuration on this set left ``running`` by a killed replay.
 
-        Called as the same replay starts again: such a run was killed (``kill -9``, a lost
-        machine) and would otherwise show as running forever. Its results are kept per case,
-        so the new replay redoes only what it left. How many runs were marked.
+        The same replay starting again resumes it (its results are kept per case, so only what
+        it left is redone) and finishes it, whether or not anything is left to run: a kill
+        after the last result but before the run was finished would otherwise leave it
+        running forever, or leave no completed run at all. Older runs left running (two kills
+        in a row) are marked ``abandoned``; the newest one is resumed.
         """
         with self.engine.begin() as conn:
-            result = conn.execute(
-                update(ReplayRunRow)
-                .where(
-                    ReplayRunRow.status == "running",
-                    ReplayRunRow.config_digest == config_digest,
-                    ReplayRunRow.set_digest == set_digest,
+            ids = list(
+                conn.scalars(
+                    select(ReplayRunRow.id)
+                    .where(
+                        ReplayRunRow.status == "running",
+                        ReplayRunRow.config_digest == config_digest,
+                        ReplayRunRow.set_digest == set_digest,
+                    )
+                    .order_by(ReplayRunRow.started_at.desc(), ReplayRunRow.id)
                 )
-                .values(status="abandoned", finished_at=utcnow())
             )
-        return int(result.rowcount or 0)
+            if len(ids) > 1:
+                conn.execute(
+                    update(ReplayRunRow)
+                    .where(ReplayRunRow.id.in_(ids[1:]))
+                    .values(status="abandoned", finished_at=utcnow())
+                )
+        return ids[0] if ids else None
 
     def finish_run(self, run_id: str, status: str, counts: dict[str, Any]) -> None:
         with self.engine.begin() as conn:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, insert, select, update
 
@@ -46,9 +46,12 @@ class IngestStage:
         passed: list[SkippedPath] = []
         for path in expand_paths([inbox], skipped=passed):
             key, size, mtime = _identity(path)
-            if seen.get(key, (None, None, None))[:2] == (size, mtime):
-                if seen[key][2] == context.run_id:  # by an attempt of this run killed later
+            known = seen.get(key)
+            if known is not None and known.size == size and known.mtime_ns == mtime:
+                if known.run_id == context.run_id:  # by an attempt of this run killed later
                     files.append(str(path.relative_to(inbox)))
+                    for name in totals:  # the run's totals count it once, whichever attempt
+                        totals[name] += int(known.counts.get(name, 0))
                 else:
                     skipped += 1
                 continue
@@ -93,12 +96,28 @@ def _identity(path: Path) -> tuple[str, int, int]:
     return str(path.resolve()), int(stat.st_size), int(stat.st_mtime_ns)
 
 
-def _ingested(store: Store) -> dict[str, tuple[int, int, int | None]]:
-    """Each ingested file's (size, mtime, nightly run that read it)."""
-    columns = (InboxFileRow.path, InboxFileRow.size, InboxFileRow.mtime_ns, InboxFileRow.run_id)
+class _Ingested(NamedTuple):
+    size: int
+    mtime_ns: int
+    run_id: int | None  # the nightly run that read it
+    counts: dict[str, Any]
+
+
+def _ingested(store: Store) -> dict[str, _Ingested]:
+    """Each ingested file's identity, the nightly run that read it and what it counted."""
+    columns = (
+        InboxFileRow.path,
+        InboxFileRow.size,
+        InboxFileRow.mtime_ns,
+        InboxFileRow.run_id,
+        InboxFileRow.counts,
+    )
     with store.engine.connect() as conn:
         rows = conn.execute(select(*columns))
-        return {row.path: (int(row.size), int(row.mtime_ns), row.run_id) for row in rows}
+        return {
+            row.path: _Ingested(int(row.size), int(row.mtime_ns), row.run_id, row.counts or {})
+            for row in rows
+        }
 
 
 def _record(

@@ -77,6 +77,29 @@ def test_the_hook_kills_inside_a_commit_and_the_next_run_resumes(
         assert store.count_traces() == 9
 
 
+@pytest.mark.slow  # kills and restarts a process
+def test_a_resumed_ingest_counts_the_files_its_killed_attempt_read(
+    project: Project, tmp_path: Path
+) -> None:
+    """Probe: the resumed stage listed the files the killed attempt had read but counted none
+    of their traces, so the run's report said 0 read for a week of traffic."""
+    toml = project.root / "flywheel.toml"
+    toml.write_text(toml.read_text() + '\n[nightly]\nstages = ["ingest"]\n')
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for day, count in (("mon", 4), ("tue", 5)):
+        lines = [json.dumps({"trace_id": f"{day}{i}", "input": f"q{i}"}) for i in range(count)]
+        (inbox / f"{day}.jsonl").write_text("\n".join([*lines, "{broken"]) + "\n")
+
+    killed = _nightly(project, inbox, "ingest:end")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    done = _nightly(project, inbox, None)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)["stages"][0]["summary"]
+    assert summary["files"] == ["mon.jsonl", "tue.jsonl"]
+    assert (summary["read"], summary["stored"], summary["quarantined"]) == (11, 9, 2)
+
+
 @pytest.mark.parametrize("spec", ["ingest", "ingest:middle", "ingest:commit:x", ":start"])
 def test_a_malformed_hook_is_a_one_line_error(spec: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(_faults.ENV, spec)

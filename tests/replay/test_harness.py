@@ -155,31 +155,33 @@ def test_results_are_cached_by_config_case_and_repeat(
     assert len(counter.read_text().splitlines()) == 50
 
 
-def test_a_run_left_running_by_a_killed_replay_is_marked_abandoned_when_it_replays_again(
+def test_a_run_left_running_by_a_killed_replay_is_resumed_and_finished_when_it_replays_again(
     config: ConfigRef, rstore: ReplayStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Probe: `kill -9` after the last result was stored but before the run was finished left
-    the run "running" forever (the rerun found every case cached and started no run)."""
+    the run "running" forever (the rerun found every case cached and started no run); marking
+    it abandoned instead left no completed run for that replay at all."""
     monkeypatch.setenv(agents.COUNTER_ENV, str(tmp_path / "calls.txt"))
     agent = PythonAdapter(agents.counting_agent)
     cases = _cases(4)
     done = replay_sync(cases, config, agent, store=rstore)
-    killed = rstore.start_run(  # what the killed process left behind
-        label="killed",
-        config=config,
-        config_digest=done.config_digest,
-        set_digest=cases.digest,
-        repeats=1,
-    )
-    other = rstore.start_run(  # another set of the same configuration: not this replay's
-        label="other", config=config, config_digest=done.config_digest, set_digest="x", repeats=1
-    )
+
+    def left_running(label: str, set_digest: str) -> str:  # what a killed process left behind
+        return rstore.start_run(
+            label=label,
+            config=config,
+            config_digest=done.config_digest,
+            set_digest=set_digest,
+            repeats=1,
+        )
+
+    older = left_running("killed first", cases.digest)
+    killed = left_running("killed again", cases.digest)
+    other = left_running("other", "x")  # another set of the same configuration: not this one
     again = replay_sync(cases, config, agent, store=rstore)
-    assert (again.ran, again.cached) == (0, 4)
+    assert (again.ran, again.cached, again.run_id) == (0, 4, killed)
     status = {run["id"]: run["status"] for run in rstore.runs()}
-    assert status[killed] == "abandoned"
-    assert status[other] == "running"
-    assert list(status.values()).count("running") == 1
+    assert (status[older], status[killed], status[other]) == ("abandoned", "completed", "running")
 
 
 @pytest.mark.slow
