@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -13,7 +14,7 @@ from flywheel.cli._cluster import bench_agentrx_labels, bench_cluster
 from flywheel.cli._common import JsonOption, console, print_json
 from flywheel.cli._logging import chatter
 from flywheel.errors import UserError
-from flywheel.worlds import DEMO_WORLD
+from flywheel.worlds import DEMO_WORLD, ReplayCheck
 
 app = typer.Typer(help="Measure Flywheel's speed on this machine.", no_args_is_help=True)
 
@@ -112,6 +113,12 @@ def loop(
     workdir: Path | None = typer.Option(
         None, "--workdir", help="Where the temporary project goes."
     ),
+    check: bool = typer.Option(
+        True,
+        "--check/--no-check",
+        help="First check on 200 traces that the world's truth and agent agree with its "
+        "generated traffic (refused above 5 % disagreement).",
+    ),
     json_out: bool = JsonOption,
 ) -> None:
     """The whole loop on a replayable world for W weeks: true failure rates per week, fixes shipped.
@@ -123,16 +130,15 @@ def loop(
     """
     from flywheel.cli._demo import loop_json, print_loop, show_week
     from flywheel.demo_loop import create_demo_project, run_demo_loop
-    from flywheel.worlds import CONTRACT_DOC, check_replay, load_world
+    from flywheel.worlds import DEMO_ALIASES, check_replay, load_world
 
-    world = load_world(world_name, worlds_dir)
+    name = DEMO_WORLD if world_name in DEMO_ALIASES else world_name
+    world = load_world(name, worlds_dir)
     with tempfile.TemporaryDirectory(prefix="flywheel-loop-", dir=workdir) as tmp:
-        problems = check_replay(world, Path(tmp) / "preflight")
-        if problems:
-            raise UserError(
-                f"world '{world_name}' is not replayable: {'; '.join(problems)} "
-                f"(see {CONTRACT_DOC})"
-            )
+        found = check_replay(world, Path(tmp) / "preflight") if check else ReplayCheck()
+        _refuse(name, found)
+        for warning in found.warnings():
+            logging.getLogger("flywheel.bench.loop").warning("world %s: %s", name, warning)
         project = create_demo_project(Path(tmp) / "project", world)
         report = run_demo_loop(
             project,
@@ -143,8 +149,20 @@ def loop(
             approvers=("loop-bot-1", "loop-bot-2"),
             on_week=None if json_out else show_week,
         )
+    summary = {"world": name, "preflight": found.model_dump(mode="json") if check else None}
     if json_out:
-        print_json({"world": world_name, **loop_json(report)})
+        print_json({**summary, **loop_json(report)})
         return
-    console.print(f"world: {world_name}", highlight=False)
+    console.print(f"world: {name}", highlight=False)
     print_loop(report)
+
+
+def _refuse(name: str, found: ReplayCheck) -> None:
+    from flywheel.worlds import CONTRACT_DOC
+
+    refusals = found.refusals()
+    if refusals:
+        raise UserError(
+            f"world '{name}' is not replayable: {'; '.join(refusals)} (see {CONTRACT_DOC}; "
+            "--no-check runs it anyway)"
+        )

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from pydantic import BaseModel
 from rich.table import Table
 
 from flywheel.cli._common import JsonOption, console, print_json, state
@@ -30,7 +31,7 @@ from flywheel.demo_loop import (
 from flywheel.errors import UserError
 from flywheel.nightly import latest_report
 from flywheel.store import Store
-from flywheel.worlds import ReplayableWorld, demo_world
+from flywheel.worlds import GenerationSummary, ReplayableWorld, demo_world
 
 _log = logging.getLogger(__name__)
 
@@ -64,13 +65,25 @@ def generate(
         raise UserError(f"--start must be a date like 2026-11-16, got '{start}'") from None
     summary = _world().generate(n, seed, config, out, first_day)
     if json_out:
-        print_json(summary)
+        print_json(summary_json(summary))
         return
+    sessions = getattr(summary, "sessions", None)
+    seconds = getattr(summary, "seconds", None)
     console.print(
-        f"wrote {summary.traces} traces ({summary.sessions} sessions) to {summary.out}; "
-        f"{summary.failing} failing ({summary.failure_rate:.1%}); labels in {summary.labels} "
-        f"[{summary.seconds:.1f} s]"
+        f"wrote {summary.traces} traces"
+        f"{f' ({sessions} sessions)' if sessions is not None else ''} to {summary.out}; "
+        f"{summary.failing} failing ({summary.failing / max(summary.traces, 1):.1%}); labels in "
+        f"{summary.labels}{f' [{seconds:.1f} s]' if seconds is not None else ''}"
     )
+
+
+def summary_json(summary: GenerationSummary) -> dict[str, Any]:
+    """A generation summary as JSON, whatever type the world returned it as."""
+    if isinstance(summary, BaseModel):
+        return summary.model_dump(mode="json")
+    known = ("out", "labels", "traces", "sessions", "failing", "failure_rate", "by_mode")
+    data = {key: getattr(summary, key) for key in known if hasattr(summary, key)}
+    return {k: str(v) if isinstance(v, Path) else v for k, v in data.items()}
 
 
 @app.command("quickstart")

@@ -22,13 +22,15 @@ from flywheel.worlds._loading import (
     load_world,
     replayable_names,
 )
-from flywheel.worlds._preflight import check_replay
+from flywheel.worlds._preflight import MAX_DISAGREEMENT, ReplayCheck, check_replay
 
 __all__ = [
     "CONTRACT_DOC",
     "DEMO_ALIASES",
     "DEMO_WORLD",
+    "MAX_DISAGREEMENT",
     "GenerationSummary",
+    "ReplayCheck",
     "ReplayableWorld",
     "check_replay",
     "contract_problems",

@@ -14,30 +14,24 @@ from flywheel.trace import Trace
 
 
 class GenerationSummary(Protocol):
-    """What `ReplayableWorld.generate` returns (a pydantic model or a dataclass will do).
+    """What `ReplayableWorld.generate` returns (a pydantic model, a dataclass or a namespace).
 
-    ``traces``: traces written; ``by_mode``: failing traces per true failure mode (modes with
-    none may be absent); ``failing``: their total; ``failure_rate``: failing / traces;
-    ``sessions``: distinct sessions; ``out``: the traces file; ``labels``: the labels file
-    (``labels.json`` beside ``out``); ``seconds``: time taken.
+    ``traces``: traces written; ``failing``: how many of them fail; ``by_mode``: failing
+    traces per true failure mode (modes with none may be absent); ``out``: the traces file;
+    ``labels``: the labels file (``labels.json`` beside ``out``). Anything else (the demo's
+    ``sessions``, ``failure_rate``, ``seconds``) is shown when present.
     """
 
     @property
     def traces(self) -> int: ...
     @property
-    def by_mode(self) -> Mapping[str, int]: ...
-    @property
     def failing(self) -> int: ...
     @property
-    def failure_rate(self) -> float: ...
-    @property
-    def sessions(self) -> int: ...
+    def by_mode(self) -> Mapping[str, int]: ...
     @property
     def out(self) -> Path: ...
     @property
     def labels(self) -> Path: ...
-    @property
-    def seconds(self) -> float: ...
 
 
 class ReplayableWorld(Protocol):

@@ -19,6 +19,7 @@ from flywheel.worlds import (
     check_replay,
     contract_problems,
     load_world,
+    replayable_names,
 )
 from replay._adapters import adapter_from_spec
 
@@ -47,7 +48,7 @@ DEFAULT_CONFIG_DIR = Path(__file__).with_name("config")
 AGENT = f"python:{__name__}:run"
 FAILURE_MODES = {"careless": "prompt_instruction", "outage": "latency_infra"}
 CONFIG_FIXABLE = ["careless"]
-LIE = False
+LIE = 0.0  # share of requests on which truth() hides a careless failure
 
 def _draw(inputs, name):
     key = f"{inputs.get('seed', 0)}|{inputs.get('repeat', 0)}|{inputs['input']}|{name}"
@@ -57,7 +58,8 @@ def truth(inputs, config_dir):
     if _draw(inputs, "infra") < 0.1:
         return "outage"
     careful = "careful" in (Path(config_dir) / "prompts" / "system.md").read_text()
-    return None if careful or _draw(inputs, "care") < 0.6 or LIE else "careless"
+    lie = _draw(inputs, "lie") < LIE
+    return None if careful or _draw(inputs, "care") < 0.6 or lie else "careless"
 
 def run(inputs, config_dir):
     failure = truth(inputs, config_dir)
@@ -82,8 +84,10 @@ def generate(n, seed, config_dir, out, start=None):
                        "timestamp": f"2026-11-{16 + i % 7}T09:00:00+00:00"}
             trace = run(inputs, config_dir)
             handle.write(trace.model_dump_json() + "\\n")
-            mode = truth(inputs, config_dir) if not LIE else truth(inputs, config_dir) or (
-                "careless" if _draw(inputs, "care") >= 0.6 else None)
+            mode = truth(inputs, config_dir) or (
+                "careless" if _draw(inputs, "lie") < LIE and _draw(inputs, "care") >= 0.6
+                and "careful" not in (Path(config_dir) / "prompts" / "system.md").read_text()
+                else None)
             if mode:
                 labels[trace.trace_id] = {"failure_mode": mode, "root_cause": FAILURE_MODES[mode]}
                 by_mode[mode] = by_mode.get(mode, 0) + 1
@@ -95,8 +99,8 @@ def generate(n, seed, config_dir, out, start=None):
 """
 
 
-def _coin(root: Path, name: str, *, lie: bool = False) -> Path:
-    folder = _package(root, name, _COIN.replace("LIE = False", f"LIE = {lie}"))
+def _coin(root: Path, name: str, *, lie: float = 0.0) -> Path:
+    folder = _package(root, name, _COIN.replace("LIE = 0.0", f"LIE = {lie}"))
     (folder / "config" / "prompts").mkdir(parents=True)
     (folder / "config" / "prompts" / "system.md").write_text("Answer questions.\n")
     return folder
@@ -176,14 +180,17 @@ def test_unknown_and_labelled_only_worlds_are_clear_cli_errors(tmp_path: Path) -
     labelled = runner.invoke(app, [*base, "--world", "devops", "--worlds-dir", worlds])
 
     assert unknown.exit_code == 1
+    valid = ", ".join(replayable_names(Path(worlds)))  # the demo, then every package world
+    assert valid.startswith("acme")
+    assert "devops" not in valid
     assert _errors(unknown) == [
-        f"error: unknown world 'nope' under {worlds}; replayable worlds: acme"
+        f"error: unknown world 'nope' under {worlds}; replayable worlds: {valid}"
     ]
     assert labelled.exit_code == 1
     [line] = _errors(labelled)
     assert line.startswith(f"error: world 'devops' is not replayable: {worlds}/devops has no ")
     assert "a labelled world for `bench cluster`" in line
-    assert "replayable worlds: acme (see examples/worlds/REPLAYABLE.md)" in line
+    assert f"replayable worlds: {valid} (see examples/worlds/REPLAYABLE.md)" in line
     assert not list(tmp_path.iterdir())  # nothing was created before the check
 
 
@@ -213,7 +220,12 @@ def test_a_world_whose_truth_agrees_with_its_traffic_passes_the_preflight(tmp_pa
     world = load_world("coin", tmp_path / "worlds")
 
     assert contract_problems(world) == []
-    assert check_replay(world, tmp_path / "check") == []
+    found = check_replay(world, tmp_path / "check")
+    assert found.refusals() == found.warnings() == []
+    assert [(a.who, a.compared, a.disagree) for a in found.agreements] == [
+        ("truth()", 200, 0),
+        (f"the agent ({world.AGENT})", 200, 0),
+    ]
     fixed = tmp_path / "fixed"
     shutil.copytree(world.DEFAULT_CONFIG_DIR, fixed)
     (fixed / "prompts" / "system.md").write_text("Answer questions. Be careful.\n")
@@ -222,7 +234,7 @@ def test_a_world_whose_truth_agrees_with_its_traffic_passes_the_preflight(tmp_pa
 
 
 def test_a_world_whose_truth_disagrees_with_its_labels_is_refused(tmp_path: Path) -> None:
-    _coin(tmp_path / "worlds", "liar", lie=True)
+    _coin(tmp_path / "worlds", "liar", lie=1.0)
     args = ["bench", "loop", "--world", "liar", "--worlds-dir", str(tmp_path / "worlds")]
 
     result = CliRunner().invoke(app, [*args, "--weeks", "1", "--n", "100"])
@@ -232,3 +244,17 @@ def test_a_world_whose_truth_disagrees_with_its_labels_is_refused(tmp_path: Path
     assert line.startswith("error: world 'liar' is not replayable: truth() disagrees with ")
     assert "generate() on " in line
     assert "label 'careless', truth() None" in line
+    assert line.endswith("--no-check runs it anyway)")
+
+
+def test_a_rare_disagreement_is_a_warning_not_a_refusal(tmp_path: Path) -> None:
+    _coin(tmp_path / "worlds", "fibber", lie=0.05)
+    world = load_world("fibber", tmp_path / "worlds")
+
+    found = check_replay(world, tmp_path / "check")
+
+    truth = found.agreements[0]
+    assert 0 < truth.disagree <= 0.05 * truth.compared
+    assert found.refusals() == []
+    assert found.warnings() == [truth.describe()]
+    assert found.refusals(max_disagreement=0.0) == [truth.describe()]
