@@ -93,9 +93,8 @@ def generate(n, seed, config_dir, out, start=None):
                 by_mode[mode] = by_mode.get(mode, 0) + 1
     labels_path = out.with_name("labels.json")
     labels_path.write_text(json.dumps(labels))
-    return SimpleNamespace(traces=n, by_mode=by_mode, failing=len(labels),
-                           failure_rate=len(labels) / n, sessions=n, out=out,
-                           labels=labels_path, seconds=0.0)
+    return SimpleNamespace(traces=n, failing=len(labels), by_mode=by_mode, out=out,
+                           labels=labels_path)
 """
 
 
@@ -258,3 +257,28 @@ def test_a_rare_disagreement_is_a_warning_not_a_refusal(tmp_path: Path) -> None:
     assert found.refusals() == []
     assert found.warnings() == [truth.describe()]
     assert found.refusals(max_disagreement=0.0) == [truth.describe()]
+
+
+def test_demo_generate_accepts_any_replayable_world_as_the_demo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _coin(tmp_path / "worlds", "coin_demo")
+    monkeypatch.syspath_prepend(str(tmp_path / "worlds"))
+    monkeypatch.setenv("FLYWHEEL_DEMO_WORLD", "coin_demo")
+    out = tmp_path / "out" / "traces.jsonl"
+    runner = CliRunner()
+
+    shown = runner.invoke(app, ["demo", "generate", "--n", "40", "--out", str(out), "--json"])
+    said = runner.invoke(app, ["demo", "generate", "--n", "40", "--out", str(out)])
+
+    assert shown.exit_code == 0, shown.output
+    summary = json.loads(shown.stdout)
+    assert summary["traces"] == 40
+    assert summary["out"] == str(out)
+    assert summary["failing"] == sum(summary["by_mode"].values()) > 0
+    assert said.exit_code == 0, said.output
+    rate = summary["failing"] / 40
+    assert " ".join(said.stdout.split()) == (
+        f"wrote 40 traces to {out}; {summary['failing']} failing ({rate:.1%}); labels in "
+        f"{out.with_name('labels.json')}"
+    )
