@@ -208,6 +208,9 @@ def test_bench_loop_runs_a_week_on_the_demo_and_on_a_package_world(
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["world"] == world
+    preflight = report["preflight"]  # the world's truth and agent agreed with its traffic
+    assert preflight["problems"] == []
+    assert [a["disagree"] for a in preflight["agreements"]] == [0, 0]
     [week] = report["weeks"]
     assert week["week"] == 1
     assert 0 < week["fixable_failure_rate"] < week["failure_rate"] <= 1
