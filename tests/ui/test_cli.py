@@ -14,7 +14,7 @@ from flywheel.errors import UserError
 from flywheel.project import Project
 from tests.helpers.ui import gated
 from ui import Role, StoreQueue, add_user, audit_records, users_path, verify_audit
-from ui._users import (
+from ui.approvals._users import (
     PASSWORD_ENV,
     authenticate,
     ensure_demo_account,

@@ -13,8 +13,8 @@ from flywheel.export import ExportKind, ExportReport, card_path, export_dataset
 from flywheel.private import private_dir
 from flywheel.project import Project
 from flywheel.store import Store
-from ui._rules import require
-from ui._users import Role, User
+from ui.approvals._rules import check_export
+from ui.approvals._users import User
 
 #: The project's export folder, under its data folder (`flywheel export --out` may go anywhere;
 #: the app writes and lists here).
@@ -66,7 +66,7 @@ def run_export(store: Store, project: Project, user: User, kind: str) -> ExportR
 
     Raises `flywheel.export.NothingToExport` (nothing written) when no record is eligible.
     """
-    require(user, Role.approver, "exporting training data")
+    check_export(user)
     if kind not in KINDS:
         raise UserError(f"unknown export format '{kind}'; valid: {', '.join(KINDS)}")
     config = project.settings.export
