@@ -26,7 +26,7 @@ from tests.helpers.app import seed_data_pages
 from tests.helpers.native import trace, write_lines
 from tests.helpers.ui import XSS, gated
 from ui._bench import populate
-from ui.approvals._candidates import register_candidate
+from ui.approvals import register_candidate
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
