@@ -24,11 +24,14 @@ from ui.approvals import (
     add_user,
     anchor_chains,
     audit_records,
+    exported_files,
+    exports_dir,
     load_users,
     may_change_users,
     password_sign_in,
     record_event,
     regate_candidate,
+    run_export,
     save_user,
     users_path,
     verify_audit,
@@ -173,3 +176,30 @@ def test_only_an_admin_anchors_the_chains_and_the_anchor_then_holds(
     assert set(heads) == {"ui_audit_log"}
     assert verify_audit(store, anchors=anchors).ok
     assert audit_records(store)[0].action == "anchor"
+
+
+def test_an_export_from_the_app_takes_the_run_lock_and_logs_its_reader(
+    project: Project, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flywheel.datasets import holdout_reads
+    from flywheel.store import LockHeld, run_lock
+    from tests.helpers.world import load_traffic, ship_fix
+
+    monkeypatch.setenv("FLYWHEEL_EXPORT__NEAR_DUPLICATE_THRESHOLD", "1.0")
+    load_traffic(store, tmp_path)
+    ship_fix(store)
+    with pytest.raises(Forbidden, match="needs the approver role"):
+        run_export(store, project, VIEWER, "sft")
+    with (
+        Store.open(project.database_url) as other,
+        run_lock(other, command="flywheel nightly"),
+        pytest.raises(LockHeld, match="flywheel nightly"),
+    ):
+        run_export(store, project, ALICE, "sft")
+    assert exported_files(exports_dir(project)) == []
+
+    report = run_export(store, project, ALICE, "sft")
+
+    assert report.records > 0
+    assert [str(f.path) for f in exported_files(exports_dir(project))] == [str(report.out)]
+    assert [r.reader for r in holdout_reads(store)] == ["alice"]
