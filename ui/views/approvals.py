@@ -10,6 +10,7 @@ from flywheel.errors import UserError
 from ui._auth import current_user
 from ui._context import project, store
 from ui._diff import diff_html, diff_lines, traces_in
+from ui._flips import flips_html
 from ui._format import (
     STATUS_WORDS,
     count,
@@ -22,7 +23,7 @@ from ui._format import (
 from ui._gate_view import _gate_table, _verdict
 from ui._links import link, param, remember
 from ui._queries import candidate_counts, gate_outcomes
-from ui._render import escape, plain, show_error, show_pair
+from ui._render import escape, plain, show_error
 from ui.approvals import (
     ApprovalDesk,
     Candidate,
@@ -287,9 +288,7 @@ st.header(plain(f"{chosen.id}: a fix for {chosen.cluster_id}", limit=200))
 link("cluster", chosen.cluster_id, f"{chosen.cluster_id} · {chosen.cluster_label or 'cluster'}")
 st.text(
     f"{STATUS_WORDS.get(chosen.status, chosen.status).capitalize()} · severity "
-    f"{view.severity}"
-    f"{f' (queued as {chosen.severity})' if chosen.severity.upper() != view.severity else ''}"
-    f" · priority {priority_text(chosen.priority)} · by {chosen.author}"
+    f"{view.severity} · priority {priority_text(chosen.priority)} · by {chosen.author}"
     f"{' (' + chosen.strategy + ')' if chosen.strategy else ''} · gated {when(chosen.created_at)}\n"
     f"Changes branch {chosen.branch} (off {chosen.base_sha[:12]}) · approvals "
     f"{len(approved_by)} of {view.approvals_needed}"
@@ -346,12 +345,11 @@ st.subheader("Gate details")
 st.caption(f"Replay run {chosen.replay_run}")
 _gate_table(chosen)
 st.subheader(f"Cases that flipped ({len(chosen.flips)})")
-if not chosen.flips:
+if chosen.flips:
+    st.caption("Click a case to see its input, and the baseline's output beside the candidate's.")
+    st.html(flips_html(chosen.flips[:20]))  # one element: the cases' text, closed
+else:
     st.write("None recorded.")
-for flip in chosen.flips[:20]:
-    with st.expander(plain(f"{flip.direction} · {flip.slice} · case {flip.case_id}", limit=200)):
-        st.code(flip.input or "—", language=None, wrap_lines=True)
-        show_pair("baseline", flip.baseline_output, "candidate", flip.candidate_output)
 if len(chosen.flips) > 20:
     st.caption(f"and {count(len(chosen.flips) - 20, 'more case')}")
 
