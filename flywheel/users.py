@@ -7,9 +7,9 @@ a format version. Users who sign in through OIDC are looked up here by e-mail fo
 
 **Trust model.** Neither the CLI nor the app trusts the shell user or a typed name. Every
 command that acts *as* a Flywheel user (``flywheel approve|reject|rollback|queue regate
---as NAME``, ``flywheel triage label --reviewer NAME``, ``flywheel datasets ... --actor NAME``
-and ``--signoff NAME``) authenticates NAME with NAME's own secret, looked for in this order
-(`sign_in`):
+--as NAME``, ``flywheel triage label --reviewer NAME``, ``flywheel datasets ... --actor NAME``,
+``flywheel export ... --actor NAME`` and ``--signoff NAME``) authenticates NAME with NAME's
+own secret, looked for in this order (`sign_in`):
 
 1. standard input, when the command is given ``--password-stdin``;
 2. the environment variable ``FLYWHEEL_PASSWORD``;
@@ -19,11 +19,11 @@ and ``--signoff NAME``) authenticates NAME with NAME's own secret, looked for in
 4. an interactive prompt, when standard input is a terminal.
 
 A wrong or missing secret is a one-line refusal; nothing falls back to ``$USER``. (A
-``datasets`` change made without ``--actor`` is recorded as ``os:LOGIN``, the OS account,
-which no Flywheel user name can be mistaken for.) So two
-approvals of an S1 fix come from two accounts whose secrets were both presented; the audit
-records each approval's ``via`` (stdin, env, stored-credential, prompt, session, oidc). The
-app's sign-in form and OIDC are the same check for the browser.
+``datasets`` change or an ``export`` made without ``--actor`` is recorded as ``os:LOGIN``,
+the OS account, which no Flywheel user name can be mistaken for; a triage label needs a
+signed-in reviewer.) So two approvals of an S1 fix come from two accounts whose secrets were
+both presented; the audit records each approval's ``via`` (stdin, env, stored-credential,
+prompt, session, oidc). The app's sign-in form and OIDC are the same check for the browser.
 
 ``flywheel users add`` creates the first user freely (bootstrap); once the file holds an
 admin, creating or changing a user needs ``--as ADMIN`` authenticated the same way. What this
@@ -261,6 +261,26 @@ def sign_in(
     if user is None:
         raise UserError(f"wrong password for {name} (from {via}); nothing was done")
     return user.model_copy(update={"via": via})
+
+
+def os_account() -> str:
+    """The OS account running the command, as ``os:LOGIN``: a record of who ran it that no
+    Flywheel user name can be mistaken for (``$USER`` is anyone's to set, so it never names a
+    Flywheel user)."""
+    import getpass
+
+    try:
+        return f"os:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "os:unknown"
+
+
+def acting_as(data_dir: Path, actor: str | None, *, password_stdin: bool = False) -> str:
+    """Who a change or a read is recorded as: ``actor`` (``--actor NAME``) signed in with
+    their own secret (`sign_in`), or, without one, `os_account`."""
+    if actor:
+        return sign_in(data_dir, actor, password_stdin=password_stdin).name
+    return os_account()
 
 
 def sign_in_automated(data_dir: Path, name: str) -> User:

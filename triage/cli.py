@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -138,39 +136,48 @@ def label(
     reviewer: str | None = typer.Option(
         None,
         "--reviewer",
-        envvar="FLYWHEEL_REVIEWER",
-        help="Who labels: a Flywheel user with the reviewer role or above, authenticated "
-        "(password from --password-stdin, FLYWHEEL_PASSWORD or a prompt; default: $USER).",
+        "--actor",
+        envvar=["FLYWHEEL_REVIEWER", "FLYWHEEL_ACTOR"],
+        help="Who labels: a Flywheel user with the reviewer role or above, signed in like "
+        "`approve --as` (--password-stdin, FLYWHEEL_PASSWORD, a stored credential or a prompt). "
+        "Required: the shell's $USER is never taken for a Flywheel user.",
     ),
     password_stdin: bool = typer.Option(
         False, "--password-stdin", help="Read the reviewer's password from standard input."
     ),
     note: str = typer.Option("", "--note", help="Why, in a sentence."),
+    wait: float = WaitOption,
     json_out: bool = JsonOption,
 ) -> None:
-    """Record a reviewer's root cause (and severity) for a cluster."""
+    """Record a reviewer's root cause (and severity) for a cluster.
+
+    Takes the pipeline's run lock (like `flywheel triage`): a label written while a nightly
+    run triages would be read half-way through by its calibration.
+    """
     from flywheel.cli._common import console, open_store, print_json, project
 
     proj = project()
-    who = sign_in(
-        proj.data_dir,
-        reviewer or os.environ.get("USER") or _login(),
-        password_stdin=password_stdin,
-    )
+    if not reviewer:
+        raise UserError(
+            "labelling a cluster needs --reviewer NAME (or FLYWHEEL_REVIEWER): a Flywheel user "
+            "with the reviewer role, who signs in; the shell's $USER is not taken for one"
+        )
+    who = sign_in(proj.data_dir, reviewer, password_stdin=password_stdin)
     if not who.may(Role.reviewer):
         raise UserError(
             f"{who.name} is a {who.role.value}; labelling a cluster needs the reviewer role"
         )
     store = open_store(proj)
-    saved = label_cluster(
-        store,
-        cluster,
-        root_cause=root_cause,
-        severity=severity,
-        reviewer=who.name,
-        note=note,
-        config=load_triage_config(proj.root),
-    )
+    with run_lock(store, command="flywheel triage label", wait=wait):
+        saved = label_cluster(
+            store,
+            cluster,
+            root_cause=root_cause,
+            severity=severity,
+            reviewer=who.name,
+            note=note,
+            config=load_triage_config(proj.root),
+        )
     if json_out:
         print_json(saved)
         return
@@ -179,13 +186,6 @@ def label(
         + (f" {saved.severity}" if saved.severity else "")
         + f" by {saved.reviewer}"
     )
-
-
-def _login() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        raise UserError("cannot tell who you are; pass --reviewer NAME") from None
 
 
 @app.command("calibrate")

@@ -1,8 +1,11 @@
-"""The Streamlit app of Flywheel (`flywheel ui`) and the decisions it records.
+"""The Streamlit app of Flywheel (`flywheel ui`) over the approval domain (`ui.approvals`).
+
+The pages (``ui/views``) only draw and ask; every rule, decision, audit record and git change
+is `ui.approvals`'s, which the CLI (`ui.cli`) calls too. These names are its façade's:
 
 - `register_candidate` puts a gated candidate (`Candidate` with its `GateSummary` and
   `FlippedCase` list) in the approval queue; `CandidateQueue` is how the app reads it.
-- `approve`, `reject`, `rollback` apply the rules (`ui._rules`), change the configuration
+- `approve`, `reject`, `rollback` apply the rules (`ui.approvals._rules`), change the configuration
   repository (a merge commit with trailers on main, or a revert) and append to the
   hash-chained audit log; the app and the CLI both call them. A candidate gated on an older
   main is re-gated first (`regate_candidate`, `project_regate`: main merged into its branch,
@@ -11,31 +14,38 @@
 - `add_user`, `authenticate`, `Role`, `User`: local users with argon2 password hashes.
 """
 
-from ui._approvals import (
-    Outcome,
-    StaleCandidate,
-    approvals_of,
-    approve,
-    is_stale,
-    regate_candidate,
-    reject,
-    rollback,
-)
-from ui._audit import AuditCheck, AuditRecord, audit_records, record_event, verify_audit
-from ui._candidates import (
+from ui.approvals import (
+    AuditCheck,
+    AuditRecord,
     Candidate,
     CandidateQueue,
     FlippedCase,
+    Forbidden,
     GateSummary,
     Guardrail,
     Interval,
+    MergeConflict,
+    Outcome,
+    Role,
+    StaleCandidate,
     StoreQueue,
+    User,
+    add_user,
+    approvals_of,
+    approve,
+    audit_records,
+    authenticate,
+    is_stale,
+    project_regate,
+    record_event,
+    regate_candidate,
+    regate_on_head,
     register_candidate,
+    reject,
+    rollback,
+    users_path,
+    verify_audit,
 )
-from ui._git import MergeConflict
-from ui._regate import project_regate, regate_on_head
-from ui._rules import Forbidden
-from ui._users import Role, User, add_user, authenticate, users_path
 
 __all__ = [
     "AuditCheck",

@@ -18,10 +18,17 @@ from typing import Any
 import streamlit as st
 
 from ui._context import data_dir, project
-from ui._lockout import SignInGuard
 from ui._render import plain
 from ui._session import COOKIE, SessionSigner, clear_cookie_script, set_cookie_script
-from ui._users import Role, User, authenticate, find_user, load_users, users_path
+from ui.approvals import (
+    Role,
+    SignInGuard,
+    User,
+    find_user,
+    load_users,
+    password_sign_in,
+    users_path,
+)
 
 SESSION_KEY = "flywheel_user"
 #: The session token of this browser session (set on a password sign-in or a restore).
@@ -91,18 +98,15 @@ def _local_user() -> User | None:
         password = st.text_input("Password", type="password", key="sign_in_password")
         submitted = st.form_submit_button("Sign in")
     if submitted:
-        wait = GUARD.locked_for(str(path), name)
-        if wait > 0:
+        attempt = password_sign_in(GUARD, path, name, password)
+        if attempt.locked_for > 0:
             st.error(
                 f"Too many wrong passwords for this user name. Try again in "
-                f"{max(1, round(wait / 60))} min."
+                f"{max(1, round(attempt.locked_for / 60))} min."
             )
             return None
-        user = authenticate(path, name, password)
-        if user is not None:
-            GUARD.succeeded(str(path), name)
-            return user.model_copy(update={"via": "session"})
-        GUARD.failed(str(path), name)
+        if attempt.user is not None:
+            return attempt.user.model_copy(update={"via": "session"})
         st.error("Wrong user name or password.")
     return None
 

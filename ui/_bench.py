@@ -38,9 +38,8 @@ from flywheel.store._tables import (
     TraceRow,
 )
 from flywheel.trace import Step, Trace
-from ui._candidates import Candidate, FlippedCase, GateSummary, Guardrail, Interval
-from ui._tables import CandidateRow
-from ui._users import Role, User
+from ui.approvals import Candidate, FlippedCase, GateSummary, Guardrail, Interval, Role, User
+from ui.approvals.tables import CandidateRow
 
 PAGES = (
     "this_week",
@@ -236,7 +235,7 @@ def run_ui_benchmark(
 
     from ui._browser_bench import GOAL_SECONDS, find_browser, measure_pages_in_browser
     from ui._session import SessionSigner
-    from ui._users import add_user, users_path
+    from ui.approvals import add_user, users_path
 
     if via not in ("chromium", "apptest"):
         raise ValueError(f"--via must be chromium or apptest, not '{via}'")

@@ -12,8 +12,8 @@ from flywheel.store import Store
 from flywheel.store._tables import (
     ClusterMemberRow,
 )
-from ui._tables import CandidateRow, ShipRow
 from ui._week_queries import WEEK, _utc
+from ui.approvals.tables import CandidateRow, ShipRow
 
 
 class ShipLine(BaseModel):

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui._candidates import Candidate, GateSummary
 from ui._format import (
     count,
 )
 from ui._render import escape
+from ui.approvals import Candidate, GateSummary
 
 
 def _pp(value: float) -> str:

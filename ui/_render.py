@@ -49,14 +49,3 @@ def show_text(value: Any, *, label: str | None = None) -> None:
         st.json(json.loads(json.dumps(value, default=str)), expanded=1)
     else:
         st.code(as_text(value), language=None, wrap_lines=True)
-
-
-def show_pair(left_title: str, left: str, right_title: str, right: str) -> None:
-    """Two texts side by side (a baseline output next to a candidate's)."""
-    a, b = st.columns(2)
-    with a:
-        st.caption(plain(left_title))
-        st.code(left or "—", language=None, wrap_lines=True)
-    with b:
-        st.caption(plain(right_title))
-        st.code(right or "—", language=None, wrap_lines=True)

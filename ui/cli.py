@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from flywheel.chain import ChainAnchors, head_of
+from flywheel.chain import ChainAnchors
 from flywheel.cli._common import (
     JsonOption,
     console,
@@ -17,25 +17,21 @@ from flywheel.cli._common import (
     project,
 )
 from flywheel.cli._logging import chatter
-from flywheel.datasets._tables import DatasetAuditRow
-from flywheel.errors import UserError
 from flywheel.project import Project
-from ui._approvals import Outcome, approve, regate_candidate, reject, rollback
-from ui._audit import record_event, verify_audit
-from ui._candidates import StoreQueue
-from ui._import import decision_hook, import_gated
-from ui._regate import project_regate
-from ui._revisions import revisit_gate_revisions
-from ui._tables import AuditRecordRow
-from ui._users import (
+from ui.approvals import (
+    ApprovalDesk,
+    Outcome,
     Role,
     User,
-    add_user,
+    anchor_chains,
     ensure_demo_account,
     has_admin,
     load_users,
+    may_change_users,
+    save_user,
     sign_in,
     users_path,
+    verify_audit,
 )
 
 APP_SCRIPT = Path(__file__).parent / "app.py"
@@ -57,14 +53,12 @@ def queue_sync(json_out: bool = JsonOption) -> None:
     candidate whose gate no longer passes shows it (its approvals stop counting), a shipped one
     gets a rollback proposal in the audit log.
     """
-    store = open_store()
-    imported = import_gated(store, project())
-    revisions = revisit_gate_revisions(store)
+    report = _desk().sync()
     if json_out:
-        print_json({"imported": imported, "gate_revised": [r.model_dump() for r in revisions]})
+        print_json(report.model_dump())
         return
-    console.print(f"{len(imported)} gated candidates in the queue", highlight=False)
-    for revision in revisions:
+    console.print(f"{len(report.imported)} gated candidates in the queue", highlight=False)
+    for revision in report.gate_revised:
         verdict = "passes" if revision.passed else "no longer passes"
         line = f"{revision.candidate_id} ({revision.status}) {verdict}: {revision.revised}"
         if revision.rollback_proposed:
@@ -90,7 +84,7 @@ def queue_list(
             "gate": "pass" if c.gate.passed else "fail",
             "author": c.author,
         }
-        for c in StoreQueue(open_store()).queue(status=status, limit=limit)
+        for c in _desk().queue.queue(status=status, limit=limit)
     ]
     if json_out:
         print_json(rows)
@@ -107,16 +101,10 @@ def queue_regate(
     json_out: bool = JsonOption,
 ) -> None:
     """Re-gate a waiting candidate on main's head now (a no-op when its base is current)."""
-    proj, store = project(), open_store()
+    desk = _desk()
     user = _user(as_user, password_stdin)
-    before = StoreQueue(store).get(candidate_id).base_sha
-    candidate = regate_candidate(
-        store,
-        candidate_id,
-        user,
-        project_regate(proj, store),
-        on_decided=decision_hook(proj),
-    )
+    before = desk.queue.get(candidate_id).base_sha
+    candidate = desk.regate(candidate_id, user)
     data = {
         "id": candidate.id,
         "regated": candidate.base_sha != before,
@@ -211,23 +199,10 @@ def users_add(
     """
     parsed = Role.parse(role)
     proj = project()
-    data_dir = proj.data_dir
-    actor = name
-    if has_admin(users_path(data_dir)):
-        if as_admin is None:
-            raise UserError(
-                "the users file has an admin: adding or changing a user needs --as ADMIN "
-                "(with that admin's password in FLYWHEEL_PASSWORD or at the prompt)"
-            )
-        admin = sign_in(data_dir, as_admin)
-        if not admin.may(Role.admin):
-            raise UserError(f"{admin.name} is a {admin.role.value}; managing users needs an admin")
-        actor = admin.name
-    elif parsed is not Role.admin:
-        raise UserError(
-            "this project has no admin yet: create one first (`flywheel users add NAME --role "
-            "admin`); the admin then adds the others with --as ADMIN"
-        )
+    path = users_path(proj.data_dir)
+    signed_in = has_admin(path) and as_admin is not None
+    admin = sign_in(proj.data_dir, as_admin) if signed_in and as_admin is not None else None
+    actor = may_change_users(path, name, parsed, admin)
     password: str | None
     if no_password:
         password = None
@@ -235,16 +210,7 @@ def users_add(
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    path = users_path(data_dir)
-    existed = name.strip() in load_users(path).users
-    add_user(path, name, parsed, password)
-    record_event(
-        open_store(proj),
-        actor=actor,
-        action="user.change" if existed else "user.add",
-        subject=name.strip(),
-        detail={"role": parsed.value, "password": password is not None, "bootstrap": actor == name},
-    )
+    save_user(path, open_store(proj), name, parsed, password, actor=actor)
     if json_out:
         print_json({"user": name, "role": parsed.value, "file": str(path)})
     else:
@@ -310,25 +276,17 @@ def audit_anchor(
     """
     proj = project()
     admin = _user(as_user, password_stdin)
-    if not admin.may(Role.admin):
-        raise UserError(f"{admin.name} is a {admin.role.value}; re-anchoring needs an admin")
-    store = open_store(proj)
-    heads = {}
-    with store.engine.connect() as conn:
-        for table in (AuditRecordRow, DatasetAuditRow):
-            head = head_of(conn, table)
-            if head is not None:
-                heads[table.__tablename__] = head
-    problem = verify_audit(store)
-    if not problem.ok:
-        raise UserError(f"the audit chain itself is broken ({problem.reason}); not anchoring it")
-    ChainAnchors(proj.data_dir).advance(heads, force=True)
-    record_event(store, actor=admin.name, action="anchor", subject="chains", detail={})
+    heads = anchor_chains(open_store(proj), proj.data_dir, admin)
     data = {name: head.model_dump() for name, head in heads.items()}
     if json_out:
         print_json(data)
     else:
         console.print(f"anchored {', '.join(data) or 'no chains (empty)'}", highlight=False)
+
+
+def _desk() -> ApprovalDesk:
+    """The project's approval desk: the same one the app's Approvals page uses."""
+    return ApprovalDesk(project(), open_store())
 
 
 def _user(name: str, password_stdin: bool) -> User:
@@ -369,17 +327,9 @@ def approve_command(
     A candidate gated on an older main is first re-gated on main's head (main merged into its
     branch, replayed, gated again); it ships only when it still passes.
     """
-    proj, store = project(), open_store()
+    desk = _desk()
     user = _user(as_user, password_stdin)
-    outcome = approve(
-        store,
-        candidate_id,
-        user,
-        comment,
-        regate=project_regate(proj, store),
-        on_decided=decision_hook(proj),
-    )
-    _report(outcome, json_out)
+    _report(desk.approve(candidate_id, user, comment), json_out)
 
 
 def reject_command(
@@ -390,9 +340,9 @@ def reject_command(
     json_out: bool = JsonOption,
 ) -> None:
     """Reject a gated candidate."""
+    desk = _desk()
     user = _user(as_user, password_stdin)
-    hook = decision_hook(project())
-    _report(reject(open_store(), candidate_id, user, comment, on_decided=hook), json_out)
+    _report(desk.reject(candidate_id, user, comment), json_out)
 
 
 def rollback_command(
@@ -403,8 +353,9 @@ def rollback_command(
     json_out: bool = JsonOption,
 ) -> None:
     """Roll back a shipped fix with a revert commit on the config's main."""
+    desk = _desk()
     user = _user(as_user, password_stdin)
-    _report(rollback(open_store(), candidate_id, user, comment), json_out)
+    _report(desk.rollback(candidate_id, user, comment), json_out)
 
 
 def bench_ui(

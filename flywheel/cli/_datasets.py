@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-import getpass
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from pathlib import Path
 
 import typer
+from pydantic import BaseModel
 from rich.table import Table
 
 from flywheel.chain import ChainAnchors
-from flywheel.cli._common import JsonOption, console, err_console, open_store, print_json, project
+from flywheel.cli._common import (
+    JsonOption,
+    WaitOption,
+    console,
+    err_console,
+    open_store,
+    print_json,
+    project,
+)
 from flywheel.cli._logging import progress_shown
 from flywheel.datasets import (
     LADDER,
@@ -33,7 +41,8 @@ from flywheel.datasets import (
 from flywheel.embeddings import Embedder
 from flywheel.errors import UserError
 from flywheel.export import ExportKind, export_dataset
-from flywheel.users import sign_in
+from flywheel.store import run_lock
+from flywheel.users import acting_as, sign_in
 
 datasets_app = typer.Typer(help="Living eval sets: roles, promotion, versions, the holdout.")
 export_app = typer.Typer(help="Export validated behaviour as post-training data.")
@@ -66,12 +75,7 @@ def _actor(actor: str | None, password_stdin: bool = False) -> str:
     trust model of `flywheel.users`, as for approvals), so no one records a change in another
     person's name; without it, the OS account, as ``os:NAME`` (``$USER`` is anyone's to set,
     so it is never taken for a Flywheel user)."""
-    if actor:
-        return sign_in(project().data_dir, actor, password_stdin=password_stdin).name
-    try:
-        return f"os:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "os:unknown"
+    return acting_as(project().data_dir, actor, password_stdin=password_stdin)
 
 
 def _signoff(owner: str | None, reason: str | None, password_stdin: bool = False) -> SignOff | None:
@@ -367,9 +371,14 @@ def _export(
     min_confidence: float | None,
     roles: list[str],
     json_out: bool,
+    who: Who,
 ) -> None:
+    """Export under the pipeline's run lock (a nightly run rewriting traces and eval sets
+    meanwhile would tear the file), as ``who``: the holdout's exclusion read is logged under
+    their signed-in name, or os:LOGIN."""
     proj = project()
     config = proj.settings.export
+    reader = _actor(who.actor, who.password_stdin)
     store = open_store(proj)
     embedder = None
     if kind is not ExportKind.eval and config.near_duplicate_threshold < 1:
@@ -377,7 +386,7 @@ def _export(
     spinner: AbstractContextManager[object] = (
         err_console.status(f"exporting {kind} ...") if progress_shown() else nullcontext()
     )
-    with spinner:
+    with run_lock(store, command=f"flywheel export {kind}", wait=who.wait), spinner:
         report = export_dataset(
             store,
             kind,
@@ -387,6 +396,7 @@ def _export(
             min_confidence=min_confidence,
             roles=roles,
             embedder=embedder,
+            reader=reader,
         )
     if json_out:
         print_json(report.model_dump(mode="json"))
@@ -397,6 +407,14 @@ def _export(
         f"duplicates removed {report.exact_duplicates} exact, {report.near_duplicates} near"
         + (f"; skipped {report.skipped}" if report.skipped else "")
     )
+
+
+class Who(BaseModel):
+    """Who exports, and how long they wait for the run lock."""
+
+    actor: str | None
+    password_stdin: bool
+    wait: float
 
 
 OutOption = typer.Option(..., "--out", help="The JSONL file to write (card beside it).")
@@ -411,10 +429,14 @@ def sft(
     out: Path = OutOption,
     since: str | None = SinceOption,
     min_confidence: float | None = ConfidenceOption,
+    actor: str | None = ActorOption,
+    password_stdin: bool = PasswordStdinOption,
+    wait: float = WaitOption,
     json_out: bool = JsonOption,
 ) -> None:
     """SFT demonstrations (OpenAI chat fine-tuning JSONL with tool calls)."""
-    _export(ExportKind.sft, out, since, min_confidence, [], json_out)
+    who = Who(actor=actor, password_stdin=password_stdin, wait=wait)
+    _export(ExportKind.sft, out, since, min_confidence, [], json_out, who)
 
 
 @export_app.command("preference")
@@ -422,10 +444,14 @@ def preference(
     out: Path = OutOption,
     since: str | None = SinceOption,
     min_confidence: float | None = ConfidenceOption,
+    actor: str | None = ActorOption,
+    password_stdin: bool = PasswordStdinOption,
+    wait: float = WaitOption,
     json_out: bool = JsonOption,
 ) -> None:
     """Preference pairs (prompt / chosen / rejected, as TRL's DPO trainer reads them)."""
-    _export(ExportKind.preference, out, since, min_confidence, [], json_out)
+    who = Who(actor=actor, password_stdin=password_stdin, wait=wait)
+    _export(ExportKind.preference, out, since, min_confidence, [], json_out, who)
 
 
 @export_app.command("eval")
@@ -434,7 +460,11 @@ def eval_(
     since: str | None = SinceOption,
     min_confidence: float | None = ConfidenceOption,
     role: list[str] = typer.Option([], "--role", help="Only these roles (never the holdout)."),
+    actor: str | None = ActorOption,
+    password_stdin: bool = PasswordStdinOption,
+    wait: float = WaitOption,
     json_out: bool = JsonOption,
 ) -> None:
     """Eval sets as JSONL (one case per line)."""
-    _export(ExportKind.eval, out, since, min_confidence, role, json_out)
+    who = Who(actor=actor, password_stdin=password_stdin, wait=wait)
+    _export(ExportKind.eval, out, since, min_confidence, role, json_out, who)

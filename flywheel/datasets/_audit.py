@@ -1,7 +1,7 @@
 """The datasets' own append-only, hash-chained audit log (sign-offs, holdout freezes).
 
-Why not the app's audit log (``ui/_audit.py``)? The core may not import the ui layer, and a
-sign-off passed in as a callable could be skipped by any caller of the core API or the
+Why not the app's audit log (``ui/approvals/_audit.py``)? The core may not import the ui
+layer, and a sign-off passed in as a callable could be skipped by any caller of the core API or the
 `flywheel datasets` CLI. A core table keeps the rule enforceable where the change happens:
 the sign-off record is appended in the same transaction as the change it allows. Both logs
 hash their records with `flywheel.chain` (``prev_hash`` unique so racing writers cannot fork

@@ -198,3 +198,57 @@ def test_datasets_verify_finds_a_truncated_or_rehashed_chain_by_its_anchor(
     assert result.exit_code == 1
     problems = json.loads(result.stdout)["problems"]
     assert any("truncated" in p for p in problems), problems
+
+
+def test_export_signs_in_its_actor_and_logs_the_holdout_read_under_their_name(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Probe: every export's holdout read was logged as 'export', whoever ran it."""
+    monkeypatch.setenv("FLYWHEEL_EXPORT__NEAR_DUPLICATE_THRESHOLD", "1.0")
+    with project.open_store() as store:
+        load_traffic(store, tmp_path)
+        ship_fix(store)
+    out = tmp_path / "sft.jsonl"
+    nobody = runner.invoke(app, ["export", "sft", "--out", str(out), "--actor", "made-up"])
+    assert nobody.exit_code == 1
+    assert "no user 'made-up'" in nobody.output
+    wrong = runner.invoke(
+        app,
+        ["export", "sft", "--out", str(out), "--actor", "bob"],
+        env={"FLYWHEEL_PASSWORD": "nope"},
+    )
+    assert wrong.exit_code == 1
+    assert "wrong password for bob" in wrong.output
+    assert not out.exists()
+    with project.open_store() as store:
+        assert holdout_reads(store) == []  # a refused actor read nothing
+
+    _run("export", "sft", "--out", str(out), "--actor", "bob")
+    _run("export", "sft", "--out", str(tmp_path / "again.jsonl"))
+
+    with project.open_store() as store:
+        readers = [r.reader for r in holdout_reads(store)]
+    assert readers[1] == "bob"
+    assert readers[0].startswith("os:")
+
+
+def test_export_waits_for_the_pipeline_lock(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Probe: an export ran beside a nightly run that held the run lock."""
+    from flywheel.store import Store, run_lock
+
+    monkeypatch.setenv("FLYWHEEL_EXPORT__NEAR_DUPLICATE_THRESHOLD", "1.0")
+    with project.open_store() as store:
+        load_traffic(store, tmp_path)
+        ship_fix(store)
+    out = tmp_path / "sft.jsonl"
+    with Store.open(project.database_url) as other, run_lock(other, command="flywheel nightly"):
+        held = runner.invoke(app, ["export", "sft", "--out", str(out), "--actor", "bob"])
+    assert held.exit_code == 1, held.output
+    assert "another run holds the pipeline lock" in held.output
+    assert "`flywheel nightly`" in held.output
+    assert not out.exists()
+    with project.open_store() as store:
+        assert holdout_reads(store) == []
+    assert _run("export", "sft", "--out", str(out), "--actor", "bob")["records"]

@@ -164,6 +164,43 @@ def test_a_label_needs_a_known_reviewer_who_signs_in(
     assert run_json(*label, "--reviewer", "ana")["reviewer"] == "ana"
 
 
+def test_a_label_never_takes_the_shells_user_for_a_reviewer(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Probe: without --reviewer, $USER (anyone's to set) was taken for the reviewer's name."""
+    seed(project, tmp_path)
+    _reviewer(project, monkeypatch)
+    monkeypatch.setenv("USER", "ana")
+    monkeypatch.delenv("FLYWHEEL_REVIEWER", raising=False)
+    monkeypatch.delenv("FLYWHEEL_ACTOR", raising=False)
+    label = ["triage", "label", "C-0001", "--root-cause", "tool_arguments", "--severity", "S1"]
+    result = runner.invoke(app, label)
+    assert result.exit_code == 1
+    assert "needs --reviewer NAME" in result.output
+    assert run_json(*label, "--actor", "ana")["reviewer"] == "ana"  # the datasets spelling
+
+
+def test_a_label_waits_for_the_pipeline_lock(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Probe: a label was written beside a nightly run that held the run lock (its triage
+    stage reads the labels for calibration)."""
+    from flywheel.store import Store, run_lock
+    from triage import human_labels
+
+    seed(project, tmp_path)
+    _reviewer(project, monkeypatch)
+    label = ["triage", "label", "C-0001", "--root-cause", "tool_arguments", "--reviewer", "ana"]
+    with Store.open(project.database_url) as other, run_lock(other, command="flywheel nightly"):
+        held = runner.invoke(app, label)
+    assert held.exit_code == 1, held.output
+    assert "another run holds the pipeline lock" in held.output
+    assert "`flywheel nightly`" in held.output
+    with project.open_store() as store:
+        assert human_labels(store) == []
+    assert run_json(*label)["reviewer"] == "ana"
+
+
 def test_bench_triage_on_a_small_labelled_file_reports_the_metrics(tmp_path: Path) -> None:
     records = healthy(40)
     labels: dict[str, dict[str, str]] = {}

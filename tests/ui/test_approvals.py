@@ -22,7 +22,7 @@ from ui import (
     rollback,
     verify_audit,
 )
-from ui._tables import ShipRow
+from ui.approvals.tables import ShipRow
 
 ALICE = User(name="alice", role=Role.approver)
 BOB = User(name="bob", role=Role.approver)

@@ -14,7 +14,7 @@ from flywheel.cli import app
 from flywheel.project import Project
 from flywheel.store import Store
 from ui import audit_records, record_event, verify_audit
-from ui._tables import AuditRecordRow
+from ui.approvals.tables import AuditRecordRow
 
 runner = CliRunner()
 

@@ -1,19 +1,18 @@
 """End to end in headless Chromium: sign in, approve in the queue, check git and the audit log.
 
-Starts `flywheel ui` on loopback as a user would, drives the system browser through Selenium
-(chromedriver from Debian, so nothing is downloaded) and saves a screenshot of every page in
-test-artifacts/ui/. Skipped only where Chromium is missing and CI is not "true".
+Starts `flywheel ui` on loopback as a user would and drives the system browser through
+Selenium (chromedriver from Debian, so nothing is downloaded), with the same two helpers as
+`flywheel bench ui` (`ui._browser_bench.served`, `headless_chromium`), and saves a
+screenshot of every page in test-artifacts/ui/. Skipped only where Chromium is missing and
+CI is not "true".
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,9 @@ from tests.helpers.app import seed_data_pages
 from tests.helpers.native import trace, write_lines
 from tests.helpers.ui import XSS, gated
 from ui._bench import populate
-from ui._candidates import register_candidate
+from ui._browser_bench import headless_chromium
+from ui._browser_bench import served as served_app
+from ui.approvals import register_candidate
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -47,12 +48,6 @@ pytestmark = [
         reason="Debian's chromium and chromedriver are not installed (CI installs them)",
     ),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -95,59 +90,14 @@ def served(
         hostile = trace(1, input=f"Summarize {XSS}", output=XSS)
         ingest_paths(store, [write_lines(tmp_path / "hostile.jsonl", [hostile])])
         seed_data_pages(store, tmp_path / "main-config", "t-1")  # datasets, drift, runs
-    port = _free_port()
-    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    server = subprocess.Popen(
-        [flywheel, "--project", str(project.root), "ui", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("flywheel ui did not start") from None
-                time.sleep(0.3)
+    with served_app(project.root, log=lambda _: None) as url:
         yield url, project
-    finally:
-        server.kill()
-        server.wait(timeout=10)
 
 
 @pytest.fixture
-def browser(tmp_path: Path) -> Iterator[object]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    options = Options()
-    options.binary_location = str(CHROMIUM)
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1400,1000",
-        f"--user-data-dir={tmp_path / 'chromium'}",
-    ):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
-    try:
+def browser() -> Iterator[object]:
+    with headless_chromium(str(CHROMIUM), str(CHROMEDRIVER)) as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(tmp_path / "chromium", ignore_errors=True)
 
 
 def test_sign_in_approve_and_audit_in_a_real_browser(

@@ -12,15 +12,15 @@ from typer.testing import CliRunner
 from flywheel.cli import app
 from flywheel.errors import UserError
 from flywheel.project import Project
-from tests.helpers.ui import gated
-from ui import Role, StoreQueue, add_user, audit_records, users_path, verify_audit
-from ui._users import (
+from flywheel.users import (
     PASSWORD_ENV,
     authenticate,
     ensure_demo_account,
     load_users,
     stored_credential,
 )
+from tests.helpers.ui import gated
+from ui import Role, StoreQueue, add_user, audit_records, users_path, verify_audit
 
 runner = CliRunner()
 

@@ -8,8 +8,8 @@ from flywheel.project import Project
 from tests.helpers.app import NIGHTS, _assert_safe, _page, _plain
 from ui import Role
 from ui._datasets import case_set_versions
-from ui._exports import exports_dir
 from ui._history import main_drift, replay_drift
+from ui.approvals import exports_dir
 
 
 def _frames(app: object) -> list[list[dict[str, object]]]:

@@ -12,8 +12,8 @@ from flywheel.project import Project
 from optimizers._files import dump_yaml, load_yaml_mapping
 from optimizers._sanitise import TracedText
 from tests.helpers.ui import XSS, gated
-from ui._candidates import register_candidate
 from ui._diff import diff_html, diff_lines, traces_in
+from ui.approvals import register_candidate
 
 APP = Path(__file__).resolve().parents[2] / "ui" / "app.py"
 FEWSHOT = """\

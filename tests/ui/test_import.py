@@ -12,7 +12,7 @@ from flywheel.trace import Trace
 from optimizers import OptimizerStore, adopt_or_init_config_repo
 from replay import Case, CaseResult, CaseSet, ConfigRef, GateReport, ReplayStore, Status, Suite
 from ui import Role, StoreQueue, User, approve
-from ui._import import decision_hook, import_gated
+from ui.approvals import decision_hook, import_gated
 
 
 def _report(candidate_id: str, decision: str) -> dict[str, Any]:

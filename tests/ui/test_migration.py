@@ -1,4 +1,4 @@
-"""Migration 0006 creates exactly the tables `ui._tables` declares, on every backend."""
+"""Migration 0006 creates exactly the tables `ui.approvals.tables` declares, on every backend."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from alembic.migration import MigrationContext
 
 from flywheel.store import Store
 from flywheel.store._tables import Base
-from ui._tables import UI_TABLES
+from ui.approvals.tables import UI_TABLES
 
 
 def test_migration_matches_the_ui_models(store: Store) -> None:

@@ -32,7 +32,7 @@ from ui import (
     register_candidate,
     verify_audit,
 )
-from ui._revisions import revisit_gate_revisions
+from ui.approvals import revisit_gate_revisions
 
 ALICE = User(name="alice", role=Role.approver)
 BOB = User(name="bob", role=Role.approver)
@@ -213,8 +213,8 @@ def test_the_cli_re_gates_before_approving_too(
     from typer.testing import CliRunner
 
     from flywheel.cli import app
+    from flywheel.users import PASSWORD_ENV
     from ui import add_user, users_path
-    from ui._users import PASSWORD_ENV
 
     add_user(users_path(regate_project.data_dir), "alice", Role.approver, "alice-password")
     with regate_project.open_store() as store:

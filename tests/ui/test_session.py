@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from flywheel.config import load_settings
 from flywheel.project import Project
 from ui._session import KEY_FILE, SessionSigner
-from ui._users import Role, User, add_user, users_path
+from ui.approvals import Role, User, add_user, users_path
 
 APP = Path(__file__).resolve().parents[2] / "ui" / "app.py"
 

@@ -13,7 +13,7 @@ from flywheel.cli import app
 from flywheel.errors import UserError
 from flywheel.project import Project
 from ui import Role, add_user, authenticate, users_path
-from ui._users import load_users
+from ui.approvals import load_users
 
 runner = CliRunner()
 
@@ -123,7 +123,7 @@ def test_automated_approvers_sign_in_only_with_their_stored_credential(tmp_path:
 
 
 def test_five_wrong_passwords_lock_the_name_for_a_while() -> None:
-    from ui._lockout import SignInGuard
+    from ui.approvals import SignInGuard
 
     now = [1000.0]
     guard = SignInGuard(limit=5, window=900, clock=lambda: now[0])

@@ -7,21 +7,10 @@ import contextlib
 import streamlit as st
 
 from flywheel.errors import UserError
-from ui._approvals import (
-    StaleCandidate,
-    approvals_of,
-    approve,
-    is_stale,
-    regate_candidate,
-    reject,
-    rollback,
-    ship_of,
-)
-from ui._audit import audit_records
 from ui._auth import current_user
-from ui._candidates import Candidate, StoreQueue
 from ui._context import project, store
 from ui._diff import diff_html, diff_lines, traces_in
+from ui._flips import flips_html
 from ui._format import (
     STATUS_WORDS,
     count,
@@ -32,29 +21,34 @@ from ui._format import (
     when,
 )
 from ui._gate_view import _gate_table, _verdict
-from ui._git import MergeConflict
-from ui._import import decision_hook, import_gated
 from ui._links import link, param, remember
 from ui._queries import candidate_counts, gate_outcomes
-from ui._regate import project_regate
-from ui._render import escape, plain, show_error, show_pair
-from ui._rules import approvers_needed, check_approve
-from ui._users import Role
+from ui._render import escape, plain, show_error
+from ui.approvals import (
+    ApprovalDesk,
+    Candidate,
+    DecisionView,
+    MergeConflict,
+    StaleCandidate,
+    audit_records,
+    may_decide,
+)
 
 PAGE = 20
 
 user = current_user()
 db = store()
-queue = StoreQueue(db)
+desk = ApprovalDesk(project(), db)
+queue = desk.queue
 st.title("Approval queue")
 counts = candidate_counts(db)
 st.caption(
     " · ".join(f"{STATUS_WORDS.get(status, status)}: {n}" for status, n in sorted(counts.items()))
     or "No candidates yet."
 )
-if user.may(Role.approver) and st.button("Import gated candidates from replay"):
+if may_decide(user) and st.button("Import gated candidates from replay"):
     try:
-        found = import_gated(db, project())
+        found = desk.import_gated()
     except UserError as exc:
         show_error(exc)
     else:
@@ -184,7 +178,7 @@ remember("candidate", chosen.id)
 
 def _stale(candidate: Candidate) -> bool:
     try:
-        return is_stale(candidate)
+        return desk.is_stale(candidate)
     except UserError as exc:
         show_error(exc)
         return False
@@ -201,14 +195,7 @@ def _after_regate_error(exc: UserError) -> None:
 def _approve(candidate: Candidate, comment: str, *, stale: bool) -> None:
     try:
         with st.spinner("Re-gating on main's head..." if stale else "Approving..."):
-            outcome = approve(
-                db,
-                candidate.id,
-                user,
-                comment,
-                regate=project_regate(project(), db),
-                on_decided=decision_hook(project()),
-            )
+            outcome = desk.approve(candidate.id, user, comment)
     except UserError as exc:
         _after_regate_error(exc)
         return
@@ -222,7 +209,7 @@ def _approve(candidate: Candidate, comment: str, *, stale: bool) -> None:
     st.rerun()
 
 
-def _decide(candidate: Candidate, approved_by: list[str]) -> None:
+def _decide(candidate: Candidate, view: DecisionView) -> None:
     """Approve (after a confirmation), reject, or re-gate a waiting candidate."""
     stale = _stale(candidate)
     if stale:
@@ -236,13 +223,7 @@ def _decide(candidate: Candidate, approved_by: list[str]) -> None:
         if st.button("Re-gate on main's head", key="regate"):
             try:
                 with st.spinner("Re-gating: merging main and replaying..."):
-                    fresh = regate_candidate(
-                        db,
-                        candidate.id,
-                        user,
-                        project_regate(project(), db),
-                        on_decided=decision_hook(project()),
-                    )
+                    fresh = desk.regate(candidate.id, user)
             except UserError as exc:
                 _after_regate_error(exc)
             else:
@@ -253,7 +234,7 @@ def _decide(candidate: Candidate, approved_by: list[str]) -> None:
                 st.rerun()
     pending = st.session_state.get("approve_pending")
     if pending and pending.get("candidate") == candidate.id:
-        ships = len(set(approved_by)) + 1 >= approvers_needed(candidate.severity)
+        ships = view.ships_on_approval
         st.warning(
             escape(
                 f"Approve {candidate.id}? "
@@ -264,7 +245,7 @@ def _decide(candidate: Candidate, approved_by: list[str]) -> None:
                     + "; a rollback reverts it."
                     if ships
                     else "This records your approval; a "
-                    f"{candidate.severity} fix needs {approvers_needed(candidate.severity)} "
+                    f"{view.severity} fix needs {view.approvals_needed} "
                     "approvers before it ships."
                 )
             )
@@ -285,22 +266,14 @@ def _decide(candidate: Candidate, approved_by: list[str]) -> None:
         approved = go.form_submit_button("Approve", type="primary")
         rejected = stop.form_submit_button("Reject")
     if approved:
-        try:
-            check_approve(
-                user,
-                author=candidate.author,
-                status=candidate.status,
-                severity=candidate.severity,
-                approved_by=approved_by,
-            )
-        except UserError:
+        if view.refused is not None:
             _approve(candidate, comment, stale=stale)  # refused: approve() audits the attempt
         else:
             st.session_state["approve_pending"] = {"candidate": candidate.id, "comment": comment}
             st.rerun()
     if rejected:
         try:
-            reject(db, candidate.id, user, comment, on_decided=decision_hook(project()))
+            desk.reject(candidate.id, user, comment)
         except UserError as exc:
             _after_regate_error(exc)
         else:
@@ -309,40 +282,35 @@ def _decide(candidate: Candidate, approved_by: list[str]) -> None:
 
 
 # -- the decision: what changes, for which cluster, the gate's verdict, any staleness ----------
-approved_by = approvals_of(db, chosen.id)
+view = desk.decision_view(chosen, user)
+approved_by = view.approvals
 st.header(plain(f"{chosen.id}: a fix for {chosen.cluster_id}", limit=200))
 link("cluster", chosen.cluster_id, f"{chosen.cluster_id} · {chosen.cluster_label or 'cluster'}")
 st.text(
     f"{STATUS_WORDS.get(chosen.status, chosen.status).capitalize()} · severity "
-    f"{chosen.severity} · priority {priority_text(chosen.priority)} · by {chosen.author}"
+    f"{view.severity} · priority {priority_text(chosen.priority)} · by {chosen.author}"
     f"{' (' + chosen.strategy + ')' if chosen.strategy else ''} · gated {when(chosen.created_at)}\n"
     f"Changes branch {chosen.branch} (off {chosen.base_sha[:12]}) · approvals "
-    f"{len(approved_by)} of {approvers_needed(chosen.severity)}"
+    f"{len(approved_by)} of {view.approvals_needed}"
     + (f" ({', '.join(approved_by)})" if approved_by else "")
 )
 _verdict(chosen)
 
-if chosen.status == "needs_rework":
-    reasons = [
-        r for r in audit_records(db, subject=chosen.id, limit=50) if r.action == "needs_rework"
-    ]
-    st.warning(
-        "Needs rework: "
-        + escape(reasons[0].detail.get("reason", "") if reasons else "its branch conflicts")
-    )
-if not user.may(Role.approver):
+if view.rework_reason is not None:
+    st.warning("Needs rework: " + escape(view.rework_reason))
+if not may_decide(user):
     st.info(f"Deciding needs the approver role; you are a {user.role.value}.")
 elif chosen.status == "gated":
-    _decide(chosen, approved_by)
+    _decide(chosen, view)
 elif chosen.status == "shipped":
-    ship = ship_of(db, chosen.id)
+    ship = view.ship
     if ship:
         st.text(f"Shipped as merge commit {ship['merge_sha']} on {when(ship['shipped_at'])}")
     with st.form("rollback"):
         comment = st.text_area("Why roll back?", key="rollback_comment")
         if st.form_submit_button("Roll back"):
             try:
-                outcome = rollback(db, chosen.id, user, comment)
+                outcome = desk.rollback(chosen.id, user, comment)
             except UserError as exc:
                 show_error(exc)
             else:
@@ -377,12 +345,11 @@ st.subheader("Gate details")
 st.caption(f"Replay run {chosen.replay_run}")
 _gate_table(chosen)
 st.subheader(f"Cases that flipped ({len(chosen.flips)})")
-if not chosen.flips:
+if chosen.flips:
+    st.caption("Click a case to see its input, and the baseline's output beside the candidate's.")
+    st.html(flips_html(chosen.flips[:20]))  # one element: the cases' text, closed
+else:
     st.write("None recorded.")
-for flip in chosen.flips[:20]:
-    with st.expander(plain(f"{flip.direction} · {flip.slice} · case {flip.case_id}", limit=200)):
-        st.code(flip.input or "—", language=None, wrap_lines=True)
-        show_pair("baseline", flip.baseline_output, "candidate", flip.candidate_output)
 if len(chosen.flips) > 20:
     st.caption(f"and {count(len(chosen.flips) - 20, 'more case')}")
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui._audit import audit_records, verify_audit
 from ui._auth import current_user
 from ui._context import store
 from ui._format import count, details, show_table
 from ui._render import escape
+from ui.approvals import audit_records, verify_audit
 
 PAGE = 50
 

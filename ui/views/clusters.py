@@ -22,8 +22,14 @@ from ui._queries import (
     reference_end,
 )
 from ui._render import escape, plain, shorten, show_error
-from ui._rules import check_label
-from ui._triage import SEVERITIES, correct_triage, owners, taxonomy, triage_views
+from ui.approvals import (
+    SEVERITIES,
+    check_label,
+    correct_triage,
+    owners,
+    taxonomy,
+    triage_views,
+)
 
 user = current_user()
 db = store()

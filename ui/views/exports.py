@@ -7,10 +7,9 @@ import streamlit as st
 from flywheel.errors import UserError
 from ui._auth import current_user
 from ui._context import project, store
-from ui._exports import KINDS, exported_files, exports_dir, run_export
 from ui._format import show_table
 from ui._render import escape, show_error
-from ui._users import Role
+from ui.approvals import KINDS, exported_files, exports_dir, may_export, run_export
 
 #: Larger exports are copied from the server, not sent through the browser session.
 DOWNLOAD_LIMIT = 100 * 1024 * 1024
@@ -29,7 +28,7 @@ flash = st.session_state.pop("export_flash", None)
 if flash:
     st.success(escape(flash))
 
-if user.may(Role.approver):
+if may_export(user):
     with st.form("export"):
         kind = st.selectbox("Format", KINDS, key="export_kind")
         if st.form_submit_button("Export now"):

@@ -14,7 +14,7 @@ from ui._context import store
 from ui._format import COUNT_AXIS, download_csv, growth_text, priority_text, when, yes_no
 from ui._links import go
 from ui._queries import cluster_lines, reference_end, ships, week_overview, weekly_rates
-from ui._triage import triage_views
+from ui.approvals import triage_views
 
 current_user()
 db = store()

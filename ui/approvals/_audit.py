@@ -13,16 +13,29 @@ and every ``Flywheel-Audit-Head`` trailer the ships wrote into the configuration
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
-from flywheel.chain import GENESIS, ChainAnchors, Head, append_record, link_problem, record_at
+from flywheel.chain import (
+    GENESIS,
+    ChainAnchors,
+    Head,
+    append_record,
+    head_of,
+    link_problem,
+    record_at,
+)
+from flywheel.datasets._tables import DatasetAuditRow
+from flywheel.errors import UserError
 from flywheel.store import Store
-from ui._git import trailer_values
-from ui._tables import AuditRecordRow
+from ui.approvals._git import trailer_values
+from ui.approvals._rules import Forbidden
+from ui.approvals._users import Role, User
+from ui.approvals.tables import AuditRecordRow
 
 _RETRIES = 5
 
@@ -162,3 +175,25 @@ def _walk(store: Store, batch: int) -> AuditCheck:
 
 def _bad(count: int, record_id: int, reason: str) -> AuditCheck:
     return AuditCheck(ok=False, records=count, first_bad_id=record_id, reason=reason)
+
+
+def anchor_chains(store: Store, data_dir: Path, admin: User) -> dict[str, Head]:
+    """Anchor the audit and dataset chains' current heads (an admin; the chains must verify).
+
+    For a project from before anchors, or a new key: this accepts the chains as they are now,
+    so it refuses when the audit chain itself is broken.
+    """
+    if not admin.may(Role.admin):
+        raise Forbidden(f"{admin.name} is a {admin.role.value}; re-anchoring needs an admin")
+    heads: dict[str, Head] = {}
+    with store.engine.connect() as conn:
+        for table in (AuditRecordRow, DatasetAuditRow):
+            head = head_of(conn, table)
+            if head is not None:
+                heads[table.__tablename__] = head
+    problem = verify_audit(store)
+    if not problem.ok:
+        raise UserError(f"the audit chain itself is broken ({problem.reason}); not anchoring it")
+    ChainAnchors(data_dir).advance(heads, force=True)
+    record_event(store, actor=admin.name, action="anchor", subject="chains", detail={})
+    return heads

@@ -29,10 +29,10 @@ from triage import (
     load_triage_config,
     stored_records,
 )
-from ui._audit import record_event
-from ui._rules import check_label
-from ui._tables import AuditRecordRow
-from ui._users import User
+from ui.approvals._audit import record_event
+from ui.approvals._rules import check_label
+from ui.approvals._users import User
+from ui.approvals.tables import AuditRecordRow
 
 SEVERITIES = ("S1", "S2", "S3", "S4")
 

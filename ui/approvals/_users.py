@@ -1,8 +1,10 @@
-"""The app's name for `flywheel.users` (users, roles, sign-in and the trust model).
+"""The domain's name for `flywheel.users` (users, roles, sign-in and the trust model).
 
 The users file and its checks live in the core so that every command that names a person
 (``--as``, ``--reviewer``, ``--signoff``) authenticates them the same way.
 """
+
+from __future__ import annotations
 
 from flywheel.users import (
     DEMO_USER,

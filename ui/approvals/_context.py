@@ -16,11 +16,11 @@ from sqlalchemy import select
 
 from flywheel.store import Store
 from triage import human_labels
-from ui._audit import record_event
-from ui._candidates import Candidate
-from ui._tables import AuditRecordRow
-from ui._triage import triage_views
-from ui._users import User
+from ui.approvals._audit import record_event
+from ui.approvals._candidates import Candidate
+from ui.approvals._triage import triage_views
+from ui.approvals._users import User
+from ui.approvals.tables import AuditRecordRow
 
 
 class ApprovalContext(BaseModel):

@@ -12,9 +12,9 @@ from flywheel.errors import UserError
 from flywheel.export import ExportKind, ExportReport, card_path, export_dataset
 from flywheel.private import private_dir
 from flywheel.project import Project
-from flywheel.store import Store
-from ui._rules import require
-from ui._users import Role, User
+from flywheel.store import Store, run_lock
+from ui.approvals._rules import check_export
+from ui.approvals._users import User
 
 #: The project's export folder, under its data folder (`flywheel export --out` may go anywhere;
 #: the app writes and lists here).
@@ -64,9 +64,10 @@ def exported_files(folder: Path) -> list[ExportFile]:
 def run_export(store: Store, project: Project, user: User, kind: str) -> ExportReport:
     """Export ``kind`` into the export folder as ``<kind>-<UTC time>.jsonl`` (approvers).
 
-    Raises `flywheel.export.NothingToExport` (nothing written) when no record is eligible.
+    Raises `flywheel.export.NothingToExport` (nothing written) when no record is eligible, and
+    `flywheel.store.LockHeld` while a nightly run or another pipeline command holds the lock.
     """
-    require(user, Role.approver, "exporting training data")
+    check_export(user)
     if kind not in KINDS:
         raise UserError(f"unknown export format '{kind}'; valid: {', '.join(KINDS)}")
     config = project.settings.export
@@ -78,4 +79,9 @@ def run_export(store: Store, project: Project, user: User, kind: str) -> ExportR
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = exports_dir(project) / f"{kind}-{stamp}.jsonl"
     private_dir(out.parent)
-    return export_dataset(store, kind, out=out, config=config, embedder=embedder)
+    # Like `flywheel export`: under the pipeline's run lock (a refusal names the holder), and
+    # the holdout's exclusion read is logged under the signed-in user's name.
+    with run_lock(store, command=f"flywheel ui export {kind}"):
+        return export_dataset(
+            store, kind, out=out, config=config, embedder=embedder, reader=user.name
+        )

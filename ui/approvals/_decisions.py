@@ -13,8 +13,8 @@ Who the ``User`` is was settled by the caller (the app's sign-in, the CLI's `sig
 library API trusts its caller, the CLI and the app trust nobody (`flywheel.users`).
 
 Order on approval: rules, then the stale-base check (a candidate gated on an older main is
-re-gated on main's head first: `ui._regate`; a conflict marks it ``needs_rework``, a failed
-re-gate refuses the approval), then the merge, then one database transaction with the
+re-gated on main's head first: `ui.approvals._regate`; a conflict marks it ``needs_rework``,
+a failed re-gate refuses the approval), then the merge, then one database transaction with the
 decision, the ship event, the status and the audit records; a failed merge leaves the
 candidate waiting and records nothing but the failed attempt.
 """
@@ -31,17 +31,17 @@ from flywheel.chain import head_of
 from flywheel.errors import FlywheelError, UserError
 from flywheel.store import Store
 from flywheel.store._tables import utcnow
-from ui._approval_context import (
+from ui.approvals._audit import append_audit, record_event
+from ui.approvals._candidates import Candidate, StoreQueue, register_candidate
+from ui.approvals._context import (
     ApprovalContext,
     _reopen_if_changed,
     approval_context,
     counted_approvals,
 )
-from ui._audit import append_audit, record_event
-from ui._candidates import Candidate, StoreQueue, register_candidate
-from ui._git import MergeConflict, commit_message, main_head, merge_branch, revert_merge
-from ui._revisions import apply_revision
-from ui._rules import (
+from ui.approvals._git import MergeConflict, commit_message, main_head, merge_branch, revert_merge
+from ui.approvals._revisions import apply_revision
+from ui.approvals._rules import (
     Forbidden,
     approvers_needed,
     check_approve,
@@ -49,13 +49,14 @@ from ui._rules import (
     check_reject,
     check_rollback,
 )
-from ui._tables import AuditRecordRow, CandidateRow, DecisionRow, ShipRow
-from ui._users import User
+from ui.approvals._users import User
+from ui.approvals.tables import AuditRecordRow, CandidateRow, DecisionRow, ShipRow
 
 #: Re-runs the gate of a candidate whose base moved; returns the re-gated candidate.
 Regate = Callable[[Candidate], Candidate]
 #: Told after a decision is committed (candidate, new status): where the candidate came from
-#: closes it (`ui._import.decision_hook`). A failure there is audited, never undoes the decision.
+#: closes it (`ui.approvals._import.decision_hook`). A failure there is audited, never undoes
+#: the decision.
 OnDecided = Callable[[Candidate, str], None]
 
 

@@ -19,8 +19,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from flywheel.errors import UserError
 from flywheel.store import Store
 from flywheel.store._tables import utcnow
-from ui._tables import CandidateRow
-from ui._triage import triage_views
+from ui.approvals._triage import triage_views
+from ui.approvals.tables import CandidateRow
 
 
 class Interval(BaseModel):

@@ -29,9 +29,9 @@ from replay import (
     gate_candidate,
     suite_case_sets,
 )
-from ui._candidates import Candidate
-from ui._git import branch_diff, checked_out, main_head, merge_main_into
-from ui._import import flipped_cases, gate_summary
+from ui.approvals._candidates import Candidate
+from ui.approvals._git import branch_diff, checked_out, main_head, merge_main_into
+from ui.approvals._import import flipped_cases, gate_summary
 
 #: Who the merge commit on the candidate branch is attributed to.
 REGATE_ACTOR = "flywheel-regate"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from flywheel.errors import UserError
-from ui._users import Role, User
+from ui.approvals._users import Role, User
 
 #: Severity whose fix needs this many different approvers.
 APPROVERS_NEEDED = {"S1": 2}
@@ -25,6 +25,19 @@ def require(user: User, needed: Role, action: str) -> None:
 
 def approvers_needed(severity: str) -> int:
     return APPROVERS_NEEDED.get(severity.upper(), 1)
+
+
+def may_decide(user: User) -> bool:
+    """Whether ``user`` may approve, reject, re-gate, roll back or queue candidates at all."""
+    return user.may(Role.approver)
+
+
+def may_export(user: User) -> bool:
+    return user.may(Role.approver)
+
+
+def check_export(user: User) -> None:
+    require(user, Role.approver, "exporting training data")
 
 
 def check_label(user: User) -> None:

@@ -22,8 +22,7 @@ from optimizers import (
     open_workspace,
 )
 from replay import GateReport, ReplayStore, Status, Suite
-from ui._approvals import approvals_of
-from ui._candidates import (
+from ui.approvals._candidates import (
     Candidate,
     FlippedCase,
     GateSummary,
@@ -31,10 +30,11 @@ from ui._candidates import (
     Interval,
     StoreQueue,
 )
-from ui._candidates import register_candidate as _register
-from ui._git import main_head
-from ui._promote import promote_fixed_cases
-from ui._triage import triage_views
+from ui.approvals._candidates import register_candidate as _register
+from ui.approvals._decisions import approvals_of
+from ui.approvals._git import main_head
+from ui.approvals._promote import promote_fixed_cases
+from ui.approvals._triage import triage_views
 
 _GUARDRAILS = (
     ("latency_p95", "latency_p95_ratio", "latency_p95_ci", "latency_p95_budget"),

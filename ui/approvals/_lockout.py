@@ -11,6 +11,11 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from ui.approvals._users import User, authenticate
 
 LIMIT = 5
 WINDOW_SECONDS = 15 * 60
@@ -49,3 +54,25 @@ class SignInGuard:
     def succeeded(self, users_file: str, name: str) -> None:
         with self._lock:
             self._failures.pop((users_file, name.strip().casefold()), None)
+
+
+class SignIn(BaseModel):
+    """The outcome of a password sign-in: the user, or why not."""
+
+    user: User | None = None
+    #: Seconds until this user name may try again (the password was not checked).
+    locked_for: float = 0.0
+
+
+def password_sign_in(guard: SignInGuard, users_file: Path, name: str, password: str) -> SignIn:
+    """Check ``name``'s password under ``guard``'s back-off; a wrong one counts against it."""
+    key = str(users_file)
+    wait = guard.locked_for(key, name)
+    if wait > 0:
+        return SignIn(locked_for=wait)
+    user = authenticate(users_file, name, password)
+    if user is None:
+        guard.failed(key, name)
+        return SignIn()
+    guard.succeeded(key, name)
+    return SignIn(user=user)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flywheel.datasets import PromotionResult, ShippedCase, promote_shipped
 from flywheel.store import Store
 from replay import ReplayStore, Status, Suite
-from ui._candidates import Candidate
+from ui.approvals._candidates import Candidate
 
 
 def promote_fixed_cases(

@@ -20,9 +20,9 @@ from sqlalchemy import select, update
 
 from flywheel.store import Store
 from replay import ReplayStore
-from ui._audit import record_event
-from ui._candidates import Candidate, GateSummary, StoreQueue
-from ui._tables import AuditRecordRow, CandidateRow
+from ui.approvals._audit import record_event
+from ui.approvals._candidates import Candidate, GateSummary, StoreQueue
+from ui.approvals.tables import AuditRecordRow, CandidateRow
 
 #: The actor of records the queue writes on its own.
 QUEUE_ACTOR = "flywheel"

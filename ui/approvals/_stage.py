@@ -14,12 +14,12 @@ from typing import Any
 from flywheel.errors import UserError
 from flywheel.nightly import StageContext, StageResult
 from flywheel.store import Store
-from ui._approvals import approve, reject
-from ui._candidates import Candidate, StoreQueue
-from ui._import import decision_hook, import_gated
-from ui._regate import project_regate
-from ui._revisions import revisit_gate_revisions
-from ui._users import User, sign_in_automated
+from ui.approvals._candidates import Candidate, StoreQueue
+from ui.approvals._decisions import approve, reject
+from ui.approvals._import import decision_hook, import_gated
+from ui.approvals._regate import project_regate
+from ui.approvals._revisions import revisit_gate_revisions
+from ui.approvals._users import User, sign_in_automated
 
 
 class QueueStage:
