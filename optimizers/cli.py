@@ -1,6 +1,6 @@
 """`flywheel optimize`, `flywheel candidates`, `flywheel candidate show|reject`.
 
-Registered on the core CLI through the ``flywheel.plugins`` entry point (`register`).
+Added to the core CLI by the plugin `optimizers._plugin`.
 """
 
 from __future__ import annotations
@@ -158,8 +158,3 @@ def reject(
 
 
 app.add_typer(candidate_app, name="candidate")
-
-
-def register(root: typer.Typer) -> None:
-    """Add the optimizer's commands to the `flywheel` CLI (entry point flywheel.plugins)."""
-    root.add_typer(app)

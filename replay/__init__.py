@@ -50,7 +50,7 @@ from replay._models import (
 )
 from replay._pairing import PairedSuite, pair_results
 from replay._run import gate_candidate, replay_config, suite_case_sets
-from replay._scorers import Scorer, default_scorers
+from replay._scorers import Scorer, default_scorers, scorers, scorers_named
 from replay._store import ReplayStore
 
 __all__ = [
@@ -95,6 +95,8 @@ __all__ = [
     "replay_config",
     "replay_sync",
     "resolve_candidate",
+    "scorers",
+    "scorers_named",
     "split_cluster",
     "suite_case_sets",
     "validation_set",

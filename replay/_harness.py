@@ -27,7 +27,7 @@ from flywheel.config import HarnessOptions
 from flywheel.trace import Trace
 from replay._adapters import AgentAdapter, InvalidTrace, WorkerLost
 from replay._models import Case, CaseResult, CaseSet, Check, ConfigRef, Status
-from replay._scorers import Scorer, default_scorers, scorer_key, verdict
+from replay._scorers import Scorer, scorer_key, scorers_named, verdict
 from replay._store import ReplayStore
 
 
@@ -124,7 +124,7 @@ async def replay_case_set(
     repeat order, whether they were run now, cached, or re-scored from a cached trace.
     """
     options = options or HarnessOptions()
-    scorers = list(scorers) if scorers is not None else default_scorers()
+    scorers = list(scorers) if scorers is not None else scorers_named(options.scorers)
     key = scorer_key(scorers)
     config_digest = config.digest
     began = time.perf_counter()

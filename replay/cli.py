@@ -1,6 +1,6 @@
 """`flywheel replay`, `flywheel gate`, `flywheel cases ...` and `flywheel bench replay`.
 
-Registered by the ``flywheel.plugins`` entry point (`register`), so the core never imports it.
+Added by the plugin `replay._plugin`, so the core never imports it.
 """
 
 from __future__ import annotations
@@ -436,22 +436,3 @@ def bench_scale(
             f"{row['vs_local']:.0%} of local (ideal {report['ideal_cases_per_s']}), driver CPU "
             f"{row['driver_cpu_ms_per_case_median']} ms/case, start-up {row['startup_s_median']} s"
         )
-
-
-def _bench_commands(bench: typer.Typer) -> None:
-    bench.command("replay")(bench_replay)
-    bench.command("scale")(bench_scale)
-
-
-def register(app: typer.Typer) -> None:
-    """Add the replay commands to the `flywheel` app (the ``flywheel.plugins`` entry point)."""
-    app.command("replay")(replay)
-    app.command("gate")(gate)
-    app.add_typer(cases_app, name="cases")
-    for group in app.registered_groups:
-        if group.name == "bench" and group.typer_instance is not None:
-            _bench_commands(group.typer_instance)
-            return
-    bench = typer.Typer(help="Measure Flywheel's speed on this machine.", no_args_is_help=True)
-    _bench_commands(bench)
-    app.add_typer(bench, name="bench")
