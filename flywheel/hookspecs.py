@@ -67,7 +67,7 @@ def register_strategies(register: Callable[[str, Callable[[], Any]], None]) -> N
 
 @hookspec
 def register_scorers(register: Callable[[Any], None]) -> None:
-    """Add replay scorers that ``[replay] scorers`` may name: ``register(scorer)`` with a
+    """Add replay scorers that ``[replay.harness] scorers`` may name: ``register(scorer)`` with a
     `replay.Scorer` (``name`` and ``async score(case, trace) -> Check``)."""
 
 

@@ -185,19 +185,20 @@ def _build(calls: list[plugins.Registered]) -> dict[str, Scorer]:
 
 
 def scorers_named(names: Sequence[str]) -> list[Scorer]:
-    """The scorers named (``[replay] scorers``), in that order; an unknown name gets the list
-    of valid ones."""
+    """The scorers named (``[replay.harness] scorers``), in that order; an unknown name gets
+    the list of valid ones."""
     found = scorers()
     unknown = [name for name in names if name not in found]
     if unknown:
         raise UserError(
-            f"unknown scorer(s) {', '.join(unknown)} in [replay] scorers; valid: {', '.join(found)}"
+            f"unknown scorer(s) {', '.join(unknown)} in [replay.harness] scorers; "
+            f"valid: {', '.join(found)}"
         )
     return [found[name] for name in dict.fromkeys(names)]
 
 
 def default_scorers() -> list[Scorer]:
-    """The scorers ``[replay] scorers`` names by default."""
+    """The scorers ``[replay.harness] scorers`` names by default."""
     return scorers_named(HarnessOptions().scorers)
 
 
