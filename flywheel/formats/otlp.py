@@ -204,49 +204,15 @@ def read_span(
     kind = attrs.pop("openinference.span.kind", None)
     if kind is None and "gen_ai.operation.name" in attrs:
         kind = _GEN_AI_OPERATIONS.get(str(attrs["gen_ai.operation.name"]))
-    input_mime = attrs.pop("input.mime_type", None)
-    output_mime = attrs.pop("output.mime_type", None)
-    has_input = "input.value" in attrs
-    step_input = _decode(attrs.pop("input.value", None), input_mime)
-    step_output = _decode(attrs.pop("output.value", None), output_mime)
-    documents = _documents(attrs)
-    if documents is not None:
-        if step_output is not None:
-            attrs["output.value"] = step_output
-        step_output = documents
-    messages = _messages(attrs)
-    if step_input is None and messages.get("input"):
-        step_input = messages["input"]
-    if step_output is None and messages.get("output"):
-        step_output = messages["output"]
-    # The GenAI conventions (gen_ai.*): a tool call's arguments and result, the chat messages.
-    for key in ("gen_ai.tool.call.arguments", "gen_ai.input.messages", "gen_ai.prompt"):
-        if step_input is None and key in attrs:
-            step_input = _decode(attrs.pop(key), "application/json")
-    for key in ("gen_ai.tool.call.result", "gen_ai.output.messages", "gen_ai.completion"):
-        if step_output is None and key in attrs:
-            step_output = _decode(attrs.pop(key), "application/json")
-
+    step_input, step_output, has_input = _span_io(attrs)
     model = attrs.pop("llm.model_name", None) or attrs.get("gen_ai.response.model")
     model = model or attrs.get("gen_ai.request.model")
     usage = _usage(attrs)
     cost = attrs.pop("llm.cost.total", None)
-    name = str(span.get("name") or "")
-    tool_name = attrs.pop("tool.name", None) or attrs.get("gen_ai.tool.name")
-    metadata: dict[str, Any] = {}
-    if tool_name and str(kind or "").lower() == "tool" and tool_name != name:
-        metadata["span_name"] = name
-        name = str(tool_name)
-    elif tool_name and tool_name != name:
-        metadata["tool_name"] = tool_name
+    name, metadata = _span_name(str(span.get("name") or ""), kind, attrs)
     session_id = attrs.pop("session.id", None) or attrs.get("gen_ai.conversation.id")
     user_id = attrs.pop("user.id", None)
-    trace_metadata: dict[str, Any] = {}
-    if "metadata" in attrs:
-        decoded = _decode(attrs.pop("metadata"), "application/json")
-        trace_metadata.update(decoded if isinstance(decoded, dict) else {"metadata": decoded})
-    if "tag.tags" in attrs:
-        trace_metadata["tags"] = attrs.pop("tag.tags")
+    trace_metadata = _trace_metadata(attrs)
     annotations = span_annotations(attrs)
     annotations.extend(evaluation_attributes(attrs))
     annotations.extend(extra_annotations or [])
@@ -290,6 +256,58 @@ def read_span(
         user_id=str(user_id) if user_id is not None else None,
         has_input=has_input or step_input is not None,
     )
+
+
+def _span_io(attrs: dict[str, Any]) -> tuple[Any, Any, bool]:
+    """A span's input and output (taken out of ``attrs``), and whether it recorded an input:
+    OpenInference values, retrieved documents, chat messages, then the GenAI conventions."""
+    input_mime = attrs.pop("input.mime_type", None)
+    output_mime = attrs.pop("output.mime_type", None)
+    has_input = "input.value" in attrs
+    step_input = _decode(attrs.pop("input.value", None), input_mime)
+    step_output = _decode(attrs.pop("output.value", None), output_mime)
+    documents = _documents(attrs)
+    if documents is not None:
+        if step_output is not None:
+            attrs["output.value"] = step_output
+        step_output = documents
+    messages = _messages(attrs)
+    if step_input is None and messages.get("input"):
+        step_input = messages["input"]
+    if step_output is None and messages.get("output"):
+        step_output = messages["output"]
+    # The GenAI conventions (gen_ai.*): a tool call's arguments and result, the chat messages.
+    for key in ("gen_ai.tool.call.arguments", "gen_ai.input.messages", "gen_ai.prompt"):
+        if step_input is None and key in attrs:
+            step_input = _decode(attrs.pop(key), "application/json")
+    for key in ("gen_ai.tool.call.result", "gen_ai.output.messages", "gen_ai.completion"):
+        if step_output is None and key in attrs:
+            step_output = _decode(attrs.pop(key), "application/json")
+    return step_input, step_output, has_input
+
+
+def _span_name(name: str, kind: Any, attrs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A step's name (a tool span is named after its tool) and the metadata that keeps the
+    other name."""
+    tool_name = attrs.pop("tool.name", None) or attrs.get("gen_ai.tool.name")
+    metadata: dict[str, Any] = {}
+    if tool_name and str(kind or "").lower() == "tool" and tool_name != name:
+        metadata["span_name"] = name
+        name = str(tool_name)
+    elif tool_name and tool_name != name:
+        metadata["tool_name"] = tool_name
+    return name, metadata
+
+
+def _trace_metadata(attrs: dict[str, Any]) -> dict[str, Any]:
+    """The trace-level ``metadata`` and ``tag.tags`` attributes (taken out of ``attrs``)."""
+    found: dict[str, Any] = {}
+    if "metadata" in attrs:
+        decoded = _decode(attrs.pop("metadata"), "application/json")
+        found.update(decoded if isinstance(decoded, dict) else {"metadata": decoded})
+    if "tag.tags" in attrs:
+        found["tags"] = attrs.pop("tag.tags")
+    return found
 
 
 def build_spans_trace(group: TraceSpans, file: str) -> Record:
