@@ -38,7 +38,6 @@ from replay._gate import GateReport, evaluate_gate
 from replay._harness import ReplayOutcome, replay_case_set, replay_sync
 from replay._judge import JudgeVerdict, LLMJudge
 from replay._models import (
-    CandidateRef,
     Case,
     CaseResult,
     CaseSet,
@@ -56,7 +55,6 @@ from replay._store import ReplayStore
 __all__ = [
     "AgentAdapter",
     "AgentError",
-    "CandidateRef",
     "Case",
     "CaseResult",
     "CaseSet",
