@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, insert, select, update
 
 from flywheel.errors import UserError
+from flywheel.fixes import canonical_fix_type
 from flywheel.store import Store
 from flywheel.store._tables import utcnow
 from optimizers._split import Split
@@ -59,7 +60,7 @@ def _record(row: Any) -> CandidateRecord:
         head_commit=row.head_commit,
         worktree=row.worktree,
         root_cause=row.root_cause,
-        fix_type=row.fix_type,
+        fix_type=canonical_fix_type(row.fix_type),
         files_changed=list((row.files_changed or {}).get("files", [])),
         rationale=row.rationale,
         cost_usd=row.cost_usd,

@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from flywheel.fixes import canonical_fix_type
 from flywheel.splits import DEFAULT_HOLDOUT, DEFAULT_SEED
 from flywheel.store import Store
 from flywheel.trace import Trace
@@ -429,22 +430,12 @@ def optimize(
     return result
 
 
-#: Fix-type names of other vocabularies (triage's taxonomy) -> ours.
-FIX_TYPE_ALIASES: dict[str, str] = {
-    "prompt_edit": "prompt_instruction",
-    "prompt": "prompt_instruction",
-    "few_shot": "fewshot",
-    "routing_rule": "routing",
-    "tool_descriptions": "tool_description",
-}
-
-
 def _fix_type(cluster: ClusterInput) -> str:
     for given in (cluster.fix_type, first_fix_type(cluster.root_cause)):
-        name = FIX_TYPE_ALIASES.get(given or "", given or "")
+        name = canonical_fix_type(given or "")  # a triage record stored by an older version
         if name in FIX_TYPES:
             return name
-    return "prompt_instruction"
+    return "prompt_edit"
 
 
 def _values(task: OptimizationTask, attempt: Attempt) -> dict[str, Any]:

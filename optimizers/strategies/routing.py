@@ -57,7 +57,7 @@ class RoutingEdits:
         self.max_exemplars = max_exemplars
 
     def propose(self, task: OptimizationTask, *, limit: int) -> list[Proposal]:
-        if task.root_cause != "routing_decision" and task.fix_type != "routing":
+        if task.root_cause != "routing_decision" and task.fix_type != "routing_rule":
             return []
         if ROUTING_FILE not in task.config_files:
             return []

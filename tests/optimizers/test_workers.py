@@ -162,3 +162,19 @@ def test_parallel_workers_make_the_same_candidates_as_a_serial_run(
     serial = outcome(serial_project, serial_ws)
     assert serial
     assert outcome(parallel_project, parallel_ws) == serial
+
+
+def test_triage_and_the_optimizers_share_one_fix_type_vocabulary(
+    store: Store, workspace: ConfigWorkspace
+) -> None:
+    clusters = [c.model_copy(update={"fix_type": "routing_rule"}) for c in sample_clusters()]
+    routing = [c for c in clusters if c.cluster_id == "C-0002"]
+    result = optimize(store, workspace, routing, executor=InlineExecutor())
+    assert result.candidates
+    assert {c.fix_type for c in result.candidates} == {"routing_rule"}
+    # A row an earlier version wrote with the optimizer's old names reads in today's names.
+    (legacy,) = OptimizerStore(store).add_candidates(
+        [{"cluster_id": "C-0009", "strategy": "fewshot", "status": "failed", "fix_type": "fewshot"}]
+    )
+    assert legacy.fix_type == "few_shot"
+    assert OptimizerStore(store).candidates(cluster_id="C-0009")[0].fix_type == "few_shot"
