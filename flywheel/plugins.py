@@ -11,6 +11,7 @@ whose package is absent (a partial install) is skipped.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -82,7 +83,10 @@ def _load_entry_points() -> None:
             continue
         try:
             pm.register(plugin, name=entry.name)
+            pm.check_pending()  # a hook name no specification has: a typo
         except (pluggy.PluginValidationError, ValueError) as exc:
+            with contextlib.suppress(ValueError):
+                pm.unregister(name=entry.name)
             raise PluginError(_broken(entry, exc)) from None
 
 

@@ -235,3 +235,18 @@ def test_a_broken_plugin_stops_every_command_with_one_line_naming_it(tmp_path: P
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith("error: plugin 'acme' (acme_broken, entry point group 'flywheel')")
     assert "ModuleNotFoundError: No module named 'acme_missing_dependency'" in lines[0]
+
+
+def test_a_hook_name_with_a_typo_is_an_error_naming_the_plugin(tmp_path: Path) -> None:
+    code = (
+        "from flywheel.hookspecs import hookimpl\n\n"
+        "@hookimpl\n"
+        "def register_format(register):\n"
+        "    pass\n"
+    )
+    site = _installed_package(tmp_path / "site", "acme-typo", "acme", "acme_typo", code)
+    done = _flywheel(site, "stats", cwd=tmp_path)
+    assert done.returncode == 1
+    (line,) = done.stderr.strip().splitlines()
+    assert "plugin 'acme' (acme_typo" in line
+    assert "register_format" in line
