@@ -386,6 +386,10 @@ class OptimizeSettings(_Section):
     #: Holm family, so near-duplicate wordings cost the good one its significance.
     max_candidates_per_cluster: int = Field(default=4, ge=1)
     max_per_strategy: int = Field(default=2, ge=1)
+    #: Spend (USD) of one run's strategies, shared out evenly between its clusters up front.
+    max_total_cost_usd: float = Field(default=5.0, ge=0)
+    #: Worker processes (one cluster each); default: one per CPU, at most one per cluster.
+    max_workers: int | None = Field(default=None, ge=1)
 
 
 class UIConfig(_Section):

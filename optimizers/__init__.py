@@ -25,7 +25,6 @@ from optimizers._task import FIX_TYPES, ConfigChange, OptimizationTask, Proposal
 from optimizers._workers import (
     ClusterInput,
     InlineExecutor,
-    OptimizeConfig,
     OptimizeResult,
     optimize,
 )
@@ -51,7 +50,6 @@ __all__ = [
     "InlineExecutor",
     "NothingToPropose",
     "OptimizationTask",
-    "OptimizeConfig",
     "OptimizeResult",
     "OptimizerStore",
     "Proposal",

@@ -8,9 +8,10 @@ metadata, and the numbers in branch names are fixed before the jobs start, so a 
 makes the same candidates as a serial one. Results are written to the store by the caller's
 process, in cluster order.
 
-Caps: at most ``max_candidates_per_cluster`` branches per cluster (``max_per_strategy`` per
-strategy), and a total cost budget shared out evenly between the jobs up front (deterministic,
-unlike a first-come budget). Anything a strategy does wrong is a recorded failure.
+Caps (the project's ``[optimize]``, `flywheel.config.OptimizeSettings`): at most
+``max_candidates_per_cluster`` branches per cluster (``max_per_strategy`` per strategy), and a
+total cost budget (``max_total_cost_usd``) shared out evenly between the jobs up front
+(deterministic, unlike a first-come budget). Anything a strategy does wrong is a recorded failure.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from flywheel.config import OptimizeSettings
 from flywheel.fixes import canonical_fix_type
 from flywheel.splits import DEFAULT_HOLDOUT, DEFAULT_SEED
 from flywheel.store import Store
@@ -69,18 +71,6 @@ class ClusterInput(BaseModel):
     #: trace id -> failure signature (stratification); default: route, path and errors.
     signatures: dict[str, str] | None = None
     first_seen: datetime | None = None
-
-
-class OptimizeConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    max_candidates_per_cluster: int = Field(default=4, ge=1)
-    max_per_strategy: int = Field(default=2, ge=1)
-    max_total_cost_usd: float = Field(default=5.0, ge=0)
-    #: The core split rule's parameters (`flywheel.splits`); replay must use the same ones.
-    validation_fraction: float = Field(default=DEFAULT_HOLDOUT, gt=0, lt=1)
-    seed: int = DEFAULT_SEED
-    max_workers: int | None = Field(default=None, ge=1)
 
 
 class Job(BaseModel):
@@ -282,7 +272,7 @@ def _die_with_parent() -> None:
 _PR_SET_PDEATHSIG = 1
 
 
-def prepare_split(ostore: OptimizerStore, cluster: ClusterInput, config: OptimizeConfig) -> Split:
+def prepare_split(ostore: OptimizerStore, cluster: ClusterInput) -> Split:
     """The cluster's recorded split, extended to new traces, saved."""
     signatures = cluster.signatures or {}
     by_id = {
@@ -292,8 +282,9 @@ def prepare_split(ostore: OptimizerStore, cluster: ClusterInput, config: Optimiz
     split = make_split(
         cluster.cluster_id,
         by_id,
-        seed=previous.seed if previous else config.seed,
-        fraction=previous.fraction if previous else config.validation_fraction,
+        # The core split rule's parameters (`flywheel.splits`): replay uses the same ones.
+        seed=previous.seed if previous else DEFAULT_SEED,
+        fraction=previous.fraction if previous else DEFAULT_HOLDOUT,
         previous=previous,
     )
     ostore.save_split(split)
@@ -306,11 +297,12 @@ def optimize(
     clusters: Sequence[ClusterInput],
     *,
     strategies: Sequence[Strategy | str] | None = None,
-    config: OptimizeConfig | None = None,
+    config: OptimizeSettings | None = None,
     executor: Executor | None = None,
 ) -> OptimizeResult:
-    """Propose candidates for every fixable cluster; hand the others to their owner."""
-    config = config or OptimizeConfig()
+    """Propose candidates for every fixable cluster; hand the others to their owner, within
+    the caps of ``config`` (the project's ``[optimize]``; default: its defaults)."""
+    config = config or OptimizeSettings()
     chosen = resolve_strategies(strategies)
     ostore = OptimizerStore(store)
     result = OptimizeResult()
@@ -346,7 +338,7 @@ def optimize(
             ostore.add_handoff(handoff)
             result.handoffs.append(handoff)
             continue
-        split = prepare_split(ostore, cluster, config)
+        split = prepare_split(ostore, cluster)
         task = build_task(
             split,
             cluster.failing,

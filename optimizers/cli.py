@@ -86,7 +86,9 @@ def optimize(
     # Under the pipeline lock: optimize clears branches no record names, which a concurrent
     # nightly's optimize would still be making.
     with run_lock(store, command="flywheel optimize"):
-        result = run_optimize(store, workspace, inputs, strategies=chosen)
+        result = run_optimize(
+            store, workspace, inputs, strategies=chosen, config=proj.settings.optimize
+        )
     if json_out:
         print_json([_summary(c) for c in result.candidates])
         return

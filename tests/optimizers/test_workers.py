@@ -8,13 +8,13 @@ from pathlib import Path
 import git
 import pytest
 
+from flywheel.config import OptimizeSettings
 from flywheel.errors import UserError
 from flywheel.store import Store
 from optimizers import (
     ConfigWorkspace,
     InlineExecutor,
     OptimizationTask,
-    OptimizeConfig,
     OptimizerStore,
     Proposal,
     optimize,
@@ -130,7 +130,7 @@ def test_a_failing_strategy_is_recorded_and_the_others_go_on(
 
 
 def test_caps_per_cluster(store: Store, workspace: ConfigWorkspace) -> None:
-    config = OptimizeConfig(max_candidates_per_cluster=1)
+    config = OptimizeSettings(max_candidates_per_cluster=1)
     result = optimize(
         store, workspace, sample_clusters()[:2], config=config, executor=InlineExecutor()
     )
@@ -158,7 +158,7 @@ def test_parallel_workers_make_the_same_candidates_as_a_serial_run(
         optimize(store, serial_ws, sample_clusters(), executor=InlineExecutor())
     parallel_project, parallel_ws = fresh_project(tmp_path, "parallel", monkeypatch)
     with parallel_project.open_store() as store:
-        optimize(store, parallel_ws, sample_clusters(), config=OptimizeConfig(max_workers=2))
+        optimize(store, parallel_ws, sample_clusters(), config=OptimizeSettings(max_workers=2))
     serial = outcome(serial_project, serial_ws)
     assert serial
     assert outcome(parallel_project, parallel_ws) == serial
