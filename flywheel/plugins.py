@@ -72,6 +72,12 @@ def load_plugins() -> None:
         finally:
             _loading.clear()
         _loaded.append(True)
+    if not pm.has_plugin(CORE_PLUGIN):
+        raise PluginError(
+            f"Flywheel's own plugins are not installed (no '{CORE_PLUGIN}' in the entry point "
+            f"group '{hookspecs.PROJECT}' of the package metadata, which predates them): "
+            "reinstall Flywheel (`pip install -e .` or `make install`)"
+        )
 
 
 def _load_entry_points() -> None:
