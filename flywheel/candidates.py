@@ -1,27 +1,24 @@
 """The candidate contract: how a proposed fix is found by id and handed to the gate.
 
 Candidates are made by one package (the optimizers' git branches) and judged by another
-(replay's gate); the two never import each other. They meet here: a `CandidateProvider` is
-found through the entry point group ``flywheel.candidate_providers`` and describes its
-candidates as `CandidateSpec`s, plain directories the gate can replay.
+(replay's gate); the two never import each other. They meet here: a plugin registers a
+`CandidateProvider` through the hook ``register_candidate_providers`` (`flywheel.hookspecs`),
+and it describes its candidates as `CandidateSpec`s, plain directories the gate can replay.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from flywheel.errors import UserError
+from flywheel import plugins
 
 if TYPE_CHECKING:
     from flywheel.project import Project
     from flywheel.store import Store
-
-PROVIDER_GROUP = "flywheel.candidate_providers"
 
 
 class CandidateSpec(BaseModel):
@@ -73,37 +70,21 @@ class CandidateProvider(Protocol):
         ...
 
 
-#: Entry point providers, loaded on first use (a list so it is filled in place).
-_LOADED: list[CandidateProvider] = []
-_LOADED_ONCE: list[bool] = []
+def candidate_providers() -> list[CandidateProvider]:
+    """Every registered provider, in plugin order."""
+    return plugins.registered("register_candidate_providers", _build)
 
 
-def _from_entry_points() -> list[CandidateProvider]:
-    found: list[CandidateProvider] = []
-    for entry in sorted(entry_points(group=PROVIDER_GROUP), key=lambda ep: ep.name):
-        try:
-            loaded = entry.load()
-        except ModuleNotFoundError as exc:  # a built-in of a partial install: skip it
-            if exc.name and entry.value.startswith(exc.name):
-                continue
-            raise
-        provider = loaded() if isinstance(loaded, type) else loaded
-        if not isinstance(provider, CandidateProvider):
-            raise UserError(
-                f"entry point {entry.name} = {entry.value} in {PROVIDER_GROUP} is not a "
-                "CandidateProvider (it needs name, pending(store, project), resolve(project, id), "
+def _build(calls: list[plugins.Registered]) -> list[CandidateProvider]:
+    for call in calls:
+        if len(call.args) != 1 or not isinstance(call.args[0], CandidateProvider):
+            raise plugins.PluginError(
+                f"plugin '{call.plugin}' registered {call.args!r} as a candidate provider (it "
+                "needs name, pending(store, project), resolve(project, id), "
                 "close(store, project, id, reason=...))"
             )
-        found.append(provider)
-    return found
-
-
-def candidate_providers() -> list[CandidateProvider]:
-    """Installed providers (entry points, loaded once)."""
-    if not _LOADED_ONCE:
-        _LOADED.extend(_from_entry_points())
-        _LOADED_ONCE.append(True)
-    return list(_LOADED)
+    named = plugins.by_name("candidate provider", calls, lambda call: str(call.args[0].name))
+    return [call.args[0] for call in named.values()]
 
 
 def pending_candidates(

@@ -203,6 +203,21 @@ class HarnessOptions(_Section):
     repeats: int = Field(default=1, ge=1)
     #: Run again the keys whose stored result is an infrastructure error.
     retry_errors: bool = False
+    #: Scorers judging each replayed trace, by name (``no_error``, ``failure_signal``,
+    #: ``route``, ``tool``, ``citation``, ``format``, ``reference`` are built in; a plugin's
+    #: ``register_scorers`` hook adds more). A case passes when every applicable one passes.
+    scorers: list[str] = Field(
+        default_factory=lambda: [
+            "no_error",
+            "failure_signal",
+            "route",
+            "tool",
+            "citation",
+            "format",
+            "reference",
+        ],
+        min_length=1,
+    )
 
 
 class ComputeConfig(_Section):
@@ -334,7 +349,7 @@ class NightlyConfig(_Section):
 
     #: Folder (relative to the project) searched recursively for new trace files.
     inbox: str = "inbox"
-    #: Stages, in order (entry point group ``flywheel.stages``).
+    #: Stages, in order (registered by plugins: `flywheel.nightly.available_stages`).
     stages: list[str] = Field(
         default_factory=lambda: [
             "ingest",
@@ -362,7 +377,7 @@ class NightlyConfig(_Section):
 class OptimizeSettings(_Section):
     """``[optimize]``: settings of the optimizer's strategies."""
 
-    #: Evaluator scoring GEPA's texts (entry point group ``flywheel.evaluators``; ``replay``
+    #: Evaluator scoring GEPA's texts (registered by plugins' ``register_evaluators``; ``replay``
     #: replays the optimisation traces through ``[replay] agent``).
     gepa_evaluator: str = "replay"
     #: Evaluations (one trace scored once) GEPA may spend per cluster.
@@ -371,6 +386,10 @@ class OptimizeSettings(_Section):
     #: Holm family, so near-duplicate wordings cost the good one its significance.
     max_candidates_per_cluster: int = Field(default=4, ge=1)
     max_per_strategy: int = Field(default=2, ge=1)
+    #: Spend (USD) of one run's strategies, shared out evenly between its clusters up front.
+    max_total_cost_usd: float = Field(default=5.0, ge=0)
+    #: Worker processes (one cluster each); default: one per CPU, at most one per cluster.
+    max_workers: int | None = Field(default=None, ge=1)
 
 
 class UIConfig(_Section):

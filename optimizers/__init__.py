@@ -5,17 +5,17 @@
   optimisation part), run the strategies on a pluggable executor, make one branch
   ``flywheel/<cluster>/<strategy>-<n>`` per proposal, hand unfixable clusters to their owner.
 - `Strategy` is the extension point; built-ins ``rules``, ``fewshot``, ``routing``, ``revert``
-  and ``gepa`` (the optional package; scored by an `Evaluator` found by name in the entry
-  point group ``flywheel.evaluators``, `load_evaluator`) resolve through `register_strategy`.
+  and ``gepa`` (the optional package; scored by an `Evaluator` found by name, `load_evaluator`)
+  are registered by `optimizers._plugin` through the hook ``register_strategies``, as a
+  plugin's are; `resolve_strategy` finds one by name.
 """
 
 from optimizers._candidates import candidate_diff, close_candidate
 from optimizers._configured import configured_strategies, configured_strategy
-from optimizers._evaluators import EVALUATOR_GROUP, Evaluator, evaluator_names, load_evaluator
+from optimizers._evaluators import Evaluator, evaluator_names, load_evaluator
 from optimizers._protocol import NothingToPropose, Strategy
 from optimizers._registry import (
     DEFAULT_STRATEGIES,
-    register_strategy,
     resolve_strategy,
     strategy_names,
 )
@@ -25,7 +25,6 @@ from optimizers._task import FIX_TYPES, ConfigChange, OptimizationTask, Proposal
 from optimizers._workers import (
     ClusterInput,
     InlineExecutor,
-    OptimizeConfig,
     OptimizeResult,
     optimize,
 )
@@ -39,7 +38,6 @@ from optimizers.strategies.gepa import GepaStrategy
 
 __all__ = [
     "DEFAULT_STRATEGIES",
-    "EVALUATOR_GROUP",
     "FIX_TYPES",
     "CandidateFailure",
     "CandidateRecord",
@@ -52,7 +50,6 @@ __all__ = [
     "InlineExecutor",
     "NothingToPropose",
     "OptimizationTask",
-    "OptimizeConfig",
     "OptimizeResult",
     "OptimizerStore",
     "Proposal",
@@ -70,7 +67,6 @@ __all__ = [
     "make_split",
     "open_workspace",
     "optimize",
-    "register_strategy",
     "resolve_strategy",
     "strategy_names",
 ]

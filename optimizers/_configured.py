@@ -1,9 +1,9 @@
 """Strategies built from a project's settings (what `flywheel optimize --strategy` runs).
 
 Most strategies need nothing but their name. GEPA needs an evaluator and the project's LLM
-settings: the evaluator named by ``[optimize] gepa_evaluator`` (entry point group
-``flywheel.evaluators``), the reflection model of ``[llm] models.optimizer`` (offline, GEPA's
-search drives the instruction rules), and the project's LLM cache and ledger.
+settings: the evaluator named by ``[optimize] gepa_evaluator`` (registered by a plugin's
+``register_evaluators`` hook), the reflection model of ``[llm] models.optimizer`` (offline,
+GEPA's search drives the instruction rules), and the project's LLM cache and ledger.
 """
 
 from __future__ import annotations

@@ -1,26 +1,24 @@
 """Evaluators: how a search strategy (GEPA) scores a configuration on optimisation traces.
 
 The optimizer may not import replay (the layers forbid it), yet the natural evaluator is the
-replay harness. So evaluators are found by name through the entry point group
-``flywheel.evaluators``: each entry names a factory ``factory(project) -> Evaluator``. The
-built-in ``replay`` evaluator registers there from the replay package exactly as a third-party
-one would; ``[optimize] gepa_evaluator`` in flywheel.toml chooses one.
+replay harness. So evaluators are found by name among those plugins register through the hook
+``register_evaluators`` (`flywheel.hookspecs`): ``register(name, factory)`` with
+``factory(project) -> Evaluator``. The built-in ``replay`` evaluator registers there from the
+replay package exactly as a third-party one would; ``[optimize] gepa_evaluator`` in
+flywheel.toml chooses one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from flywheel import plugins
 from flywheel.errors import UserError
 from flywheel.trace import Trace
 
 if TYPE_CHECKING:
     from flywheel.project import Project
-
-#: The entry point group of evaluator factories.
-EVALUATOR_GROUP = "flywheel.evaluators"
 
 
 @runtime_checkable
@@ -37,37 +35,44 @@ class Evaluator(Protocol):
     def evaluate(self, candidate_files: dict[str, str], traces: Sequence[Trace]) -> list[float]: ...
 
 
-def _entry_points() -> dict[str, EntryPoint]:
-    return {ep.name: ep for ep in entry_points(group=EVALUATOR_GROUP)}
+def evaluators() -> dict[str, plugins.Registered]:
+    """Every registered evaluator by name (its ``register(name, factory)`` call)."""
+    return plugins.registered("register_evaluators", _build)
+
+
+def _build(calls: list[plugins.Registered]) -> dict[str, plugins.Registered]:
+    for call in calls:
+        if len(call.args) != 2 or not isinstance(call.args[0], str) or not callable(call.args[1]):
+            raise plugins.PluginError(
+                f"plugin '{call.plugin}' registered {call.args!r} as an evaluator "
+                "(register(name, factory) with factory(project) -> Evaluator)"
+            )
+    return plugins.by_name("evaluator", calls, lambda call: str(call.args[0]))
 
 
 def evaluator_names() -> list[str]:
-    """Names of the installed evaluators (entry point group ``flywheel.evaluators``)."""
-    return sorted(_entry_points())
+    """Names of the registered evaluators."""
+    return sorted(evaluators())
 
 
 def load_evaluator(name: str, project: Project) -> Evaluator:
     """The evaluator registered as ``name``, built for ``project``.
 
-    Raises `UserError` for an unknown name (listing the installed ones), a factory that cannot
-    be imported, or one that does not return an `Evaluator`.
+    Raises `UserError` for an unknown name (listing the registered ones) or a factory that
+    does not return an `Evaluator`.
     """
-    found = _entry_points()
-    entry = found.get(name)
-    if entry is None:
+    found = evaluators()
+    call = found.get(name)
+    if call is None:
         valid = ", ".join(sorted(found)) or "none installed"
         raise UserError(
             f"unknown evaluator '{name}' ([optimize] gepa_evaluator); valid: {valid}. "
-            f"A package adds one under the entry point group '{EVALUATOR_GROUP}'"
+            "A plugin adds one through the hook register_evaluators"
         )
-    try:
-        factory = entry.load()
-    except Exception as exc:  # an installed plugin that is broken
-        raise UserError(f"cannot load evaluator '{name}' ({entry.value}): {exc}") from None
-    evaluator = factory(project)
+    evaluator = call.args[1](project)
     if not isinstance(evaluator, Evaluator):
         raise UserError(
-            f"evaluator '{name}' ({entry.value}) returned {type(evaluator).__name__}, "
+            f"evaluator '{name}' (plugin '{call.plugin}') returned {type(evaluator).__name__}, "
             "which has no evaluate(candidate_files, traces) method"
         )
     return evaluator

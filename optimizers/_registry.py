@@ -1,26 +1,38 @@
-"""Strategies by name: one registry; built-ins register through the same call as plugins."""
+"""Strategies by name: those every plugin registers through the hook ``register_strategies``
+(`flywheel.hookspecs`), the built-ins (`optimizers._plugin`) included."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from flywheel import plugins
 from flywheel.errors import UserError
 from optimizers._protocol import Strategy
 
 StrategyFactory = Callable[[], Strategy]
-_REGISTRY: dict[str, StrategyFactory] = {}
 
 #: What `optimize` runs when no strategy is named (the offline ones, in this order).
 DEFAULT_STRATEGIES: tuple[str, ...] = ("rules", "routing", "fewshot", "revert")
 
 
-def register_strategy(name: str, factory: StrategyFactory) -> None:
-    """Make ``name`` resolvable (a class or any zero-argument callable returning a Strategy)."""
-    _REGISTRY[name] = factory
+def strategies() -> dict[str, StrategyFactory]:
+    """Every registered strategy factory by name."""
+    return plugins.registered("register_strategies", _build)
+
+
+def _build(calls: list[plugins.Registered]) -> dict[str, StrategyFactory]:
+    for call in calls:
+        if len(call.args) != 2 or not isinstance(call.args[0], str) or not callable(call.args[1]):
+            raise plugins.PluginError(
+                f"plugin '{call.plugin}' registered {call.args!r} as a strategy "
+                "(register(name, factory) with a zero-argument factory)"
+            )
+    named = plugins.by_name("strategy", calls, lambda call: str(call.args[0]))
+    return {name: call.args[1] for name, call in named.items()}
 
 
 def strategy_names() -> list[str]:
-    return sorted(_REGISTRY)
+    return sorted(strategies())
 
 
 def resolve_strategy(strategy: Strategy | str) -> Strategy:
@@ -28,30 +40,16 @@ def resolve_strategy(strategy: Strategy | str) -> Strategy:
         if not isinstance(strategy, Strategy):
             raise UserError(f"{strategy!r} is not a strategy (it needs `name` and `propose`)")
         return strategy
-    factory = _REGISTRY.get(strategy)
+    factory = strategies().get(strategy)
     if factory is None:
         raise UserError(f"unknown strategy '{strategy}'; valid: {', '.join(strategy_names())}")
-    return factory()
+    made = factory()
+    if not isinstance(made, Strategy):
+        raise UserError(
+            f"strategy '{strategy}' made {type(made).__name__}, which has no `name` and `propose`"
+        )
+    return made
 
 
-def resolve_strategies(strategies: Sequence[Strategy | str] | None) -> list[Strategy]:
-    return [resolve_strategy(s) for s in (strategies or DEFAULT_STRATEGIES)]
-
-
-def _register_builtins() -> None:
-    from optimizers.strategies import (
-        FewShotMining,
-        GepaStrategy,
-        InstructionRules,
-        RevertChange,
-        RoutingEdits,
-    )
-
-    register_strategy("rules", InstructionRules)
-    register_strategy("fewshot", FewShotMining)
-    register_strategy("routing", RoutingEdits)
-    register_strategy("revert", RevertChange)
-    register_strategy("gepa", GepaStrategy)
-
-
-_register_builtins()
+def resolve_strategies(names: Sequence[Strategy | str] | None) -> list[Strategy]:
+    return [resolve_strategy(s) for s in (names or DEFAULT_STRATEGIES)]

@@ -20,7 +20,7 @@ from flywheel.store import Store
 from flywheel.store._tables import ClusterRow, ClusterRunRow
 from optimizers._adapter import TriageVerdict, clusters_from_store
 from optimizers._store import OptimizerStore
-from optimizers._workers import OptimizeConfig, optimize
+from optimizers._workers import optimize
 from optimizers._workspace import open_workspace
 
 
@@ -125,12 +125,7 @@ class OptimizeStage:
         context.log(f"optimizing {', '.join(chosen)}")
         workspace = open_workspace(context.project)
         inputs = clusters_from_store(store, verdicts, cluster_ids=chosen)
-        settings = context.project.settings.optimize
-        caps = OptimizeConfig(
-            max_candidates_per_cluster=settings.max_candidates_per_cluster,
-            max_per_strategy=settings.max_per_strategy,
-        )
-        result = optimize(store, workspace, inputs, config=caps)
+        result = optimize(store, workspace, inputs, config=context.project.settings.optimize)
         made = [
             {
                 "id": str(c.candidate_id),

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, insert, select, update
 
 from flywheel.errors import UserError
+from flywheel.fixes import canonical_fix_type
 from flywheel.store import Store
 from flywheel.store._tables import utcnow
 from optimizers._split import Split
@@ -16,13 +17,20 @@ from optimizers._tables import CandidateRow, HandoffRow, SplitRow
 
 
 class CandidateRecord(BaseModel):
-    """One candidate (or failed attempt) as `flywheel candidates --json` prints it."""
+    """The optimizers' one candidate model: a strategy's proposal on a cluster made into a
+    branch (``proposed``), or an attempt that failed and why (``failed``); later ``rejected``
+    or ``shipped``. A worker makes it, `OptimizerStore` stores it (``candidate_id`` 0 until
+    then), `flywheel candidates --json` prints it; the gate sees it as the core's
+    `flywheel.candidates.CandidateSpec`."""
 
     model_config = ConfigDict(extra="forbid")
 
-    candidate_id: int
+    #: 0 until stored.
+    candidate_id: int = 0
     cluster_id: str
     strategy: str
+    #: The strategy's n-th candidate on the cluster (its branch's suffix); 0 for a failure.
+    number: int = 0
     status: str
     reason: str = ""
     branch: str | None = None
@@ -47,11 +55,19 @@ class Handoff(BaseModel):
     evidence: dict[str, Any] = Field(default_factory=dict)
 
 
+def candidate_row(record: CandidateRecord, **detail: Any) -> dict[str, Any]:
+    """The table row of a record not stored yet (`OptimizerStore.add_candidates` takes it)."""
+    values = record.model_dump(exclude={"candidate_id", "created_at"})
+    values["detail"] = detail
+    return values
+
+
 def _record(row: Any) -> CandidateRecord:
     return CandidateRecord(
         candidate_id=row.id,
         cluster_id=row.cluster_id,
         strategy=row.strategy,
+        number=row.number,
         status=row.status,
         reason=row.reason,
         branch=row.branch,
@@ -59,7 +75,7 @@ def _record(row: Any) -> CandidateRecord:
         head_commit=row.head_commit,
         worktree=row.worktree,
         root_cause=row.root_cause,
-        fix_type=row.fix_type,
+        fix_type=canonical_fix_type(row.fix_type),
         files_changed=list((row.files_changed or {}).get("files", [])),
         rationale=row.rationale,
         cost_usd=row.cost_usd,

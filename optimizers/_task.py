@@ -14,16 +14,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from flywheel.fixes import CONFIG_FIX_TYPES
 from flywheel.trace import Trace
 
-#: Kinds of configuration fix a strategy may propose.
-FIX_TYPES: tuple[str, ...] = (
-    "prompt_instruction",
-    "fewshot",
-    "routing",
-    "tool_description",
-    "revert",
-)
+#: Kinds of configuration fix a strategy may propose (the core's vocabulary).
+FIX_TYPES: tuple[str, ...] = CONFIG_FIX_TYPES
 
 
 class ConfigChange(BaseModel):

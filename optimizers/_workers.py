@@ -8,9 +8,10 @@ metadata, and the numbers in branch names are fixed before the jobs start, so a 
 makes the same candidates as a serial one. Results are written to the store by the caller's
 process, in cluster order.
 
-Caps: at most ``max_candidates_per_cluster`` branches per cluster (``max_per_strategy`` per
-strategy), and a total cost budget shared out evenly between the jobs up front (deterministic,
-unlike a first-come budget). Anything a strategy does wrong is a recorded failure.
+Caps (the project's ``[optimize]``, `flywheel.config.OptimizeSettings`): at most
+``max_candidates_per_cluster`` branches per cluster (``max_per_strategy`` per strategy), and a
+total cost budget (``max_total_cost_usd``) shared out evenly between the jobs up front
+(deterministic, unlike a first-come budget). Anything a strategy does wrong is a recorded failure.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from flywheel.config import OptimizeSettings
+from flywheel.fixes import canonical_fix_type
 from flywheel.splits import DEFAULT_HOLDOUT, DEFAULT_SEED
 from flywheel.store import Store
 from flywheel.trace import Trace
@@ -38,7 +41,7 @@ from optimizers._protocol import NothingToPropose, Strategy
 from optimizers._registry import resolve_strategies
 from optimizers._sanitise import is_instruction_like
 from optimizers._split import Split, build_task, default_signature, make_split
-from optimizers._store import CandidateRecord, Handoff, OptimizerStore
+from optimizers._store import CandidateRecord, Handoff, OptimizerStore, candidate_row
 from optimizers._task import FIX_TYPES, OptimizationTask, Proposal
 from optimizers._workspace import CandidateFailure, ConfigWorkspace, WorkspaceInfo
 
@@ -68,37 +71,6 @@ class ClusterInput(BaseModel):
     #: trace id -> failure signature (stratification); default: route, path and errors.
     signatures: dict[str, str] | None = None
     first_seen: datetime | None = None
-
-
-class OptimizeConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    max_candidates_per_cluster: int = Field(default=4, ge=1)
-    max_per_strategy: int = Field(default=2, ge=1)
-    max_total_cost_usd: float = Field(default=5.0, ge=0)
-    #: The core split rule's parameters (`flywheel.splits`); replay must use the same ones.
-    validation_fraction: float = Field(default=DEFAULT_HOLDOUT, gt=0, lt=1)
-    seed: int = DEFAULT_SEED
-    max_workers: int | None = Field(default=None, ge=1)
-
-
-class Attempt(BaseModel):
-    """What a job did with one proposal (or one strategy that failed outright)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    strategy: str
-    number: int
-    ok: bool
-    reason: str = ""
-    branch: str | None = None
-    worktree: str | None = None
-    base_commit: str | None = None
-    head_commit: str | None = None
-    files_changed: list[str] = Field(default_factory=list)
-    rationale: str = ""
-    cost_usd: float = 0.0
-    edits: dict[str, str] = Field(default_factory=dict)
 
 
 class Job(BaseModel):
@@ -133,14 +105,15 @@ class InlineExecutor(Executor):
         return future
 
 
-def run_job(job: Job) -> list[Attempt]:
-    """Run one cluster's strategies and make their branches (in a worker process)."""
+def run_job(job: Job) -> list[CandidateRecord]:
+    """Run one cluster's strategies and make their branches (in a worker process): a
+    ``proposed`` record per branch, a ``failed`` one per attempt that made none."""
     workspace = ConfigWorkspace(job.workspace)
-    attempts: list[Attempt] = []
+    attempts: list[CandidateRecord] = []
     made, spent = 0, 0.0
     silent: list[str] = []  # why each strategy proposed nothing
     if not job.task.failing:
-        return [Attempt(strategy="*", number=0, ok=False, reason=_all_held_out(job))]
+        return [failed(job.task, "*", _all_held_out(job))]
     for strategy in job.strategies:
         name = str(getattr(strategy, "name", type(strategy).__name__))
         remaining = job.max_candidates - made
@@ -153,40 +126,27 @@ def run_job(job: Job) -> list[Attempt]:
             silent.append(f"{name}: {one_line(str(exc), max_len=300)}")
             continue
         except Exception as exc:
-            attempts.append(Attempt(strategy=name, number=0, ok=False, reason=_reason(exc)))
+            attempts.append(failed(job.task, name, _reason(exc)))
             continue
         if not proposals:
             silent.append(f"{name}: does not apply to {job.task.root_cause}/{job.task.fix_type}")
         number = job.first_numbers.get(name, 1)
         for proposal in proposals[: min(job.max_per_strategy, remaining)]:
             if spent + proposal.cost_usd > job.budget_usd:
-                attempts.append(
-                    Attempt(
-                        strategy=name,
-                        number=0,
-                        ok=False,
-                        rationale=proposal.rationale,
-                        reason=f"cost cap reached ({spent:.4f} of {job.budget_usd:.4f} USD)",
-                    )
-                )
+                cap = f"cost cap reached ({spent:.4f} of {job.budget_usd:.4f} USD)"
+                attempts.append(failed(job.task, name, cap, rationale=proposal.rationale))
                 continue
             spent += proposal.cost_usd
             attempts.append(_materialise(workspace, job.task, name, number, proposal))
             number += 1
-            made += attempts[-1].ok
+            made += attempts[-1].status == "proposed"
     if made == 0:
-        attempts.append(
-            Attempt(
-                strategy="*",
-                number=0,
-                ok=False,
-                reason=one_line(
-                    f"no candidate for {job.task.cluster_id} ({job.task.root_cause}, "
-                    f"{len(job.task.failing)} optimisation traces): " + "; ".join(silent),
-                    max_len=1000,
-                ),
-            )
+        reason = one_line(
+            f"no candidate for {job.task.cluster_id} ({job.task.root_cause}, "
+            f"{len(job.task.failing)} optimisation traces): " + "; ".join(silent),
+            max_len=1000,
         )
+        attempts.append(failed(job.task, "*", reason))
     return attempts
 
 
@@ -198,16 +158,24 @@ def _all_held_out(job: Job) -> str:
     )
 
 
+def failed(task: OptimizationTask, strategy: str, reason: str, **more: Any) -> CandidateRecord:
+    """The record of an attempt on ``task`` that made no branch, and why."""
+    return CandidateRecord(
+        cluster_id=task.cluster_id,
+        strategy=strategy,
+        status="failed",
+        reason=reason,
+        root_cause=task.root_cause,
+        fix_type=task.fix_type,
+        **more,
+    )
+
+
 def _materialise(
     workspace: ConfigWorkspace, task: OptimizationTask, name: str, number: int, proposal: Proposal
-) -> Attempt:
-    base = Attempt(
-        strategy=name,
-        number=number,
-        ok=False,
-        rationale=proposal.rationale,
-        cost_usd=proposal.cost_usd,
-        edits=proposal.edits,
+) -> CandidateRecord:
+    base = failed(
+        task, name, "", number=number, rationale=proposal.rationale, cost_usd=proposal.cost_usd
     )
     injected = injected_lines(task.config_files, proposal.edits)
     if injected:
@@ -242,7 +210,7 @@ def _materialise(
         return base.model_copy(update={"reason": _reason(exc)})
     return base.model_copy(
         update={
-            "ok": True,
+            "status": "proposed",
             "branch": branch.branch,
             "worktree": str(branch.worktree),
             "base_commit": branch.base_commit,
@@ -304,7 +272,7 @@ def _die_with_parent() -> None:
 _PR_SET_PDEATHSIG = 1
 
 
-def prepare_split(ostore: OptimizerStore, cluster: ClusterInput, config: OptimizeConfig) -> Split:
+def prepare_split(ostore: OptimizerStore, cluster: ClusterInput) -> Split:
     """The cluster's recorded split, extended to new traces, saved."""
     signatures = cluster.signatures or {}
     by_id = {
@@ -314,8 +282,9 @@ def prepare_split(ostore: OptimizerStore, cluster: ClusterInput, config: Optimiz
     split = make_split(
         cluster.cluster_id,
         by_id,
-        seed=previous.seed if previous else config.seed,
-        fraction=previous.fraction if previous else config.validation_fraction,
+        # The core split rule's parameters (`flywheel.splits`): replay uses the same ones.
+        seed=previous.seed if previous else DEFAULT_SEED,
+        fraction=previous.fraction if previous else DEFAULT_HOLDOUT,
         previous=previous,
     )
     ostore.save_split(split)
@@ -328,11 +297,12 @@ def optimize(
     clusters: Sequence[ClusterInput],
     *,
     strategies: Sequence[Strategy | str] | None = None,
-    config: OptimizeConfig | None = None,
+    config: OptimizeSettings | None = None,
     executor: Executor | None = None,
 ) -> OptimizeResult:
-    """Propose candidates for every fixable cluster; hand the others to their owner."""
-    config = config or OptimizeConfig()
+    """Propose candidates for every fixable cluster; hand the others to their owner, within
+    the caps of ``config`` (the project's ``[optimize]``; default: its defaults)."""
+    config = config or OptimizeSettings()
     chosen = resolve_strategies(strategies)
     ostore = OptimizerStore(store)
     result = OptimizeResult()
@@ -368,7 +338,7 @@ def optimize(
             ostore.add_handoff(handoff)
             result.handoffs.append(handoff)
             continue
-        split = prepare_split(ostore, cluster, config)
+        split = prepare_split(ostore, cluster)
         task = build_task(
             split,
             cluster.failing,
@@ -401,7 +371,7 @@ def optimize(
     pool = executor or default_executor(len(jobs), config.max_workers)
     try:
         futures = [pool.submit(run_job, job) for job in jobs]
-        outcomes: list[list[Attempt] | BaseException] = []
+        outcomes: list[list[CandidateRecord] | BaseException] = []
         for future in futures:
             try:
                 outcomes.append(future.result())
@@ -415,13 +385,9 @@ def optimize(
         attempts = (
             outcome
             if isinstance(outcome, list)
-            else [
-                Attempt(
-                    strategy="*", number=0, ok=False, reason=f"worker failed: {_reason(outcome)}"
-                )
-            ]
+            else [failed(job.task, "*", f"worker failed: {_reason(outcome)}")]
         )
-        rows.extend(_values(job.task, attempt) for attempt in attempts)
+        rows.extend(candidate_row(a, trace_ids=job.task.trace_ids) for a in attempts)
     # One transaction: a crash leaves either every record of the night or none (and then
     # only orphan branches, which the next run clears).
     for record in ostore.add_candidates(rows):
@@ -429,39 +395,9 @@ def optimize(
     return result
 
 
-#: Fix-type names of other vocabularies (triage's taxonomy) -> ours.
-FIX_TYPE_ALIASES: dict[str, str] = {
-    "prompt_edit": "prompt_instruction",
-    "prompt": "prompt_instruction",
-    "few_shot": "fewshot",
-    "routing_rule": "routing",
-    "tool_descriptions": "tool_description",
-}
-
-
 def _fix_type(cluster: ClusterInput) -> str:
     for given in (cluster.fix_type, first_fix_type(cluster.root_cause)):
-        name = FIX_TYPE_ALIASES.get(given or "", given or "")
+        name = canonical_fix_type(given or "")  # a triage record stored by an older version
         if name in FIX_TYPES:
             return name
-    return "prompt_instruction"
-
-
-def _values(task: OptimizationTask, attempt: Attempt) -> dict[str, Any]:
-    return {
-        "cluster_id": task.cluster_id,
-        "strategy": attempt.strategy,
-        "number": attempt.number,
-        "status": "proposed" if attempt.ok else "failed",
-        "reason": attempt.reason,
-        "branch": attempt.branch,
-        "worktree": attempt.worktree,
-        "base_commit": attempt.base_commit,
-        "head_commit": attempt.head_commit,
-        "root_cause": task.root_cause,
-        "fix_type": task.fix_type,
-        "files_changed": attempt.files_changed,
-        "rationale": attempt.rationale,
-        "cost_usd": attempt.cost_usd,
-        "detail": {"trace_ids": task.trace_ids},
-    }
+    return "prompt_edit"

@@ -1,6 +1,6 @@
 """`flywheel optimize`, `flywheel candidates`, `flywheel candidate show|reject`.
 
-Registered on the core CLI through the ``flywheel.plugins`` entry point (`register`).
+Added to the core CLI by the plugin `optimizers._plugin`.
 """
 
 from __future__ import annotations
@@ -86,7 +86,9 @@ def optimize(
     # Under the pipeline lock: optimize clears branches no record names, which a concurrent
     # nightly's optimize would still be making.
     with run_lock(store, command="flywheel optimize"):
-        result = run_optimize(store, workspace, inputs, strategies=chosen)
+        result = run_optimize(
+            store, workspace, inputs, strategies=chosen, config=proj.settings.optimize
+        )
     if json_out:
         print_json([_summary(c) for c in result.candidates])
         return
@@ -158,8 +160,3 @@ def reject(
 
 
 app.add_typer(candidate_app, name="candidate")
-
-
-def register(root: typer.Typer) -> None:
-    """Add the optimizer's commands to the `flywheel` CLI (entry point flywheel.plugins)."""
-    root.add_typer(app)

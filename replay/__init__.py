@@ -38,7 +38,6 @@ from replay._gate import GateReport, evaluate_gate
 from replay._harness import ReplayOutcome, replay_case_set, replay_sync
 from replay._judge import JudgeVerdict, LLMJudge
 from replay._models import (
-    CandidateRef,
     Case,
     CaseResult,
     CaseSet,
@@ -50,13 +49,12 @@ from replay._models import (
 )
 from replay._pairing import PairedSuite, pair_results
 from replay._run import gate_candidate, replay_config, suite_case_sets
-from replay._scorers import Scorer, default_scorers
+from replay._scorers import Scorer, default_scorers, scorers, scorers_named
 from replay._store import ReplayStore
 
 __all__ = [
     "AgentAdapter",
     "AgentError",
-    "CandidateRef",
     "Case",
     "CaseResult",
     "CaseSet",
@@ -95,6 +93,8 @@ __all__ = [
     "replay_config",
     "replay_sync",
     "resolve_candidate",
+    "scorers",
+    "scorers_named",
     "split_cluster",
     "suite_case_sets",
     "validation_set",

@@ -1,8 +1,9 @@
 """How a candidate id becomes configurations to replay.
 
-Through the core's candidate providers (`flywheel.candidates`, entry point group
-``flywheel.candidate_providers``), which is how the optimizers' candidates are found without
-replay importing them.
+A candidate is the core's `flywheel.candidates.CandidateSpec` (the one candidate model): found
+through the candidate providers plugins register (which is how the optimizers' candidates are
+found without replay importing them), or made here from two directories. Replay reads its two
+directories as `ConfigRef`s.
 """
 
 from __future__ import annotations
@@ -12,25 +13,25 @@ from pathlib import Path
 from flywheel.candidates import CandidateSpec, resolve_candidate_spec
 from flywheel.errors import UserError
 from flywheel.project import Project, load_project
-from replay._models import CandidateRef, ConfigRef
+from replay._models import ConfigRef
 
 
-def candidate_ref(spec: CandidateSpec) -> CandidateRef:
-    """The replay view of a core `CandidateSpec`."""
-    return CandidateRef(
-        id=spec.id,
-        config=ConfigRef(directory=spec.config_dir.resolve(), commit=spec.head_commit),
-        baseline=ConfigRef(directory=spec.baseline_dir.resolve(), commit=spec.base_commit),
-        cluster_id=spec.cluster_id,
-    )
+def config_ref(candidate: CandidateSpec) -> ConfigRef:
+    """The candidate's configuration, at its head commit when it has one."""
+    return ConfigRef(directory=candidate.config_dir.resolve(), commit=candidate.head_commit)
 
 
-def resolve_candidate(candidate_id: str, *, project: Project | None = None) -> CandidateRef:
+def baseline_ref(candidate: CandidateSpec) -> ConfigRef:
+    """The configuration the candidate branched from."""
+    return ConfigRef(directory=candidate.baseline_dir.resolve(), commit=candidate.base_commit)
+
+
+def resolve_candidate(candidate_id: str, *, project: Project | None = None) -> CandidateSpec:
     """The candidate with this id, from the core's providers (of ``project``, default: the
     project of the current directory / ``FLYWHEEL_PROJECT``)."""
     spec = resolve_candidate_spec(project or load_project(), candidate_id)
     if spec is not None:
-        return candidate_ref(spec)
+        return spec
     raise UserError(
         f"unknown candidate '{candidate_id}'; list them with `flywheel candidates`, or replay "
         "a configuration directly with --config DIR --baseline-config DIR [--cluster ID]"
@@ -43,13 +44,12 @@ def adhoc_candidate(
     *,
     cluster_id: str | None = None,
     candidate_id: str | None = None,
-) -> CandidateRef:
+) -> CandidateSpec:
     """A candidate that is just a directory (id: ``dir-<digest prefix>`` unless given)."""
     config = ConfigRef(directory=Path(config_dir).resolve())
-    baseline = ConfigRef(directory=Path(baseline_dir).resolve())
-    return CandidateRef(
+    return CandidateSpec(
         id=candidate_id or f"dir-{config.digest[:12]}",
-        config=config,
-        baseline=baseline,
         cluster_id=cluster_id,
+        config_dir=config.directory,
+        baseline_dir=Path(baseline_dir).resolve(),
     )

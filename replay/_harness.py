@@ -16,7 +16,7 @@ import asyncio
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +27,7 @@ from flywheel.config import HarnessOptions
 from flywheel.trace import Trace
 from replay._adapters import AgentAdapter, InvalidTrace, WorkerLost
 from replay._models import Case, CaseResult, CaseSet, Check, ConfigRef, Status
-from replay._scorers import Scorer, default_scorers, scorer_key, verdict
+from replay._scorers import Scorer, scorer_key, scorers_named, verdict
 from replay._store import ReplayStore
 
 
@@ -124,33 +124,18 @@ async def replay_case_set(
     repeat order, whether they were run now, cached, or re-scored from a cached trace.
     """
     options = options or HarnessOptions()
-    scorers = list(scorers) if scorers is not None else default_scorers()
+    scorers = list(scorers) if scorers is not None else scorers_named(options.scorers)
     key = scorer_key(scorers)
     config_digest = config.digest
     began = time.perf_counter()
     keys = [(case, repeat) for case in case_set.cases for repeat in range(options.repeats)]
     stored = store.results(config_digest, (c.digest for c in case_set.cases)) if store else {}
-    done: dict[tuple[str, int], CaseResult] = {}
-    todo: list[tuple[Case, int]] = []
-    rescore: list[tuple[Case, int]] = []
-    retry: list[tuple[str, int]] = []
-    for case, repeat in keys:
-        hit = stored.get((case.digest, repeat))
-        agent_error = hit is not None and hit.error_kind in _AGENT_ERRORS
-        if hit is None or (options.retry_errors and agent_error):
-            todo.append((case, repeat))
-            if hit is not None:
-                retry.append((case.digest, repeat))
-        elif not agent_error and (hit.scorer_key != key or hit.error_kind == "scorer"):
-            rescore.append((case, repeat))
-        else:
-            done[(case.digest, repeat)] = hit
-    outcome = ReplayOutcome(config_digest, case_set.digest, None, [], cached=len(done))
-    run_id = None
+    plan = _plan(keys, stored, key, retry_errors=options.retry_errors)
+    outcome = ReplayOutcome(config_digest, case_set.digest, None, [], cached=len(plan.done))
     writer = None
     resumed = store.interrupted_run(config_digest, case_set.digest) if store else None
-    if store is not None and (todo or rescore or resumed):
-        run_id = resumed or store.start_run(
+    if store is not None and (plan.todo or plan.rescore or resumed):
+        outcome.run_id = resumed or store.start_run(
             label=label,
             config=config,
             config_digest=config_digest,
@@ -158,97 +143,179 @@ async def replay_case_set(
             repeats=options.repeats,
             candidate_id=candidate_id,
         )
-        store.delete_results(config_digest, retry)  # a retried error is replaced, not kept
-        writer = _Writer(store, run_id)
-    outcome.run_id = run_id
+        store.delete_results(config_digest, plan.retry)  # a retried error is replaced, not kept
+        writer = _Writer(store, outcome.run_id)
     status = "interrupted"
-    bar = _progress(progress, f"{label}", len(todo) + len(rescore))
+    bar = _progress(progress, f"{label}", len(plan.todo) + len(plan.rescore))
+    scoring = _Scoring(config_digest, scorers, key)
     try:
-        if rescore and store is not None:
-            traces = store.results(config_digest, (c.digest for c, _ in rescore), with_traces=True)
-            rescored = []
-            for case, repeat in rescore:
-                old = traces[(case.digest, repeat)]
-                if old.trace is None:
-                    todo.append((case, repeat))
-                    continue
-                new = await _score(
-                    case, repeat, old.trace, config_digest, scorers, key, old.duration_s
-                )
-                done[(case.digest, repeat)] = new
-                rescored.append(new)
-                if bar is not None:
-                    bar.advance()
-            store.replace_results(run_id or "", rescored)
+        if plan.rescore and store is not None:
+            rescored = await _rescore(plan, store, scoring, bar)
+            store.replace_results(outcome.run_id or "", rescored)
             outcome.rescored = len(rescored)
-        work = iter(todo)
-        # Scoring runs in its own task so that a worker starts its next agent call the moment
-        # the previous one answers: the agent's slot never waits for scoring, persistence or
-        # other workers' bookkeeping queued in the same loop iteration. At most `concurrency`
-        # scorings are in flight (an LLM judge is slow): beyond that the workers wait.
-        scoring_slots = asyncio.Semaphore(options.concurrency)
-        scoring: set[asyncio.Task[None]] = set()
-        failures: list[BaseException] = []
 
         def record(result: CaseResult) -> None:
             if writer is not None:
                 writer.put(result)
-            done[(result.case_digest, result.repeat)] = (
+            plan.done[(result.case_digest, result.repeat)] = (
                 result if keep_traces else result.model_copy(update={"trace": None})
             )
             outcome.ran += 1
             if bar is not None:
                 bar.advance()
 
-        async def finish(case: Case, repeat: int, trace: Trace, duration: float) -> None:
-            try:
-                record(await _score(case, repeat, trace, config_digest, scorers, key, duration))
-            finally:
-                scoring_slots.release()
-
-        def finished(task: asyncio.Task[None]) -> None:
-            scoring.discard(task)
-            if not task.cancelled() and task.exception() is not None:
-                failures.append(task.exception())  # type: ignore[arg-type]
-
-        async def worker() -> None:
-            for case, repeat in work:
-                answer = await _call_agent(
-                    case, repeat, config, config_digest, agent, key, options.timeout_s
-                )
-                if isinstance(answer, CaseResult):  # an infrastructure error: nothing to score
-                    record(answer)
-                    continue
-                await scoring_slots.acquire()
-                task = asyncio.create_task(finish(case, repeat, *answer))
-                scoring.add(task)
-                task.add_done_callback(finished)
-
-        workers = min(options.concurrency, len(todo))
-        try:
-            await asyncio.gather(*(worker() for _ in range(workers)))
-            while scoring:
-                await asyncio.gather(*scoring)
-        finally:
-            for task in scoring:
-                task.cancel()
-        if failures:
-            raise failures[0]
+        await _run_cases(plan.todo, config, agent, options, scoring, record)
         status = "completed"
     finally:
         if bar is not None:
             bar.stop()
         if writer is not None:
             writer.close()
-        outcome.results = [done[(c.digest, r)] for c, r in keys if (c.digest, r) in done]
-        for result in outcome.results:
-            if result.error_kind is not None:
-                kinds = outcome.errors_by_kind
-                kinds[result.error_kind] = kinds.get(result.error_kind, 0) + 1
+        _collect(outcome, plan.done, keys)
         outcome.elapsed_s = time.perf_counter() - began
-        if store is not None and run_id is not None:
-            store.finish_run(run_id, status, outcome.counts())
+        if store is not None and outcome.run_id is not None:
+            store.finish_run(outcome.run_id, status, outcome.counts())
     return outcome
+
+
+@dataclass
+class _Plan:
+    """What a replay does with each (case, repeat): reuse, run, or re-score a stored trace."""
+
+    done: dict[tuple[str, int], CaseResult] = field(default_factory=dict)
+    todo: list[tuple[Case, int]] = field(default_factory=list)
+    rescore: list[tuple[Case, int]] = field(default_factory=list)
+    #: Stored agent errors run again (their results are replaced).
+    retry: list[tuple[str, int]] = field(default_factory=list)
+
+
+def _plan(
+    keys: list[tuple[Case, int]],
+    stored: dict[tuple[str, int], CaseResult],
+    key: str,
+    *,
+    retry_errors: bool,
+) -> _Plan:
+    plan = _Plan()
+    for case, repeat in keys:
+        hit = stored.get((case.digest, repeat))
+        agent_error = hit is not None and hit.error_kind in _AGENT_ERRORS
+        if hit is None or (retry_errors and agent_error):
+            plan.todo.append((case, repeat))
+            if hit is not None:
+                plan.retry.append((case.digest, repeat))
+        elif not agent_error and (hit.scorer_key != key or hit.error_kind == "scorer"):
+            plan.rescore.append((case, repeat))
+        else:
+            plan.done[(case.digest, repeat)] = hit
+    return plan
+
+
+@dataclass(frozen=True)
+class _Scoring:
+    """How a replayed trace is judged: the configuration's digest, the scorers and their key."""
+
+    config_digest: str
+    scorers: Sequence[Scorer]
+    key: str
+
+    async def score(self, case: Case, repeat: int, trace: Trace, duration: float) -> CaseResult:
+        return await _score(
+            case, repeat, trace, self.config_digest, self.scorers, self.key, duration
+        )
+
+
+async def _rescore(
+    plan: _Plan, store: ReplayStore, scoring: _Scoring, bar: _Bar | None
+) -> list[CaseResult]:
+    """Score stored traces again (the scorers changed); one without its trace runs again."""
+    digests = (c.digest for c, _ in plan.rescore)
+    traces = store.results(scoring.config_digest, digests, with_traces=True)
+    rescored = []
+    for case, repeat in plan.rescore:
+        old = traces[(case.digest, repeat)]
+        if old.trace is None:
+            plan.todo.append((case, repeat))
+            continue
+        new = await scoring.score(case, repeat, old.trace, old.duration_s)
+        plan.done[(case.digest, repeat)] = new
+        rescored.append(new)
+        if bar is not None:
+            bar.advance()
+    return rescored
+
+
+async def _run_cases(
+    todo: list[tuple[Case, int]],
+    config: ConfigRef,
+    agent: AgentAdapter,
+    options: HarnessOptions,
+    scoring: _Scoring,
+    record: Callable[[CaseResult], None],
+) -> None:
+    """Call the agent on every (case, repeat) of ``todo`` and score each answer.
+
+    Scoring runs in its own task so that a worker starts its next agent call the moment the
+    previous one answers: the agent's slot never waits for scoring, persistence or other
+    workers' bookkeeping queued in the same loop iteration. At most `concurrency` scorings are
+    in flight (an LLM judge is slow): beyond that the workers wait.
+    """
+    work = iter(todo)
+    scoring_slots = asyncio.Semaphore(options.concurrency)
+    tasks: set[asyncio.Task[None]] = set()
+    failures: list[BaseException] = []
+
+    async def finish(case: Case, repeat: int, trace: Trace, duration: float) -> None:
+        try:
+            record(await scoring.score(case, repeat, trace, duration))
+        finally:
+            scoring_slots.release()
+
+    def finished(task: asyncio.Task[None]) -> None:
+        tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            failures.append(task.exception())  # type: ignore[arg-type]
+
+    async def worker() -> None:
+        for case, repeat in work:
+            answer = await _call_agent(
+                case,
+                repeat,
+                config,
+                scoring.config_digest,
+                agent,
+                scoring.key,
+                options.timeout_s,
+            )
+            if isinstance(answer, CaseResult):  # an infrastructure error: nothing to score
+                record(answer)
+                continue
+            await scoring_slots.acquire()
+            task = asyncio.create_task(finish(case, repeat, *answer))
+            tasks.add(task)
+            task.add_done_callback(finished)
+
+    workers = min(options.concurrency, len(todo))
+    try:
+        await asyncio.gather(*(worker() for _ in range(workers)))
+        while tasks:
+            await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+    if failures:
+        raise failures[0]
+
+
+def _collect(
+    outcome: ReplayOutcome, done: dict[tuple[str, int], CaseResult], keys: list[tuple[Case, int]]
+) -> None:
+    """The results in case order, then repeat order, and the errors counted by kind."""
+    outcome.results = [done[(c.digest, r)] for c, r in keys if (c.digest, r) in done]
+    for result in outcome.results:
+        if result.error_kind is not None:
+            kinds = outcome.errors_by_kind
+            kinds[result.error_kind] = kinds.get(result.error_kind, 0) + 1
 
 
 def replay_sync(

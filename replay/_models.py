@@ -105,15 +105,6 @@ class ConfigRef(_Frozen):
         return directory_digest(self.directory)
 
 
-class CandidateRef(_Frozen):
-    """A candidate fix: its id, its configuration, the baseline it branched from, its cluster."""
-
-    id: str = Field(min_length=1)
-    config: ConfigRef
-    baseline: ConfigRef
-    cluster_id: str | None = None
-
-
 class Status(StrEnum):
     passed = "pass"
     failed = "fail"

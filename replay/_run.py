@@ -7,13 +7,15 @@ from dataclasses import dataclass
 
 from rich.console import Console
 
+from flywheel.candidates import CandidateSpec
 from flywheel.config import GateConfig, HarnessOptions
 from flywheel.errors import UserError
 from replay._adapters import AgentAdapter
+from replay._candidates import baseline_ref, config_ref
 from replay._family import family_p_values, record_gate_decision
 from replay._gate import GateReport, evaluate_gate
 from replay._harness import ReplayOutcome, replay_case_set
-from replay._models import CandidateRef, CaseSet, ConfigRef, Suite
+from replay._models import CaseSet, ConfigRef, Suite
 from replay._pairing import PairedSuite, pair_results
 from replay._scorers import Scorer
 from replay._store import ReplayStore
@@ -72,7 +74,7 @@ async def replay_config(
 
 
 async def gate_candidate(
-    candidate: CandidateRef,
+    candidate: CandidateSpec,
     *,
     store: ReplayStore,
     agent: AgentAdapter,
@@ -98,9 +100,9 @@ async def gate_candidate(
         "scorers": scorers,
         "progress": progress,
     }
-    base = await replay_config(candidate.baseline, label="baseline", **common)  # type: ignore[arg-type]
+    base = await replay_config(baseline_ref(candidate), label="baseline", **common)  # type: ignore[arg-type]
     cand = await replay_config(
-        candidate.config,
+        config_ref(candidate),
         label=candidate.id,
         candidate_id=candidate.id,
         **common,  # type: ignore[arg-type]
@@ -129,7 +131,7 @@ async def gate_candidate(
     return record_gate_decision(
         store,
         report,
-        baseline_digest=candidate.baseline.digest,
-        candidate_digest=candidate.config.digest,
+        baseline_digest=baseline_ref(candidate).digest,
+        candidate_digest=config_ref(candidate).digest,
         family_size=family_size,
     )

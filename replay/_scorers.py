@@ -13,7 +13,9 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from flywheel.config import SignalsConfig
+from flywheel import plugins
+from flywheel.config import HarnessOptions, SignalsConfig
+from flywheel.errors import UserError
 from flywheel.signals import combine, derive_signals
 from flywheel.trace import StepType, Trace
 from replay._models import Case, Check, Status
@@ -154,17 +156,50 @@ class Reference:
         return Check(name=self.name, passed=ok)
 
 
+#: The built-in deterministic checks, in the order they are reported.
+BUILTIN_SCORERS: tuple[type[Scorer], ...] = (
+    NoError,
+    FailureSignal,
+    ExpectedRoute,
+    ExpectedTool,
+    Citation,
+    Format,
+    Reference,
+)
+
+
+def scorers() -> dict[str, Scorer]:
+    """Every scorer the plugins register (hook ``register_scorers``), by name."""
+    return plugins.registered("register_scorers", _build)
+
+
+def _build(calls: list[plugins.Registered]) -> dict[str, Scorer]:
+    for call in calls:
+        if len(call.args) != 1 or not isinstance(call.args[0], Scorer):
+            raise plugins.PluginError(
+                f"plugin '{call.plugin}' registered {call.args!r} as a scorer "
+                "(it needs name and async score(case, trace) -> Check)"
+            )
+    named = plugins.by_name("scorer", calls, lambda call: str(call.args[0].name))
+    return {name: call.args[0] for name, call in named.items()}
+
+
+def scorers_named(names: Sequence[str]) -> list[Scorer]:
+    """The scorers named (``[replay.harness] scorers``), in that order; an unknown name gets
+    the list of valid ones."""
+    found = scorers()
+    unknown = [name for name in names if name not in found]
+    if unknown:
+        raise UserError(
+            f"unknown scorer(s) {', '.join(unknown)} in [replay.harness] scorers; "
+            f"valid: {', '.join(found)}"
+        )
+    return [found[name] for name in dict.fromkeys(names)]
+
+
 def default_scorers() -> list[Scorer]:
-    """The deterministic checks, in the order they are reported."""
-    return [
-        NoError(),
-        FailureSignal(),
-        ExpectedRoute(),
-        ExpectedTool(),
-        Citation(),
-        Format(),
-        Reference(),
-    ]
+    """The scorers ``[replay.harness] scorers`` names by default."""
+    return scorers_named(HarnessOptions().scorers)
 
 
 def scorer_key(scorers: Sequence[Scorer]) -> str:

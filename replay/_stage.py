@@ -25,7 +25,7 @@ from flywheel.nightly import StageContext, StageResult, drift_history
 from flywheel.project import Project
 from flywheel.store import Store
 from replay._adapters import AgentAdapter, adapter_from_spec
-from replay._candidates import candidate_ref
+from replay._candidates import baseline_ref
 from replay._cases import (
     build_regression_set,
     build_validation_slice,
@@ -204,7 +204,6 @@ class GateStage:
         try:
             for number, spec in enumerate(specs, 1):
                 context.log(f"candidate {spec.id} ({number} of {len(specs)})")
-                ref = candidate_ref(spec)
                 if spec.cluster_id is not None and spec.cluster_id not in slices:
                     slices[spec.cluster_id] = validation_cases(store, spec)
                 sets = {
@@ -225,15 +224,16 @@ class GateStage:
                     "options": options,
                     "progress": context.progress,
                 }
-                if ref.baseline.directory not in checked:
-                    base = await replay_config(ref.baseline, label="baseline", **common)
-                    _check_agent(base, ref.baseline.directory)
-                    checked.add(ref.baseline.directory)
+                baseline = baseline_ref(spec)
+                if baseline.directory not in checked:
+                    base = await replay_config(baseline, label="baseline", **common)
+                    _check_agent(base, baseline.directory)
+                    checked.add(baseline.directory)
                     for key, value in _counts(base).items():
                         if key in totals:
                             totals[key] += value
                 await gate_candidate(
-                    ref,
+                    spec,
                     store=rstore,
                     agent=agent,
                     options=options,

@@ -1,6 +1,6 @@
 """`flywheel replay`, `flywheel gate`, `flywheel cases ...` and `flywheel bench replay`.
 
-Registered by the ``flywheel.plugins`` entry point (`register`), so the core never imports it.
+Added by the plugin `replay._plugin`, so the core never imports it.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
+from flywheel.candidates import CandidateSpec
 from flywheel.cli._common import (
     JsonOption,
     WaitOption,
@@ -28,7 +29,7 @@ from flywheel.store import Store, run_lock
 from replay._adapters import AgentAdapter, adapter_from_spec
 from replay._bench import run_replay_benchmark
 from replay._bench_scale import run_scale_benchmark
-from replay._candidates import adhoc_candidate, resolve_candidate
+from replay._candidates import adhoc_candidate, baseline_ref, config_ref, resolve_candidate
 from replay._cases import (
     build_blocking_set,
     build_regression_set,
@@ -37,7 +38,7 @@ from replay._cases import (
 )
 from replay._executor import with_executor
 from replay._gate import GateReport
-from replay._models import CandidateRef, CaseSet, Suite
+from replay._models import CaseSet, Suite
 from replay._run import SuiteRun, gate_candidate, replay_config, suite_case_sets
 from replay._store import ReplayStore
 
@@ -93,7 +94,7 @@ def _candidate(
     baseline_config: Path | None,
     cluster: str | None,
     name: str | None,
-) -> CandidateRef:
+) -> CandidateSpec:
     if config is not None or baseline_config is not None:
         if config is None or baseline_config is None:
             raise UserError("--config and --baseline-config go together")
@@ -143,7 +144,7 @@ def replay(
     options = _options(cfg, repeats, concurrency, timeout, retry_errors)
     adapter = _agent(cfg, agent, options.concurrency)
     wanted = tuple(Suite) if suite == "all" else (Suite(suite),)
-    target = ref.baseline if baseline else ref.config
+    target = baseline_ref(ref) if baseline else config_ref(ref)
     label = "baseline" if baseline else ref.id
 
     async def go() -> dict[Suite, SuiteRun]:
@@ -436,22 +437,3 @@ def bench_scale(
             f"{row['vs_local']:.0%} of local (ideal {report['ideal_cases_per_s']}), driver CPU "
             f"{row['driver_cpu_ms_per_case_median']} ms/case, start-up {row['startup_s_median']} s"
         )
-
-
-def _bench_commands(bench: typer.Typer) -> None:
-    bench.command("replay")(bench_replay)
-    bench.command("scale")(bench_scale)
-
-
-def register(app: typer.Typer) -> None:
-    """Add the replay commands to the `flywheel` app (the ``flywheel.plugins`` entry point)."""
-    app.command("replay")(replay)
-    app.command("gate")(gate)
-    app.add_typer(cases_app, name="cases")
-    for group in app.registered_groups:
-        if group.name == "bench" and group.typer_instance is not None:
-            _bench_commands(group.typer_instance)
-            return
-    bench = typer.Typer(help="Measure Flywheel's speed on this machine.", no_args_is_help=True)
-    _bench_commands(bench)
-    app.add_typer(bench, name="bench")

@@ -17,6 +17,7 @@ from flywheel.errors import UserError
 from flywheel.project import Project
 from optimizers import OptimizerStore, adopt_or_init_config_repo
 from replay import resolve_candidate
+from replay._candidates import baseline_ref, config_ref
 
 ORIGINAL = "Be concise and friendly.\n"
 EDITED = "Be concise and friendly. Always search before answering.\n"
@@ -74,10 +75,10 @@ def test_an_optimizer_candidate_resolves_by_its_id(project: Project) -> None:
     assert again is not None
     assert again.baseline_dir == spec.baseline_dir
 
-    ref = resolve_candidate(str(candidate_id), project=project)
-    assert ref.id == str(candidate_id)
-    assert ref.cluster_id == "C-0001"
-    assert ref.config.digest != ref.baseline.digest
+    resolved = resolve_candidate(str(candidate_id), project=project)
+    assert resolved == spec  # replay reads the very same candidate model
+    assert config_ref(resolved).commit == spec.head_commit
+    assert config_ref(resolved).digest != baseline_ref(resolved).digest
 
 
 def test_unknown_ids_are_not_resolved(project: Project) -> None:

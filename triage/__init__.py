@@ -38,7 +38,7 @@ from triage._classify import (
     RuleClassifier,
 )
 from triage._evidence import ClusterEvidence, EvidenceItem, MemberTrace, gather_evidence
-from triage._facts import FACTS, Baseline
+from triage._facts import Baseline
 from triage._fixability import Fixability, assess_fixability
 from triage._graph import TriageAgent
 from triage._naming import cluster_name
@@ -58,7 +58,6 @@ from triage._taxonomy import (
 
 __all__ = [
     "BUILTIN_ROOT_CAUSES",
-    "FACTS",
     "SEVERITIES",
     "SOURCES",
     "Baseline",

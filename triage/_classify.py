@@ -21,7 +21,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from flywheel.detectors import DEFAULT_REGISTRY
+from flywheel.detectors import default_registry
 from triage._evidence import ClusterEvidence
 from triage._facts import TRIAGE_FACTS
 
@@ -32,7 +32,7 @@ def fact_weights() -> dict[str, tuple[str, float]]:
     its own facts'."""
     weights = {
         symptom: (evidence.cause, evidence.weight)
-        for symptom, evidence in DEFAULT_REGISTRY.evidence().items()
+        for symptom, evidence in default_registry().evidence().items()
         if evidence.cause is not None and evidence.weight > 0
     }
     for fact, (cause, weight) in TRIAGE_FACTS.items():
@@ -41,8 +41,6 @@ def fact_weights() -> dict[str, tuple[str, float]]:
     return weights
 
 
-#: The weights of the built-in detectors and triage's facts (`fact_weights` is current).
-FACT_WEIGHTS: dict[str, tuple[str, float]] = fact_weights()
 #: A judge's doubt about itself counts against the scorer only when judges alone flagged the
 #: trace: a user's complaint or a failed step says the failure is real.
 SCORER_NEEDS = "judge_only"

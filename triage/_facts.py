@@ -16,12 +16,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from flywheel.detectors import (
-    DEFAULT_REGISTRY,
     Detection,
     DetectorFailure,
     TraceView,
     asks_to_clarify,
     cited_ids,
+    default_registry,
     detect,
     names_subject,
 )
@@ -43,11 +43,7 @@ TRIAGE_FACTS: dict[str, tuple[str | None, float]] = {
 def fact_names() -> tuple[str, ...]:
     """Every fact, in a fixed order (the feature vector of a cluster): the registered
     detectors' symptoms (plugins included), then triage's own."""
-    return (*DEFAULT_REGISTRY.symptoms(), *TRIAGE_FACTS)
-
-
-#: The facts of the built-in detectors and triage (`fact_names` is current).
-FACTS: tuple[str, ...] = fact_names()
+    return (*default_registry().symptoms(), *TRIAGE_FACTS)
 
 
 @dataclass(frozen=True)

@@ -23,23 +23,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from flywheel.errors import ConfigError, UserError
-
-#: The fix types the optimizer strategies know.
-FixType = Literal[
-    "prompt_edit",
-    "few_shot",
-    "routing_rule",
-    "tool_description",
-    "reranker",
-    "reindex",
-    "context_builder",
-    "new_tool",
-    "model_upgrade",
-    "memory_store",
-    "infrastructure",
-    "scorer_fix",
-    "investigate",
-]
+from flywheel.fixes import FixType
 
 SeverityName = Literal["S1", "S2", "S3", "S4"]
 

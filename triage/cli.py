@@ -1,4 +1,4 @@
-"""`flywheel triage ...` and `flywheel bench triage`, registered as a plugin (`register`)."""
+"""`flywheel triage ...` and `flywheel bench triage`, added by the plugin `triage._plugin`."""
 
 from __future__ import annotations
 
@@ -37,14 +37,6 @@ app = typer.Typer(
     help="Root cause, owner, severity and priority for every failure cluster.",
     invoke_without_command=True,
 )
-
-
-def register(root: typer.Typer) -> None:
-    """Add `flywheel triage` and `flywheel bench triage` to the root app."""
-    root.add_typer(app, name="triage")
-    for group in root.registered_groups:
-        if group.name == "bench" and group.typer_instance is not None:
-            group.typer_instance.command("triage")(bench_triage)
 
 
 def _llm(proj: Project) -> LLMClient | None:

@@ -407,17 +407,3 @@ def bench_ui(
     over = report["over_goal"]
     verdict = f"over the {report['goal_s']} s goal: {', '.join(over)}" if over else "all within"
     console.print(f"slowest page: {report['max_s']} s via {report['via']} ({verdict})")
-
-
-def register(app: typer.Typer) -> None:
-    """Add the app's commands to `flywheel` (entry point ``flywheel.plugins``: ui)."""
-    from flywheel.cli import _bench
-
-    app.command("ui")(ui)
-    app.add_typer(users_app, name="users")
-    app.add_typer(audit_app, name="audit")
-    app.add_typer(queue_app, name="queue")
-    app.command("approve")(approve_command)
-    app.command("reject")(reject_command)
-    app.command("rollback")(rollback_command)
-    _bench.app.command("ui")(bench_ui)

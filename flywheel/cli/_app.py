@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import NoReturn
 
@@ -14,11 +13,11 @@ from rich.markup import escape
 from sqlalchemy.exc import DBAPIError
 from typer.core import TyperGroup
 
-from flywheel.cli import _bench, _cluster, _datasets, _demo, _ingest, _reports, _traces
+from flywheel import plugins
+from flywheel.cli import _bench
 from flywheel.cli._common import JsonOption, console, err_console, print_json, state
 from flywheel.cli._logging import LEVEL_ENV, configure, reset, resolve_level
 from flywheel.errors import FlywheelError
-from flywheel.nightly._cli import nightly
 from flywheel.project import init_project
 from flywheel.store._db import one_line
 from flywheel.trace import FailureSignal, Trace
@@ -93,6 +92,8 @@ def root(
         f"(or {LEVEL_ENV}=WARNING).",
     ),
 ) -> None:
+    if PLUGIN_ERROR is not None:
+        _fail(PLUGIN_ERROR)
     state.project_dir = project_dir
     configure(resolve_level(verbose, quiet, os.environ.get(LEVEL_ENV)))
 
@@ -129,43 +130,38 @@ def schema(
     print(json.dumps(models[kind].model_json_schema(), indent=2))
 
 
-app.command()(_ingest.ingest)
-app.command()(_reports.signals)
-app.command()(_reports.stats)
-app.command()(_reports.quarantine)
-app.command()(_cluster.cluster)
-app.command()(_cluster.clusters)
-app.command()(nightly)
-app.add_typer(_traces.app, name="traces")
-app.add_typer(_bench.app, name="bench")
-app.add_typer(_demo.app, name="demo")
-app.add_typer(_datasets.datasets_app, name="datasets")
-app.add_typer(_datasets.export_app, name="export")
+@app.command("plugins")
+def list_plugins(json_out: bool = JsonOption) -> None:
+    """List the plugins (the built-ins first) and what each registers."""
+    found = plugins.plugin_registrations()
+    if json_out:
+        print_json([{"name": name, "registers": kinds} for name, kinds in found.items()])
+        return
+    for name, kinds in found.items():
+        console.print(f"[bold]{escape(name)}[/]", highlight=False)
+        for kind, names in kinds.items():
+            console.print(f"  {kind}: {', '.join(names) or '(yes)'}", highlight=False)
 
 
-def load_plugins() -> None:
-    """Add the commands of installed plugins (entry point group ``flywheel.plugins``).
-
-    Each entry point names a ``register(app: typer.Typer) -> None`` function. The packages
-    above the core (triage, optimizers, replay, ui) register their commands this way, exactly
-    as a third-party plugin would, so the core never imports them. A built-in whose module is
-    not there (a partial install) is skipped; any other import error is a real bug and raises.
-    """
-    for entry in sorted(entry_points(group="flywheel.plugins"), key=lambda ep: ep.name):
-        try:
-            register = entry.load()
-        except ModuleNotFoundError as exc:
-            if exc.name and entry.value.startswith(exc.name):
-                continue
-            raise
-        register(app)
+def add_plugin_commands() -> str | None:
+    """Let every plugin (the core's own commands included) add its commands through the hook
+    ``register_commands``; the one-line reason when a plugin is broken."""
+    try:
+        plugins.collect("register_commands", cli=app, bench=_bench.app)
+    except plugins.PluginError as exc:
+        return str(exc)
+    return None
 
 
-load_plugins()
+#: Why the plugins' commands are missing (a broken plugin), reported by every command.
+PLUGIN_ERROR = add_plugin_commands()
 
 
 def main() -> None:
     """Entry point of the `flywheel` script."""
+    if PLUGIN_ERROR is not None:
+        err_console.print(f"[red]error:[/] {escape(PLUGIN_ERROR)}", highlight=False, soft_wrap=True)
+        raise SystemExit(1)
     try:
         app()
     except KeyboardInterrupt:

@@ -10,20 +10,19 @@ failed (that is `flywheel.signals`).
 
 - `detect` runs every registered detector on a trace; a detector that raises is recorded as a
   `DetectorFailure` and the others still run.
-- `detector` registers a function (built-ins use it too); `DEFAULT_REGISTRY` holds them.
+- `detector` makes a function a `Detector`; plugins (the built-ins too) register detectors
+  through the ``register_detectors`` hook, and `default_registry` holds them.
 - `stored_detections` reads what `flywheel.signals.detect_failures` stored for failing
   traces, so that clustering and triage read the very same detections.
 """
 
 from collections.abc import Sequence
 
-from flywheel.detectors import _answer, _context, _steps  # noqa: F401  (register built-ins)
 from flywheel.detectors._answer import asks_to_clarify, names_subject
 from flywheel.detectors._answer import citations as cited_ids
 from flywheel.detectors._conventions import earlier_turns, tool_schemas, truncation_notices
 from flywheel.detectors._documents import Document, Retrieval, read_retrieval
 from flywheel.detectors._registry import (
-    DEFAULT_REGISTRY,
     Contract,
     Detection,
     DetectionRun,
@@ -32,6 +31,7 @@ from flywheel.detectors._registry import (
     DetectorRegistry,
     Finding,
     Symptom,
+    default_registry,
     detector,
 )
 from flywheel.detectors._stored import DETECTORS_VERSION, fingerprint, stored_detections
@@ -45,12 +45,12 @@ def detect(
     *,
     registry: DetectorRegistry | None = None,
 ) -> DetectionRun:
-    """Run every detector of ``registry`` (the default one) on ``trace``."""
-    return (DEFAULT_REGISTRY if registry is None else registry).run(TraceView(trace, signals))
+    """Run every detector of ``registry`` (the plugins' one by default) on ``trace``."""
+    chosen = default_registry() if registry is None else registry
+    return chosen.run(TraceView(trace, signals))
 
 
 __all__ = [
-    "DEFAULT_REGISTRY",
     "DETECTORS_VERSION",
     "Contract",
     "Detection",
@@ -65,6 +65,7 @@ __all__ = [
     "TraceView",
     "asks_to_clarify",
     "cited_ids",
+    "default_registry",
     "detect",
     "detector",
     "earlier_turns",

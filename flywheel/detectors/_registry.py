@@ -6,9 +6,9 @@ symptom, the root cause it is evidence for and with what weight. The registry tu
 `Finding` into a `Detection` carrying that declared evidence, so clustering (which symptoms a
 trace shows), triage (which cause they point at) and naming all read one record.
 
-Built-in detectors register through `detector`, the same decorator a user's plugin uses
-(``@detector(...)`` on a function in a module that is imported, or
-`DetectorRegistry.register` on a registry of one's own). A detector that raises on an odd
+``@detector(...)`` turns a function into a `Detector`; a plugin registers it through the hook
+``register_detectors`` (`flywheel.hookspecs`), exactly as the built-ins do, and
+`default_registry` holds every registered one. A detector that raises on an odd
 trace, or emits a symptom it did not declare, is recorded as a `DetectorFailure` and the run
 goes on with the other detectors.
 """
@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from flywheel import plugins
 from flywheel.errors import UserError
 
 if TYPE_CHECKING:
@@ -133,6 +134,8 @@ DetectorFunction = Callable[["TraceView"], Iterable[Finding]]
 
 @dataclass(frozen=True)
 class Detector:
+    """A detector function with its declared contract (what ``@detector`` makes)."""
+
     contract: Contract
     function: DetectorFunction
 
@@ -143,9 +146,15 @@ class DetectorRegistry:
     def __init__(self) -> None:
         self._detectors: dict[str, Detector] = {}
 
-    def register(self, contract: Contract, function: DetectorFunction) -> None:
+    def register(self, detector: Detector) -> None:
         """Add a detector; a name or a symptom already claimed by another detector is an error
         (one symptom, one rule)."""
+        if not isinstance(detector, Detector):
+            raise UserError(
+                f"{detector!r} is not a detector (decorate its function with "
+                "@flywheel.detectors.detector(name, reads=..., emits=...))"
+            )
+        contract = detector.contract
         if contract.name in self._detectors:
             raise UserError(f"a detector named '{contract.name}' is already registered")
         if not contract.emits:
@@ -157,7 +166,7 @@ class DetectorRegistry:
                 f"detector '{contract.name}' emits {', '.join(taken)}, already emitted by "
                 f"'{owners[taken[0]]}'; give the symptom another name"
             )
-        self._detectors[contract.name] = Detector(contract, function)
+        self._detectors[contract.name] = detector
 
     def unregister(self, name: str) -> None:
         if name not in self._detectors:
@@ -235,8 +244,19 @@ def _detection(contract: Contract, finding: Finding) -> Detection:
     )
 
 
-#: The registry the built-in detectors (and `detector` by default) register into.
-DEFAULT_REGISTRY = DetectorRegistry()
+def default_registry() -> DetectorRegistry:
+    """Every detector the plugins register (the built-ins first), built once per plugin set."""
+    return plugins.registered("register_detectors", _build_registry)
+
+
+def _build_registry(calls: list[plugins.Registered]) -> DetectorRegistry:
+    registry = DetectorRegistry()
+    for call in calls:
+        try:
+            registry.register(*call.args)
+        except (UserError, TypeError) as exc:
+            raise plugins.PluginError(f"plugin '{call.plugin}': {exc}") from None
+    return registry
 
 
 def detector(
@@ -244,21 +264,24 @@ def detector(
     *,
     reads: Sequence[str],
     emits: Mapping[str, Symptom],
-    registry: DetectorRegistry | None = None,
-) -> Callable[[DetectorFunction], DetectorFunction]:
-    """Register the decorated function as a detector (built-ins and plugins alike)::
+) -> Callable[[DetectorFunction], Detector]:
+    """Make the decorated function a `Detector` with this contract (its description is the
+    docstring's first paragraph); a plugin's ``register_detectors`` hook registers it::
 
     @detector("refund_promise", reads=("trace.output",),
               emits={"refund_promised": Symptom("prompt_instruction", 0.7)})
     def refund_promise(view: TraceView) -> Iterator[Finding]:
         if "refund" in view.output.lower():
             yield Finding("refund_promised", "the answer promises a refund")
+
+    @hookimpl
+    def register_detectors(register):
+        register(refund_promise)
     """
 
-    def register(function: DetectorFunction) -> DetectorFunction:
+    def make(function: DetectorFunction) -> Detector:
         doc = (function.__doc__ or "").strip().split("\n\n")[0]
         contract = Contract(name, tuple(reads), dict(emits), " ".join(doc.split()))
-        (DEFAULT_REGISTRY if registry is None else registry).register(contract, function)
-        return function
+        return Detector(contract, function)
 
-    return register
+    return make

@@ -19,11 +19,11 @@ from typing import Any
 from sqlalchemy import select
 
 from flywheel.detectors._registry import (
-    DEFAULT_REGISTRY,
     Detection,
     DetectionRun,
     DetectorFailure,
     DetectorRegistry,
+    default_registry,
 )
 from flywheel.store import Store
 from flywheel.store._tables import DetectionRow, TraceRow
@@ -35,7 +35,7 @@ _CHUNK = 500
 
 def fingerprint(registry: DetectorRegistry | None = None) -> str:
     """Which detectors (and which declared evidence) a stored row was written with."""
-    chosen = DEFAULT_REGISTRY if registry is None else registry
+    chosen = default_registry() if registry is None else registry
     contracts = [
         [item.contract.name, sorted((s, asdict(e)) for s, e in item.contract.emits.items())]
         for item in chosen

@@ -76,11 +76,11 @@ def is_message(value: Any) -> bool:
     return isinstance(value, dict) and isinstance(value.get("role"), str)
 
 
-def _is_conversation(value: Any) -> bool:
+def is_conversation(value: Any) -> bool:
     if isinstance(value, list):
         return bool(value) and is_message(value[0])
     if isinstance(value, dict):
-        found = _messages_of(value)
+        found = messages_of(value)
         return found is not None and bool(found[1]) and is_message(found[1][0])
     return False
 
@@ -106,7 +106,7 @@ _SHAREGPT_ROLES = {
 }
 
 
-def _messages_of(data: dict[str, Any]) -> tuple[str, list[Any]] | None:
+def messages_of(data: dict[str, Any]) -> tuple[str, list[Any]] | None:
     """The key and the messages of a conversation object (ShareGPT turns as messages)."""
     for key in _MESSAGE_KEYS:
         value = data.get(key)

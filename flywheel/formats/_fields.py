@@ -6,6 +6,7 @@ A converter raises `BadField` deep inside a record; the format's ``read`` turns 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -63,49 +64,74 @@ def answer(output: Any) -> Any:
     (``role`` + ``parts``). Read as text, those joined the user's words with the reply.
     """
     if isinstance(output, list) and output and all(isinstance(m, dict) for m in output):
-        for message in reversed(output):
-            if _is_ai(message):
-                text = _message_text(message)
-                if text is not None:
-                    return text
-        return output
+        text = _last_ai_text(output)
+        return output if text is None else text
     if not isinstance(output, dict):
         return output
+    for reader in _REPLY_READERS:
+        text = reader(output)
+        if text is not None:
+            return text
+    return output
+
+
+def _last_ai_text(messages: list[Any]) -> str | None:
+    """The text of the last ``ai`` / ``assistant`` message that has one."""
+    for message in reversed(messages):
+        if _is_ai(message):
+            text = _message_text(message)
+            if text is not None:
+                return text
+    return None
+
+
+def _gemini_reply(output: dict[str, Any]) -> str | None:
     candidates = output.get("candidates")
     if isinstance(candidates, list) and candidates and isinstance(candidates[0], dict):
-        text = _message_text(candidates[0].get("content"))
-        if text is not None:
-            return text
+        return _message_text(candidates[0].get("content"))
+    return None
+
+
+def _content_reply(output: dict[str, Any]) -> str | None:
+    """An Anthropic message (``content`` blocks) or a Gemini ``content.parts``."""
     content = output.get("content")
     if isinstance(content, list) and content and isinstance(content[0], dict):
-        text = _message_text(output)  # an Anthropic message: content blocks
-        if text is not None:
-            return text
+        return _message_text(output)
     if isinstance(content, dict) and isinstance(content.get("parts"), list):
-        text = _message_text(content)
-        if text is not None:
-            return text
+        return _message_text(content)
+    return None
+
+
+def _openai_reply(output: dict[str, Any]) -> str | None:
     choices = output.get("choices")
     if isinstance(choices, list) and choices and isinstance(choices[0], dict):
-        text = _message_text(choices[0].get("message")) or _message_text(choices[0])
-        if text is not None:
-            return text
+        return _message_text(choices[0].get("message")) or _message_text(choices[0])
+    return None
+
+
+def _langchain_reply(output: dict[str, Any]) -> str | None:
     generations = output.get("generations")
     while isinstance(generations, list) and generations:
         generations = generations[0]
     if isinstance(generations, dict):
         text = generations.get("text")
-        text = text if isinstance(text, str) and text else _message_text(generations.get("message"))
-        if text is not None:
-            return text
+        return text if isinstance(text, str) and text else _message_text(generations.get("message"))
+    return None
+
+
+def _messages_reply(output: dict[str, Any]) -> str | None:
     messages = output.get("messages")
-    if isinstance(messages, list):
-        for message in reversed(messages):
-            if _is_ai(message):
-                text = _message_text(message)
-                if text is not None:
-                    return text
-    return output
+    return _last_ai_text(messages) if isinstance(messages, list) else None
+
+
+#: The producer shapes `answer` reads, in the order it tries them.
+_REPLY_READERS: tuple[Callable[[dict[str, Any]], str | None], ...] = (
+    _gemini_reply,
+    _content_reply,
+    _openai_reply,
+    _langchain_reply,
+    _messages_reply,
+)
 
 
 def _is_ai(message: Any) -> bool:

@@ -12,7 +12,7 @@ from flywheel.formats._judgements import (
     event_feedback,
     is_feedback_event,
 )
-from flywheel.formats._otlp_values import _attributes, _decode
+from flywheel.formats._otlp_values import decode_value, read_attributes
 
 _STATUS_ERROR = {2, "2", "STATUS_CODE_ERROR", "ERROR"}
 _DOCUMENT_KEY = re.compile(
@@ -21,7 +21,7 @@ _DOCUMENT_KEY = re.compile(
 _MESSAGE_KEY = re.compile(r"^llm\.(input|output)_messages\.(\d+)\.message\.(\w+)$")
 
 
-def _documents(attrs: dict[str, Any]) -> list[dict[str, Any]] | None:
+def read_documents(attrs: dict[str, Any]) -> list[dict[str, Any]] | None:
     found: dict[int, dict[str, Any]] = {}
     for key in list(attrs):
         match = _DOCUMENT_KEY.match(key)
@@ -29,12 +29,12 @@ def _documents(attrs: dict[str, Any]) -> list[dict[str, Any]] | None:
             continue
         value = attrs.pop(key)
         if match.group(3) == "metadata":
-            value = _decode(value, "application/json")
+            value = decode_value(value, "application/json")
         found.setdefault(int(match.group(2)), {})[match.group(3)] = value
     return [found[i] for i in sorted(found)] if found else None
 
 
-def _messages(attrs: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+def read_messages(attrs: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     found: dict[str, dict[int, dict[str, Any]]] = {}
     for key in list(attrs):
         match = _MESSAGE_KEY.match(key)
@@ -45,7 +45,7 @@ def _messages(attrs: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     return {side: [msgs[i] for i in sorted(msgs)] for side, msgs in found.items()}
 
 
-def _usage(attrs: dict[str, Any]) -> dict[str, int] | None:
+def read_usage(attrs: dict[str, Any]) -> dict[str, int] | None:
     usage: dict[str, int] = {}
     for source, target in (
         ("llm.token_count.prompt", "prompt_tokens"),
@@ -61,7 +61,7 @@ def _usage(attrs: dict[str, Any]) -> dict[str, int] | None:
     return usage or None
 
 
-def _errors(
+def read_errors(
     status: Any, events: list[Any], annotations: list[dict[str, Any]]
 ) -> tuple[str | None, dict[str, Any], list[Any]]:
     """The step error (exception events first, then an ERROR status), extras, other events."""
@@ -73,7 +73,7 @@ def _errors(
             others.append(event)
             continue
         try:
-            attrs = _attributes(event.get("attributes"), "event")
+            attrs = read_attributes(event.get("attributes"), "event")
         except BadField:
             others.append(event)
             continue

@@ -16,7 +16,7 @@ from flywheel.formats._fields import BadField, list_field
 _MAX_NANOS = 253_402_300_799 * 1_000_000_000
 
 
-def _ident(value: Any, where: str) -> str:
+def read_ident(value: Any, where: str) -> str:
     if isinstance(value, bool) or value is None or value == "":
         raise BadField(where, "missing: every span needs a traceId and a spanId")
     if not isinstance(value, str | int):
@@ -24,7 +24,7 @@ def _ident(value: Any, where: str) -> str:
     return str(value)
 
 
-def _nanos(value: Any, where: str) -> int | None:
+def read_nanos(value: Any, where: str) -> int | None:
     if value is None or value in ("", 0, "0"):
         return None
     try:
@@ -38,14 +38,14 @@ def _nanos(value: Any, where: str) -> int | None:
         raise BadField(where, f"expected unix nanoseconds, got {value!r}") from None
 
 
-def _datetime(nanos: int | None) -> datetime | None:
+def nanos_to_datetime(nanos: int | None) -> datetime | None:
     if nanos is None:
         return None
     seconds, rest = divmod(nanos, 1_000_000_000)
     return datetime.fromtimestamp(seconds, UTC).replace(microsecond=rest // 1000)
 
 
-def _attributes(value: Any, where: str) -> dict[str, Any]:
+def read_attributes(value: Any, where: str) -> dict[str, Any]:
     """OTLP ``[{"key": k, "value": AnyValue}]`` (or an already flat object) as a dict."""
     if value is None:
         return {}
@@ -84,7 +84,7 @@ def _any_value(value: Any, where: str) -> Any:
         items = _inner_values(value["arrayValue"], f"{where}.arrayValue")
         return [_any_value(item, f"{where}.arrayValue") for item in items]
     if "kvlistValue" in value:
-        return _attributes(_inner_values(value["kvlistValue"], f"{where}.kvlistValue"), where)
+        return read_attributes(_inner_values(value["kvlistValue"], f"{where}.kvlistValue"), where)
     if "bytesValue" in value:
         return str(value["bytesValue"])
     return None
@@ -98,7 +98,7 @@ def _inner_values(value: Any, where: str) -> list[Any]:
     return list_field(values, f"{where}.values")
 
 
-def _decode(value: Any, mime: Any) -> Any:
+def decode_value(value: Any, mime: Any) -> Any:
     if isinstance(value, str) and mime == "application/json":
         try:
             return orjson.loads(value)

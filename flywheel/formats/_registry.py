@@ -1,5 +1,5 @@
-"""Formats by name, and detection: one registry of sniffers, built-ins registered through the
-same call as a user's plugin.
+"""Formats by name, and detection: the formats every plugin registers through the hook
+``register_formats`` (`flywheel.hookspecs`), the built-ins first.
 
 Detection reads a bounded prefix of the file (64 KB) and asks every format's ``sniff`` how
 sure it is; the most confident wins (ties go to the format registered first). A file whose
@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flywheel import plugins
 from flywheel.errors import UserError
 from flywheel.formats._protocol import TraceFormat
 from flywheel.formats._source import SNIFF_BYTES, TraceSource
 
-_FORMATS: dict[str, TraceFormat] = {}
 #: Prefix sizes detection tries, smallest first.
 PREFIXES = (SNIFF_BYTES, 1024 * 1024, 16 * 1024 * 1024)
 
@@ -40,21 +40,32 @@ class Detection:
         )
 
 
-def register_format(fmt: TraceFormat) -> TraceFormat:
-    """Add a format; among equally confident sniffers, the one registered first wins."""
-    _FORMATS[fmt.name] = fmt
-    return fmt
+def formats() -> dict[str, TraceFormat]:
+    """Every registered format by name, in registration order (the order ties are broken in)."""
+    return plugins.registered("register_formats", _build)
+
+
+def _build(calls: list[plugins.Registered]) -> dict[str, TraceFormat]:
+    for call in calls:
+        if len(call.args) != 1 or not isinstance(call.args[0], TraceFormat):
+            raise plugins.PluginError(
+                f"plugin '{call.plugin}' registered {call.args!r} as a format (it needs name, "
+                "sniff(source, head) and read(source))"
+            )
+    named = plugins.by_name("format", calls, lambda call: str(call.args[0].name))
+    return {name: call.args[0] for name, call in named.items()}
 
 
 def format_names() -> list[str]:
-    return list(_FORMATS)
+    return list(formats())
 
 
 def get_format(name: str) -> TraceFormat:
+    found = formats()
     try:
-        return _FORMATS[name]
+        return found[name]
     except KeyError:
-        valid = ", ".join(["auto", *_FORMATS])
+        valid = ", ".join(["auto", *found])
         raise UserError(f"unknown format '{name}'; valid formats: {valid}") from None
 
 
@@ -76,7 +87,7 @@ def detect(source: TraceSource) -> Detection | None:
         head = source.head(prefix)
         scored = [
             (confidence, i, fmt)
-            for i, fmt in enumerate(_FORMATS.values())
+            for i, fmt in enumerate(formats().values())
             if (confidence := sniff_confidence(fmt, source, head)) > 0
         ]
         if scored:

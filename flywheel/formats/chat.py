@@ -48,14 +48,14 @@ from flywheel.formats._chat_messages import (
     parse_messages,
 )
 from flywheel.formats._chat_shapes import (
-    _is_conversation,
-    _messages_of,
     file_stem,
     first_value,
     head_text,
+    is_conversation,
     is_json_lines,
     is_message,
     looks_native,
+    messages_of,
 )
 from flywheel.formats._source import (
     Record,
@@ -84,7 +84,7 @@ class ChatFormat:
             return False
         value = first_value(text)
         if value is not None:
-            return is_message(value) or _is_conversation(value)
+            return is_message(value) or is_conversation(value)
         # The first record is longer than the head: judge by how the file opens.
         if re.match(r'\[?\s*\{[^\n]*?"conversations"\s*:\s*\[\s*\{\s*"from"', text):
             return True
@@ -108,7 +108,7 @@ class ChatFormat:
             yield Rejected(source.name, 1, f"the document is empty; {_SHAPE_HINT}")
             return
         good = [item for item in records if not isinstance(item, Rejected)]
-        if good and isinstance(good[0][1], dict) and _messages_of(good[0][1]) is None:
+        if good and isinstance(good[0][1], dict) and messages_of(good[0][1]) is None:
             yield self._message_list(source, records, stem)
             return
         many = len(records) > 1
@@ -151,7 +151,7 @@ class ChatFormat:
             return self._build(source, items, {}, line, raw, trace_id=default_id, prefix="")
         if not isinstance(data, dict):
             return Rejected(source.name, line, f"{_SHAPE_HINT}; got {type(data).__name__}", raw=raw)
-        found = _messages_of(data)
+        found = messages_of(data)
         if found is None:
             if "messages" in data:
                 return Rejected(

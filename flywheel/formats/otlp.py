@@ -54,8 +54,14 @@ from flywheel.formats._judgements import (
     judgement,
     span_annotations,
 )
-from flywheel.formats._openinference import _documents, _errors, _messages, _usage
-from flywheel.formats._otlp_values import _attributes, _datetime, _decode, _ident, _nanos
+from flywheel.formats._openinference import read_documents, read_errors, read_messages, read_usage
+from flywheel.formats._otlp_values import (
+    decode_value,
+    nanos_to_datetime,
+    read_attributes,
+    read_ident,
+    read_nanos,
+)
 from flywheel.formats._source import Record, Rejected, TraceSource, build_trace
 
 _GEN_AI_OPERATIONS = {
@@ -152,7 +158,7 @@ def _spans_of(document: Any, file: str, line: int, raw: bytes) -> Iterator[_Span
             if not isinstance(resource_spans, dict):
                 raise BadField(where, "expected an object")
             resource_obj = resource_spans.get("resource")
-            resource = _attributes(
+            resource = read_attributes(
                 resource_obj.get("attributes") if isinstance(resource_obj, dict) else None,
                 f"{where}.resource.attributes",
             )
@@ -192,66 +198,32 @@ def read_span(
     """One OTLP span (attributes as OTLP pairs or a flat object) read into a step."""
     if not isinstance(span, dict):
         raise BadField(where, "expected a span object")
-    trace_id = _ident(span.get("traceId"), f"{where}.traceId")
-    span_id = _ident(span.get("spanId"), f"{where}.spanId")
+    trace_id = read_ident(span.get("traceId"), f"{where}.traceId")
+    span_id = read_ident(span.get("spanId"), f"{where}.spanId")
     parent = span.get("parentSpanId")
-    parent_id = _ident(parent, f"{where}.parentSpanId") if parent not in (None, "") else None
-    start = _nanos(span.get("startTimeUnixNano"), f"{where}.startTimeUnixNano")
-    end = _nanos(span.get("endTimeUnixNano"), f"{where}.endTimeUnixNano")
-    attrs = _attributes(span.get("attributes"), f"{where}.attributes")
+    parent_id = read_ident(parent, f"{where}.parentSpanId") if parent not in (None, "") else None
+    start = read_nanos(span.get("startTimeUnixNano"), f"{where}.startTimeUnixNano")
+    end = read_nanos(span.get("endTimeUnixNano"), f"{where}.endTimeUnixNano")
+    attrs = read_attributes(span.get("attributes"), f"{where}.attributes")
     events = list_field(span.get("events"), f"{where}.events")
 
     kind = attrs.pop("openinference.span.kind", None)
     if kind is None and "gen_ai.operation.name" in attrs:
         kind = _GEN_AI_OPERATIONS.get(str(attrs["gen_ai.operation.name"]))
-    input_mime = attrs.pop("input.mime_type", None)
-    output_mime = attrs.pop("output.mime_type", None)
-    has_input = "input.value" in attrs
-    step_input = _decode(attrs.pop("input.value", None), input_mime)
-    step_output = _decode(attrs.pop("output.value", None), output_mime)
-    documents = _documents(attrs)
-    if documents is not None:
-        if step_output is not None:
-            attrs["output.value"] = step_output
-        step_output = documents
-    messages = _messages(attrs)
-    if step_input is None and messages.get("input"):
-        step_input = messages["input"]
-    if step_output is None and messages.get("output"):
-        step_output = messages["output"]
-    # The GenAI conventions (gen_ai.*): a tool call's arguments and result, the chat messages.
-    for key in ("gen_ai.tool.call.arguments", "gen_ai.input.messages", "gen_ai.prompt"):
-        if step_input is None and key in attrs:
-            step_input = _decode(attrs.pop(key), "application/json")
-    for key in ("gen_ai.tool.call.result", "gen_ai.output.messages", "gen_ai.completion"):
-        if step_output is None and key in attrs:
-            step_output = _decode(attrs.pop(key), "application/json")
-
+    step_input, step_output, has_input = _span_io(attrs)
     model = attrs.pop("llm.model_name", None) or attrs.get("gen_ai.response.model")
     model = model or attrs.get("gen_ai.request.model")
-    usage = _usage(attrs)
+    usage = read_usage(attrs)
     cost = attrs.pop("llm.cost.total", None)
-    name = str(span.get("name") or "")
-    tool_name = attrs.pop("tool.name", None) or attrs.get("gen_ai.tool.name")
-    metadata: dict[str, Any] = {}
-    if tool_name and str(kind or "").lower() == "tool" and tool_name != name:
-        metadata["span_name"] = name
-        name = str(tool_name)
-    elif tool_name and tool_name != name:
-        metadata["tool_name"] = tool_name
+    name, metadata = _span_name(str(span.get("name") or ""), kind, attrs)
     session_id = attrs.pop("session.id", None) or attrs.get("gen_ai.conversation.id")
     user_id = attrs.pop("user.id", None)
-    trace_metadata: dict[str, Any] = {}
-    if "metadata" in attrs:
-        decoded = _decode(attrs.pop("metadata"), "application/json")
-        trace_metadata.update(decoded if isinstance(decoded, dict) else {"metadata": decoded})
-    if "tag.tags" in attrs:
-        trace_metadata["tags"] = attrs.pop("tag.tags")
+    trace_metadata = _trace_metadata(attrs)
     annotations = span_annotations(attrs)
     annotations.extend(evaluation_attributes(attrs))
     annotations.extend(extra_annotations or [])
 
-    error, exception_extra, other_events = _errors(span.get("status"), events, annotations)
+    error, exception_extra, other_events = read_errors(span.get("status"), events, annotations)
     metadata.update(attrs)
     metadata.update(exception_extra)
     if scope:
@@ -272,7 +244,7 @@ def read_span(
         "input": step_input,
         "output": step_output,
         "error": error,
-        "start_time": _datetime(start),
+        "start_time": nanos_to_datetime(start),
         "latency_ms": latency,
         "model": str(model) if model else None,
         "usage": usage,
@@ -290,6 +262,58 @@ def read_span(
         user_id=str(user_id) if user_id is not None else None,
         has_input=has_input or step_input is not None,
     )
+
+
+def _span_io(attrs: dict[str, Any]) -> tuple[Any, Any, bool]:
+    """A span's input and output (taken out of ``attrs``), and whether it recorded an input:
+    OpenInference values, retrieved documents, chat messages, then the GenAI conventions."""
+    input_mime = attrs.pop("input.mime_type", None)
+    output_mime = attrs.pop("output.mime_type", None)
+    has_input = "input.value" in attrs
+    step_input = decode_value(attrs.pop("input.value", None), input_mime)
+    step_output = decode_value(attrs.pop("output.value", None), output_mime)
+    documents = read_documents(attrs)
+    if documents is not None:
+        if step_output is not None:
+            attrs["output.value"] = step_output
+        step_output = documents
+    messages = read_messages(attrs)
+    if step_input is None and messages.get("input"):
+        step_input = messages["input"]
+    if step_output is None and messages.get("output"):
+        step_output = messages["output"]
+    # The GenAI conventions (gen_ai.*): a tool call's arguments and result, the chat messages.
+    for key in ("gen_ai.tool.call.arguments", "gen_ai.input.messages", "gen_ai.prompt"):
+        if step_input is None and key in attrs:
+            step_input = decode_value(attrs.pop(key), "application/json")
+    for key in ("gen_ai.tool.call.result", "gen_ai.output.messages", "gen_ai.completion"):
+        if step_output is None and key in attrs:
+            step_output = decode_value(attrs.pop(key), "application/json")
+    return step_input, step_output, has_input
+
+
+def _span_name(name: str, kind: Any, attrs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A step's name (a tool span is named after its tool) and the metadata that keeps the
+    other name."""
+    tool_name = attrs.pop("tool.name", None) or attrs.get("gen_ai.tool.name")
+    metadata: dict[str, Any] = {}
+    if tool_name and str(kind or "").lower() == "tool" and tool_name != name:
+        metadata["span_name"] = name
+        name = str(tool_name)
+    elif tool_name and tool_name != name:
+        metadata["tool_name"] = tool_name
+    return name, metadata
+
+
+def _trace_metadata(attrs: dict[str, Any]) -> dict[str, Any]:
+    """The trace-level ``metadata`` and ``tag.tags`` attributes (taken out of ``attrs``)."""
+    found: dict[str, Any] = {}
+    if "metadata" in attrs:
+        decoded = decode_value(attrs.pop("metadata"), "application/json")
+        found.update(decoded if isinstance(decoded, dict) else {"metadata": decoded})
+    if "tag.tags" in attrs:
+        found["tags"] = attrs.pop("tag.tags")
+    return found
 
 
 def build_spans_trace(group: TraceSpans, file: str) -> Record:

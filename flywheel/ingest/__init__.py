@@ -15,9 +15,9 @@ from flywheel.config import IngestConfig, ScoreRule
 from flywheel.errors import UserError
 from flywheel.formats import TraceSource, get_format
 from flywheel.ingest._batches import SOURCE_CHARS as SOURCE_CHARS
-from flywheel.ingest._batches import _Options, _Window
+from flywheel.ingest._batches import Options, Window
 from flywheel.ingest._files import ProgressCallback as ProgressCallback
-from flywheel.ingest._files import _ingest_file, _Writes
+from flywheel.ingest._files import Writes, ingest_file
 from flywheel.ingest._parsing import FORK_ABOVE_BYTES as FORK_ABOVE_BYTES
 from flywheel.ingest._parsing import WRITER_SHARE as WRITER_SHARE
 from flywheel.ingest._paths import NOT_TRACE_REASON as NOT_TRACE_REASON
@@ -66,7 +66,7 @@ def ingest_paths(
     fixed = None if format == "auto" else get_format(format)
     if source is not None and not 0 < len(source) <= SOURCE_CHARS:
         raise UserError(f"--source must be 1 to {SOURCE_CHARS} characters, got {len(source)}")
-    window = _Window(timestamp_window or TimestampWindow(), utcnow())
+    window = Window(timestamp_window or TimestampWindow(), utcnow())
     passed: list[SkippedPath] = []
     files = expand_paths(paths, follow_symlinks=follow_symlinks, skipped=passed)
     skipped = [passed_path.as_dict() for passed_path in passed]
@@ -75,15 +75,15 @@ def ingest_paths(
     directions = ScoreDirections(score_rules)
     notes_seen: set[str] = set()
     status = "failed"
-    writes = _Writes(store, run_id, batch_size)
+    writes = Writes(store, run_id, batch_size)
     try:
         for file in files:
-            counts = _ingest_file(
+            counts = ingest_file(
                 writes,
                 TraceSource(file, max_record_bytes, follow_symlinks),
                 fixed,
                 source,
-                _Options(batch_size, window, directions.rules),
+                Options(batch_size, window, directions.rules),
                 on_progress,
                 directions,
                 notes_seen,

@@ -27,7 +27,7 @@ SOURCE_CHARS = 200
 
 
 @dataclass(frozen=True, slots=True)
-class _Window:
+class Window:
     """The timestamp window and the ingest time it is around (one per run)."""
 
     window: TimestampWindow
@@ -35,16 +35,16 @@ class _Window:
 
 
 @dataclass(frozen=True)
-class _Options:
+class Options:
     """How a file's records are parsed: batch size, timestamp window, score rules."""
 
     batch_size: int
-    window: _Window
+    window: Window
     rules: Mapping[str, ScoreRule] | None = None
 
 
 @dataclass
-class _Batch:
+class Batch:
     """What the parser hands the writer: prepared rows and rejections, plus progress."""
 
     prepared: list[PreparedTrace] = field(default_factory=list)
@@ -65,11 +65,11 @@ def _notes(trace: Trace) -> Iterator[str]:
             yield f"step type {extra['type' + RAW_SUFFIX]!r} read as 'other'"
 
 
-def _batches(src: TraceSource, fmt: TraceFormat, options: _Options) -> Iterator[_Batch]:
+def parse_batches(src: TraceSource, fmt: TraceFormat, options: Options) -> Iterator[Batch]:
     """Parse and prepare a file's records in batches; a repeated trace id starts a new batch
     so that a changed second copy in the same file becomes a new version of the first."""
     window = options.window
-    batch, seen, read = _Batch(directions=ScoreDirections(options.rules)), set[str](), 0
+    batch, seen, read = Batch(directions=ScoreDirections(options.rules)), set[str](), 0
     for record in _guarded(src, fmt):
         read += 1
         item = (
@@ -87,7 +87,7 @@ def _batches(src: TraceSource, fmt: TraceFormat, options: _Options) -> Iterator[
                 # The new copy's scores stay with it: they were counted in the old batch.
                 yield batch
                 batch, seen = (
-                    _Batch(read=read - 1, directions=ScoreDirections(options.rules)),
+                    Batch(read=read - 1, directions=ScoreDirections(options.rules)),
                     set(),
                 )
             batch.prepared.append(item)
@@ -95,7 +95,7 @@ def _batches(src: TraceSource, fmt: TraceFormat, options: _Options) -> Iterator[
         if len(batch.prepared) + len(batch.rejected) >= options.batch_size:
             batch.read = read
             yield batch
-            batch, seen = _Batch(read=read, directions=ScoreDirections(options.rules)), set()
+            batch, seen = Batch(read=read, directions=ScoreDirections(options.rules)), set()
     batch.read = read
     yield batch
 

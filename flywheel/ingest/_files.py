@@ -1,6 +1,6 @@
 """One file's ingest: choose its format, parse it in batches, queue the batches' writes.
 
-Small files' batches are written together (`_Writes`); a file that is empty, unreadable or in
+Small files' batches are written together (`Writes`); a file that is empty, unreadable or in
 no recognised format is reported and, for the last, quarantined whole.
 """
 
@@ -15,8 +15,8 @@ from flywheel.formats import (
     detect,
     sniff_confidence,
 )
-from flywheel.ingest._batches import _Options
-from flywheel.ingest._parsing import _parsed_batches
+from flywheel.ingest._batches import Options
+from flywheel.ingest._parsing import parsed_batches
 from flywheel.scores import ScoreDirections
 from flywheel.store import IngestCounts, PreparedTrace, Store
 
@@ -50,7 +50,7 @@ def _choose_format(src: TraceSource, fixed: TraceFormat | None) -> tuple[TraceFo
     return fixed, f"read as {fixed.name} (--format; its reader did not recognise the file)"
 
 
-class _Writes:
+class Writes:
     """Batches on their way to the store, small files' together: a transaction per file cost
     more than reading the file for one-trace exports (a folder of Langfuse downloads). A
     batch is written once it holds ``batch_size`` records, when the source key changes, or
@@ -86,12 +86,12 @@ class _Writes:
         return counts
 
 
-def _ingest_file(
-    writes: _Writes,
+def ingest_file(
+    writes: Writes,
     src: TraceSource,
     fixed: TraceFormat | None,
     source: str | None,
-    options: _Options,
+    options: Options,
     on_progress: ProgressCallback | None,
     directions: ScoreDirections,
     notes_seen: set[str],
@@ -115,7 +115,7 @@ def _ingest_file(
         return counts
     counts.files.append({"file": src.name, "format": fmt.name, "why": why})
     key = source or fmt.name
-    for batch in _parsed_batches(src, fmt, options):
+    for batch in parsed_batches(src, fmt, options):
         if batch.prepared or batch.rejected:
             counts.add(writes.add(key, batch.prepared, batch.rejected))
         directions.merge(batch.directions)

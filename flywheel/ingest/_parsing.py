@@ -21,7 +21,7 @@ from flywheel.formats import (
     TraceSource,
 )
 from flywheel.formats.native import NativeFormat
-from flywheel.ingest._batches import _Batch, _batches, _Options
+from flywheel.ingest._batches import Batch, Options, parse_batches
 
 #: Files smaller than this are parsed in the writer's process: forking a parser costs
 #: tens of milliseconds, more than parsing a small file, and a folder of one-trace files
@@ -89,7 +89,7 @@ def _parse_in_child(
     parents_end: Connection,
     src: TraceSource,
     fmt: TraceFormat,
-    options: _Options,
+    options: Options,
     shared: bool,
 ) -> None:  # pragma: no cover - runs in the parser process; its output is tested
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interrupt means
@@ -100,11 +100,11 @@ def _parse_in_child(
     try:
         if shared:
             for chunk, items in _line_chunks(src, options.batch_size, writers=False):
-                for batch in _batches(_Chunk(src, items), fmt, options):
+                for batch in parse_batches(_Chunk(src, items), fmt, options):
                     out.send(batch)
                 out.send(chunk)
         else:
-            for batch in _batches(src, fmt, options):
+            for batch in parse_batches(src, fmt, options):
                 out.send(batch)
         out.send(None)
     except BaseException:
@@ -113,8 +113,8 @@ def _parse_in_child(
         out.close()
 
 
-def _parsed_batches(src: TraceSource, fmt: TraceFormat, options: _Options) -> Iterator[_Batch]:
-    """`_batches`, computed in a forked parser process so parsing and writing use two cores.
+def parsed_batches(src: TraceSource, fmt: TraceFormat, options: Options) -> Iterator[Batch]:
+    """`parse_batches`, computed in a forked parser process so parsing and writing use two cores.
 
     Where fork is unavailable, or the file is smaller than `FORK_ABOVE_BYTES`, parsing runs
     in this process. A plain native JSONL file, whose lines are independent records, is
@@ -123,7 +123,7 @@ def _parsed_batches(src: TraceSource, fmt: TraceFormat, options: _Options) -> It
     most (the child blocks on a full pipe), so memory stays bounded whatever the file size.
     """
     if "fork" not in multiprocessing.get_all_start_methods() or _small(src):
-        yield from _batches(src, fmt, options)
+        yield from parse_batches(src, fmt, options)
         return
     shared = isinstance(fmt, NativeFormat) and not src.is_gzip
     context = multiprocessing.get_context("fork")
@@ -136,7 +136,7 @@ def _parsed_batches(src: TraceSource, fmt: TraceFormat, options: _Options) -> It
 
     done = False
 
-    def from_child() -> Iterator[_Batch]:
+    def from_child() -> Iterator[Batch]:
         """The child's batches up to the end of its current chunk, or of the file (``done``)."""
         nonlocal done
         while True:
@@ -162,7 +162,7 @@ def _parsed_batches(src: TraceSource, fmt: TraceFormat, options: _Options) -> It
                 mine = next(own, None)
                 if mine is None:
                     return
-                batches: Iterator[_Batch] = _batches(_Chunk(src, mine[1]), fmt, options)
+                batches: Iterator[Batch] = parse_batches(_Chunk(src, mine[1]), fmt, options)
             else:
                 batches = from_child()
             for batch in batches:

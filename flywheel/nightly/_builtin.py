@@ -1,5 +1,5 @@
 """The core's own stages: ingest the inbox, detect failures, cluster (registered like any other
-stage, through the ``flywheel.stages`` entry point group)."""
+stage, by the core's plugin `flywheel._plugin`)."""
 
 from __future__ import annotations
 

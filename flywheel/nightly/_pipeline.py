@@ -16,20 +16,18 @@ import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
-from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from flywheel import plugins
 from flywheel.errors import FlywheelError, UserError
 from flywheel.nightly import _faults, _runs
 from flywheel.nightly._report import NightlyReport, StageReport
 from flywheel.nightly._stage import NightlyOptions, Stage, StageContext, StageResult
 from flywheel.project import Project
 from flywheel.store import Store, run_lock
-
-STAGE_GROUP = "flywheel.stages"
 
 _log = logging.getLogger(__name__)
 
@@ -42,32 +40,32 @@ class NightlyFailed(FlywheelError):
         self.report = report
 
 
-def _load(entry: EntryPoint) -> Stage | None:
-    try:
-        loaded = entry.load()
-    except ModuleNotFoundError as exc:  # a built-in of a partial install
-        if exc.name and entry.value.startswith(exc.name):
-            return None
-        raise
-    stage = loaded() if isinstance(loaded, type) else loaded
-    if not isinstance(stage, Stage):
-        raise UserError(f"entry point {entry.name} = {entry.value} is not a nightly Stage")
-    return stage
+def stages() -> dict[str, Stage]:
+    """Every stage the plugins register (hook ``register_stages``), by name."""
+    return plugins.registered("register_stages", _build)
+
+
+def _build(calls: list[plugins.Registered]) -> dict[str, Stage]:
+    for call in calls:
+        if len(call.args) != 1 or not isinstance(call.args[0], Stage):
+            raise plugins.PluginError(
+                f"plugin '{call.plugin}' registered {call.args!r} as a stage "
+                "(it needs name and run(context))"
+            )
+    named = plugins.by_name("stage", calls, lambda call: str(call.args[0].name))
+    return {name: call.args[0] for name, call in named.items()}
 
 
 def available_stages() -> list[str]:
-    """Names of the installed stages (entry point group ``flywheel.stages``)."""
-    return sorted({entry.name for entry in entry_points(group=STAGE_GROUP)})
+    """Names of the registered stages."""
+    return sorted(stages())
 
 
 def resolve_stages(names: list[str]) -> list[Stage]:
-    """The stages named, in order (only those are imported); an unknown name gets the list
-    of valid ones."""
+    """The stages named, in order; an unknown name gets the list of valid ones."""
     if len(set(names)) != len(names):
         raise UserError(f"[nightly] stages names a stage twice: {names}")
-    entries = {e.name: e for e in entry_points(group=STAGE_GROUP) if e.name in names}
-    loaded = {name: _load(entry) for name, entry in entries.items()}
-    found = {name: stage for name, stage in loaded.items() if stage is not None}
+    found = stages()
     unknown = [name for name in names if name not in found]
     if unknown:
         raise UserError(

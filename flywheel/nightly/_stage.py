@@ -78,8 +78,8 @@ class StageContext:
 
 @runtime_checkable
 class Stage(Protocol):
-    """One step of the nightly run, found by ``name`` in the entry point group
-    ``flywheel.stages`` (the entry point names the class or a ready instance).
+    """One step of the nightly run, found by ``name`` among the stages plugins register
+    (hook ``register_stages``).
 
     ``run`` must be idempotent: after a crash the interrupted stage runs again from the
     start, so it skips what the store shows is done (replay's cache, ingested files). It

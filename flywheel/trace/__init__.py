@@ -10,8 +10,6 @@ The parts: `_vocabulary` (kind and source strings read onto enums), `_models` (t
 `_measurements` (unusable numbers taken out before validation), `_signals` (failure evidence).
 """
 
-from flywheel.trace._measurements import _all_usable as _all_usable
-from flywheel.trace._measurements import _drop_carefully as _drop_carefully
 from flywheel.trace._measurements import drop_unusable_numbers as drop_unusable_numbers
 from flywheel.trace._models import MAX_ID_CHARS as MAX_ID_CHARS
 from flywheel.trace._models import TRACE_SCHEMA_VERSION as TRACE_SCHEMA_VERSION

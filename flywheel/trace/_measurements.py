@@ -21,15 +21,15 @@ def drop_unusable_numbers(data: dict[str, Any]) -> dict[str, Any]:
     without copying, its ``{"name": value}`` scores as a list: this runs on every validation,
     on ingest twice and on every read of a stored trace.
     """
-    if _all_usable(data):
+    if all_usable(data):
         scores = data.get("scores")
         if isinstance(scores, dict):
             return {**data, "scores": [{"name": n, "value": v} for n, v in scores.items()]}
         return data
-    return _drop_carefully(data)
+    return drop_carefully(data)
 
 
-def _drop_carefully(data: dict[str, Any]) -> dict[str, Any]:
+def drop_carefully(data: dict[str, Any]) -> dict[str, Any]:
     """`drop_unusable_numbers` for a record that may hold an unusable measurement."""
     notes: list[dict[str, str]] = []
     out = dict(data)
@@ -78,7 +78,7 @@ def _plain(value: object, *, signed: bool) -> bool:
     return signed and kind is bool
 
 
-def _all_usable(data: dict[str, Any]) -> bool:
+def all_usable(data: dict[str, Any]) -> bool:
     """Whether `drop_unusable_numbers` would drop nothing from ``data`` (sure answers only:
     False sends a record down the careful path, which decides)."""
     for name in ("latency_ms", "cost_usd"):

@@ -17,16 +17,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from flywheel.trace._measurements import drop_unusable_numbers
 from flywheel.trace._vocabulary import (
-    _KIND_SYNONYMS,
-    _KINDS,
-    _SOURCE_SYNONYMS,
-    _SOURCES,
-    _STEP_BY_NAME,
+    KIND_SYNONYMS,
+    KINDS,
     RAW_SUFFIX,
+    SOURCE_SYNONYMS,
+    SOURCES,
+    STEP_BY_NAME,
     FeedbackKind,
     FeedbackSource,
     StepType,
-    _canonical,
+    canonical_term,
     step_type_is_known,
 )
 
@@ -75,7 +75,7 @@ class Step(_Open):
         if not isinstance(data, dict) or "type" not in data:
             return data
         kind = data["type"]
-        if isinstance(kind, str) and kind in _STEP_BY_NAME:
+        if isinstance(kind, str) and kind in STEP_BY_NAME:
             return data
         out = {**data, "type": StepType.coerce(kind)}
         if (
@@ -126,17 +126,17 @@ class Feedback(_Open):
             return data
         data = _binary_thumb(data)
         kind, source = data.get("kind"), data.get("source")
-        known_kind = isinstance(kind, FeedbackKind) or (isinstance(kind, str) and kind in _KINDS)
+        known_kind = isinstance(kind, FeedbackKind) or (isinstance(kind, str) and kind in KINDS)
         known_source = source is None or isinstance(source, FeedbackSource)
-        known_source = known_source or (isinstance(source, str) and source in _SOURCES)
+        known_source = known_source or (isinstance(source, str) and source in SOURCES)
         if known_kind and known_source:
             return data
         data = dict(data)
         if kind is None:
             data["kind"] = _inferred_kind(data)
         elif not known_kind:
-            text = _canonical(kind)
-            mapped, implied = _KIND_SYNONYMS.get(text) or (_KINDS.get(text), None)
+            text = canonical_term(kind)
+            mapped, implied = KIND_SYNONYMS.get(text) or (KINDS.get(text), None)
             if mapped is None:
                 bare_comment = data.get("value") is None and data.get("comment")
                 mapped = FeedbackKind.comment if bare_comment else FeedbackKind.implicit
@@ -148,8 +148,8 @@ class Feedback(_Open):
             elif mapped is FeedbackKind.thumb and isinstance(data.get("value"), bool):
                 data["value"] = 1.0 if data["value"] else -1.0
         if not known_source:
-            text = _canonical(source)
-            mapped_source = _SOURCES.get(text) or _SOURCE_SYNONYMS.get(text, FeedbackSource.user)
+            text = canonical_term(source)
+            mapped_source = SOURCES.get(text) or SOURCE_SYNONYMS.get(text, FeedbackSource.user)
             if mapped_source.value != source:
                 data.setdefault("source" + RAW_SUFFIX, source)
             data["source"] = mapped_source

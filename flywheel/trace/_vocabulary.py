@@ -31,13 +31,13 @@ class StepType(StrEnum):
         """Map a producer's kind string (any case, common synonyms) onto a step type."""
         if isinstance(value, StepType):
             return value
-        if isinstance(value, str) and value in _STEP_BY_NAME:  # the fast path: already canonical
-            return _STEP_BY_NAME[value]
+        if isinstance(value, str) and value in STEP_BY_NAME:  # the fast path: already canonical
+            return STEP_BY_NAME[value]
         text = str(value or "").strip().lower()
-        return _STEP_SYNONYMS.get(text) or _STEP_BY_NAME.get(text, cls.other)
+        return _STEP_SYNONYMS.get(text) or STEP_BY_NAME.get(text, cls.other)
 
 
-_STEP_BY_NAME: dict[str, StepType] = {kind.value: kind for kind in StepType}
+STEP_BY_NAME: dict[str, StepType] = {kind.value: kind for kind in StepType}
 _STEP_SYNONYMS: dict[str, StepType] = {
     "generation": StepType.llm,
     "chat": StepType.llm,
@@ -87,7 +87,7 @@ def step_type_is_known(value: object) -> bool:
     return (
         value is None
         or isinstance(value, StepType)
-        or _known(value, _STEP_BY_NAME)
+        or _known(value, STEP_BY_NAME)
         or _known(value, _STEP_SYNONYMS)
     )
 
@@ -107,7 +107,7 @@ class FeedbackSource(StrEnum):
 
 
 #: Producers' feedback kinds with a clear meaning, and the value a bare one implies.
-_KIND_SYNONYMS: dict[str, tuple[FeedbackKind, float | None]] = {
+KIND_SYNONYMS: dict[str, tuple[FeedbackKind, float | None]] = {
     **dict.fromkeys(
         (
             "thumbs",
@@ -192,8 +192,8 @@ _KIND_SYNONYMS: dict[str, tuple[FeedbackKind, float | None]] = {
         (FeedbackKind.implicit, None),
     ),
 }
-_KINDS: dict[str, FeedbackKind] = {kind.value: kind for kind in FeedbackKind}
-_SOURCE_SYNONYMS: dict[str, FeedbackSource] = {
+KINDS: dict[str, FeedbackKind] = {kind.value: kind for kind in FeedbackKind}
+SOURCE_SYNONYMS: dict[str, FeedbackSource] = {
     **dict.fromkeys(
         (
             "human",
@@ -265,8 +265,8 @@ _SOURCE_SYNONYMS: dict[str, FeedbackSource] = {
         FeedbackSource.system,
     ),
 }
-_SOURCES: dict[str, FeedbackSource] = {source.value: source for source in FeedbackSource}
+SOURCES: dict[str, FeedbackSource] = {source.value: source for source in FeedbackSource}
 
 
-def _canonical(value: object) -> str:
+def canonical_term(value: object) -> str:
     return str(value).strip().lower().replace("-", "_").replace(" ", "_")

@@ -18,7 +18,7 @@ from optimizers._evidence import (
 _PROPER = re.compile(r"(?<=\w\s)(?:[A-Z][\w&'-]*)(?:\s+[A-Z][\w&'-]*)*")
 
 
-def _generalise(request: str) -> str:
+def generalise(request: str) -> str:
     """An exemplar from a request: personal data and proper names removed."""
     text = _PROPER.sub("", scrub_pii(request))
     return " ".join(text.replace(" .", ".").split()).strip(" ,.?!").lower()
@@ -35,7 +35,7 @@ def _alternatives(pattern: str) -> tuple[str, str, list[str]] | None:
     )
 
 
-def _narrow(pattern: str, wrong: list[str], right: list[str]) -> str | None:
+def narrow_pattern(pattern: str, wrong: list[str], right: list[str]) -> str | None:
     """The pattern without the alternatives that catch more misrouted than right requests."""
     parts = _alternatives(pattern)
     if parts is None:
@@ -53,7 +53,7 @@ def _narrow(pattern: str, wrong: list[str], right: list[str]) -> str | None:
     return head + "|".join(keep) + tail
 
 
-def _distinctive_pattern(wrong: list[str], others: list[str], size: int = 4) -> str | None:
+def distinctive_pattern(wrong: list[str], others: list[str], size: int = 4) -> str | None:
     """A word-alternation regex matching many misrouted and few other-route requests."""
     if not wrong:
         return None
@@ -71,7 +71,7 @@ def _distinctive_pattern(wrong: list[str], others: list[str], size: int = 4) -> 
     return pattern if coverage >= 0.4 else None
 
 
-def _diverse(texts: list[str], k: int) -> list[str]:
+def diverse_exemplars(texts: list[str], k: int) -> list[str]:
     """Greedy max-min selection: each next exemplar least like the ones chosen."""
     if len(texts) <= k:
         return texts

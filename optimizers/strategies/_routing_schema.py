@@ -52,7 +52,7 @@ def validate_routing(data: dict[str, Any], routes: set[str]) -> RoutingSchema:
     return schema
 
 
-def _routes(data: dict[str, Any]) -> set[str]:
+def read_routes(data: dict[str, Any]) -> set[str]:
     found = {str(r.get("route")) for r in data.get("rules") or [] if isinstance(r, dict)}
     found |= {str(k) for k in (data.get("exemplars") or {})}
     if data.get("fallback"):

@@ -66,7 +66,7 @@ class FewShotMining:
         self.sizes = sizes
 
     def propose(self, task: OptimizationTask, *, limit: int) -> list[Proposal]:
-        if task.root_cause not in _FIXES and task.fix_type != "fewshot":
+        if task.root_cause not in _FIXES and task.fix_type != "few_shot":
             return []
         if not task.failing or not task.neighbours:
             return []

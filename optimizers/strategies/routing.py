@@ -36,15 +36,15 @@ from optimizers._sanitise import TracedText, is_instruction_like, neutralise
 from optimizers._task import OptimizationTask, Proposal
 from optimizers.strategies._misrouting import Misrouted, expected_routes, rule_catches
 from optimizers.strategies._routing_patterns import (
-    _distinctive_pattern,
-    _diverse,
-    _generalise,
-    _narrow,
+    distinctive_pattern,
+    diverse_exemplars,
+    generalise,
+    narrow_pattern,
 )
 from optimizers.strategies._routing_schema import (
     ROUTING_FILE,
     RoutingSchema,
-    _routes,
+    read_routes,
     validate_routing,
 )
 
@@ -57,13 +57,13 @@ class RoutingEdits:
         self.max_exemplars = max_exemplars
 
     def propose(self, task: OptimizationTask, *, limit: int) -> list[Proposal]:
-        if task.root_cause != "routing_decision" and task.fix_type != "routing":
+        if task.root_cause != "routing_decision" and task.fix_type != "routing_rule":
             return []
         if ROUTING_FILE not in task.config_files:
             return []
         original = task.config_files[ROUTING_FILE]
         data = load_yaml_mapping(ROUTING_FILE, original)
-        routes = _routes(data)
+        routes = read_routes(data)
         misrouted = expected_routes(task)
         if len(misrouted) < max(1, self.min_share * len(task.failing)):
             taken = Counter(
@@ -117,7 +117,7 @@ class RoutingEdits:
         wrong = [request_of(i.trace) for i in items] + lucky
         out: list[tuple[int, Proposal]] = []
         expected = Counter(i.expected for i in items).most_common(1)[0][0]
-        exception = _distinctive_pattern(wrong, right)
+        exception = distinctive_pattern(wrong, right)
         if exception:
             at = rules.index(target)
             rule = {
@@ -141,7 +141,7 @@ class RoutingEdits:
                     ),
                 )
             )
-        narrowed = _narrow(str(target.get("pattern", "")), wrong, right)
+        narrowed = narrow_pattern(str(target.get("pattern", "")), wrong, right)
         if narrowed is not None:
             new_rules = [({**r, "pattern": narrowed} if r is target else r) for r in rules]
             out.append(
@@ -187,11 +187,11 @@ class RoutingEdits:
             request = request_of(item.trace)
             if is_instruction_like(request):  # an injection is no exemplar of a route
                 continue
-            text = neutralise(_generalise(request), max_len=300)
+            text = neutralise(generalise(request), max_len=300)
             if len(text.split()) >= 3 and normalise(text) not in have:
                 have.add(normalise(text))
                 candidates.append(TracedText(text, [item.trace.trace_id]))
-        chosen = _diverse(candidates, self.max_exemplars)
+        chosen = diverse_exemplars(candidates, self.max_exemplars)
         out: list[tuple[int, Proposal]] = []
         if chosen:
             new = {**exemplars, route: [*exemplars.get(route, []), *chosen]}
@@ -210,7 +210,7 @@ class RoutingEdits:
                     ),
                 )
             )
-        pattern = _distinctive_pattern(
+        pattern = distinctive_pattern(
             [request_of(i.trace) for i in items],
             [
                 request_of(t)

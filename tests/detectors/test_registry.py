@@ -8,16 +8,18 @@ import pytest
 
 from flywheel.clustering._signature import structural_features
 from flywheel.detectors import (
-    DEFAULT_REGISTRY,
     DetectorRegistry,
     Finding,
     Symptom,
     TraceView,
+    default_registry,
     detect,
     detector,
 )
 from flywheel.errors import UserError
+from flywheel.plugins import PluginError
 from flywheel.trace import Trace
+from tests.helpers.plugins import DetectorPlugin, installed
 from triage import MemberTrace, gather_evidence
 from triage._classify import trace_scores
 from triage._facts import Baseline, fact_names
@@ -33,8 +35,8 @@ TRACE = Trace.model_validate(
 
 
 def test_every_built_in_declares_what_it_reads_and_what_each_symptom_is_evidence_for() -> None:
-    assert len(DEFAULT_REGISTRY) >= 20
-    for item in DEFAULT_REGISTRY:
+    assert len(default_registry()) >= 20
+    for item in default_registry():
         contract = item.contract
         assert contract.reads, contract.name
         assert contract.emits, contract.name
@@ -43,7 +45,7 @@ def test_every_built_in_declares_what_it_reads_and_what_each_symptom_is_evidence
             assert 0.0 <= symptom.weight <= 1.0
             assert (symptom.cause is None) == (symptom.weight == 0.0), contract.name
     # One symptom, one rule: no two detectors emit the same name.
-    symptoms = DEFAULT_REGISTRY.symptoms()
+    symptoms = default_registry().symptoms()
     assert len(symptoms) == len(set(symptoms))
 
 
@@ -56,7 +58,7 @@ def test_a_detection_carries_its_contract_s_evidence() -> None:
     assert timeout.feature
 
 
-def test_a_plugin_registers_through_the_same_decorator_and_reaches_triage() -> None:
+def test_a_plugin_registers_through_the_same_hook_and_reaches_triage() -> None:
     @detector(
         "refund_promise",
         reads=("trace.output",),
@@ -67,15 +69,26 @@ def test_a_plugin_registers_through_the_same_decorator_and_reaches_triage() -> N
         if "refund" in view.output.lower():
             yield Finding("refund_promised", "promises a refund", view.answer_id, 0.8)
 
-    try:
+    assert "refund_promised" not in fact_names()
+    with installed(DetectorPlugin(refund_promise)):
         found = {d.symptom: d for d in detect(TRACE).detections}
         assert found["refund_promised"].strength == 0.8
         assert "refund_promised" in fact_names()
         assert trace_scores(["refund_promised"]) == {"prompt_instruction": 0.7}
         assert "symptom:refund_promised" in structural_features(TRACE)
-    finally:
-        DEFAULT_REGISTRY.unregister("refund_promise")
     assert "refund_promised" not in fact_names()
+
+
+def test_a_plugin_claiming_a_built_in_symptom_is_refused_naming_the_plugin() -> None:
+    @detector("my_errors", reads=("steps",), emits={"tool_timeout": Symptom()})
+    def my_errors(view: TraceView) -> Iterator[Finding]:
+        yield from ()
+
+    with (
+        installed(DetectorPlugin(my_errors), name="acme"),
+        pytest.raises(PluginError, match=r"plugin 'acme'.*already emitted by 'step_errors'"),
+    ):
+        detect(TRACE)
 
 
 def test_a_name_or_a_symptom_claimed_twice_is_refused_with_the_owner_named() -> None:
@@ -84,11 +97,11 @@ def test_a_name_or_a_symptom_claimed_twice_is_refused_with_the_owner_named() -> 
     def nothing(view: TraceView) -> Iterator[Finding]:
         yield from ()
 
-    detector("a", reads=("x",), emits={"s": Symptom()}, registry=registry)(nothing)
+    registry.register(detector("a", reads=("x",), emits={"s": Symptom()})(nothing))
     with pytest.raises(UserError, match="already registered"):
-        detector("a", reads=("x",), emits={"t": Symptom()}, registry=registry)(nothing)
+        registry.register(detector("a", reads=("x",), emits={"t": Symptom()})(nothing))
     with pytest.raises(UserError, match="already emitted by 'a'"):
-        detector("b", reads=("x",), emits={"s": Symptom()}, registry=registry)(nothing)
+        registry.register(detector("b", reads=("x",), emits={"s": Symptom()})(nothing))
     with pytest.raises(ValueError, match="weight"):
         Symptom("tool_arguments", 1.5)
 
@@ -96,23 +109,25 @@ def test_a_name_or_a_symptom_claimed_twice_is_refused_with_the_owner_named() -> 
 def test_a_detector_that_raises_or_breaks_its_contract_is_recorded_and_the_rest_run() -> None:
     registry = DetectorRegistry()
 
-    @detector("crashes", reads=("steps",), emits={"x": Symptom()}, registry=registry)
+    @detector("crashes", reads=("steps",), emits={"x": Symptom()})
     def crashes(view: TraceView) -> Iterator[Finding]:
         yield Finding("x", "before the crash")
         raise KeyError("steps[3].output")
 
-    @detector("undeclared", reads=("x",), emits={"y": Symptom()}, registry=registry)
+    @detector("undeclared", reads=("x",), emits={"y": Symptom()})
     def undeclared(view: TraceView) -> Iterator[Finding]:
         yield Finding("not_declared", "oops")
 
-    @detector("too_strong", reads=("x",), emits={"z": Symptom()}, registry=registry)
+    @detector("too_strong", reads=("x",), emits={"z": Symptom()})
     def too_strong(view: TraceView) -> Iterator[Finding]:
         yield Finding("z", "oops", strength=2.0)
 
-    @detector("fine", reads=("x",), emits={"ok": Symptom()}, registry=registry)
+    @detector("fine", reads=("x",), emits={"ok": Symptom()})
     def fine(view: TraceView) -> Iterator[Finding]:
         yield Finding("ok", "works")
 
+    for made in (crashes, undeclared, too_strong, fine):
+        registry.register(made)
     run = detect(TRACE, registry=registry)
     assert run.symptoms() == ["ok"]
     failures = {f.detector: f for f in run.failures}
@@ -129,13 +144,11 @@ def test_a_crashing_plugin_never_stops_clustering_features_or_triage() -> None:
         raise RuntimeError("malformed step")
         yield  # pragma: no cover
 
-    try:
+    with installed(DetectorPlugin(always_crashes)):
         assert "symptom:tool_timeout" in structural_features(TRACE)
         evidence = gather_evidence("C-1", [MemberTrace(TRACE)], Baseline())
         assert evidence.detector_failures == {"always_crashes": 1}
         assert evidence.fact_rates["tool_timeout"] == 1.0
-    finally:
-        DEFAULT_REGISTRY.unregister("always_crashes")
 
 
 @pytest.mark.parametrize(

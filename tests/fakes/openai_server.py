@@ -252,93 +252,106 @@ def embedding_vector(text: str, dim: int = EMBEDDING_DIM) -> list[float]:
     return [x / norm for x in raw]
 
 
-def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # quiet test output
+def _scripted_status(action: Action, authorization: str) -> tuple[str, dict[str, str]]:
+    """The message and headers of a scripted error status (``Retry-After``, an echoed key)."""
+    headers = {}
+    if action.retry_after is not None:
+        headers["Retry-After"] = f"{action.retry_after:g}"
+    message = f"scripted status {action.status}"
+    if action.echo_key:
+        key = authorization.removeprefix("Bearer ")
+        message += f": Incorrect API key provided: {key}"
+    return message, headers
+
+
+def embeddings_response(body: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAI embeddings response: one deterministic vector per input text."""
+    inputs = body.get("input", [])
+    texts = [inputs] if isinstance(inputs, str) else [str(t) for t in inputs]
+    data = [
+        {"object": "embedding", "index": i, "embedding": embedding_vector(text)}
+        for i, text in enumerate(texts)
+    ]
+    tokens = sum(len(t.split()) for t in texts) or 1
+    return {
+        "object": "list",
+        "data": data,
+        "model": str(body.get("model", "fake-embedding")),
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Answers the chat completions and embeddings routes from the fake's script."""
+
+    fake: FakeOpenAIServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet test output
+        return
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length)
+        try:
+            body: dict[str, Any] = json.loads(raw or b"{}")
+        except json.JSONDecodeError:
+            body = {"_unparsed": raw.decode(errors="replace")}
+        self.fake._record(self.path, httpx.Headers(self.headers.items()), body)
+        try:
+            self._route(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (a timeout test): nothing to answer
+        finally:
+            self.fake._done()
+
+    def _route(self, body: dict[str, Any]) -> None:
+        path = self.path.rstrip("/")
+        if path in ("/v1/chat/completions", "/chat/completions"):
+            self._chat(body)
+        elif path in ("/v1/embeddings", "/embeddings"):
+            self._embeddings(body)
+        else:
+            self._error(404, f"no route {self.path}")
+
+    def _chat(self, body: dict[str, Any]) -> None:
+        if body.get("stream"):
+            self._error(400, "the fake server does not stream")
             return
+        action = self.fake._match(body.get("messages", [])) or self.fake._pop()
+        if action.kind == "hang":
+            self.fake._wait(action.seconds)
+            action = Action("reply", content=self.fake.default_reply)
+        if action.kind == "status":
+            message, headers = _scripted_status(action, self.headers.get("Authorization", ""))
+            self._error(action.status, message, headers)
+            return
+        self.fake._wait(self.fake.reply_delay_s)
+        model = str(body.get("model", "fake"))
+        self._send(200, chat_completion(model, action.content, body.get("messages", [])))
 
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length)
-            try:
-                body: dict[str, Any] = json.loads(raw or b"{}")
-            except json.JSONDecodeError:
-                body = {"_unparsed": raw.decode(errors="replace")}
-            server._record(self.path, httpx.Headers(self.headers.items()), body)
-            try:
-                self._route(body)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up (a timeout test): nothing to answer
-            finally:
-                server._done()
+    def _embeddings(self, body: dict[str, Any]) -> None:
+        action = self.fake._pop()
+        if action.kind == "status":
+            self._error(action.status, f"scripted status {action.status}")
+            return
+        self._send(200, embeddings_response(body))
 
-        def _route(self, body: dict[str, Any]) -> None:
-            path = self.path.rstrip("/")
-            if path in ("/v1/chat/completions", "/chat/completions"):
-                self._chat(body)
-            elif path in ("/v1/embeddings", "/embeddings"):
-                self._embeddings(body)
-            else:
-                self._error(404, f"no route {self.path}")
+    def _error(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        error = {"message": message, "type": "fake_error", "code": str(status)}
+        self._send(status, {"error": error}, headers)
 
-        def _chat(self, body: dict[str, Any]) -> None:
-            if body.get("stream"):
-                self._error(400, "the fake server does not stream")
-                return
-            action = server._match(body.get("messages", [])) or server._pop()
-            if action.kind == "hang":
-                server._wait(action.seconds)
-                action = Action("reply", content=server.default_reply)
-            if action.kind == "status":
-                headers = {}
-                if action.retry_after is not None:
-                    headers["Retry-After"] = f"{action.retry_after:g}"
-                message = f"scripted status {action.status}"
-                if action.echo_key:
-                    key = self.headers.get("Authorization", "").removeprefix("Bearer ")
-                    message += f": Incorrect API key provided: {key}"
-                self._error(action.status, message, headers)
-                return
-            server._wait(server.reply_delay_s)
-            model = str(body.get("model", "fake"))
-            self._send(200, chat_completion(model, action.content, body.get("messages", [])))
+    def _send(
+        self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
 
-        def _embeddings(self, body: dict[str, Any]) -> None:
-            action = server._pop()
-            if action.kind == "status":
-                self._error(action.status, f"scripted status {action.status}")
-                return
-            inputs = body.get("input", [])
-            texts = [inputs] if isinstance(inputs, str) else [str(t) for t in inputs]
-            data = [
-                {"object": "embedding", "index": i, "embedding": embedding_vector(text)}
-                for i, text in enumerate(texts)
-            ]
-            tokens = sum(len(t.split()) for t in texts) or 1
-            self._send(
-                200,
-                {
-                    "object": "list",
-                    "data": data,
-                    "model": str(body.get("model", "fake-embedding")),
-                    "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-                },
-            )
 
-        def _error(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
-            error = {"message": message, "type": "fake_error", "code": str(status)}
-            self._send(status, {"error": error}, headers)
-
-        def _send(
-            self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
-        ) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-
-    return Handler
+def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
+    return type("Handler", (_Handler,), {"fake": server})

@@ -23,7 +23,8 @@ from flywheel.ingest import ingest_paths
 from flywheel.signals import combine, derive_signals, detect_failures
 from flywheel.store import Store, prepare_trace
 from flywheel.store._codec import decode_payload, decode_trace
-from flywheel.trace import Trace, _all_usable, _drop_carefully, drop_unusable_numbers
+from flywheel.trace import Trace, drop_unusable_numbers
+from flywheel.trace._measurements import all_usable, drop_carefully
 from tests.helpers.native import trace
 
 DATA = Path(__file__).resolve().parents[1] / "formats" / "data"
@@ -315,8 +316,8 @@ def test_the_no_copy_path_of_dropping_numbers_agrees_with_the_careful_one(data: 
     number; whatever it skips, the careful path would have left unchanged."""
     if not isinstance(data, dict):
         return
-    careful = _drop_carefully(data)
+    careful = drop_carefully(data)
     assert drop_unusable_numbers(data) == careful
-    if _all_usable(data):
+    if all_usable(data):
         # Left as it came (compared by identity too: a producer's own "dropped" may be NaN).
         assert "dropped" not in careful or [careful["dropped"]] == [data.get("dropped")]

@@ -172,7 +172,7 @@ def _task(failing: list[Trace]) -> Any:
         make_split("C-0002", [t.trace_id for t in failing]),
         failing,
         root_cause="prompt_instruction",
-        fix_type="prompt_instruction",
+        fix_type="prompt_edit",
         config_files={"prompts/system.md": "# Rules\n\nBe concise.\n"},
     )
 

@@ -49,7 +49,7 @@ def _task(root_cause: str, failing: list[Trace], neighbours: list[Trace]) -> Opt
     return OptimizationTask(
         cluster_id="C-0042",
         root_cause=root_cause,
-        fix_type="prompt_instruction",
+        fix_type="prompt_edit",
         failing=failing,
         neighbours=neighbours,
         config_files=FILES,

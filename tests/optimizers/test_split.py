@@ -107,7 +107,7 @@ def test_a_task_never_holds_validation_traces() -> None:
         traces,
         neighbours=traces,
         root_cause="prompt_instruction",
-        fix_type="prompt_instruction",
+        fix_type="prompt_edit",
         config_files={},
     )
     seen = {t.trace_id for t in task.failing} | {t.trace_id for t in task.neighbours}

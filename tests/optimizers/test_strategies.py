@@ -26,7 +26,7 @@ def _task(
     return OptimizationTask(
         cluster_id="C-0009",
         root_cause=root_cause,
-        fix_type="prompt_instruction",
+        fix_type="prompt_edit",
         failing=failing,
         neighbours=neighbours or [],
         config_files=FILES,

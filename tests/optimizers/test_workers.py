@@ -8,13 +8,13 @@ from pathlib import Path
 import git
 import pytest
 
+from flywheel.config import OptimizeSettings
 from flywheel.errors import UserError
 from flywheel.store import Store
 from optimizers import (
     ConfigWorkspace,
     InlineExecutor,
     OptimizationTask,
-    OptimizeConfig,
     OptimizerStore,
     Proposal,
     optimize,
@@ -130,7 +130,7 @@ def test_a_failing_strategy_is_recorded_and_the_others_go_on(
 
 
 def test_caps_per_cluster(store: Store, workspace: ConfigWorkspace) -> None:
-    config = OptimizeConfig(max_candidates_per_cluster=1)
+    config = OptimizeSettings(max_candidates_per_cluster=1)
     result = optimize(
         store, workspace, sample_clusters()[:2], config=config, executor=InlineExecutor()
     )
@@ -158,7 +158,23 @@ def test_parallel_workers_make_the_same_candidates_as_a_serial_run(
         optimize(store, serial_ws, sample_clusters(), executor=InlineExecutor())
     parallel_project, parallel_ws = fresh_project(tmp_path, "parallel", monkeypatch)
     with parallel_project.open_store() as store:
-        optimize(store, parallel_ws, sample_clusters(), config=OptimizeConfig(max_workers=2))
+        optimize(store, parallel_ws, sample_clusters(), config=OptimizeSettings(max_workers=2))
     serial = outcome(serial_project, serial_ws)
     assert serial
     assert outcome(parallel_project, parallel_ws) == serial
+
+
+def test_triage_and_the_optimizers_share_one_fix_type_vocabulary(
+    store: Store, workspace: ConfigWorkspace
+) -> None:
+    clusters = [c.model_copy(update={"fix_type": "routing_rule"}) for c in sample_clusters()]
+    routing = [c for c in clusters if c.cluster_id == "C-0002"]
+    result = optimize(store, workspace, routing, executor=InlineExecutor())
+    assert result.candidates
+    assert {c.fix_type for c in result.candidates} == {"routing_rule"}
+    # A row an earlier version wrote with the optimizer's old names reads in today's names.
+    (legacy,) = OptimizerStore(store).add_candidates(
+        [{"cluster_id": "C-0009", "strategy": "fewshot", "status": "failed", "fix_type": "fewshot"}]
+    )
+    assert legacy.fix_type == "few_shot"
+    assert OptimizerStore(store).candidates(cluster_id="C-0009")[0].fix_type == "few_shot"

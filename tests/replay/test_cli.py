@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +12,12 @@ from sqlalchemy import insert
 from typer.testing import CliRunner
 
 from flywheel.cli import app
+from flywheel.hookspecs import hookimpl
 from flywheel.store import Store
 from flywheel.store._tables import ClusterMemberRow, ClusterRow, ClusterRunRow
-from replay import ReplayStore, Suite, split_cluster
+from flywheel.trace import Trace
+from replay import Case, Check, ReplayStore, Suite, split_cluster
+from tests.helpers.plugins import installed
 from tests.helpers.replay import CLUSTER, DemoWorld
 
 runner = CliRunner()
@@ -155,3 +159,43 @@ def test_bench_replay_reports_each_concurrency_level() -> None:
         assert level["errors"] == 0
         assert level["cases"] == max(20, round(0.2 * level["concurrency"] / 0.005))
         assert 0 < level["efficiency"] <= 1.05
+
+
+class Strict:
+    """A third party's scorer: no answer is ever good enough."""
+
+    name = "strict"
+
+    async def score(self, case: Case, trace: Trace) -> Check:
+        return Check(name=self.name, passed=False, detail="never good enough")
+
+
+class StrictPlugin:
+    @hookimpl
+    def register_scorers(self, register: Callable[[Any], None]) -> None:
+        register(Strict())
+
+
+def test_a_plugin_s_scorer_named_in_the_settings_judges_the_replay(
+    project: Path, demo_world: DemoWorld
+) -> None:
+    with Store.open(f"sqlite:///{project / '.flywheel' / 'flywheel.db'}") as store:
+        ReplayStore(store).save_case_set(demo_world.validation)
+    args = ["replay", "--config", str(demo_world.routing_fix), "--cluster", CLUSTER]
+    args += ["--baseline-config", str(demo_world.baseline)]
+    args += ["--agent", AGENT, "--suite", "validation"]
+    before = run_json(*args)["runs"][0]
+    assert before["pass_rate"] > 0.3
+    settings = project / "flywheel.toml"
+    settings.write_text(
+        settings.read_text() + '\n[replay.harness]\nscorers = ["no_error", "strict"]\n'
+    )
+    unknown = runner.invoke(app, args)
+    assert unknown.exit_code == 1
+    assert "unknown scorer(s) strict in [replay.harness] scorers; valid: no_error," in (
+        " ".join(unknown.output.split())
+    )
+    with installed(StrictPlugin(), name="strict-scores"):
+        after = run_json(*args)["runs"][0]
+    assert after["pass_rate"] == 0.0
+    assert after["error"] == 0

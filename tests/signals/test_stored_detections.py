@@ -10,7 +10,6 @@ from alembic.migration import MigrationContext
 from flywheel.clustering._failing import load_failing
 from flywheel.config import ClusteringConfig, SignalsConfig
 from flywheel.detectors import (
-    DEFAULT_REGISTRY,
     Finding,
     Symptom,
     TraceView,
@@ -20,6 +19,7 @@ from flywheel.detectors import (
 from flywheel.signals import detect_failures
 from flywheel.store import Store
 from flywheel.store._tables import Base
+from tests.helpers.plugins import DetectorPlugin, installed
 from tests.helpers.signals import Ingest, record
 from triage._store import load_members
 
@@ -67,14 +67,12 @@ def test_a_new_detector_or_a_new_trace_version_makes_the_stored_record_stale(
         if "sorry" in view.output.lower():
             yield Finding("apologised", "says sorry")
 
-    try:
+    with installed(DetectorPlugin(sorry)):
         assert stored_detections(store, [pks["bad"]]) == {}
         (failing,) = load_failing(store, ClusteringConfig())
         assert "symptom:apologised" in failing.features
         detect_failures(store, SignalsConfig(), recompute=True)
         assert "apologised" in stored_detections(store, [pks["bad"]])[pks["bad"]].symptoms()
-    finally:
-        DEFAULT_REGISTRY.unregister("sorry")
     ingest([record("bad", steps=[TIMEOUT_STEP], output="Sorry, again.")])
     assert stored_detections(store, [pks["bad"]]) == {}
 
