@@ -12,8 +12,10 @@ from typing import Any
 import orjson
 
 from flywheel.formats._source import (
+    _NOT_FAST,
     Rejected,
     TraceSource,
+    loads_exactly,
 )
 
 
@@ -37,7 +39,9 @@ def first_value(text: str) -> Any:
             try:
                 return orjson.loads(text.split("\n", 1)[0])
             except orjson.JSONDecodeError:
-                return decoder.raw_decode(text)[0]
+                pass
+            whole = loads_exactly(text)  # a whole small document: orjson, as json reads it
+            return decoder.raw_decode(text)[0] if whole is _NOT_FAST else whole
     except (json.JSONDecodeError, IndexError):
         return None
     return None

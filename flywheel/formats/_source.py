@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import errno
 import gzip
+import io
 import json
 import os
+import re
 import stat
 import zlib
 from collections.abc import Iterator
@@ -134,6 +136,23 @@ class TraceSource:
         with self._open_raw() as handle:
             return handle.read(2) == GZIP_MAGIC
 
+    def byte_size(self) -> int:
+        """The file's size in bytes (compressed, for a gzip file)."""
+        return self.path.stat().st_size
+
+    def loaded(self, below: int) -> TraceSource:
+        """This file read into memory, when it is smaller than ``below`` bytes, else itself.
+
+        A small file is then opened once, not once per look (the refusal check, the gzip
+        check, detection's prefix, the reader): for a folder of one-trace exports the opens
+        cost more than parsing. It is refused as `open` refuses it (`RefusedFile`).
+        """
+        with self._open_raw() as handle:
+            if os.fstat(handle.fileno()).st_size >= below:
+                return self
+            data = handle.read(below)
+        return self if len(data) >= below else LoadedSource(self, data)
+
     def open(self) -> IO[bytes]:
         """The file's bytes, transparently decompressed."""
         raw = self._open_raw()
@@ -241,10 +260,31 @@ class TraceSource:
         yield from _iter_document(self.name, text)
 
 
+class LoadedSource(TraceSource):
+    """A small file's bytes, read once: every look at the file (detection, the reader) reads
+    these, so they all see the same content."""
+
+    data: bytes
+
+    def __init__(self, src: TraceSource, data: bytes) -> None:
+        super().__init__(src.path, src.max_record_bytes, src.follow_symlinks)
+        object.__setattr__(self, "data", data)  # a frozen dataclass's subclass
+
+    def _open_raw(self) -> IO[bytes]:
+        return io.BytesIO(self.data)
+
+    def byte_size(self) -> int:
+        return len(self.data)
+
+
 def _iter_document(name: str, text: str) -> Iterator[tuple[int, Any, bytes] | Rejected]:
     decoder = json.JSONDecoder()
     pos = _skip_ws(text, 0)
     if pos < len(text) and text[pos] != "[":
+        whole = loads_exactly(text, pos)
+        if whole is not _NOT_FAST:
+            yield _line_of(text, pos), whole, text[pos:].rstrip(_JSON_WS).encode()
+            return
         try:
             value, end = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
@@ -286,6 +326,22 @@ def _iter_document(name: str, text: str) -> Iterator[tuple[int, Any, bytes] | Re
 
 
 _TOO_DEEP = "invalid JSON: nested too deeply to read"
+_JSON_WS = " \t\r\n"
+_NOT_FAST = object()
+#: An integer orjson would read as a float (past 64 bits), where ``json`` keeps it whole.
+_LONG_INT = re.compile(r"[0-9]{20}|-[0-9]{19}")
+
+
+def loads_exactly(text: str, pos: int = 0) -> Any:
+    """The JSON value that is all of ``text[pos:]`` (bar whitespace), read by orjson, as the
+    standard library would read it; `_NOT_FAST` when orjson cannot say (not one whole value,
+    NaN, a lone surrogate, an integer past 64 bits: the caller's slower reading decides)."""
+    if _LONG_INT.search(text, pos) is not None:
+        return _NOT_FAST
+    try:
+        return orjson.loads(text[pos:] if pos else text)
+    except orjson.JSONDecodeError:
+        return _NOT_FAST
 
 
 def _skip_ws(text: str, pos: int) -> int:

@@ -16,7 +16,8 @@ from flywheel.formats import (
     sniff_confidence,
 )
 from flywheel.ingest._batches import _Options
-from flywheel.ingest._parsing import _parsed_batches
+from flywheel.formats._source import RefusedFile
+from flywheel.ingest._parsing import FORK_ABOVE_BYTES, _parsed_batches
 from flywheel.scores import ScoreDirections
 from flywheel.store import IngestCounts, PreparedTrace, Store
 
@@ -97,12 +98,15 @@ def _ingest_file(
     notes_seen: set[str],
 ) -> IngestCounts:
     counts = IngestCounts()
-    refused = src.refusal()
-    if refused is not None:  # e.g. a link swapped in since the folder was listed
+    try:
+        # A small file is read once here; detection and its reader then read those bytes.
+        src = src.loaded(FORK_ABOVE_BYTES)
+    except RefusedFile as exc:  # e.g. a link swapped in since the folder was listed
+        refused = str(exc.strerror)
         counts.errors.append({"file": src.name, "line": None, "field": None, "reason": refused})
         counts.skipped.append({"file": src.name, "reason": refused})
         return counts
-    if src.path.stat().st_size == 0:
+    if src.byte_size() == 0:
         counts.errors.append(
             {"file": src.name, "line": None, "field": None, "reason": "empty file: nothing to read"}
         )

@@ -31,7 +31,7 @@ FORK_ABOVE_BYTES = 2 * 1024 * 1024
 
 def _small(src: TraceSource) -> bool:
     try:
-        return src.path.stat().st_size < FORK_ABOVE_BYTES and not src.is_gzip
+        return src.byte_size() < FORK_ABOVE_BYTES and not src.is_gzip
     except OSError:
         return False
 
