@@ -11,10 +11,9 @@ import gzip
 import io
 import json
 import os
-import re
 import stat
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -257,6 +256,11 @@ class TraceSource:
             line = data.count(b"\n", 0, exc.start) + 1
             yield Rejected(self.name, line, f"not UTF-8 at byte {exc.start}", raw=data[:4096])
             return
+        if data.lstrip(_JSON_WS)[:1] != b"[":  # one record: orjson reads it, as json does
+            whole = loads_exactly(data)
+            if whole is not _NOT_FAST:
+                yield _line_of(text, _skip_ws(text, 0)), whole, data.strip(_JSON_WS)
+                return
         yield from _iter_document(self.name, text)
 
 
@@ -277,14 +281,13 @@ class LoadedSource(TraceSource):
         return len(self.data)
 
 
+_DECODER = json.JSONDecoder()
+
+
 def _iter_document(name: str, text: str) -> Iterator[tuple[int, Any, bytes] | Rejected]:
-    decoder = json.JSONDecoder()
+    decoder = _DECODER
     pos = _skip_ws(text, 0)
     if pos < len(text) and text[pos] != "[":
-        whole = loads_exactly(text, pos)
-        if whole is not _NOT_FAST:
-            yield _line_of(text, pos), whole, text[pos:].rstrip(_JSON_WS).encode()
-            return
         try:
             value, end = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
@@ -326,20 +329,22 @@ def _iter_document(name: str, text: str) -> Iterator[tuple[int, Any, bytes] | Re
 
 
 _TOO_DEEP = "invalid JSON: nested too deeply to read"
-_JSON_WS = " \t\r\n"
+_JSON_WS = b" \t\r\n"
 _NOT_FAST = object()
-#: An integer orjson would read as a float (past 64 bits), where ``json`` keeps it whole.
-_LONG_INT = re.compile(r"[0-9]{20}|-[0-9]{19}")
+#: Every digit as 0: a run of 20 (or a minus and 19) may be an integer past 64 bits, which
+#: orjson reads as a float and ``json`` keeps whole.
+_DIGITS = bytes.maketrans(b"123456789", b"000000000")
 
 
-def loads_exactly(text: str, pos: int = 0) -> Any:
-    """The JSON value that is all of ``text[pos:]`` (bar whitespace), read by orjson, as the
-    standard library would read it; `_NOT_FAST` when orjson cannot say (not one whole value,
-    NaN, a lone surrogate, an integer past 64 bits: the caller's slower reading decides)."""
-    if _LONG_INT.search(text, pos) is not None:
+def loads_exactly(data: bytes) -> Any:
+    """The JSON value that is all of ``data`` (bar whitespace) read by orjson, where that is
+    what ``json`` reads; `_NOT_FAST` when orjson cannot say (not one whole value, NaN, a lone
+    surrogate, a long number that may be an integer past 64 bits): the slower reading decides."""
+    shape = data.translate(_DIGITS)
+    if b"0" * 20 in shape or b"-" + b"0" * 19 in shape:
         return _NOT_FAST
     try:
-        return orjson.loads(text[pos:] if pos else text)
+        return orjson.loads(data)
     except orjson.JSONDecodeError:
         return _NOT_FAST
 
@@ -373,9 +378,18 @@ def validation_rejection(
     return Rejected(file, line, f"{first['msg']}{more}", field=field or None, raw=raw)
 
 
-def build_trace(data: dict[str, Any], *, file: str, line: int, raw: bytes) -> Record:
-    """Validate a trace dict into a `Parsed`, or a `Rejected` naming the bad field."""
+def build_trace(
+    data: dict[str, Any], *, file: str, line: int, raw: bytes | Callable[[], bytes]
+) -> Record:
+    """Validate a trace dict into a `Parsed`, or a `Rejected` naming the bad field.
+
+    ``raw`` may be a function, called only for a rejection: a reader that assembles a trace
+    from several records would otherwise serialise every trace's records for the rare one
+    that is rejected.
+    """
     try:
         return Parsed(Trace.model_validate(data), file, line)
     except ValidationError as exc:
-        return validation_rejection(exc, file=file, line=line, raw=raw)
+        return validation_rejection(
+            exc, file=file, line=line, raw=raw if isinstance(raw, bytes) else raw()
+        )
