@@ -147,10 +147,11 @@ class TraceSource:
         cost more than parsing. It is refused as `open` refuses it (`RefusedFile`).
         """
         with self._open_raw() as handle:
-            if os.fstat(handle.fileno()).st_size >= below:
+            size = os.fstat(handle.fileno()).st_size
+            if size >= below:
                 return self
-            data = handle.read(below)
-        return self if len(data) >= below else LoadedSource(self, data)
+            data = handle.read(size + 1)
+        return self if len(data) > size else LoadedSource(self, data)  # grown: read as a file
 
     def open(self) -> IO[bytes]:
         """The file's bytes, transparently decompressed."""

@@ -15,9 +15,9 @@ from flywheel.formats import (
     detect,
     sniff_confidence,
 )
-from flywheel.ingest._batches import _Options
 from flywheel.formats._source import RefusedFile
-from flywheel.ingest._parsing import FORK_ABOVE_BYTES, _parsed_batches
+from flywheel.ingest import _parsing
+from flywheel.ingest._batches import _Options
 from flywheel.scores import ScoreDirections
 from flywheel.store import IngestCounts, PreparedTrace, Store
 
@@ -100,7 +100,7 @@ def _ingest_file(
     counts = IngestCounts()
     try:
         # A small file is read once here; detection and its reader then read those bytes.
-        src = src.loaded(FORK_ABOVE_BYTES)
+        src = src.loaded(_parsing.FORK_ABOVE_BYTES)
     except RefusedFile as exc:  # e.g. a link swapped in since the folder was listed
         refused = str(exc.strerror)
         counts.errors.append({"file": src.name, "line": None, "field": None, "reason": refused})
@@ -119,7 +119,7 @@ def _ingest_file(
         return counts
     counts.files.append({"file": src.name, "format": fmt.name, "why": why})
     key = source or fmt.name
-    for batch in _parsed_batches(src, fmt, options):
+    for batch in _parsing._parsed_batches(src, fmt, options):
         if batch.prepared or batch.rejected:
             counts.add(writes.add(key, batch.prepared, batch.rejected))
         directions.merge(batch.directions)
