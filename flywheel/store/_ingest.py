@@ -18,6 +18,7 @@ from flywheel.formats._source import validation_rejection
 from flywheel.store._codec import encode_payload
 from flywheel.store._tables import IngestionRun, QuarantineRow, TraceRow, TraceVersion, utcnow
 from flywheel.trace import Trace, content_digest
+from flywheel.trace._models import READ_BACK
 
 PREVIEW_CHARS = 300
 #: Width of the ``route`` column.
@@ -162,7 +163,7 @@ def prepare_payload(
     """The second half of `prepare_trace`: ``payload`` read back, and the row of what read
     back. The halves may run in different processes (a parser and the writer)."""
     try:
-        trace = Trace.model_validate_json(payload)
+        trace = Trace.model_validate_json(payload, context=READ_BACK)
     except ValidationError as exc:
         bad = validation_rejection(exc, file=file, line=line, raw=payload)
         return Rejected(
