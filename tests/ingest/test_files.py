@@ -17,7 +17,6 @@ from flywheel import ingest as ingest_module
 from flywheel.cli import app
 from flywheel.export._write import write_jsonl
 from flywheel.formats import Rejected, TraceSource
-from flywheel.formats import _source as source_module
 from flywheel.ingest import expand_paths
 from flywheel.nightly import NightlyOptions, run_nightly
 from flywheel.project import Project, init_project
@@ -142,7 +141,7 @@ def test_a_folder_of_small_exports_is_read_one_open_per_file(
         opened.append(str(path))
         return real_open(path, flags, *args)
 
-    monkeypatch.setattr(source_module.os, "open", counting_open)
+    monkeypatch.setattr(os, "open", counting_open)
     with sqlite_project.open_store() as store:
         counts = ingest_module.ingest_paths(store, [folder])
     assert counts.stored == 3
