@@ -182,6 +182,15 @@ class _Tally:
     disliked: list[float] = field(default_factory=list)
 
 
+#: A trace's scores (name, value) and whether its user liked it (+1), disliked it (-1) or
+#: neither (0): what `ScoreDirections` counts of it.
+ScoredValues = tuple[tuple[tuple[str, float], ...], int]
+
+
+def scored_values(trace: Trace) -> ScoredValues:
+    return tuple((s.name, s.value) for s in trace.scores), _user_polarity(trace)
+
+
 @dataclass
 class ScoreDirections:
     """Counts of each score's values against its rule, over the traces of one ingest."""
@@ -190,19 +199,22 @@ class ScoreDirections:
     tallies: dict[str, _Tally] = field(default_factory=dict)
 
     def add(self, trace: Trace) -> None:
-        if not trace.scores:
-            return
-        polarity = _user_polarity(trace)
-        for score in trace.scores:
-            tally = self.tallies.get(score.name)
+        if trace.scores:
+            self.add_values(scored_values(trace))
+
+    def add_values(self, values: ScoredValues) -> None:
+        """`add` for a trace's `scored_values` (taken where the trace was)."""
+        scores, polarity = values
+        for name, value in scores:
+            tally = self.tallies.get(name)
             if tally is None:
-                tally = self.tallies[score.name] = _Tally()
+                tally = self.tallies[name] = _Tally()
             tally.values += 1
-            tally.bad += score_rule(score.name, self.rules).is_bad(score.value)
+            tally.bad += score_rule(name, self.rules).is_bad(value)
             if polarity > 0 and len(tally.liked) < 10_000:
-                tally.liked.append(score.value)
+                tally.liked.append(value)
             elif polarity < 0 and len(tally.disliked) < 10_000:
-                tally.disliked.append(score.value)
+                tally.disliked.append(value)
 
     def merge(self, other: ScoreDirections) -> None:
         for name, theirs in other.tallies.items():

@@ -12,8 +12,10 @@ from typing import Any
 import orjson
 
 from flywheel.formats._source import (
+    _NOT_FAST,
     Rejected,
     TraceSource,
+    loads_exactly,
 )
 
 
@@ -27,9 +29,12 @@ def looks_native(text: str) -> bool:
     return first.startswith("{") and '"trace_id"' in first and '"input"' in first
 
 
+_DECODER = json.JSONDecoder()
+
+
 def first_value(text: str) -> Any:
     """The first record of a JSON document or JSONL file in ``text``, or None if cut off."""
-    decoder = json.JSONDecoder()
+    decoder = _DECODER
     try:
         if text.startswith("["):
             return decoder.raw_decode(text, _skip_ws(text, 1))[0]
@@ -37,7 +42,9 @@ def first_value(text: str) -> Any:
             try:
                 return orjson.loads(text.split("\n", 1)[0])
             except orjson.JSONDecodeError:
-                return decoder.raw_decode(text)[0]
+                pass
+            whole = loads_exactly(text.encode())  # a whole small document: as json reads it
+            return decoder.raw_decode(text)[0] if whole is _NOT_FAST else whole
     except (json.JSONDecodeError, IndexError):
         return None
     return None

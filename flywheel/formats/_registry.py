@@ -108,6 +108,6 @@ def detect_format(source: TraceSource) -> TraceFormat | None:
 
 def _size(source: TraceSource) -> int | None:
     try:
-        return None if source.is_gzip else source.path.stat().st_size
+        return None if source.is_gzip else source.byte_size()
     except OSError:
         return None

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import errno
 import gzip
+import io
 import json
 import os
 import stat
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -134,6 +135,24 @@ class TraceSource:
         with self._open_raw() as handle:
             return handle.read(2) == GZIP_MAGIC
 
+    def byte_size(self) -> int:
+        """The file's size in bytes (compressed, for a gzip file)."""
+        return self.path.stat().st_size
+
+    def loaded(self, below: int) -> TraceSource:
+        """This file read into memory, when it is smaller than ``below`` bytes, else itself.
+
+        A small file is then opened once, not once per look (the refusal check, the gzip
+        check, detection's prefix, the reader): for a folder of one-trace exports the opens
+        cost more than parsing. It is refused as `open` refuses it (`RefusedFile`).
+        """
+        with self._open_raw() as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size >= below:
+                return self
+            data = handle.read(size + 1)
+        return self if len(data) > size else LoadedSource(self, data)  # grown: read as a file
+
     def open(self) -> IO[bytes]:
         """The file's bytes, transparently decompressed."""
         raw = self._open_raw()
@@ -238,11 +257,36 @@ class TraceSource:
             line = data.count(b"\n", 0, exc.start) + 1
             yield Rejected(self.name, line, f"not UTF-8 at byte {exc.start}", raw=data[:4096])
             return
+        if data.lstrip(_JSON_WS)[:1] != b"[":  # one record: orjson reads it, as json does
+            whole = loads_exactly(data)
+            if whole is not _NOT_FAST:
+                yield _line_of(text, _skip_ws(text, 0)), whole, data.strip(_JSON_WS)
+                return
         yield from _iter_document(self.name, text)
 
 
+class LoadedSource(TraceSource):
+    """A small file's bytes, read once: every look at the file (detection, the reader) reads
+    these, so they all see the same content."""
+
+    data: bytes
+
+    def __init__(self, src: TraceSource, data: bytes) -> None:
+        super().__init__(src.path, src.max_record_bytes, src.follow_symlinks)
+        object.__setattr__(self, "data", data)  # a frozen dataclass's subclass
+
+    def _open_raw(self) -> IO[bytes]:
+        return io.BytesIO(self.data)
+
+    def byte_size(self) -> int:
+        return len(self.data)
+
+
+_DECODER = json.JSONDecoder()
+
+
 def _iter_document(name: str, text: str) -> Iterator[tuple[int, Any, bytes] | Rejected]:
-    decoder = json.JSONDecoder()
+    decoder = _DECODER
     pos = _skip_ws(text, 0)
     if pos < len(text) and text[pos] != "[":
         try:
@@ -286,6 +330,24 @@ def _iter_document(name: str, text: str) -> Iterator[tuple[int, Any, bytes] | Re
 
 
 _TOO_DEEP = "invalid JSON: nested too deeply to read"
+_JSON_WS = b" \t\r\n"
+_NOT_FAST = object()
+#: Every digit as 0: a run of 20 (or a minus and 19) may be an integer past 64 bits, which
+#: orjson reads as a float and ``json`` keeps whole.
+_DIGITS = bytes.maketrans(b"123456789", b"000000000")
+
+
+def loads_exactly(data: bytes) -> Any:
+    """The JSON value that is all of ``data`` (bar whitespace) read by orjson, where that is
+    what ``json`` reads; `_NOT_FAST` when orjson cannot say (not one whole value, NaN, a lone
+    surrogate, a long number that may be an integer past 64 bits): the slower reading decides."""
+    shape = data.translate(_DIGITS)
+    if b"0" * 20 in shape or b"-" + b"0" * 19 in shape:
+        return _NOT_FAST
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return _NOT_FAST
 
 
 def _skip_ws(text: str, pos: int) -> int:
@@ -317,9 +379,18 @@ def validation_rejection(
     return Rejected(file, line, f"{first['msg']}{more}", field=field or None, raw=raw)
 
 
-def build_trace(data: dict[str, Any], *, file: str, line: int, raw: bytes) -> Record:
-    """Validate a trace dict into a `Parsed`, or a `Rejected` naming the bad field."""
+def build_trace(
+    data: dict[str, Any], *, file: str, line: int, raw: bytes | Callable[[], bytes]
+) -> Record:
+    """Validate a trace dict into a `Parsed`, or a `Rejected` naming the bad field.
+
+    ``raw`` may be a function, called only for a rejection: a reader that assembles a trace
+    from several records would otherwise serialise every trace's records for the rare one
+    that is rejected.
+    """
     try:
         return Parsed(Trace.model_validate(data), file, line)
     except ValidationError as exc:
-        return validation_rejection(exc, file=file, line=line, raw=raw)
+        return validation_rejection(
+            exc, file=file, line=line, raw=raw if isinstance(raw, bytes) else raw()
+        )

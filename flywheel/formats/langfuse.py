@@ -413,8 +413,12 @@ def _build(trace_id: str, slot: _Pending, file: str) -> Record:
     }
     if row.get("name"):
         data["name"] = row["name"]
-    raw = json.dumps({"trace": row, "observations": steps}, default=str).encode()[:65536]
-    return build_trace(data, file=file, line=slot.line, raw=raw)
+    return build_trace(
+        data,
+        file=file,
+        line=slot.line,
+        raw=lambda: json.dumps({"trace": row, "observations": steps}, default=str).encode()[:65536],
+    )
 
 
 def _json_like(value: Any) -> str | dict[str, Any] | list[Any]:

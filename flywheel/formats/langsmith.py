@@ -469,8 +469,12 @@ def _build(trace_id: str, runs: list[_Run], file: str) -> Record:
         "scores": scores,
         "metadata": metadata,
     }
-    raw = json.dumps([run.raw for run in runs], default=str).encode()[:65536]
-    return build_trace(data, file=file, line=min(run.line for run in runs), raw=raw)
+    return build_trace(
+        data,
+        file=file,
+        line=min(run.line for run in runs),
+        raw=lambda: json.dumps([run.raw for run in runs], default=str).encode()[:65536],
+    )
 
 
 def _first(runs: list[_Run], root: _Run, keys: tuple[str, ...]) -> str | None:

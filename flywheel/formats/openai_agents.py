@@ -179,8 +179,12 @@ def _build(trace_id: str, group: _Group, file: str) -> Record:
         "steps": steps,
         "metadata": metadata,
     }
-    raw = json.dumps({"trace": trace, "spans": len(steps)}, default=str).encode()
-    return build_trace(data, file=file, line=group.line, raw=raw)
+    return build_trace(
+        data,
+        file=file,
+        line=group.line,
+        raw=lambda: json.dumps({"trace": trace, "spans": len(steps)}, default=str).encode(),
+    )
 
 
 def _last_user(messages: Any) -> Any:

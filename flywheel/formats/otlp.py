@@ -363,5 +363,9 @@ def build_spans_trace(group: TraceSpans, file: str) -> Record:
         data["input"] = str(data["input"])
     if data["output"] is not None and not isinstance(data["output"], str | dict | list):
         data["output"] = str(data["output"])
-    raw = json.dumps([span.step for span in spans], default=str).encode()[:65536]
-    return build_trace(data, file=file, line=group.line, raw=raw)
+    return build_trace(
+        data,
+        file=file,
+        line=group.line,
+        raw=lambda: json.dumps([span.step for span in spans], default=str).encode()[:65536],
+    )

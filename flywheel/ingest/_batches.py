@@ -18,8 +18,9 @@ from flywheel.formats import (
     TraceFormat,
     TraceSource,
 )
-from flywheel.scores import ScoreDirections
+from flywheel.scores import ScoreDirections, ScoredValues, scored_values
 from flywheel.store import PreparedTrace, TimestampWindow, prepare_trace
+from flywheel.store._ingest import prepare_payload, serialise_trace
 from flywheel.trace import RAW_SUFFIX, Trace
 
 #: Width of the ``source`` column.
@@ -43,6 +44,21 @@ class Options:
     rules: Mapping[str, ScoreRule] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Serialised:
+    """A trace serialised by the parser, to be read back and prepared by the writer."""
+
+    trace_id: str
+    payload: bytes
+    file: str
+    line: int
+    #: How many of the batch's rejections came before it (where its own rejection goes).
+    rejected_before: int
+    #: What the batch counts of the trace once it is stored: its notes and scores.
+    notes: frozenset[str]
+    scored: ScoredValues | None
+
+
 @dataclass
 class Batch:
     """What the parser hands the writer: prepared rows and rejections, plus progress."""
@@ -53,6 +69,29 @@ class Batch:
     #: Values read as a known meaning (``feedback kind 'escalation' read as 'implicit'``).
     notes: set[str] = field(default_factory=set)
     directions: ScoreDirections = field(default_factory=ScoreDirections)
+    #: Traces whose second half of `prepare_trace` is left to the writer (`finish`).
+    serialised: list[_Serialised] = field(default_factory=list)
+
+    def finish(self, window: Window) -> None:
+        """Prepare the serialised traces: rows in their order, each rejection in its place
+        among the parser's, as if the parser had prepared them."""
+        rejected, taken = [], 0
+        for item in self.serialised:
+            done = prepare_payload(
+                item.payload, file=item.file, line=item.line, window=window.window, now=window.now
+            )
+            if isinstance(done, Rejected):
+                rejected.extend(self.rejected[taken : item.rejected_before])
+                taken = item.rejected_before
+                rejected.append(done)
+            else:
+                self.prepared.append(done)
+                self.notes.update(item.notes)
+                if item.scored is not None:
+                    self.directions.add_values(item.scored)
+        if rejected:
+            self.rejected = rejected + self.rejected[taken:]
+        self.serialised = []
 
 
 def _notes(trace: Trace) -> Iterator[str]:
@@ -65,19 +104,42 @@ def _notes(trace: Trace) -> Iterator[str]:
             yield f"step type {extra['type' + RAW_SUFFIX]!r} read as 'other'"
 
 
-def parse_batches(src: TraceSource, fmt: TraceFormat, options: Options) -> Iterator[Batch]:
+def parse_batches(
+    src: TraceSource, fmt: TraceFormat, options: Options, *, defer: bool = False
+) -> Iterator[Batch]:
     """Parse and prepare a file's records in batches; a repeated trace id starts a new batch
-    so that a changed second copy in the same file becomes a new version of the first."""
+    so that a changed second copy in the same file becomes a new version of the first.
+
+    With ``defer``, each trace is only serialised: reading it back and making its row is
+    left to the receiver (`Batch.finish`), so that a parser process and the writer share
+    the work.
+    """
     window = options.window
     batch, seen, read = Batch(directions=ScoreDirections(options.rules)), set[str](), 0
     for record in _guarded(src, fmt):
         read += 1
-        item = (
-            record
-            if isinstance(record, Rejected)
-            else prepare_trace(record, window=window.window, now=window.now)
-        )
-        if not isinstance(item, Rejected) and not isinstance(record, Rejected):
+        item: PreparedTrace | _Serialised | Rejected
+        if isinstance(record, Rejected):
+            item = record
+        elif defer:
+            payload = serialise_trace(record)
+            trace = record.trace
+            item = (
+                payload
+                if isinstance(payload, Rejected)
+                else _Serialised(
+                    trace.trace_id,
+                    payload,
+                    record.file,
+                    record.line,
+                    len(batch.rejected),
+                    frozenset(_notes(trace)),
+                    scored_values(trace) if trace.scores else None,
+                )
+            )
+        else:
+            item = prepare_trace(record, window=window.window, now=window.now)
+        if isinstance(item, PreparedTrace) and not isinstance(record, Rejected):
             batch.notes.update(_notes(record.trace))
             batch.directions.add(record.trace)
         if isinstance(item, Rejected):
@@ -90,9 +152,12 @@ def parse_batches(src: TraceSource, fmt: TraceFormat, options: Options) -> Itera
                     Batch(read=read - 1, directions=ScoreDirections(options.rules)),
                     set(),
                 )
-            batch.prepared.append(item)
+            if isinstance(item, _Serialised):
+                batch.serialised.append(item)
+            else:
+                batch.prepared.append(item)
             seen.add(item.trace_id)
-        if len(batch.prepared) + len(batch.rejected) >= options.batch_size:
+        if len(batch.prepared) + len(batch.serialised) + len(batch.rejected) >= options.batch_size:
             batch.read = read
             yield batch
             batch, seen = Batch(read=read, directions=ScoreDirections(options.rules)), set()

@@ -15,6 +15,8 @@ from flywheel.formats import (
     detect,
     sniff_confidence,
 )
+from flywheel.formats._source import RefusedFile
+from flywheel.ingest import _parsing
 from flywheel.ingest._batches import Options
 from flywheel.ingest._parsing import parsed_batches
 from flywheel.scores import ScoreDirections
@@ -97,12 +99,15 @@ def ingest_file(
     notes_seen: set[str],
 ) -> IngestCounts:
     counts = IngestCounts()
-    refused = src.refusal()
-    if refused is not None:  # e.g. a link swapped in since the folder was listed
+    try:
+        # A small file is read once here; detection and its reader then read those bytes.
+        src = src.loaded(_parsing.FORK_ABOVE_BYTES)
+    except RefusedFile as exc:  # e.g. a link swapped in since the folder was listed
+        refused = str(exc.strerror)
         counts.errors.append({"file": src.name, "line": None, "field": None, "reason": refused})
         counts.skipped.append({"file": src.name, "reason": refused})
         return counts
-    if src.path.stat().st_size == 0:
+    if src.byte_size() == 0:
         counts.errors.append(
             {"file": src.name, "line": None, "field": None, "reason": "empty file: nothing to read"}
         )

@@ -2,7 +2,9 @@
 
 Small files, gzip files and platforms without fork are parsed in the writer's process
 (`FORK_ABOVE_BYTES`); for a native file the writer also parses one chunk in `WRITER_SHARE`
-itself between its writes. Batches come back in file order either way.
+itself between its writes; for a file in another format the child only reads and serialises
+each trace, and the writer reads it back and makes its row. Batches come back in file order
+either way.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ FORK_ABOVE_BYTES = 2 * 1024 * 1024
 
 def _small(src: TraceSource) -> bool:
     try:
-        return src.path.stat().st_size < FORK_ABOVE_BYTES and not src.is_gzip
+        return src.byte_size() < FORK_ABOVE_BYTES and not src.is_gzip
     except OSError:
         return False
 
@@ -104,7 +106,9 @@ def _parse_in_child(
                     out.send(batch)
                 out.send(chunk)
         else:
-            for batch in parse_batches(src, fmt, options):
+            # The writer reads each trace back and makes its row (`Batch.finish`): it would
+            # otherwise wait on this process for most of a file not in native format.
+            for batch in parse_batches(src, fmt, options, defer=True):
                 out.send(batch)
         out.send(None)
     except BaseException:
@@ -148,6 +152,7 @@ def parsed_batches(src: TraceSource, fmt: TraceFormat, options: Options) -> Iter
                 return
             if isinstance(message, str):
                 raise FlywheelError(f"{src.name}: the parser failed unexpectedly:\n{message}")
+            message.finish(options.window)
             yield message
 
     try:

@@ -18,6 +18,7 @@ from flywheel.formats._source import validation_rejection
 from flywheel.store._codec import encode_payload
 from flywheel.store._tables import IngestionRun, QuarantineRow, TraceRow, TraceVersion, utcnow
 from flywheel.trace import Trace, content_digest
+from flywheel.trace._models import READ_BACK
 
 PREVIEW_CHARS = 300
 #: Width of the ``route`` column.
@@ -137,15 +138,34 @@ def prepare_trace(
     is stored is the trace as read back. JSON turns some values into others (NaN into null,
     a surrogate into an error), so checking the model before serialising is not enough.
     """
-    trace = parsed.trace
+    payload = serialise_trace(parsed)
+    if isinstance(payload, Rejected):
+        return payload
+    return prepare_payload(payload, file=parsed.file, line=parsed.line, window=window, now=now)
+
+
+def serialise_trace(parsed: Parsed) -> bytes | Rejected:
+    """The first half of `prepare_trace`: the trace's JSON, or why it has none."""
     try:
-        payload = trace.to_json()
+        return parsed.trace.to_json()
     except (TypeError, ValueError, RecursionError) as exc:  # an int over 64 bits, deep nesting
         return Rejected(parsed.file, parsed.line, f"cannot be stored as JSON: {exc}")
+
+
+def prepare_payload(
+    payload: bytes,
+    *,
+    file: str,
+    line: int,
+    window: TimestampWindow | None = None,
+    now: datetime | None = None,
+) -> PreparedTrace | Rejected:
+    """The second half of `prepare_trace`: ``payload`` read back, and the row of what read
+    back. The halves may run in different processes (a parser and the writer)."""
     try:
-        trace = Trace.model_validate_json(payload)
+        trace = Trace.model_validate_json(payload, context=READ_BACK)
     except ValidationError as exc:
-        bad = validation_rejection(exc, file=parsed.file, line=parsed.line, raw=payload)
+        bad = validation_rejection(exc, file=file, line=line, raw=payload)
         return Rejected(
             bad.file, bad.line, f"would not read back once stored: {bad.reason}", bad.field
         )
@@ -176,8 +196,8 @@ def prepare_trace(
             *(f"field '{d.field}' dropped: {d.reason} ({d.value})" for d in trace.dropped or ()),
             *([f"field 'timestamp' flagged: {flag}"] if flag else []),
         ],
-        file=parsed.file,
-        line=parsed.line,
+        file=file,
+        line=line,
     )
 
 

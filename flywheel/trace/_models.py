@@ -13,7 +13,14 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from flywheel.trace._measurements import drop_unusable_numbers
 from flywheel.trace._vocabulary import (
@@ -33,6 +40,11 @@ from flywheel.trace._vocabulary import (
 #: Version of the native trace record; bump with a migration when the shape changes.
 TRACE_SCHEMA_VERSION = 1
 
+
+#: Validation context of a payload that `Trace.to_json` just wrote (ingest reads each one
+#: back before storing it): its measurements were cleaned when the trace was first
+#: validated, so there is nothing left to drop (`drop_unusable_numbers` would return it as is).
+READ_BACK: dict[str, bool] = {"read_back": True}
 
 #: The longest id (trace, session, step) the store's indexed columns hold.
 MAX_ID_CHARS = 512
@@ -230,8 +242,8 @@ class Trace(_Open):
 
     @model_validator(mode="before")
     @classmethod
-    def _drop_unusable_numbers(cls, data: object) -> object:
-        if isinstance(data, dict):
+    def _drop_unusable_numbers(cls, data: object, info: ValidationInfo) -> object:
+        if isinstance(data, dict) and info.context is not READ_BACK:
             return drop_unusable_numbers(data)
         return data
 

@@ -8,6 +8,7 @@ import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -122,6 +123,31 @@ def test_a_fifo_swapped_in_after_the_walk_is_refused_without_blocking(tmp_path: 
     assert TraceSource(path).refusal() == f"{path} is not a regular file now; not read"
     [rejected] = list(TraceSource(path).lines())
     assert isinstance(rejected, Rejected)
+
+
+def test_a_folder_of_small_exports_is_read_one_open_per_file(
+    sqlite_project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Detection and the reader see the bytes read once: for one-trace files, the opens (a
+    refusal check, gzip checks, detection's prefix, the reader) cost more than parsing."""
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    for i in range(3):
+        (folder / f"t{i}.json").write_text(json.dumps({"trace_id": f"t{i}", "input": "hi"}))
+    opened: list[str] = []
+    real_open = os.open
+
+    def counting_open(path: Any, flags: int, *args: Any) -> int:
+        opened.append(str(path))
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", counting_open)
+    with sqlite_project.open_store() as store:
+        counts = ingest_module.ingest_paths(store, [folder])
+    assert counts.stored == 3
+    assert sorted(p for p in opened if p.startswith(str(folder))) == [
+        str(folder / f"t{i}.json") for i in range(3)
+    ]
 
 
 def test_a_link_loop_is_read_once(tmp_path: Path) -> None:
