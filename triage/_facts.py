@@ -25,7 +25,14 @@ from flywheel.detectors import (
     detect,
     names_subject,
 )
-from flywheel.trace import FailureSignal, FeedbackKind, StepType, Trace
+from flywheel.trace import (
+    FailureSignal,
+    Feedback,
+    FeedbackKind,
+    FeedbackSource,
+    StepType,
+    Trace,
+)
 from triage._requests import request_terms
 
 #: Facts only triage emits (they compare with healthy traffic or read the failure signals),
@@ -34,8 +41,12 @@ TRIAGE_FACTS: dict[str, tuple[str | None, float]] = {
     "direct_answer": ("routing_decision", 0.7),
     "retrieval_low_scores": ("routing_decision", 0.8),
     "latency_outlier": ("latency_infra", 0.5),
+    # A follow-up turn that failed with nothing else pointing anywhere: the earlier turns are
+    # the first suspect (a prior, weaker than any symptom).
+    "follow_up_turn": ("memory_multiturn", 0.4),
     "cost_outlier": (None, 0.0),
     "judge_only": (None, 0.0),
+    "judge_against_people": ("evaluation_scorer", 0.9),
     "negative_feedback": (None, 0.0),
 }
 
@@ -148,6 +159,10 @@ def read_trace(
     view = TraceView(trace, signals)
     facts.extend(_baseline_facts(view, baseline))
     facts.extend(_signal_facts(view))
+    if view.history:
+        facts.append(
+            Fact("follow_up_turn", None, f"a follow-up: {len(view.history)} earlier turn(s)")
+        )
     return TraceFacts(facts, list(detections), failures)
 
 
@@ -196,6 +211,16 @@ def _baseline_facts(view: TraceView, baseline: Baseline) -> list[Fact]:
     return facts
 
 
+def _praise(feedback: Feedback) -> bool:
+    """A person's approval: a thumbs-up or positive event, or a rating in the top third."""
+    if feedback.source is FeedbackSource.system or feedback.value is None:
+        return False
+    if feedback.kind is FeedbackKind.rating:
+        scale = feedback.scale or 5.0
+        return feedback.value >= 0.67 * scale
+    return feedback.value > 0
+
+
 def _signal_facts(view: TraceView) -> list[Fact]:
     """Facts read from the failure signals: who said the trace failed."""
     trace, signals = view.trace, view.signals
@@ -209,4 +234,14 @@ def _signal_facts(view: TraceView) -> list[Fact]:
     kinds = {s.kind.value for s in signals if not s.positive}
     if kinds <= {"low_score"} and "low_score" in kinds and not trace.errors:
         facts.append(Fact("judge_only", None, "flagged only by judge scores"))
+        praised = [f for f in trace.feedback if _praise(f)]
+        if praised or any(s.positive for s in signals):
+            who = praised[0].source.value if praised else "a person"
+            facts.append(
+                Fact(
+                    "judge_against_people",
+                    None,
+                    f"only a judge failed it, while {who} approved or liked it",
+                )
+            )
     return facts

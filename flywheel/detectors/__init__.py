@@ -17,7 +17,7 @@ failed (that is `flywheel.signals`).
 
 from collections.abc import Sequence
 
-from flywheel.detectors import _answer, _context, _steps  # noqa: F401  (register built-ins)
+from flywheel.detectors import _answer, _causes, _context, _steps  # noqa: F401  (register built-ins)
 from flywheel.detectors._answer import asks_to_clarify, names_subject
 from flywheel.detectors._answer import citations as cited_ids
 from flywheel.detectors._conventions import earlier_turns, tool_schemas, truncation_notices
