@@ -33,6 +33,7 @@ from flywheel.trace import (
     StepType,
     Trace,
 )
+from triage._complaints import COMPLAINT_CAUSES, complaint_causes
 from triage._requests import request_terms
 
 #: Facts only triage emits (they compare with healthy traffic or read the failure signals),
@@ -41,14 +42,25 @@ TRIAGE_FACTS: dict[str, tuple[str | None, float]] = {
     "direct_answer": ("routing_decision", 0.7),
     "retrieval_low_scores": ("routing_decision", 0.8),
     "latency_outlier": ("latency_infra", 0.5),
+    # A failed call that a later call of the same tool made good: what broke was repaired,
+    # so it is weak evidence for the failure the trace still shows.
+    "recovered_argument_error": ("tool_arguments", 0.35),
+    "recovered_infra_error": ("latency_infra", 0.35),
     # A follow-up turn that failed with nothing else pointing anywhere: the earlier turns are
     # the first suspect (a prior, weaker than any symptom).
     "follow_up_turn": ("memory_multiturn", 0.4),
     "cost_outlier": (None, 0.0),
+    # What the people who saw the answer say the cause was (`triage._complaints`).
+    **{fact: (cause, weight) for fact, (cause, weight, _) in COMPLAINT_CAUSES.items()},
     "judge_only": (None, 0.0),
     "judge_against_people": ("evaluation_scorer", 0.9),
     "negative_feedback": (None, 0.0),
 }
+
+
+#: A failed follow-up points at the earlier turns only where follow-ups are this rare in
+#: healthy traffic (where most conversations are follow-ups, being one says nothing).
+FOLLOW_UP_RARE = 0.2
 
 
 def fact_names() -> tuple[str, ...]:
@@ -83,6 +95,8 @@ class Baseline:
     citation_rate: float = 0.0
     #: Share of healthy requests carrying each content word or pair (`request_terms`).
     request_terms: dict[str, float] = field(default_factory=dict)
+    #: Share of healthy traces that are follow-up turns (carry earlier turns).
+    follow_up_share: float = 0.0
 
     @classmethod
     def from_traces(cls, traces: Iterable[Trace]) -> Baseline:
@@ -91,7 +105,7 @@ class Baseline:
         latencies: list[float] = []
         costs: list[float] = []
         tops: list[float] = []
-        cited = searched = n = 0
+        cited = searched = n = follow_ups = 0
         terms: Counter[str] = Counter()
         for trace in traces:
             n += 1
@@ -103,6 +117,7 @@ class Baseline:
             if trace.cost_usd is not None:
                 costs.append(trace.cost_usd)
             view = TraceView(trace)
+            follow_ups += bool(view.history)
             docs = view.retrieval.documents
             scores = [d.score for d in docs if d.score is not None]
             if scores:
@@ -120,6 +135,7 @@ class Baseline:
             top_score_median=statistics.median(tops) if tops else None,
             citation_rate=cited / searched if searched else 0.0,
             request_terms={t: c / n for t, c in terms.items()} if n else {},
+            follow_up_share=follow_ups / n if n else 0.0,
         )
 
 
@@ -155,15 +171,53 @@ def read_trace(
     if detections is None:
         run = detect(trace, signals)
         detections, failures = run.detections, run.failures
-    facts = [Fact(d.symptom, d.step_id, d.evidence) for d in detections]
     view = TraceView(trace, signals)
+    recovered = _recovered_steps(trace)
+    facts = [
+        _discounted(d) if d.step_id in recovered else Fact(d.symptom, d.step_id, d.evidence)
+        for d in detections
+    ]
     facts.extend(_baseline_facts(view, baseline))
     facts.extend(_signal_facts(view))
-    if view.history:
+    if view.history and baseline.follow_up_share <= FOLLOW_UP_RARE:
         facts.append(
             Fact("follow_up_turn", None, f"a follow-up: {len(view.history)} earlier turn(s)")
         )
     return TraceFacts(facts, list(detections), failures)
+
+
+#: Step-error symptoms a later successful call of the same tool repairs.
+_REPAIRABLE = {
+    "tool_argument_error": "recovered_argument_error",
+    "tool_rejected_call": "recovered_argument_error",
+    "tool_arguments_off_schema": "recovered_argument_error",
+    "tool_timeout": "recovered_infra_error",
+    "infrastructure_error": "recovered_infra_error",
+    "resource_exhausted": "recovered_infra_error",
+}
+
+
+def _recovered_steps(trace: Trace) -> set[str]:
+    """Ids of failed tool steps that a later call of the same tool completed without error."""
+    out: set[str] = set()
+    succeeded_after: set[str] = set()
+    for step in reversed(trace.steps):
+        if step.type not in (StepType.tool, StepType.retriever):
+            continue
+        if step.error:
+            if step.name and step.name in succeeded_after:
+                out.add(step.id)
+        elif step.name:
+            succeeded_after.add(step.name)
+    return out
+
+
+def _discounted(detection: Detection) -> Fact:
+    name = _REPAIRABLE.get(detection.symptom, detection.symptom)
+    why = detection.evidence
+    if name != detection.symptom:
+        why = f"{why} (a later call of the same tool succeeded)"
+    return Fact(name, detection.step_id, why)
 
 
 def _baseline_facts(view: TraceView, baseline: Baseline) -> list[Fact]:
@@ -232,6 +286,9 @@ def _signal_facts(view: TraceView) -> list[Fact]:
     if negative_user:
         facts.append(Fact("negative_feedback", None, "the user gave negative feedback"))
     kinds = {s.kind.value for s in signals if not s.positive}
+    comments = [f.comment for f in trace.feedback if f.comment and not _praise(f)]
+    for fact, phrase in complaint_causes(comments).items():
+        facts.append(Fact(fact, None, f"feedback says '{phrase}'"))
     if kinds <= {"low_score"} and "low_score" in kinds and not trace.errors:
         facts.append(Fact("judge_only", None, "flagged only by judge scores"))
         praised = [f for f in trace.feedback if _praise(f)]

@@ -73,6 +73,20 @@ SECRET_SCAN = re.compile(
 )
 #: Output keys listing what a step wrote, committed, uploaded or shared.
 _WRITTEN = re.compile(r"(?i)^(?:files?|paths?|committed|staged|added|uploaded|attachments?|written)$")
+#: A request that policy says goes to a person: asked for one, a formal complaint, a
+#: regulator, legal action, or a customer in a vulnerable situation.
+ESCALATION = re.compile(
+    r"(?i)\b(?:speak|talk|get|want|need|see|put me through|transfer me|connect me)(?: to| with)?"
+    r" (?:a |an |the |your |some )?(?:real |actual |human |senior )?(?:manager|supervisor|human|"
+    r"person|someone senior|team leader)\b|\b(?:real|actual) (?:person|human)\b|"
+    r"\b(?:formal|official) complaint|\b(?:make|raise|file|lodge|register) (?:a |an |this as an? )?"
+    r"(?:formal |official )?complaint|\bombudsman\b|\bescalate (?:this|it|my)|\blegal action|"
+    r"\bsolicitor|\blawyer|\bbereave|\bpassed away|\b(?:died|death of)\b|\bvulnerab|"
+    r"\b(?:medical|oxygen|dialysis|life[- ]support|health) (?:device|equipment|machine|monitor)|"
+    r"\b(?:financial hardship|can'?t afford|cannot afford|struggling to pay)"
+)
+#: A step that hands the conversation to a person or opens a case for one.
+HANDOFF = re.compile(r"(?i)hand_?off|handover|transfer|escalat|create_case|human|callback")
 _HIT_LISTS = ("hits", "results", "matches", "documents", "docs", "items", "files")
 _HIT_NAMES = ("path", "file", "title", "name", "id", "url", "source")
 
@@ -85,6 +99,7 @@ _HIT_NAMES = ("path", "file", "title", "name", "id", "url", "source")
         "stale_snapshot": Symptom("data_freshness", 0.9, feature=False),
         "deprecated_ranked_first": Symptom("retrieval_ranking", 0.75, feature=False),
         "secret_exposed": Symptom("prompt_instruction", 0.85, feature=False),
+        "escalation_not_handed_off": Symptom("prompt_instruction", 0.8, feature=False),
     },
 )
 def detect_causes(view: TraceView) -> Iterator[Finding]:
@@ -93,10 +108,12 @@ def detect_causes(view: TraceView) -> Iterator[Finding]:
     yield from _stale(view)
     yield from _dead_copy(view)
     yield from _secrets(view)
+    yield from _escalation(view)
 
 
 def _capacity(view: TraceView) -> Iterator[Finding]:
-    for step in view.trace.steps:
+    """The last such error (an earlier one may have been retried successfully)."""
+    for step in reversed(view.trace.steps):
         if step.error and (found := CAPACITY.search(step.error[:4000])):
             name = step.name or step.type.value
             yield Finding(
@@ -149,6 +166,24 @@ def _secrets(view: TraceView) -> Iterator[Finding]:
             name = step.name or step.type.value
             yield Finding("secret_exposed", f"{name}: '{found.group(0)}'", step.id, 0.8)
             return
+
+
+def _escalation(view: TraceView) -> Iterator[Finding]:
+    """The request asks for a person (or is one policy escalates) and no step hands it off."""
+    found = ESCALATION.search(view.request[-4000:])
+    if found is None:
+        return
+    for step in view.trace.steps:
+        routes = step.type is StepType.router or "rout" in (step.name or "").lower()
+        if (step.type in (StepType.tool, StepType.agent) and HANDOFF.search(step.name or "")) or (
+            routes and HANDOFF.search(_text(step.output)[:2000])
+        ):
+            return
+    yield Finding(
+        "escalation_not_handed_off",
+        f"the request says '{found.group(0)}' and no step hands it to a person",
+        view.answer_id,
+    )
 
 
 def _as_of_values(value: Any, depth: int = 0) -> Iterator[tuple[str, date]]:

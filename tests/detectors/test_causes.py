@@ -89,3 +89,23 @@ def test_a_template_env_file_is_not_a_secret() -> None:
     out = {"commit": "d25087", "files": ["app/settings.py", ".env.example"]}
     steps = [{"id": "s1", "type": "tool", "name": "git.commit_push", "output": out}]
     assert "secret_exposed" not in _detections(steps)
+
+
+def _support(request: str, steps: list[dict[str, Any]]) -> dict[str, Any]:
+    trace = Trace.model_validate(
+        {"trace_id": "t2", "input": request, "output": "Try restarting the hub.", "steps": steps}
+    )
+    return {d.symptom: d for d in detect(trace).detections}
+
+
+def test_a_request_for_a_person_that_no_step_hands_off_breaks_the_instructions() -> None:
+    answer = {"id": "a", "type": "llm", "name": "compose", "output": "Try restarting the hub."}
+    found = _support("I want a real person, put me through to a supervisor.", [answer])
+    assert found["escalation_not_handed_off"].cause == "prompt_instruction"
+    handed = {"id": "h", "type": "tool", "name": "handoff.create_case", "output": {"case": "1"}}
+    assert "escalation_not_handed_off" not in _support("Register a formal complaint", [handed])
+
+
+def test_a_package_manager_is_not_a_request_for_a_manager() -> None:
+    answer = {"id": "a", "type": "llm", "name": "compose", "output": "done"}
+    assert "escalation_not_handed_off" not in _support("Bump the package manager lockfile", [answer])
