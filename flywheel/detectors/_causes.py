@@ -72,7 +72,9 @@ SECRET_SCAN = re.compile(
     r"(?:fail|found|detect|flag)|(?:leaked|exposed|committed) (?:credential|secret|api key|token)"
 )
 #: Output keys listing what a step wrote, committed, uploaded or shared.
-_WRITTEN = re.compile(r"(?i)^(?:files?|paths?|committed|staged|added|uploaded|attachments?|written)$")
+_WRITTEN = re.compile(
+    r"(?i)^(?:files?|paths?|committed|staged|added|uploaded|attachments?|written)$"
+)
 #: A request that policy says goes to a person: asked for one, a formal complaint, a
 #: regulator, legal action, or a customer in a vulnerable situation.
 ESCALATION = re.compile(
@@ -116,9 +118,7 @@ def _capacity(view: TraceView) -> Iterator[Finding]:
     for step in reversed(view.trace.steps):
         if step.error and (found := CAPACITY.search(step.error[:4000])):
             name = step.name or step.type.value
-            yield Finding(
-                "resource_exhausted", f"{name}: '{found.group(0)}' in its error", step.id
-            )
+            yield Finding("resource_exhausted", f"{name}: '{found.group(0)}' in its error", step.id)
             return
 
 

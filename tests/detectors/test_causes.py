@@ -108,4 +108,6 @@ def test_a_request_for_a_person_that_no_step_hands_off_breaks_the_instructions()
 
 def test_a_package_manager_is_not_a_request_for_a_manager() -> None:
     answer = {"id": "a", "type": "llm", "name": "compose", "output": "done"}
-    assert "escalation_not_handed_off" not in _support("Bump the package manager lockfile", [answer])
+    assert "escalation_not_handed_off" not in _support(
+        "Bump the package manager lockfile", [answer]
+    )
