@@ -82,9 +82,14 @@ ESCALATION = re.compile(
     r" (?:a |an |the |your |some )?(?:real |actual |human |senior )?(?:manager|supervisor|human|"
     r"person|someone senior|team leader)\b|\b(?:real|actual) (?:person|human)\b|"
     r"\b(?:formal|official) complaint|\b(?:make|raise|file|lodge|register) (?:a |an |this as an? )?"
-    r"(?:formal |official )?complaint|\bombudsman\b|\bescalate (?:this|it|my)|\blegal action|"
-    r"\bsolicitor|\blawyer|\bbereave|\bpassed away|\b(?:died|death of)\b|\bvulnerab|"
-    r"\b(?:medical|oxygen|dialysis|life[- ]support|health) (?:device|equipment|machine|monitor)|"
+    r"(?:formal |official )?complaint|\b(?:logged|recorded|treated|registered|escalated) as "
+    r"(?:a |an )?(?:formal |official )?complaint|\bi (?:want|wish|would like|'d like) to "
+    r"complain|\bombudsman\b|\b(?:please )?escalate (?:this|it|my|me)\b|\b(?:like|want|need) "
+    r"(?:this|it|my \w+) escalated|\blegal action|"
+    r"\bsolicitor|\blawyer|\bbereave|\bpassed away|\b(?:died|deceased|death of)\b|"
+    r"\blate (?:mother|father|mum|mom|dad|husband|wife|partner|son|daughter|brother|sister)\b|"
+    r"\bvulnerab|\bdialysis|\blife[- ]support|\boxygen (?:concentrator|supply|machine)|"
+    r"\b(?:medical|health) (?:device|equipment|machine|monitor|condition)|\bdisabilit|"
     r"\b(?:financial hardship|can'?t afford|cannot afford|struggling to pay)"
 )
 #: A step that hands the conversation to a person or opens a case for one.
@@ -170,7 +175,7 @@ def _secrets(view: TraceView) -> Iterator[Finding]:
 
 def _escalation(view: TraceView) -> Iterator[Finding]:
     """The request asks for a person (or is one policy escalates) and no step hands it off."""
-    found = ESCALATION.search(view.request[-4000:])
+    found = ESCALATION.search(view.request[:8000])
     if found is None:
         return
     for step in view.trace.steps:
