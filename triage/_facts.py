@@ -42,10 +42,6 @@ TRIAGE_FACTS: dict[str, tuple[str | None, float]] = {
     "direct_answer": ("routing_decision", 0.7),
     "retrieval_low_scores": ("routing_decision", 0.8),
     "latency_outlier": ("latency_infra", 0.5),
-    # A failed call that a later call of the same tool made good: what broke was repaired,
-    # so it is weak evidence for the failure the trace still shows.
-    "recovered_argument_error": ("tool_arguments", 0.35),
-    "recovered_infra_error": ("latency_infra", 0.35),
     # A follow-up turn that failed with nothing else pointing anywhere: the earlier turns are
     # the first suspect (a prior, weaker than any symptom).
     "follow_up_turn": ("memory_multiturn", 0.4),
@@ -171,12 +167,8 @@ def read_trace(
     if detections is None:
         run = detect(trace, signals)
         detections, failures = run.detections, run.failures
+    facts = [Fact(d.symptom, d.step_id, d.evidence) for d in detections]
     view = TraceView(trace, signals)
-    recovered = _recovered_steps(trace)
-    facts = [
-        _discounted(d) if d.step_id in recovered else Fact(d.symptom, d.step_id, d.evidence)
-        for d in detections
-    ]
     facts.extend(_baseline_facts(view, baseline))
     facts.extend(_signal_facts(view))
     if view.history and baseline.follow_up_share <= FOLLOW_UP_RARE:
@@ -184,40 +176,6 @@ def read_trace(
             Fact("follow_up_turn", None, f"a follow-up: {len(view.history)} earlier turn(s)")
         )
     return TraceFacts(facts, list(detections), failures)
-
-
-#: Step-error symptoms a later successful call of the same tool repairs.
-_REPAIRABLE = {
-    "tool_argument_error": "recovered_argument_error",
-    "tool_rejected_call": "recovered_argument_error",
-    "tool_arguments_off_schema": "recovered_argument_error",
-    "tool_timeout": "recovered_infra_error",
-    "infrastructure_error": "recovered_infra_error",
-    "resource_exhausted": "recovered_infra_error",
-}
-
-
-def _recovered_steps(trace: Trace) -> set[str]:
-    """Ids of failed tool steps that a later call of the same tool completed without error."""
-    out: set[str] = set()
-    succeeded_after: set[str] = set()
-    for step in reversed(trace.steps):
-        if step.type not in (StepType.tool, StepType.retriever):
-            continue
-        if step.error:
-            if step.name and step.name in succeeded_after:
-                out.add(step.id)
-        elif step.name:
-            succeeded_after.add(step.name)
-    return out
-
-
-def _discounted(detection: Detection) -> Fact:
-    name = _REPAIRABLE.get(detection.symptom, detection.symptom)
-    why = detection.evidence
-    if name != detection.symptom:
-        why = f"{why} (a later call of the same tool succeeded)"
-    return Fact(name, detection.step_id, why)
 
 
 def _baseline_facts(view: TraceView, baseline: Baseline) -> list[Fact]:

@@ -1,5 +1,5 @@
 """Triage's own evidence for a cause: what people say went wrong, a judge overruled by a
-person, a failed follow-up turn, and step errors a later call repaired."""
+person, and a failed follow-up turn."""
 
 from __future__ import annotations
 
@@ -70,16 +70,4 @@ def test_a_failed_follow_up_with_nothing_else_suspects_the_earlier_turns() -> No
     ]
     facts = _facts(record)
     assert "follow_up_turn" in facts
-    assert classify_trace(facts) == "memory_multiturn"
-
-
-def test_an_error_a_later_call_repaired_is_weak_evidence() -> None:
-    record = make_trace("tool_args", 4)
-    tool = next(s for s in record["steps"] if s.get("error"))
-    retry = {**tool, "id": f"{tool['id']}-retry", "error": None}
-    record["steps"].insert(record["steps"].index(tool) + 1, retry)
-    comment = {"kind": "thumb", "value": -1, "comment": "as I said earlier, only my account"}
-    facts = _facts(record | {"feedback": [comment]})
-    assert "recovered_argument_error" in facts
-    assert "tool_argument_error" not in facts
     assert classify_trace(facts) == "memory_multiturn"
