@@ -51,9 +51,9 @@ def register_formats(register: Callable[[Any], None]) -> None:
 
 @hookimpl
 def register_detectors(register: Callable[[Any], None]) -> None:
-    from flywheel.detectors import Detector, _answer, _context, _steps
+    from flywheel.detectors import Detector, _answer, _causes, _context, _steps
 
-    for module in (_answer, _context, _steps):  # each in the order it defines them
+    for module in (_answer, _causes, _context, _steps):  # each in the order it defines them
         for value in vars(module).values():
             if isinstance(value, Detector):
                 register(value)

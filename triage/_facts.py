@@ -25,7 +25,15 @@ from flywheel.detectors import (
     detect,
     names_subject,
 )
-from flywheel.trace import FailureSignal, FeedbackKind, StepType, Trace
+from flywheel.trace import (
+    FailureSignal,
+    Feedback,
+    FeedbackKind,
+    FeedbackSource,
+    StepType,
+    Trace,
+)
+from triage._complaints import COMPLAINT_CAUSES, complaint_causes
 from triage._requests import request_terms
 
 #: Facts only triage emits (they compare with healthy traffic or read the failure signals),
@@ -34,10 +42,21 @@ TRIAGE_FACTS: dict[str, tuple[str | None, float]] = {
     "direct_answer": ("routing_decision", 0.7),
     "retrieval_low_scores": ("routing_decision", 0.8),
     "latency_outlier": ("latency_infra", 0.5),
+    # A follow-up turn that failed with nothing else pointing anywhere: the earlier turns are
+    # the first suspect (a prior, weaker than any symptom).
+    "follow_up_turn": ("memory_multiturn", 0.4),
     "cost_outlier": (None, 0.0),
+    # What the people who saw the answer say the cause was (`triage._complaints`).
+    **{fact: (cause, weight) for fact, (cause, weight, _) in COMPLAINT_CAUSES.items()},
     "judge_only": (None, 0.0),
+    "judge_against_people": ("evaluation_scorer", 0.9),
     "negative_feedback": (None, 0.0),
 }
+
+
+#: A failed follow-up points at the earlier turns only where follow-ups are this rare in
+#: healthy traffic (where most conversations are follow-ups, being one says nothing).
+FOLLOW_UP_RARE = 0.2
 
 
 def fact_names() -> tuple[str, ...]:
@@ -68,6 +87,8 @@ class Baseline:
     citation_rate: float = 0.0
     #: Share of healthy requests carrying each content word or pair (`request_terms`).
     request_terms: dict[str, float] = field(default_factory=dict)
+    #: Share of healthy traces that are follow-up turns (carry earlier turns).
+    follow_up_share: float = 0.0
 
     @classmethod
     def from_traces(cls, traces: Iterable[Trace]) -> Baseline:
@@ -76,7 +97,7 @@ class Baseline:
         latencies: list[float] = []
         costs: list[float] = []
         tops: list[float] = []
-        cited = searched = n = 0
+        cited = searched = n = follow_ups = 0
         terms: Counter[str] = Counter()
         for trace in traces:
             n += 1
@@ -88,6 +109,7 @@ class Baseline:
             if trace.cost_usd is not None:
                 costs.append(trace.cost_usd)
             view = TraceView(trace)
+            follow_ups += bool(view.history)
             docs = view.retrieval.documents
             scores = [d.score for d in docs if d.score is not None]
             if scores:
@@ -105,6 +127,7 @@ class Baseline:
             top_score_median=statistics.median(tops) if tops else None,
             citation_rate=cited / searched if searched else 0.0,
             request_terms={t: c / n for t, c in terms.items()} if n else {},
+            follow_up_share=follow_ups / n if n else 0.0,
         )
 
 
@@ -144,6 +167,10 @@ def read_trace(
     view = TraceView(trace, signals)
     facts.extend(_baseline_facts(view, baseline))
     facts.extend(_signal_facts(view))
+    if view.history and baseline.follow_up_share <= FOLLOW_UP_RARE:
+        facts.append(
+            Fact("follow_up_turn", None, f"a follow-up: {len(view.history)} earlier turn(s)")
+        )
     return TraceFacts(facts, list(detections), failures)
 
 
@@ -192,6 +219,16 @@ def _baseline_facts(view: TraceView, baseline: Baseline) -> list[Fact]:
     return facts
 
 
+def _praise(feedback: Feedback) -> bool:
+    """A person's approval: a thumbs-up or positive event, or a rating in the top third."""
+    if feedback.source is FeedbackSource.system or feedback.value is None:
+        return False
+    if feedback.kind is FeedbackKind.rating:
+        scale = feedback.scale or 5.0
+        return feedback.value >= 0.67 * scale
+    return feedback.value > 0
+
+
 def _signal_facts(view: TraceView) -> list[Fact]:
     """Facts read from the failure signals: who said the trace failed."""
     trace, signals = view.trace, view.signals
@@ -203,6 +240,19 @@ def _signal_facts(view: TraceView) -> list[Fact]:
     if negative_user:
         facts.append(Fact("negative_feedback", None, "the user gave negative feedback"))
     kinds = {s.kind.value for s in signals if not s.positive}
+    comments = [f.comment for f in trace.feedback if f.comment and not _praise(f)]
+    for fact, phrase in complaint_causes(comments).items():
+        facts.append(Fact(fact, None, f"feedback says '{phrase}'"))
     if kinds <= {"low_score"} and "low_score" in kinds and not trace.errors:
         facts.append(Fact("judge_only", None, "flagged only by judge scores"))
+        praised = [f for f in trace.feedback if _praise(f)]
+        if praised or any(s.positive for s in signals):
+            who = praised[0].source.value if praised else "a person"
+            facts.append(
+                Fact(
+                    "judge_against_people",
+                    None,
+                    f"only a judge failed it, while {who} approved or liked it",
+                )
+            )
     return facts

@@ -9,7 +9,9 @@ descriptions. A cluster is fixable when all of these hold:
    owner who could fix it);
 3. the evidence is the kind configuration fixes: most of the traces that point at the cause
    carry one of the cause's ``config_evidence`` facts (for tool arguments: a rejection about
-   the arguments' shape, not a tool that is missing, not allowed or down);
+   the arguments' shape, not a tool that is missing, not allowed or down), and it is recorded
+   in the traces: what a person wrote about the cause (`triage._complaints`) or a prior (a
+   failed follow-up turn) may name the cause, but the optimizers act on a recorded symptom;
 4. the evidence is not split with a cause configuration cannot fix (a quarter or more of the
    weight pointing at, say, an outage means a prompt change would at best fix part of it).
 
@@ -24,9 +26,12 @@ from collections.abc import Mapping
 from pydantic import BaseModel, ConfigDict
 
 from triage._classify import Classification
+from triage._complaints import COMPLAINT_CAUSES
 from triage._evidence import ClusterEvidence
 from triage._taxonomy import RootCause, Taxonomy
 
+#: Facts that name a cause without a trace recording it: people's comments, and priors.
+HEARSAY = frozenset({*COMPLAINT_CAUSES, "follow_up_turn"})
 #: Share of the cause's traces that must carry configuration-shaped evidence.
 CONFIG_EVIDENCE_SHARE = 0.5
 #: A cause configuration cannot fix holding this share of the evidence weight splits it.
@@ -67,7 +72,7 @@ def assess_fixability(
             fixable=True, owner=cause.owner, reason="a reviewer labelled a near-twin cluster"
         )
     pointing = {fact for fact, (name, _) in weights.items() if name == cause.name}
-    shaped = set(cause.config_evidence) or pointing
+    shaped = set(cause.config_evidence) or (pointing - HEARSAY)
     with_cause = [facts for facts in evidence.trace_facts.values() if pointing & set(facts)]
     if not with_cause:
         return Fixability(

@@ -143,3 +143,18 @@ def test_the_optimizers_hand_off_a_needs_review_cluster_even_if_called_fixable(
     (handoff,) = result.handoffs
     assert handoff.reason.startswith("needs a human first: confidence 0.30")
     assert handoff.owner == "tools"
+
+
+def test_a_cause_named_only_by_comments_is_not_sent_to_the_optimizers() -> None:
+    said = {"kind": "thumb", "value": -1, "comment": "missing disclaimer, we can't send this"}
+    thumb = FailureSignal(kind=SignalKind.negative_feedback, strength=0.9, evidence="thumb down")
+    base = Baseline.from_traces(Trace.model_validate(r) for r in healthy(40))
+    members = [
+        MemberTrace(Trace.model_validate(make_trace("plain_wrong", i, feedback=[said])), [thumb])
+        for i in range(8)
+    ]
+    record = TriageAgent(baseline=base).triage("C-1", members)
+    assert record.root_cause == "prompt_instruction"
+    assert record.confidence >= TriageConfig().review_below
+    assert not record.fixable
+    assert record.handoff_reason
