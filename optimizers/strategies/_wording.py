@@ -144,6 +144,14 @@ def _documents(traces: Sequence[Trace]) -> list[str]:
     return found
 
 
+_QUOTED = re.compile(r"'([^']{1,40})'")
+
+
+def _names_argument(error: str | None, key: str) -> bool:
+    """Whether a tool's error message names the argument ``key`` (``field x``, ``$.x``...)."""
+    return error is not None and re.search(rf"(?<!\w){re.escape(key)}(?!\w)", error) is not None
+
+
 def _date_arguments(traces: Sequence[Trace]) -> tuple[str, str, str, list[str]]:
     """(parameter, tool, quoted phrases, the traces they came from) of tool arguments that
     received a relative date. Names that are not plain identifiers (``../../etc``) are
@@ -153,16 +161,21 @@ def _date_arguments(traces: Sequence[Trace]) -> tuple[str, str, str, list[str]]:
     sources: dict[tuple[str, str], list[str]] = {}
     for trace in traces:
         for step in trace.steps:
-            if step.type is StepType.tool and isinstance(step.input, dict):
-                for key, value in step.input.items():
-                    if isinstance(value, str) and (match := _RELATIVE.search(value)):
-                        pair = (
-                            safe_name(str(key), "date"),
-                            safe_name(step.name or "", "the tool"),
-                        )
-                        params[pair] += 1
-                        sources.setdefault(pair, []).append(trace.trace_id)
-                        phrases[match.group(0).lower()] += 1
+            if step.type is not StepType.tool or not isinstance(step.input, dict):
+                continue
+            # The argument the tool's rejection names is the one at fault, not a free-text
+            # argument (a description quoting the user) that merely contains a date phrase.
+            named = [key for key in step.input if _names_argument(step.error, str(key))]
+            for key, value in step.input.items():
+                match = _RELATIVE.search(value) if isinstance(value, str) else None
+                if (key not in named) if named else match is None:
+                    continue
+                pair = (safe_name(str(key), "date"), safe_name(step.name or "", "the tool"))
+                params[pair] += 1
+                sources.setdefault(pair, []).append(trace.trace_id)
+                phrase = _QUOTED.search(step.error or "") if match is None else match
+                if phrase is not None:
+                    phrases[phrase.group(phrase.lastindex or 0).lower()] += 1
     (param, tool), _ = params.most_common(1)[0] if params else (("date", "a tool"), 0)
     quoted = _join([f"'{p}'" for p, _ in phrases.most_common(2)], "'last week' or 'yesterday'")
     return param, tool, quoted, sources.get((param, tool), [])[:3]

@@ -108,13 +108,17 @@ def _ignored_format(trace: Trace) -> bool:
     return True
 
 
+#: A tool error about a date: "not a valid date", "incident_date", "must be ISO-8601".
+_DATE_ERROR = re.compile(r"(?i)date|\biso[- ]?8601\b|YYYY-MM-DD")
+
+
 def _relative_date_arg(trace: Trace) -> bool:
     for step in trace.steps:
         if step.type is StepType.tool and isinstance(step.input, dict):
             for value in step.input.values():
                 if isinstance(value, str) and _RELATIVE_DATE.search(value):
                     return True
-        if step.error and re.search(r"(?i)\bdate\b", step.error):
+        if step.error and _DATE_ERROR.search(step.error):
             return True
     return False
 

@@ -52,6 +52,27 @@ def test_relative_dates_become_a_tool_parameter_description() -> None:
     assert "YYYY-MM-DD" in description
 
 
+def test_the_argument_a_tool_rejects_is_described_not_free_text_quoting_a_date() -> None:
+    """Probe (a blind world): the request was copied into a ``description`` argument, so
+    "last night" sat there too; the instruction named ``description`` and changed nothing."""
+    failing = [
+        make_trace(
+            f"t{i}",
+            f"I hit a deer {when}",
+            "Sorry",
+            tool_input={"description": f"I hit a deer {when}", "since": when},
+            error=f"422 Unprocessable Entity: field since: could not parse '{when}' as a date",
+        )
+        for i, when in enumerate(["last night", "on 30/10", "last night"])
+    ]
+    (sentence,) = _sentences(_task("tool_arguments", failing), limit=1)
+    assert "since argument of ticket_search" in sentence
+    assert "'last night' or 'on 30/10'" in sentence
+    proposals = InstructionRules().propose(_task("tool_arguments", failing), limit=1)
+    tools = yaml.safe_load(proposals[0].edits["tools.yaml"])
+    assert "YYYY-MM-DD" in tools["tools"][0]["parameters"]["since"]["description"]
+
+
 def test_instructions_speak_in_the_clusters_own_words() -> None:
     """Slots are filled from the failing traces: the parameter and tool that got a relative
     date and the phrases they got; the formats users asked for; the artefact they wanted."""
