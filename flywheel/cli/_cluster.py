@@ -207,8 +207,13 @@ def bench_cluster(
     console.print(
         f"true modes {report['true_modes']}, over-split {report['flywheel']['over_split']}, "
         f"labelled clustered {report['labelled_clustered']}, "
-        f"detection recall {report['detection_recall']:.1%}, speed {report['speed']}"
+        f"detection recall {report['detection_recall']:.1%}, precision "
+        f"{_share(report['detection_precision'])}, speed {report['speed']}"
     )
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
 
 
 def _print_worlds(result: dict[str, Any]) -> None:
@@ -220,6 +225,7 @@ def _print_worlds(result: dict[str, Any]) -> None:
         "noise",
         "clusters / modes",
         "recall",
+        "precision",
         "naive",
         "KMeans k",
     )
@@ -232,6 +238,7 @@ def _print_worlds(result: dict[str, Any]) -> None:
             f"{row['noise_fraction']:.1%}",
             f"{row['clusters']} / {row['true_modes']} ({row['over_split']})",
             f"{row['detection_recall']:.1%}",
+            _share(row["detection_precision"]),
             str(row["naive_ari"] if row["naive_ari"] is not None else "-"),
             str(row["kmeans_true_k_ari"] if row["kmeans_true_k_ari"] is not None else "-"),
         )

@@ -4,7 +4,8 @@ Quality is measured on the labelled traces of the clustered population: adjusted
 and NMI against ``failure_mode`` (noise points count as singletons), the noise fraction, the
 number of clusters against the number of true modes (``over_split``: clusters / modes; one
 failure should be one cluster), and detection recall (labelled traces
-that the failure signals flagged). Two baselines run on the same traces: the *naive* recipe
+that the failure signals flagged) and precision (flagged traces that are labelled failing).
+Two baselines run on the same traces: the *naive* recipe
 (embed the user request alone, HDBSCAN with its defaults) and *KMeans* with the true number
 of modes on Flywheel's signature embeddings.
 
@@ -235,6 +236,12 @@ def _bench(
         "detection_recall": round(
             sum(1 for tid in labelled_known if tid in failing_ids) / len(labelled_known), 4
         ),
+        # Flagged traces that the labels call failing: a healthy trace flagged costs a triage.
+        "detection_precision": (
+            round(sum(1 for tid in failing_ids if tid in labels) / len(failing_ids), 4)
+            if failing_ids
+            else None
+        ),
         "flywheel": {**flywheel, "params": ours.params},
         "naive": naive,
         "kmeans_true_k": kmeans,
@@ -360,6 +367,7 @@ def run_worlds_benchmark(
             "true_modes": report["true_modes"],
             "over_split": ours["over_split"],
             "detection_recall": report["detection_recall"],
+            "detection_precision": report["detection_precision"],
             "naive_ari": None if report["naive"] is None else report["naive"]["ari"],
             "kmeans_true_k_ari": (
                 None if report["kmeans_true_k"] is None else report["kmeans_true_k"]["ari"]

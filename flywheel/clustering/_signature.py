@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from flywheel.detectors import Detection, detect
 from flywheel.errors import UserError
 from flywheel.scores import score_is_bad
-from flywheel.trace import FailureSignal, SignalKind, StepType, Trace
+from flywheel.trace import FailureSignal, FeedbackKind, SignalKind, StepType, Trace
 
 TRUNCATED = " …[truncated]"
 
@@ -123,7 +123,12 @@ def _path(trace: Trace, signals: Sequence[FailureSignal], limit: int) -> str:
 
 
 def _feedback(trace: Trace, signals: Sequence[FailureSignal], limit: int) -> str:
-    comments = [fb.comment for fb in trace.feedback if fb.comment]
+    # What a person wrote says how the trace failed; an implicit event a system logged
+    # ("case reopened by customer", "repeat contact within 48h") says only *that* it failed,
+    # in the same words for every failure, so it would pull different failures together.
+    comments = [
+        fb.comment for fb in trace.feedback if fb.comment and fb.kind is not FeedbackKind.implicit
+    ]
     return truncate(normalise(" | ".join(comments)), limit)
 
 
@@ -139,8 +144,46 @@ def _scores(trace: Trace, signals: Sequence[FailureSignal], limit: int) -> str:
     return ", ".join(f"bad {name}" for name in sorted(bad))
 
 
+def prose(value: object, limit: int) -> str:
+    """The text of a structured value as ``key: text`` pieces, without its JSON syntax.
+
+    Agents often answer with an object (``{"status": "blocked", "summary": "..."}``,
+    ``{"reply": "...", "quick_replies": [...]}``). As JSON its quoted keys and values all
+    read as the same placeholder, so two answers of different failures looked alike; here the
+    words of the strings are kept, each under its key, in the object's order.
+    """
+    if isinstance(value, str):
+        return value
+    pieces: list[str] = []
+    size = 0
+
+    def walk(item: object, key: str) -> None:
+        nonlocal size
+        if size > limit:
+            return
+        if isinstance(item, dict):
+            for name, inner in item.items():
+                walk(inner, str(name))
+        elif isinstance(item, list | tuple):
+            for inner in item:
+                walk(inner, key)
+        elif isinstance(item, str) and item.strip():
+            text = " ".join(item.split())
+            pieces.append(f"{key}: {text}" if key else text)
+            size += len(pieces[-1]) + 2
+        elif isinstance(item, bool):
+            pieces.append(f"{key}: {str(item).lower()}")
+            size += len(pieces[-1]) + 2
+
+    walk(value, "")
+    return " | ".join(pieces)
+
+
 def _output(trace: Trace, signals: Sequence[FailureSignal], limit: int) -> str:
-    return truncate(mask_names(normalise(truncate(trace.output_text, 4 * limit))), limit)
+    text = trace.output_text
+    if isinstance(trace.output, dict | list) and text.lstrip()[:1] in ("{", "["):
+        text = prose(trace.output, 4 * limit)
+    return truncate(mask_names(normalise(truncate(text, 4 * limit))), limit)
 
 
 def _request(trace: Trace, signals: Sequence[FailureSignal], limit: int) -> str:

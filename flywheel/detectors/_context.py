@@ -135,6 +135,10 @@ def detect_low_groundedness(view: TraceView) -> Iterator[Finding]:
             return
 
 
+#: Feedback sources that are people (a system's implicit event is not an approval).
+PEOPLE = ("user", "reviewer")
+
+
 @detector(
     "evaluators",
     reads=("trace.scores", "trace.feedback"),
@@ -163,11 +167,14 @@ def detect_evaluators(view: TraceView) -> Iterator[Finding]:
         for fb in view.trace.feedback
         if fb.source is FeedbackSource.user and fb.kind is FeedbackKind.thumb and fb.value
     ]
-    liked, disliked = any(v > 0 for v in thumbs), any(v < 0 for v in thumbs)
+    # A person's approval in any form the signals read as positive (a high rating, a review
+    # approved, a PR merged) contradicts a failing judge as a thumbs up does.
+    approved = any(s.positive and s.detail.get("source") in PEOPLE for s in view.signals)
+    liked, disliked = approved or any(v > 0 for v in thumbs), any(v < 0 for v in thumbs)
     if liked and any(good < 0.5 for _, good in judged):
         lo = min(judged, key=_goodness)[0]
         yield Finding(
-            "judge_contradicts_user", f"{lo.name}={lo.value:.2f} while the user gave a thumbs up"
+            "judge_contradicts_user", f"{lo.name}={lo.value:.2f} while a person approved it"
         )
     elif disliked and judged and all(good >= PASS_LINE for _, good in judged):
         yield Finding("judge_contradicts_user", "every judge passed an answer the user disliked")

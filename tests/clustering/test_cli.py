@@ -64,6 +64,7 @@ def test_bench_cluster_reports_quality_and_baselines(project: Project, tmp_path:
     assert report["true_modes"] == 3
     assert report["labelled_clustered"] == 24
     assert report["detection_recall"] == 1.0
+    assert report["detection_precision"] == 1.0  # the healthy traces are not flagged
     for method in ("flywheel", "naive", "kmeans_true_k"):
         assert {"ari", "nmi", "noise_fraction", "clusters"} <= set(report[method])
     assert report["flywheel"]["ari"] > 0.9

@@ -52,3 +52,15 @@ def test_a_cluster_holding_two_failures_that_read_alike_is_split_along_their_sym
     # Once split, the parts join the clusters that show the same failure.
     merged, _ = merge_by_features(np.concatenate([split, [3] * 10]), features + [judge] * 10, 0.7)
     assert merged[12] == merged[-1] != merged[0]
+
+
+def test_one_failure_showing_overlapping_symptom_sets_is_not_split() -> None:
+    # A run-out CI queue: a timeout, then an outage or a retry loop, in varying combinations.
+    timeout, outage, loop = "symptom:tool_timeout", "symptom:infrastructure_error", "symptom:loop"
+    labels = np.array([0] * 40)
+    features: list[tuple[str, ...]] = list(
+        [(timeout,)] * 12 + [(outage, timeout)] * 12 + [(loop, timeout)] * 10 + [()] * 6
+    )
+    split, count = split_by_features(labels, features, 10)
+    assert count == 0
+    assert (split == labels).all()

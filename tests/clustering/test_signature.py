@@ -47,6 +47,40 @@ def test_signature_describes_how_the_trace_failed() -> None:
     assert text.index("signals:") < text.index("request:")
 
 
+def test_structured_answers_keep_their_words_not_their_json() -> None:
+    blocked = _trace(
+        output={
+            "pr": {"url": "https://git/x/1"},
+            "status": "blocked",
+            "summary": "Blocked: git push failed",
+        }
+    )
+    replied = _trace(
+        output={
+            "reply": "Your credit of 3 GBP is applied.",
+            "quick_replies": ["I still need help"],
+            "handoff": False,
+        }
+    )
+    a = build_signature(blocked, parts=["output"])
+    b = build_signature(replied, parts=["output"])
+    assert a == "output: url: <url> | status: blocked | summary: Blocked: git push failed"
+    assert "reply: Your credit of <n> GBP is applied." in b
+    assert "quick_replies: I still need help" in b
+    assert "handoff: false" in b
+    assert "<v>" not in a + b  # JSON's quoted keys used to read as the same placeholder
+
+
+def test_feedback_keeps_what_people_wrote_not_logged_events() -> None:
+    trace = _trace(
+        feedback=[
+            {"kind": "implicit", "source": "system", "comment": "case reopened by customer"},
+            {"kind": "correction", "source": "reviewer", "comment": "the credit is wrong"},
+        ]
+    )
+    assert build_signature(trace, parts=["feedback"]) == "feedback: the credit is wrong"
+
+
 def test_enormous_steps_are_truncated_with_a_marker() -> None:
     trace = _trace(
         input="x " * 50_000,

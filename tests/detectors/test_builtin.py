@@ -122,6 +122,27 @@ def test_evaluators_that_disagree_and_judges_that_contradict_users() -> None:
 
 
 @pytest.mark.parametrize(
+    ("feedback", "contradicts"),
+    [
+        ({"kind": "comment", "source": "reviewer", "review_state": "approved"}, True),
+        ({"kind": "rating", "source": "user", "value": 5, "scale": 5}, True),
+        ({"kind": "implicit", "source": "system", "comment": "merged"}, False),  # not a person
+        ({"kind": "thumb", "source": "user", "value": -1}, False),
+    ],
+)
+def test_a_failing_judge_contradicts_any_approval_by_a_person(
+    feedback: dict[str, Any], contradicts: bool
+) -> None:
+    from flywheel.config import SignalsConfig
+    from flywheel.signals import derive_signals
+
+    judge = [{"name": "pr_quality", "value": 0.12, "source": "judge"}]
+    trace = _trace("Opened #12. CI passed.", steps=[], scores=judge, feedback=[feedback])
+    signals = derive_signals(trace, config=SignalsConfig())
+    assert ("judge_contradicts_user" in detect(trace, signals).symptoms()) is contradicts
+
+
+@pytest.mark.parametrize(
     ("error", "symptom"),
     [
         (
