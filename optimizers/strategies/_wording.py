@@ -152,7 +152,7 @@ def _names_argument(error: str | None, key: str) -> bool:
     return error is not None and re.search(rf"(?<!\w){re.escape(key)}(?!\w)", error) is not None
 
 
-def _date_arguments(traces: Sequence[Trace]) -> tuple[str, str, str, list[str]]:
+def date_arguments(traces: Sequence[Trace]) -> tuple[str, str, str, list[str]]:
     """(parameter, tool, quoted phrases, the traces they came from) of tool arguments that
     received a relative date. Names that are not plain identifiers (``../../etc``) are
     replaced by neutral words: they would be copied into instructions and tool files."""
@@ -204,7 +204,7 @@ class WordingEvidence:
             "email",
         )
         documents = _documents(task.failing)
-        param, tool, phrases, named_by = _date_arguments(task.failing)
+        param, tool, phrases, named_by = date_arguments(task.failing)
         documented_by = _document_sources(task.failing, documents[:1])
         return cls(
             noun=noun,

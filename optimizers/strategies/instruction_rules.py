@@ -27,7 +27,7 @@ from optimizers._files import (
 )
 from optimizers._sanitise import TracedText
 from optimizers._task import OptimizationTask, Proposal
-from optimizers.strategies._wording import fill_wording
+from optimizers.strategies._wording import date_arguments, fill_wording
 
 _DRAFT_ASK = re.compile(r"(?i)\b(draft|write|compose|email|e-mail|reply|message|letter)\b")
 _DRAFT_SHAPE = re.compile(r"(?im)^(subject:|dear\s|hi\s|hello\s)")
@@ -247,7 +247,7 @@ class InstructionRules:
         for score, rule in chosen:
             for wording in rule.wordings:
                 sentence = fill_wording(wording, task)
-                edits = self._edit(rule, sentence, task.config_files)
+                edits = self._edit(rule, sentence, task)
                 if edits is None:
                     continue
                 hits = sum(1 for trace in task.failing if rule.detect(trace))
@@ -266,9 +266,11 @@ class InstructionRules:
                     return proposals
         return proposals
 
-    def _edit(self, rule: Rule, sentence: str, files: dict[str, str]) -> dict[str, str] | None:
+    def _edit(self, rule: Rule, sentence: str, task: OptimizationTask) -> dict[str, str] | None:
+        files = task.config_files
         if rule.target == "tools" and "tools.yaml" in files:
-            edited = _describe_date_parameters(files["tools.yaml"], sentence)
+            param, tool, _, _ = date_arguments(task.failing)
+            edited = _describe_date_parameters(files["tools.yaml"], sentence, (tool, param))
             if edited is not None:
                 return {"tools.yaml": edited}
         prompts = prompt_files(files)
@@ -280,7 +282,9 @@ class InstructionRules:
         return {name: insert_instruction(files[name], sentence)}
 
 
-def _describe_date_parameters(text: str, sentence: str) -> str | None:
+def _describe_date_parameters(text: str, sentence: str, named: tuple[str, str]) -> str | None:
+    """Append ``sentence`` to the description of every date parameter of ``tools.yaml``: typed
+    as a date, named like one, or the ``(tool, parameter)`` the failing calls got wrong."""
     data = load_yaml_mapping("tools.yaml", text)
     changed = False
 
@@ -294,6 +298,7 @@ def _describe_date_parameters(text: str, sentence: str) -> str | None:
                             param.get("type") in ("date", "datetime")
                             or param.get("format") in ("date", "date-time")
                             or _DATE_PARAM.match(str(pname))
+                            or (node.get("name"), pname) == named
                         ):
                             current = str(param.get("description", "")).strip()
                             if not contains_sentence(current, sentence):

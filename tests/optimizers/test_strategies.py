@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import yaml
 
 from flywheel.trace import Trace
@@ -52,25 +53,32 @@ def test_relative_dates_become_a_tool_parameter_description() -> None:
     assert "YYYY-MM-DD" in description
 
 
-def test_the_argument_a_tool_rejects_is_described_not_free_text_quoting_a_date() -> None:
+@pytest.mark.parametrize("param", ["since", "incident_date"])
+def test_the_argument_a_tool_rejects_is_described_not_free_text_quoting_a_date(
+    param: str,
+) -> None:
     """Probe (a blind world): the request was copied into a ``description`` argument, so
-    "last night" sat there too; the instruction named ``description`` and changed nothing."""
+    "last night" sat there too; the instruction named ``description`` and changed nothing, and
+    a date parameter not named like the demo's (``since``) was never described."""
     failing = [
         make_trace(
             f"t{i}",
             f"I hit a deer {when}",
             "Sorry",
-            tool_input={"description": f"I hit a deer {when}", "since": when},
-            error=f"422 Unprocessable Entity: field since: could not parse '{when}' as a date",
+            tool_input={"description": f"I hit a deer {when}", param: when},
+            error=f"422 Unprocessable Entity: field {param}: could not parse '{when}' as a date",
         )
         for i, when in enumerate(["last night", "on 30/10", "last night"])
     ]
-    (sentence,) = _sentences(_task("tool_arguments", failing), limit=1)
-    assert "since argument of ticket_search" in sentence
+    tools_yaml = TOOLS.replace("since:", f"{param}:").replace("type: date", "type: string")
+    files = {**FILES, "tools.yaml": tools_yaml}
+    task = _task("tool_arguments", failing).model_copy(update={"config_files": files})
+    (sentence,) = _sentences(task, limit=1)
+    assert f"{param} argument of ticket_search" in sentence
     assert "'last night' or 'on 30/10'" in sentence
-    proposals = InstructionRules().propose(_task("tool_arguments", failing), limit=1)
+    proposals = InstructionRules().propose(task, limit=1)
     tools = yaml.safe_load(proposals[0].edits["tools.yaml"])
-    assert "YYYY-MM-DD" in tools["tools"][0]["parameters"]["since"]["description"]
+    assert "YYYY-MM-DD" in tools["tools"][0]["parameters"][param]["description"]
 
 
 def test_instructions_speak_in_the_clusters_own_words() -> None:
