@@ -381,6 +381,15 @@ class UIConfig(_Section):
     session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
 
 
+class RetentionConfig(_Section):
+    """``[retention]``: how long traces are kept (`flywheel retention`, or the same command run
+    from cron). Traces that a cluster exemplar, a dataset, the regression set, candidate
+    evidence or an audit record refers to are kept whatever their age."""
+
+    #: Traces older than this many days are deleted with what they own; ``None`` keeps all.
+    older_than_days: float | None = Field(default=None, gt=0)
+
+
 class Settings(BaseSettings):
     """The whole configuration of a project."""
 
@@ -405,6 +414,7 @@ class Settings(BaseSettings):
     export: ExportConfig = Field(default_factory=ExportConfig)
     optimize: OptimizeSettings = Field(default_factory=OptimizeSettings)
     ui: UIConfig = Field(default_factory=UIConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
 
     @classmethod
     def settings_customise_sources(

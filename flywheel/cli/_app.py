@@ -14,7 +14,7 @@ from rich.markup import escape
 from sqlalchemy.exc import DBAPIError
 from typer.core import TyperGroup
 
-from flywheel.cli import _bench, _cluster, _datasets, _demo, _ingest, _reports, _traces
+from flywheel.cli import _bench, _cluster, _datasets, _demo, _ingest, _reports, _retention, _traces
 from flywheel.cli._common import JsonOption, console, err_console, print_json, state
 from flywheel.cli._logging import LEVEL_ENV, configure, reset, resolve_level
 from flywheel.errors import FlywheelError
@@ -135,6 +135,7 @@ app.command()(_reports.stats)
 app.command()(_reports.quarantine)
 app.command()(_cluster.cluster)
 app.command()(_cluster.clusters)
+app.command()(_retention.retention)
 app.command()(nightly)
 app.add_typer(_traces.app, name="traces")
 app.add_typer(_bench.app, name="bench")
