@@ -121,7 +121,7 @@ def _weighted_pca(
         return None
     # One BLAS thread: the matrix is small (distinct rows x dimensions), and on a busy
     # machine OpenBLAS's threads made this SVD 15 times slower (9 s instead of 0.6 s).
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
     try:
         with threadpool_limits(limits=1, user_api="blas"):
