@@ -42,7 +42,7 @@ def _row(i: int, run_id: int) -> dict[str, Any]:
         "session_id": None if i % 2 else f"s-{i}\t{AWKWARD[i % len(AWKWARD)]}",
         "timestamp": None
         if i == 3
-        else datetime(2026, 11, 16, 9, 30, 1, 250 + i, tzinfo=timezone(timedelta(hours=i))),
+        else datetime(2026, 11, 16, 9, 30, 1, 250 + i, tzinfo=timezone(timedelta(hours=i - 4))),
         "timestamp_flag": "flagged \\ twice" if i == 3 else None,
         "input_preview": AWKWARD[i % len(AWKWARD)],
         "route": None if i == 2 else "search",
@@ -68,14 +68,21 @@ def _raw_rows(store: Store) -> list[tuple[Any, ...]]:
         return [tuple(v for key, v in row._mapping.items() if key != "id") for row in result]
 
 
-def test_copy_stores_awkward_values_exactly_as_insert_does(pg_store: Store) -> None:
+@pytest.mark.parametrize("naive", [False, True])
+def test_copy_stores_awkward_values_exactly_as_insert_does(pg_store: Store, naive: bool) -> None:
+    """Binary COPY when every datetime has an offset, text COPY when one has none (read in
+    the session's time zone, as the insert reads it); the session here is not in UTC."""
     run_id = pg_store.start_run(["x"])
     rows = [_row(i, run_id) for i in range(8)]
+    if naive:
+        rows[5]["timestamp"] = datetime(2026, 11, 16, 9, 30)
     with pg_store.engine.begin() as conn:
+        conn.execute(text("SET LOCAL TIME ZONE 'Asia/Kolkata'"))
         conn.execute(insert(TraceRow), rows)
     by_insert = _raw_rows(pg_store)
     with pg_store.engine.begin() as conn:
         conn.execute(delete(TraceRow))
+        conn.execute(text("SET LOCAL TIME ZONE 'Asia/Kolkata'"))
         copy_rows(conn, TraceRow.__table__, rows)
     assert _raw_rows(pg_store) == by_insert
     assert len(by_insert) == 8
