@@ -120,3 +120,19 @@ def test_the_distinct_path_handles_one_signature_repeated() -> None:
     vector = np.ones((1, 32), dtype=np.float32) / np.sqrt(32)
     result = cluster_vectors(vector, ClusteringConfig(), [()], inverse=np.zeros(50, np.intp))
     assert result.labels.tolist() == [0]
+
+
+def test_many_distinct_rows_fall_back_to_clustering_every_trace(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past `DISTINCT_LIMIT` rows the exact tree would cost more than the per-trace path: the
+    traces are clustered, and each row reports its first trace's result."""
+    from flywheel.clustering import _cluster
+
+    vectors, features, inverse, _ = _world(1, scattered=0)
+    config = ClusteringConfig()
+    per_trace = cluster_vectors(vectors[inverse], config, [features[i] for i in inverse])
+    monkeypatch.setattr(_cluster, "DISTINCT_LIMIT", 100)
+    fallback = cluster_vectors(vectors, config, features, inverse=inverse)
+    assert fallback.params["per_trace"] is True
+    assert np.array_equal(fallback.labels[inverse], per_trace.labels)
