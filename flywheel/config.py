@@ -189,6 +189,11 @@ class ClusteringConfig(_Section):
     full_every_days: float = Field(default=7.0, gt=0)
     keywords: int = Field(default=8, ge=1)
     exemplars: int = Field(default=3, ge=1)
+    #: Cluster each distinct (signature, symptoms) pair once, weighted by its traces: HDBSCAN's
+    #: cost then grows with the distinct signatures, not the traces (docs/scale.md). Off by
+    #: default until its one known difference is settled: on the two-week demo it found two
+    #: small extra clusters in week 1 that week 2 merged back.
+    distinct_signatures: bool = False
 
 
 class HarnessOptions(_Section):

@@ -180,7 +180,9 @@ def cluster_vectors(
     row, the clustering that the repeated rows would get (see `_weighted_hdbscan`), and its
     cost grows with the distinct rows, not the traces.
     """
-    if inverse is not None and vectors.shape[0] > DISTINCT_LIMIT:
+    if inverse is not None and (
+        vectors.shape[0] > DISTINCT_LIMIT or not config.distinct_signatures
+    ):
         return _per_trace(vectors, config, features, inverse)
     weights = None if inverse is None else np.bincount(inverse, minlength=vectors.shape[0])
     n = int(vectors.shape[0]) if inverse is None else int(inverse.shape[0])
@@ -258,8 +260,8 @@ def _per_trace(
     features: Sequence[Sequence[str]] | None,
     inverse: npt.NDArray[np.intp],
 ) -> Clustering:
-    """The per-trace path for a population with few repeats, reported per distinct row (the
-    row's first trace; the copies of a row practically always agree, see `JITTER`)."""
+    """The per-trace path (``distinct_signatures = false``, or few repeats), reported per
+    distinct row (the row's first trace; a row's copies practically always agree)."""
     rows = int(vectors.shape[0])
     result = cluster_vectors(
         vectors[inverse], config, None if features is None else [features[i] for i in inverse]

@@ -18,6 +18,7 @@ from flywheel.store import Store
 from tests.helpers.traffic import WEEK1, Ingest
 
 Features = list[tuple[str, ...]]
+DISTINCT = ClusteringConfig(distinct_signatures=True)
 
 
 def _world(
@@ -62,7 +63,7 @@ def _same_partition(a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]) -> bool:
 @pytest.mark.parametrize("seed", [1, 2])
 def test_distinct_rows_with_counts_cluster_every_trace_as_the_per_trace_path(seed: int) -> None:
     vectors, features, inverse, _ = _world(seed, scattered=0)
-    config = ClusteringConfig()
+    config = DISTINCT
     per_trace = cluster_vectors(vectors[inverse], config, [features[i] for i in inverse])
     distinct = cluster_vectors(vectors, config, features, inverse=inverse)
     assert distinct.params["distinct_points"] == len(vectors) < len(inverse) // 10
@@ -82,7 +83,7 @@ def test_lone_signatures_differ_only_where_the_per_trace_jitter_decides(seed: in
     from sklearn.metrics import adjusted_rand_score
 
     vectors, features, inverse, truth = _world(seed, scattered=30)
-    config = ClusteringConfig()
+    config = DISTINCT
     per_trace = cluster_vectors(vectors[inverse], config, [features[i] for i in inverse])
     distinct = cluster_vectors(vectors, config, features, inverse=inverse)
     assert distinct.params["grid_validity"] == per_trace.params["grid_validity"]
@@ -94,8 +95,9 @@ def test_lone_signatures_differ_only_where_the_per_trace_jitter_decides(seed: in
 
 
 def test_a_full_run_gives_each_trace_the_per_trace_clustering(
-    store: Store, add_traffic: Ingest, config: ClusteringConfig, embedder: Embedder
+    store: Store, add_traffic: Ingest, embedder: Embedder
 ) -> None:
+    config = DISTINCT
     add_traffic(["tool_timeout", "answered_from_memory", "needless_clarification"], 14, WEEK1, "w")
     result = run_clustering(store, config, embedder=embedder)
     items = load_failing(store, config)
@@ -118,7 +120,7 @@ def test_a_full_run_gives_each_trace_the_per_trace_clustering(
 def test_the_distinct_path_handles_one_signature_repeated() -> None:
     """Every trace failed identically: one pattern, one cluster, nothing crashes."""
     vector = np.ones((1, 32), dtype=np.float32) / np.sqrt(32)
-    result = cluster_vectors(vector, ClusteringConfig(), [()], inverse=np.zeros(50, np.intp))
+    result = cluster_vectors(vector, DISTINCT, [()], inverse=np.zeros(50, np.intp))
     assert result.labels.tolist() == [0]
 
 
@@ -130,8 +132,11 @@ def test_many_distinct_rows_fall_back_to_clustering_every_trace(
     from flywheel.clustering import _cluster
 
     vectors, features, inverse, _ = _world(1, scattered=0)
-    config = ClusteringConfig()
+    config = DISTINCT
     per_trace = cluster_vectors(vectors[inverse], config, [features[i] for i in inverse])
+    off = cluster_vectors(vectors, ClusteringConfig(), features, inverse=inverse)
+    assert off.params["per_trace"] is True  # distinct_signatures is off by default
+    assert np.array_equal(off.labels[inverse], per_trace.labels)
     monkeypatch.setattr(_cluster, "DISTINCT_LIMIT", 100)
     fallback = cluster_vectors(vectors, config, features, inverse=inverse)
     assert fallback.params["per_trace"] is True
