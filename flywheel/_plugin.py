@@ -70,7 +70,16 @@ def register_stages(register: Callable[[Any], None]) -> None:
 
 @hookimpl
 def register_commands(cli: typer.Typer) -> None:
-    from flywheel.cli import _bench, _cluster, _datasets, _demo, _ingest, _reports, _traces
+    from flywheel.cli import (
+        _bench,
+        _cluster,
+        _datasets,
+        _demo,
+        _ingest,
+        _reports,
+        _retention,
+        _traces,
+    )
     from flywheel.nightly._cli import nightly
 
     cli.command()(_ingest.ingest)
@@ -79,6 +88,7 @@ def register_commands(cli: typer.Typer) -> None:
     cli.command()(_reports.quarantine)
     cli.command()(_cluster.cluster)
     cli.command()(_cluster.clusters)
+    cli.command()(_retention.retention)
     cli.command()(nightly)
     cli.add_typer(_traces.app, name="traces")
     cli.add_typer(_bench.app, name="bench")

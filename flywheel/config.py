@@ -189,6 +189,11 @@ class ClusteringConfig(_Section):
     full_every_days: float = Field(default=7.0, gt=0)
     keywords: int = Field(default=8, ge=1)
     exemplars: int = Field(default=3, ge=1)
+    #: Cluster each distinct (signature, symptoms) pair once, weighted by its traces: HDBSCAN's
+    #: cost then grows with the distinct signatures, not the traces (docs/scale.md). Off by
+    #: default until its one known difference is settled: on the two-week demo it found two
+    #: small extra clusters in week 1 that week 2 merged back.
+    distinct_signatures: bool = False
 
 
 class HarnessOptions(_Section):
@@ -400,6 +405,15 @@ class UIConfig(_Section):
     session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
 
 
+class RetentionConfig(_Section):
+    """``[retention]``: how long traces are kept (`flywheel retention`, or the same command run
+    from cron). Traces that a cluster exemplar, a dataset, the regression set, candidate
+    evidence or an audit record refers to are kept whatever their age."""
+
+    #: Traces older than this many days are deleted with what they own; ``None`` keeps all.
+    older_than_days: float | None = Field(default=None, gt=0)
+
+
 class Settings(BaseSettings):
     """The whole configuration of a project."""
 
@@ -424,6 +438,7 @@ class Settings(BaseSettings):
     export: ExportConfig = Field(default_factory=ExportConfig)
     optimize: OptimizeSettings = Field(default_factory=OptimizeSettings)
     ui: UIConfig = Field(default_factory=UIConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
 
     @classmethod
     def settings_customise_sources(

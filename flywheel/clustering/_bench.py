@@ -31,11 +31,11 @@ import numpy.typing as npt
 from sqlalchemy import select
 
 from flywheel.bench._worlds import World
-from flywheel.clustering._cluster import cluster_vectors
+from flywheel.clustering._cluster import Clustering, cluster_vectors
 from flywheel.clustering._embed_cache import embed_cached, make_embedder
 from flywheel.clustering._failing import load_failing
 from flywheel.clustering._reports import cluster_report
-from flywheel.clustering._run import run_clustering
+from flywheel.clustering._run import distinct_points, run_clustering
 from flywheel.config import ClusteringConfig, SignalsConfig
 from flywheel.embeddings import TextEmbedder
 from flywheel.errors import UserError
@@ -206,10 +206,21 @@ def _bench(
     embedder.load()
     t_load = time.perf_counter() - began
     began = time.perf_counter()
-    vectors, _, stats = embed_cached(store, embedder, [item.signature for item in items])
+    firsts, inverse = distinct_points(items)
+    distinct, _, stats = embed_cached(store, embedder, [items[i].signature for i in firsts])
+    stats.texts = len(items)
     t_embed = time.perf_counter() - began + t_load
     began = time.perf_counter()
-    ours = cluster_vectors(vectors, config, [item.features for item in items])
+    clustered = cluster_vectors(
+        distinct, config, [items[i].features for i in firsts], inverse=inverse
+    )
+    ours = Clustering(
+        clustered.labels[inverse],
+        clustered.strengths[inverse],
+        clustered.soft[inverse],
+        clustered.params,
+        clustered.message,
+    )
     t_cluster = time.perf_counter() - began
     log(f"flywheel: {ours.n_clusters} clusters in {t_cluster:.1f}s")
 
@@ -224,7 +235,7 @@ def _bench(
     if baselines:
         requests, _, _ = embed_cached(store, embedder, [item.request for item in items])
         naive = score(_naive(requests), truth, index)
-        kmeans = score(_kmeans(vectors, modes), truth, index)
+        kmeans = score(_kmeans(distinct[inverse], modes), truth, index)
 
     report: dict[str, Any] = {
         "traces": counts.stored,
@@ -256,6 +267,7 @@ def _bench(
         "cold_total_s": round(t_signatures + t_embed + t_cluster, 2),
         "embedded": stats.embedded,
         "distinct_signatures": stats.distinct,
+        "distinct_points": len(firsts),
         "model_load_s": round(t_load, 2),
         "signatures_per_s": round(stats.embedded / max(t_embed - t_load, 1e-9), 1),
     }

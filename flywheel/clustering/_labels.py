@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -38,22 +39,43 @@ _EXTRA_STOP = frozenset(
 _TOKEN = r"(?u)\b[^\W\d_][\w-]{2,}\b"
 
 
-def ctfidf_keywords(docs_by_cluster: Sequence[Sequence[str]], top: int) -> list[list[str]]:
-    """The ``top`` keywords of each cluster (one list of signatures per cluster)."""
+def ctfidf_keywords(
+    docs_by_cluster: Sequence[Sequence[str]],
+    top: int,
+    repeats: Sequence[Sequence[int]] | None = None,
+) -> list[list[str]]:
+    """The ``top`` keywords of each cluster (one list of signatures per cluster).
+
+    With ``repeats``, signature ``j`` of cluster ``c`` stands for ``repeats[c][j]`` identical
+    ones: the same keywords as the repeated lists, counted without joining them (no word spans
+    two signatures, so the counts of the repeated lists are the weighted counts).
+    """
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
-    joined = [" ".join(docs) for docs in docs_by_cluster]
-    if not joined:
+    if not docs_by_cluster:
         return []
     stop = sorted(ENGLISH_STOP_WORDS | _EXTRA_STOP)
     vectorizer = CountVectorizer(token_pattern=_TOKEN, stop_words=stop, lowercase=True)
     try:
-        counts = vectorizer.fit_transform(joined).toarray().astype(np.float64)
+        if repeats is None:
+            joined = [" ".join(docs) for docs in docs_by_cluster]
+            counts = vectorizer.fit_transform(joined).toarray().astype(np.float64)
+        else:
+            flat = [doc for docs in docs_by_cluster for doc in docs]
+            per_doc = vectorizer.fit_transform(flat).tocsr()
+            owner = np.repeat(np.arange(len(docs_by_cluster)), [len(d) for d in docs_by_cluster])
+            weight = np.asarray([r for rs in repeats for r in rs], dtype=np.float64)
+            from scipy import sparse
+
+            spread = sparse.csr_matrix(
+                (weight, (owner, np.arange(len(flat)))), shape=(len(docs_by_cluster), len(flat))
+            )
+            counts = (spread @ per_doc).toarray().astype(np.float64)
     except ValueError:  # no usable word at all
-        return [[] for _ in joined]
+        return [[] for _ in docs_by_cluster]
     words = vectorizer.get_feature_names_out()
     tf = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1.0)
-    mean_words = counts.sum() / len(joined)
+    mean_words = counts.sum() / len(docs_by_cluster)
     idf = np.log(1.0 + mean_words / np.maximum(counts.sum(axis=0), 1.0))
     weights = tf * idf
     result: list[list[str]] = []
@@ -67,7 +89,11 @@ def medoids(
     vectors: npt.NDArray[np.float32], ids: Sequence[str], centroid: npt.NDArray[np.float32], k: int
 ) -> list[str]:
     """The ``k`` members closest to the centroid (ties broken by id)."""
-    sims = vectors @ centroid
+    return medoids_by_similarity(vectors @ centroid, ids, k)
+
+
+def medoids_by_similarity(sims: npt.NDArray[Any], ids: Sequence[str], k: int) -> list[str]:
+    """The ``k`` ids of the highest similarity to the centroid (ties broken by id)."""
     order = sorted(range(len(ids)), key=lambda i: (-round(float(sims[i]), 6), ids[i]))
     return [ids[i] for i in order[:k]]
 

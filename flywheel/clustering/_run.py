@@ -22,7 +22,7 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import delete, func, insert, select, update
 
-from flywheel.clustering._assign import VOTERS, assign_vectors, cluster_radius, unit_centroid
+from flywheel.clustering._assign import VOTERS, assign_vectors
 from flywheel.clustering._cluster import cluster_vectors, with_features
 from flywheel.clustering._embed_cache import EmbedStats, embed_cached, load_vectors, make_embedder
 from flywheel.clustering._failing import FailingTrace, load_failing, utc
@@ -32,7 +32,7 @@ from flywheel.clustering._labels import (
     clean_name,
     ctfidf_keywords,
     keyword_label,
-    medoids,
+    medoids_by_similarity,
     name_prompt,
 )
 from flywheel.config import ClusteringConfig, ComputeConfig
@@ -143,15 +143,22 @@ def _full_run(
     seconds["signatures"] = time.perf_counter() - began
     failures = _diagnosis_failures(items, log, "clustered without it")
     log(f"{len(items)} failing traces; embedding their signatures")
+    # Traces that failed alike share a signature: each distinct (signature, symptoms) pair is
+    # embedded and clustered once, standing for its traces, and the result is mapped back.
     began = time.perf_counter()
-    vectors, hashes, stats = embed_cached(store, embedder, [item.signature for item in items])
+    firsts, inverse = distinct_points(items)
+    vectors, hashes, stats = embed_cached(store, embedder, [items[i].signature for i in firsts])
+    stats.texts = len(items)
     seconds["embedding"] = time.perf_counter() - began
     began = time.perf_counter()
-    clustering = cluster_vectors(vectors, config, [item.features for item in items])
+    clustering = cluster_vectors(
+        vectors, config, [items[i].features for i in firsts], inverse=inverse
+    )
     seconds["clustering"] = time.perf_counter() - began
     began = time.perf_counter()
-    groups = _groups(clustering.labels, items)
-    centroids = [unit_centroid(vectors[idx]) for idx in groups]
+    labels = clustering.labels[inverse]
+    groups = _groups(labels, items)
+    centroids = [_centroid(vectors, inverse[idx]) for idx in groups]
     previous = _active_clusters(store)
     was = _previous_members(store, {item.pk: item.features for item in items})
     identity = match_clusters(
@@ -165,8 +172,11 @@ def _full_run(
         ),
         feature_weight=config.feature_weight,
     )
+    docs = [Counter(inverse[idx].tolist()) for idx in groups]
     keywords = ctfidf_keywords(
-        [[items[i].signature for i in idx] for idx in groups], config.keywords
+        [[items[firsts[row]].signature for row in doc] for doc in docs],
+        config.keywords,
+        repeats=[list(doc.values()) for doc in docs],
     )
     seconds["labels"] = time.perf_counter() - began
     run_id = _start_run(store, "full", embedder.model_name)
@@ -175,10 +185,10 @@ def _full_run(
     clusters = []
     for number, idx in enumerate(groups):
         cid = identity.ids[number]
-        hard = [i for i in idx if not clustering.soft[i]]
-        member_vectors = vectors[hard or idx]
-        exemplars = medoids(
-            vectors[idx], [items[i].trace_id for i in idx], centroids[number], config.exemplars
+        rows = inverse[idx]
+        hard = rows[~clustering.soft[rows]]
+        exemplars = medoids_by_similarity(
+            (vectors @ centroids[number])[rows], [items[i].trace_id for i in idx], config.exemplars
         )
         stamps = [stamp for i in idx if (stamp := items[i].timestamp) is not None]
         earliest = min(stamps) if stamps else None
@@ -198,7 +208,9 @@ def _full_run(
                 "exemplar_ids": {"ids": exemplars},
                 "size": len(idx),
                 "centroid": centroids[number].tobytes(),
-                "radius": cluster_radius(member_vectors, centroids[number]),
+                "radius": float(
+                    np.percentile((vectors @ centroids[number])[hard if hard.size else rows], 5)
+                ),
                 "active": True,
                 "first_seen": earliest,
                 "last_seen": max(stamps) if stamps else None,
@@ -211,9 +223,9 @@ def _full_run(
             "trace_pk": item.pk,
             "cluster_id": label_of.get(i),
             "run_id": run_id,
-            "strength": round(float(clustering.strengths[i]), 4),
-            "soft": bool(clustering.soft[i]),
-            "signature_hash": hashes[i],
+            "strength": round(float(clustering.strengths[inverse[i]]), 4),
+            "soft": bool(clustering.soft[inverse[i]]),
+            "signature_hash": hashes[inverse[i]],
             "timestamp": item.timestamp,
         }
         for i, item in enumerate(items)
@@ -387,6 +399,34 @@ def assign_to_clusters(
         {row.id: float(row.radius) for row in clusters},
         voting_space=(both[: len(vectors)], both[len(vectors) :]),
     )
+
+
+def distinct_points(items: Sequence[FailingTrace]) -> tuple[list[int], npt.NDArray[np.intp]]:
+    """The first trace of each distinct (signature, symptoms) pair, in order of appearance,
+    and for each trace the number of its pair (``inverse``)."""
+    seen: dict[tuple[str, tuple[str, ...]], int] = {}
+    firsts: list[int] = []
+    inverse = np.empty(len(items), dtype=np.intp)
+    for i, item in enumerate(items):
+        key = (item.signature, item.features)
+        row = seen.get(key)
+        if row is None:
+            row = seen[key] = len(firsts)
+            firsts.append(i)
+        inverse[i] = row
+    return firsts, inverse
+
+
+def _centroid(
+    vectors: npt.NDArray[np.float32], rows: npt.NDArray[np.intp]
+) -> npt.NDArray[np.float32]:
+    """`unit_centroid` of ``vectors[rows]`` (rows repeated), summed per distinct row."""
+    counts = np.bincount(rows, minlength=vectors.shape[0]).astype(np.float64)
+    used = np.flatnonzero(counts)
+    mean = (vectors[used].astype(np.float64) * counts[used, None]).sum(axis=0) / counts.sum()
+    norm = float(np.linalg.norm(mean))
+    result: npt.NDArray[np.float32] = (mean / (norm or 1.0)).astype(np.float32)
+    return result
 
 
 def _groups(labels: npt.NDArray[np.int64], items: Sequence[FailingTrace]) -> list[list[int]]:
