@@ -161,6 +161,24 @@ def registered(hook: str, build: Callable[[list[Registered]], T]) -> T:
         return value
 
 
+def named_objects(hook: str, kind: str, protocol: type, needs: str) -> dict[str, Any]:
+    """Every object registered with ``hook`` (one argument, an instance of the runtime-checkable
+    ``protocol``), by its ``name``, in registration order; ``needs`` says what a ``kind`` must
+    have when a plugin registers something else."""
+
+    def build(calls: list[Registered]) -> dict[str, Any]:
+        for call in calls:
+            if len(call.args) != 1 or not isinstance(call.args[0], protocol):
+                raise PluginError(
+                    f"plugin '{call.plugin}' registered {call.args!r} as a {kind} (it needs "
+                    f"{needs})"
+                )
+        named = by_name(kind, calls, lambda call: str(call.args[0].name))
+        return {name: call.args[0] for name, call in named.items()}
+
+    return registered(hook, build)
+
+
 def by_name(
     kind: str, calls: list[Registered], name_of: Callable[[Registered], str]
 ) -> dict[str, Registered]:

@@ -170,18 +170,9 @@ BUILTIN_SCORERS: tuple[type[Scorer], ...] = (
 
 def scorers() -> dict[str, Scorer]:
     """Every scorer the plugins register (hook ``register_scorers``), by name."""
-    return plugins.registered("register_scorers", _build)
-
-
-def _build(calls: list[plugins.Registered]) -> dict[str, Scorer]:
-    for call in calls:
-        if len(call.args) != 1 or not isinstance(call.args[0], Scorer):
-            raise plugins.PluginError(
-                f"plugin '{call.plugin}' registered {call.args!r} as a scorer "
-                "(it needs name and async score(case, trace) -> Check)"
-            )
-    named = plugins.by_name("scorer", calls, lambda call: str(call.args[0].name))
-    return {name: call.args[0] for name, call in named.items()}
+    return plugins.named_objects(
+        "register_scorers", "scorer", Scorer, "name and async score(case, trace) -> Check"
+    )
 
 
 def scorers_named(names: Sequence[str]) -> list[Scorer]:

@@ -42,18 +42,9 @@ class Detection:
 
 def formats() -> dict[str, TraceFormat]:
     """Every registered format by name, in registration order (the order ties are broken in)."""
-    return plugins.registered("register_formats", _build)
-
-
-def _build(calls: list[plugins.Registered]) -> dict[str, TraceFormat]:
-    for call in calls:
-        if len(call.args) != 1 or not isinstance(call.args[0], TraceFormat):
-            raise plugins.PluginError(
-                f"plugin '{call.plugin}' registered {call.args!r} as a format (it needs name, "
-                "sniff(source, head) and read(source))"
-            )
-    named = plugins.by_name("format", calls, lambda call: str(call.args[0].name))
-    return {name: call.args[0] for name, call in named.items()}
+    return plugins.named_objects(
+        "register_formats", "format", TraceFormat, "name, sniff(source, head) and read(source)"
+    )
 
 
 def format_names() -> list[str]:

@@ -42,18 +42,7 @@ class NightlyFailed(FlywheelError):
 
 def stages() -> dict[str, Stage]:
     """Every stage the plugins register (hook ``register_stages``), by name."""
-    return plugins.registered("register_stages", _build)
-
-
-def _build(calls: list[plugins.Registered]) -> dict[str, Stage]:
-    for call in calls:
-        if len(call.args) != 1 or not isinstance(call.args[0], Stage):
-            raise plugins.PluginError(
-                f"plugin '{call.plugin}' registered {call.args!r} as a stage "
-                "(it needs name and run(context))"
-            )
-    named = plugins.by_name("stage", calls, lambda call: str(call.args[0].name))
-    return {name: call.args[0] for name, call in named.items()}
+    return plugins.named_objects("register_stages", "stage", Stage, "name and run(context)")
 
 
 def available_stages() -> list[str]:
