@@ -108,6 +108,19 @@ def append_record(
     return values
 
 
+class ChainRecord(BaseModel):
+    """One record of a hash-chained log (the app's decisions, the eval sets' sign-offs)."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    subject: str
+    detail: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
 class Head(BaseModel):
     """A chain's newest record: its id and hash."""
 

@@ -10,43 +10,30 @@ the chain), so one verifier design covers both.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy import Connection, select
 
-from flywheel.chain import GENESIS, append_record, link_problem
+from flywheel.chain import GENESIS, ChainRecord, append_record, link_problem
 from flywheel.datasets._tables import DatasetAuditRow
-
-
-class AuditEntry(BaseModel):
-    id: int
-    at: datetime
-    actor: str
-    action: str
-    subject: str
-    detail: dict[str, Any]
-    prev_hash: str
-    hash: str
 
 
 def append_entry(
     conn: Connection, *, actor: str, action: str, subject: str, detail: dict[str, Any]
-) -> AuditEntry:
+) -> ChainRecord:
     """Append one entry inside the caller's transaction (it commits with the change)."""
     values = append_record(
         conn, DatasetAuditRow, actor=actor, action=action, subject=subject, detail=detail
     )
-    return AuditEntry.model_validate(values)
+    return ChainRecord.model_validate(values)
 
 
-def audit_entries(conn: Connection) -> list[AuditEntry]:
+def audit_entries(conn: Connection) -> list[ChainRecord]:
     rows = conn.execute(select(DatasetAuditRow).order_by(DatasetAuditRow.id))
-    return [AuditEntry.model_validate(row, from_attributes=True) for row in rows]
+    return [ChainRecord.model_validate(row, from_attributes=True) for row in rows]
 
 
-def chain_problem(entries: list[AuditEntry]) -> str | None:
+def chain_problem(entries: list[ChainRecord]) -> str | None:
     """None when the chain holds, else what is wrong with the first bad entry."""
     prev_hash, last_id = GENESIS, 0
     for entry in entries:

@@ -8,8 +8,8 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from flywheel.chain import ChainAnchors
-from flywheel.datasets._audit import AuditEntry, audit_entries, chain_problem
+from flywheel.chain import ChainAnchors, ChainRecord
+from flywheel.datasets._audit import audit_entries, chain_problem
 from flywheel.datasets._holdout import holdout_problem
 from flywheel.datasets._models import Role, body_digest
 from flywheel.datasets._sets import current_members, latest_version, role_hash
@@ -26,7 +26,7 @@ class VerifyReport(BaseModel):
 
 
 def _signoff_problems(
-    rows: list[tuple[str, int, int | None]], entries: list[AuditEntry]
+    rows: list[tuple[str, int, int | None]], entries: list[ChainRecord]
 ) -> list[str]:
     """Each version's ``signoff_id`` must name a ``blocking_signoff`` record of the chain."""
     by_id = {entry.id: entry for entry in entries}

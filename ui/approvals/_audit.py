@@ -12,7 +12,6 @@ and every ``Flywheel-Audit-Head`` trailer the ships wrote into the configuration
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from flywheel.chain import (
     GENESIS,
     ChainAnchors,
+    ChainRecord,
     Head,
     append_record,
     head_of,
@@ -40,15 +40,8 @@ from ui.approvals.tables import AuditRecordRow
 _RETRIES = 5
 
 
-class AuditRecord(BaseModel):
-    id: int
-    at: datetime
-    actor: str
-    action: str
-    subject: str
-    detail: dict[str, Any]
-    prev_hash: str
-    hash: str
+#: One record of the decisions' log (the core's hash-chained record).
+AuditRecord = ChainRecord
 
 
 class AuditCheck(BaseModel):
