@@ -38,7 +38,7 @@ from flywheel.store._tables import ClusterMemberRow, SignatureRow, TraceRow
 from flywheel.trace import Trace
 
 #: Raise when a signature part or a symptom reads traces differently: cached rows are rebuilt.
-SIGNATURE_VERSION = 5
+SIGNATURE_VERSION = 6
 
 _CHUNK = 500
 

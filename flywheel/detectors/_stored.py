@@ -29,7 +29,7 @@ from flywheel.store import Store
 from flywheel.store._tables import DetectionRow, TraceRow
 
 #: Raise when a built-in detector reads traces differently: stored detections are rebuilt.
-DETECTORS_VERSION = 2
+DETECTORS_VERSION = 3
 _CHUNK = 500
 
 

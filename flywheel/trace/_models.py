@@ -299,6 +299,25 @@ def content_digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
+#: Where a structured input or output keeps its text, most specific first: the conventions of
+#: agent frameworks and of teams' own APIs (``{"message": ..., "customer_id": ...}``).
+_TEXT_KEYS = (
+    "input",
+    "question",
+    "query",
+    "message",
+    "prompt",
+    "request",
+    "user_message",
+    "utterance",
+    "content",
+    "text",
+    "output",
+    "answer",
+    "response",
+)
+
+
 def as_text(value: object) -> str:
     """Flatten a structured input or output into readable text."""
     if value is None:
@@ -306,7 +325,7 @@ def as_text(value: object) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, dict):
-        for key in ("input", "question", "query", "content", "text", "output", "answer"):
+        for key in _TEXT_KEYS:
             inner = value.get(key)
             if isinstance(inner, str):
                 return inner

@@ -161,7 +161,20 @@ def test_over_broad_rule_is_narrowed_or_removed(recorded: str) -> None:
     assert proposals[0].edits["routing.yaml"].startswith("# Router rules.")
 
 
-def test_fallback_requests_get_exemplars_of_the_route_their_neighbours_took() -> None:
+def _as_api_input(trace: Trace) -> Trace:
+    """The request as a team's own API records it: a message beside account fields."""
+    return trace.model_copy(
+        update={
+            "input": {"message": trace.input_text, "customer_id": "cust_5958549", "channel": "app"}
+        }
+    )
+
+
+@pytest.mark.parametrize("recorded", ["text", "api"])
+def test_fallback_requests_get_exemplars_of_the_route_their_neighbours_took(recorded: str) -> None:
+    """Probe (a blind world): inputs ``{"message", "customer_id", ...}`` were read as their
+    JSON, so exemplars copied customer ids into routing.yaml and neighbours were matched by
+    their keys."""
     failing = [
         make_trace(
             f"f{i}",
@@ -183,9 +196,12 @@ def test_fallback_requests_get_exemplars_of_the_route_their_neighbours_took() ->
         )
         for i in range(5)
     ]
+    if recorded == "api":
+        failing, healthy = [_as_api_input(t) for t in failing], [_as_api_input(t) for t in healthy]
     proposals = RoutingEdits().propose(_task("routing_decision", failing, healthy), limit=3)
     added = next(p for p in proposals if p.detail["action"] == "add_exemplars")
     exemplars = yaml.safe_load(added.edits["routing.yaml"])["exemplars"]["search"]
+    assert not any("cust" in e or "channel" in e for e in exemplars)
     assert "who owns the account" in exemplars
     assert any("complaining" in e for e in exemplars)
     assert not any("globex" in e for e in exemplars)  # proper names are dropped
