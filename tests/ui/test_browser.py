@@ -317,7 +317,8 @@ def _journey(
     # Lines of a fix that came from traces stand out in its diff, and stay text.
     driver.get(f"{url}/approvals?candidate=cand-traced")
     text_shown("came from production traces")
-    marked = driver.find_elements(By.CSS_SELECTOR, ".fw-diff .from-trace")
+    # The diff may draw a moment after the caption above it: wait for its marked lines.
+    marked = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".fw-diff .from-trace"))
     assert len(marked) == 3
     assert "from trace t-1" in marked[0].text
     assert not driver.find_elements(By.CSS_SELECTOR, ".fw-diff img, .fw-diff script")
