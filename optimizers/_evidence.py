@@ -131,24 +131,11 @@ def request_of(trace: Trace) -> str:
     return trace.input_text.strip()
 
 
-#: Where routers record the rule that decided, besides ``via: "rule:NAME"``.
-_RULE_FIELDS = ("matched_rule", "rule", "rule_name", "matched_by")
-
-
 def router_output(trace: Trace) -> dict[str, Any] | None:
-    """The first router step's output (``{"route", "via", ...}``), if the trace has one.
-
-    A decision recorded by rule name (``matched_rule: NAME`` and the like) gets ``via:
-    "rule:NAME"``, so that the rule's own catches are told apart from its neighbours' routes
-    whatever the agent calls the field.
-    """
+    """The first router step's output (``{"route", ...}``), if the trace has one."""
     for step in trace.steps:
         if step.type is StepType.router and isinstance(step.output, dict):
-            output = step.output
-            rule = next((output[f] for f in _RULE_FIELDS if isinstance(output.get(f), str)), None)
-            if not output.get("via") and rule:
-                return {**output, "via": f"rule:{rule}"}
-            return output
+            return step.output
     return None
 
 
