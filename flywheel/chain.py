@@ -87,9 +87,9 @@ def append_record(
     action: str,
     subject: str,
     detail: dict[str, Any],
-) -> dict[str, Any]:
+) -> ChainRecord:
     """Append one record to ``table`` (columns id, at, actor, action, subject, detail,
-    prev_hash, hash) inside the caller's transaction; its values."""
+    prev_hash, hash) inside the caller's transaction; the record."""
     head = conn.execute(select(table.id, table.hash).order_by(table.id.desc()).limit(1)).first()
     prev_hash, next_id = (head.hash, head.id + 1) if head else (GENESIS, 1)
     values: dict[str, Any] = {
@@ -105,7 +105,7 @@ def append_record(
     conn.execute(insert(table).values(**values))
     pending = conn.info.setdefault(_PENDING, {})
     pending[table.__tablename__] = Head(id=next_id, hash=values["hash"])
-    return values
+    return ChainRecord.model_validate(values)
 
 
 class ChainRecord(BaseModel):

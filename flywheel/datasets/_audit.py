@@ -22,10 +22,9 @@ def append_entry(
     conn: Connection, *, actor: str, action: str, subject: str, detail: dict[str, Any]
 ) -> ChainRecord:
     """Append one entry inside the caller's transaction (it commits with the change)."""
-    values = append_record(
+    return append_record(
         conn, DatasetAuditRow, actor=actor, action=action, subject=subject, detail=detail
     )
-    return ChainRecord.model_validate(values)
 
 
 def audit_entries(conn: Connection) -> list[ChainRecord]:

@@ -200,14 +200,20 @@ def test_datasets_verify_finds_a_truncated_or_rehashed_chain_by_its_anchor(
     assert any("truncated" in p for p in problems), problems
 
 
-def test_export_signs_in_its_actor_and_logs_the_holdout_read_under_their_name(
-    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Probe: every export's holdout read was logged as 'export', whoever ran it."""
+@pytest.fixture
+def shipped(project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Traffic and a shipped fix, so that an export has something to write."""
     monkeypatch.setenv("FLYWHEEL_EXPORT__NEAR_DUPLICATE_THRESHOLD", "1.0")
     with project.open_store() as store:
         load_traffic(store, tmp_path)
         ship_fix(store)
+
+
+@pytest.mark.usefixtures("shipped")
+def test_export_signs_in_its_actor_and_logs_the_holdout_read_under_their_name(
+    project: Project, tmp_path: Path
+) -> None:
+    """Probe: every export's holdout read was logged as 'export', whoever ran it."""
     out = tmp_path / "sft.jsonl"
     nobody = runner.invoke(app, ["export", "sft", "--out", str(out), "--actor", "made-up"])
     assert nobody.exit_code == 1
@@ -232,16 +238,11 @@ def test_export_signs_in_its_actor_and_logs_the_holdout_read_under_their_name(
     assert readers[0].startswith("os:")
 
 
-def test_export_waits_for_the_pipeline_lock(
-    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("shipped")
+def test_export_waits_for_the_pipeline_lock(project: Project, tmp_path: Path) -> None:
     """Probe: an export ran beside a nightly run that held the run lock."""
     from flywheel.store import Store, run_lock
 
-    monkeypatch.setenv("FLYWHEEL_EXPORT__NEAR_DUPLICATE_THRESHOLD", "1.0")
-    with project.open_store() as store:
-        load_traffic(store, tmp_path)
-        ship_fix(store)
     out = tmp_path / "sft.jsonl"
     with Store.open(project.database_url) as other, run_lock(other, command="flywheel nightly"):
         held = runner.invoke(app, ["export", "sft", "--out", str(out), "--actor", "bob"])

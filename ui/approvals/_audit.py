@@ -57,10 +57,9 @@ def append_audit(
     conn: Connection, *, actor: str, action: str, subject: str, detail: dict[str, Any]
 ) -> AuditRecord:
     """Append one record inside the caller's transaction (so it commits with the decision)."""
-    values = append_record(
+    return append_record(
         conn, AuditRecordRow, actor=actor, action=action, subject=subject, detail=detail
     )
-    return AuditRecord.model_validate(values)
 
 
 def record_event(
